@@ -1,0 +1,25 @@
+import { Entity, Enum, ManyToOne, Property, Unique } from '@mikro-orm/core';
+import { Role } from '../schema/enums.js';
+import { BaseEntity } from './base.js';
+import { Channel } from './channel.js';
+
+/** The secret itself is never stored: only its SHA-256. */
+@Entity({ tableName: 'api_key' })
+export class ApiKey extends BaseEntity {
+  @Enum({ items: () => Role, type: 'string' })
+  role!: Role;
+
+  /** STOREFRONT and CONNECTOR keys are bound to one channel. */
+  @ManyToOne({ entity: () => Channel, nullable: true, deleteRule: 'cascade' })
+  channel: Channel | null = null;
+
+  @Property({ type: 'string' })
+  label!: string;
+
+  @Property({ type: 'string', length: 64, hidden: true })
+  @Unique()
+  secretHash!: string;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  revokedAt: Date | null = null;
+}

@@ -1,0 +1,46 @@
+import { Entity, Enum, Property, Unique, type Opt } from '@mikro-orm/core';
+import { ConnectorHealth, IngestionMode, Platform } from '../schema/enums.js';
+import { BaseEntity } from './base.js';
+
+@Entity({ tableName: 'channel' })
+export class Channel extends BaseEntity {
+  @Property({ type: 'string', length: 64 })
+  @Unique()
+  code!: string;
+
+  @Enum({ items: () => Platform, type: 'string' })
+  platform!: Platform;
+
+  @Property({ type: 'string' })
+  name!: string;
+
+  @Property({ type: 'boolean', default: false })
+  isCore: Opt<boolean> = false;
+
+  @Property({ type: 'boolean', default: true })
+  salesOpen: Opt<boolean> = true;
+
+  @Enum({ items: () => IngestionMode, array: true, type: 'text[]' })
+  ingestionModes: Opt<IngestionMode[]> = [IngestionMode.WEBHOOK];
+
+  @Enum({ items: () => ConnectorHealth, type: 'string', default: ConnectorHealth.UNKNOWN })
+  health: Opt<ConnectorHealth> = ConnectorHealth.UNKNOWN;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  lastHeartbeatAt: Date | null = null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  lastOrderAt: Date | null = null;
+
+  /** HMAC key for webhook signatures; never exposed through GraphQL. */
+  @Property({ type: 'string', nullable: true, hidden: true })
+  webhookSecret: string | null = null;
+
+  /** Base URL of the platform's order API, for polling. */
+  @Property({ type: 'string', nullable: true })
+  apiBaseUrl: string | null = null;
+
+  /** The platform's own cursor of the last poll. */
+  @Property({ type: 'string', nullable: true })
+  pollCursor: string | null = null;
+}

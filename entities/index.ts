@@ -1,0 +1,54 @@
+import { ApiKey } from './api-key.js';
+import { Channel } from './channel.js';
+import { ChannelSku } from './channel-sku.js';
+import { IngestLog } from './ingest-log.js';
+import { InventoryItem } from './inventory-item.js';
+import { Address, Order } from './order.js';
+import { OrderEvent } from './order-event.js';
+import { OrderLine } from './order-line.js';
+import { Product } from './product.js';
+import { ReconciliationLine, ReconciliationReport } from './reconciliation-report.js';
+import { Reservation } from './reservation.js';
+import { Shipment, ShipmentEvent } from './shipment.js';
+import { StockAlert } from './stock-alert.js';
+import { StockMovement } from './stock-movement.js';
+
+export {
+  Address,
+  ApiKey,
+  Channel,
+  ChannelSku,
+  IngestLog,
+  InventoryItem,
+  Order,
+  OrderEvent,
+  OrderLine,
+  Product,
+  ReconciliationLine,
+  ReconciliationReport,
+  Reservation,
+  Shipment,
+  ShipmentEvent,
+  StockAlert,
+  StockMovement,
+};
+
+export const entities = [
+  Address,
+  ApiKey,
+  Channel,
+  ChannelSku,
+  IngestLog,
+  InventoryItem,
+  Order,
+  OrderEvent,
+  OrderLine,
+  Product,
+  ReconciliationLine,
+  ReconciliationReport,
+  Reservation,
+  Shipment,
+  ShipmentEvent,
+  StockAlert,
+  StockMovement,
+];

@@ -1,0 +1,39 @@
+import { Entity, Enum, Index, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
+import { IngestOutcome, IngestSource } from '../schema/enums.js';
+
+/** Every body a channel sent, written before it is processed, so a failure can be read and replayed. */
+@Entity({ tableName: 'ingest_log' })
+@Index({ properties: ['outcome', 'receivedAt'] })
+@Index({ properties: ['channelCode', 'receivedAt'] })
+export class IngestLog {
+  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  id!: string;
+
+  @Property({ type: 'string', length: 64 })
+  channelCode!: string;
+
+  @Enum({ items: () => IngestSource, type: 'string' })
+  source!: IngestSource;
+
+  /** Kept as text, byte for byte: the body may not even be JSON. */
+  @Property({ type: 'text' })
+  rawBody!: string;
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  receivedAt: Opt<Date> = new Date();
+
+  @Enum({ items: () => IngestOutcome, type: 'string' })
+  outcome: Opt<IngestOutcome> = IngestOutcome.RECEIVED;
+
+  @Property({ type: 'text', nullable: true })
+  error: string | null = null;
+
+  @Property({ type: 'string', length: 128, nullable: true })
+  externalId: string | null = null;
+
+  @Property({ type: 'uuid', nullable: true })
+  orderId: string | null = null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  processedAt: Date | null = null;
+}

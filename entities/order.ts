@@ -1,0 +1,90 @@
+import { Embeddable, Embedded, Entity, Enum, Index, ManyToOne, Property, Unique, type Opt } from '@mikro-orm/core';
+import { OrderStatus } from '../schema/enums.js';
+import { BaseEntity } from './base.js';
+import { Channel } from './channel.js';
+
+@Embeddable()
+export class Address {
+  @Property({ type: 'string', nullable: true })
+  name: string | null = null;
+
+  @Property({ type: 'string', nullable: true })
+  phone: string | null = null;
+
+  @Property({ type: 'string', nullable: true })
+  province: string | null = null;
+
+  @Property({ type: 'string', nullable: true })
+  city: string | null = null;
+
+  @Property({ type: 'string', nullable: true })
+  district: string | null = null;
+
+  @Property({ type: 'text' })
+  line1!: string;
+
+  @Property({ type: 'string', nullable: true })
+  postalCode: string | null = null;
+
+  @Property({ type: 'string', length: 2, default: 'CN' })
+  country: Opt<string> = 'CN';
+
+  /** Far region, decided when the order is stored; used by split rules. */
+  @Property({ type: 'boolean', default: false })
+  remote: Opt<boolean> = false;
+}
+
+@Entity({ tableName: 'order' })
+@Unique({ name: 'order_channel_external_id_unique', properties: ['channel', 'externalId'] })
+@Index({ name: 'order_placed_at_idx', properties: ['placedAt', 'id'] })
+@Index({ name: 'order_total_idx', properties: ['totalAmount', 'id'] })
+@Index({ name: 'order_status_idx', properties: ['status', 'id'] })
+@Index({ name: 'order_channel_placed_at_idx', properties: ['channel', 'placedAt'] })
+@Index({ name: 'order_external_id_idx', properties: ['externalId'] })
+@Index({
+  name: 'order_customer_name_idx',
+  // Trigram index: the customerName filter matches any part of the name, case-insensitively.
+  expression: `create index "order_customer_name_idx" on "order" using gin ("customer_name" gin_trgm_ops)`,
+})
+export class Order extends BaseEntity {
+  @ManyToOne({ entity: () => Channel, deleteRule: 'restrict' })
+  channel!: Channel;
+
+  /** The platform's own order number, always a string. */
+  @Property({ type: 'string', length: 128 })
+  externalId!: string;
+
+  @Enum({ items: () => OrderStatus, nativeEnumName: 'order_status' })
+  status!: OrderStatus;
+
+  @Property({ type: 'string' })
+  customerName!: string;
+
+  @Embedded({ entity: () => Address, prefix: 'ship_' })
+  shippingAddress!: Address;
+
+  @Property({ type: 'decimal', precision: 14, scale: 2 })
+  totalAmount!: string;
+
+  @Property({ type: 'string', length: 3, default: 'CNY' })
+  currencyCode: Opt<string> = 'CNY';
+
+  @Property({ type: 'timestamptz' })
+  placedAt!: Date;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  paidAt: Date | null = null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  shippedAt: Date | null = null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  deliveredAt: Date | null = null;
+
+  @ManyToOne({ entity: () => Order, nullable: true, index: true, deleteRule: 'restrict' })
+  parent: Order | null = null;
+
+  /** The payload as the channel sent it (null for orders placed through the API). */
+  @Property({ type: 'json', nullable: true })
+  raw: unknown = null;
+}

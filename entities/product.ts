@@ -1,0 +1,19 @@
+import { Entity, Property, Unique, type Opt } from '@mikro-orm/core';
+import { BaseEntity } from './base.js';
+
+@Entity({ tableName: 'product' })
+export class Product extends BaseEntity {
+  @Property({ type: 'string', length: 128 })
+  @Unique()
+  productCode!: string;
+
+  @Property({ type: 'string' })
+  name!: string;
+
+  @Property({ type: 'boolean', default: false })
+  coldChain: Opt<boolean> = false;
+
+  /** Channel codes where safety stock has closed this product. */
+  @Property({ type: 'text[]', default: '{}' })
+  closedOnChannels: Opt<string[]> = [];
+}

@@ -1,0 +1,43 @@
+import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
+import { StockAlertKind } from '../schema/enums.js';
+import { Product } from './product.js';
+
+/** Stored, so no alert is lost when no one is subscribed. */
+@Entity({ tableName: 'stock_alert' })
+@Index({ properties: ['productCode', 'createdAt'] })
+@Index({ properties: ['createdAt'] })
+export class StockAlert {
+  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  id!: string;
+
+  @Enum({ items: () => StockAlertKind, type: 'string' })
+  kind!: StockAlertKind;
+
+  @ManyToOne({ entity: () => Product, nullable: true, deleteRule: 'set null' })
+  product: Product | null = null;
+
+  @Property({ type: 'string', length: 128 })
+  productCode!: string;
+
+  @Property({ type: 'integer' })
+  available!: number;
+
+  @Property({ type: 'integer', nullable: true })
+  threshold: number | null = null;
+
+  @Property({ type: 'text' })
+  message!: string;
+
+  @Property({ type: 'text[]', default: '{}' })
+  channelsClosed: Opt<string[]> = [];
+
+  @Property({ type: 'text[]', default: '{}' })
+  channelsReopened: Opt<string[]> = [];
+
+  /** The order that caused it, when one did (an oversold marketplace order). */
+  @Property({ type: 'uuid', nullable: true })
+  orderId: string | null = null;
+
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  createdAt: Opt<Date> = new Date();
+}

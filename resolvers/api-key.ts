@@ -1,0 +1,32 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
+import type { ApiKey } from '../entities/index.js';
+import { ApiKeyType, CreatedApiKeyType } from '../schema/access.js';
+import { Role } from '../schema/enums.js';
+import { createApiKey, revokeApiKey } from '../services/api-keys.js';
+import type { RequestContext } from '../services/context.js';
+import { ADMIN_ONLY } from './roles.js';
+
+@Resolver(() => ApiKeyType)
+export class ApiKeyResolver {
+  @Authorized(ADMIN_ONLY)
+  @Mutation(() => CreatedApiKeyType, { description: 'The secret is shown once.' })
+  createApiKey(
+    @Ctx() ctx: RequestContext,
+    @Arg('role', () => Role) role: Role,
+    @Arg('label', () => String) label: string,
+    @Arg('channelCode', () => String, { nullable: true }) channelCode: string | null,
+  ) {
+    return createApiKey(ctx, { role, label, channelCode });
+  }
+
+  @Authorized(ADMIN_ONLY)
+  @Mutation(() => Boolean)
+  revokeApiKey(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
+    return revokeApiKey(ctx, id);
+  }
+
+  @FieldResolver(() => String, { nullable: true })
+  async channelCode(@Root() key: ApiKey, @Ctx() ctx: RequestContext) {
+    return key.channel ? (await ctx.loaders.channelById.load(key.channel.id))?.code : null;
+  }
+}

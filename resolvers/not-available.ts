@@ -1,0 +1,203 @@
+import { Arg, Authorized, Float, ID, Int, Mutation, Query, Resolver, Subscription } from 'type-graphql';
+import { ImportReportType } from '../schema/ingestion.js';
+import { SalesGroupBy, ShipmentStatus } from '../schema/enums.js';
+import { PlaceOrderInput, StockCountInput } from '../schema/inputs.js';
+import { OrderEventType, OrderType, ReservationType, ShipmentType } from '../schema/order.js';
+import { SalesRowType, StageDurationType, VolumeAnomalyType } from '../schema/report.js';
+import { DateTimeScalar, JSONScalar } from '../schema/scalars.js';
+import { InventoryItemType, ReconciliationReportType, StockAlertType } from '../schema/stock.js';
+import { NotAvailableError } from '../services/errors.js';
+import { READ_OPERATIONS } from './roles.js';
+
+/**
+ * Contract operations whose services are still being built (ingestion, the stock
+ * pool, the lifecycle, reports, subscriptions). They are served so the schema keeps
+ * the contract, and answer with a clear error; each moves to its own resolver when
+ * its service lands.
+ */
+@Resolver()
+export class NotAvailableResolver {
+  @Authorized(READ_OPERATIONS)
+  @Query(() => [SalesRowType])
+  salesReport(
+    @Arg('from', () => DateTimeScalar) _from: Date,
+    @Arg('to', () => DateTimeScalar) _to: Date,
+    @Arg('groupBy', () => SalesGroupBy) _groupBy: SalesGroupBy,
+    @Arg('timeZone', () => String, { nullable: true, defaultValue: 'Asia/Shanghai' }) _timeZone: string,
+  ): SalesRowType[] {
+    throw new NotAvailableError('salesReport');
+  }
+
+  @Authorized(READ_OPERATIONS)
+  @Query(() => [StageDurationType])
+  fulfillmentReport(
+    @Arg('from', () => DateTimeScalar) _from: Date,
+    @Arg('to', () => DateTimeScalar) _to: Date,
+    @Arg('channelCode', () => String, { nullable: true }) _channelCode: string,
+  ): StageDurationType[] {
+    throw new NotAvailableError('fulfillmentReport');
+  }
+
+  @Authorized(READ_OPERATIONS)
+  @Query(() => [VolumeAnomalyType])
+  volumeAnomalies(
+    @Arg('from', () => DateTimeScalar) _from: Date,
+    @Arg('to', () => DateTimeScalar) _to: Date,
+    @Arg('tolerancePercent', () => Float, { nullable: true, defaultValue: 30 }) _tolerancePercent: number,
+    @Arg('timeZone', () => String, { nullable: true, defaultValue: 'Asia/Shanghai' }) _timeZone: string,
+  ): VolumeAnomalyType[] {
+    throw new NotAvailableError('volumeAnomalies');
+  }
+
+  @Authorized()
+  @Mutation(() => OrderType)
+  ingestChannelOrder(
+    @Arg('channelCode', () => String) _channelCode: string,
+    @Arg('payload', () => JSONScalar) _payload: unknown,
+  ): OrderType {
+    throw new NotAvailableError('ingestChannelOrder');
+  }
+
+  @Authorized()
+  @Mutation(() => ImportReportType)
+  importOrdersCsv(
+    @Arg('channelCode', () => String) _channelCode: string,
+    @Arg('csv', () => String) _csv: string,
+    @Arg('historical', () => Boolean, { nullable: true, defaultValue: false }) _historical: boolean,
+  ): ImportReportType {
+    throw new NotAvailableError('importOrdersCsv');
+  }
+
+  @Authorized()
+  @Mutation(() => OrderType)
+  placeOrder(@Arg('input', () => PlaceOrderInput) _input: PlaceOrderInput): OrderType {
+    throw new NotAvailableError('placeOrder');
+  }
+
+  @Authorized()
+  @Mutation(() => ReservationType)
+  reserveStock(
+    @Arg('productCode', () => String) _productCode: string,
+    @Arg('quantity', () => Int) _quantity: number,
+    @Arg('ttlSeconds', () => Int, { nullable: true }) _ttlSeconds: number,
+  ): ReservationType {
+    throw new NotAvailableError('reserveStock');
+  }
+
+  @Authorized()
+  @Mutation(() => ReservationType)
+  releaseReservation(@Arg('id', () => ID) _id: string): ReservationType {
+    throw new NotAvailableError('releaseReservation');
+  }
+
+  @Authorized()
+  @Mutation(() => InventoryItemType)
+  adjustStock(
+    @Arg('productCode', () => String) _productCode: string,
+    @Arg('delta', () => Int) _delta: number,
+    @Arg('reason', () => String) _reason: string,
+  ): InventoryItemType {
+    throw new NotAvailableError('adjustStock');
+  }
+
+  @Authorized()
+  @Mutation(() => InventoryItemType)
+  setSafetyStock(
+    @Arg('productCode', () => String) _productCode: string,
+    @Arg('safetyStock', () => Int) _safetyStock: number,
+  ): InventoryItemType {
+    throw new NotAvailableError('setSafetyStock');
+  }
+
+  @Authorized()
+  @Mutation(() => ReconciliationReportType)
+  reconcileInventory(
+    @Arg('counts', () => [StockCountInput]) _counts: StockCountInput[],
+    @Arg('tolerancePercent', () => Float, { nullable: true, defaultValue: 3 }) _tolerancePercent: number,
+  ): ReconciliationReportType {
+    throw new NotAvailableError('reconcileInventory');
+  }
+
+  @Authorized()
+  @Mutation(() => OrderType)
+  markPaid(@Arg('orderId', () => ID) _orderId: string): OrderType {
+    throw new NotAvailableError('markPaid');
+  }
+
+  @Authorized()
+  @Mutation(() => OrderType)
+  markPacked(@Arg('orderId', () => ID) _orderId: string): OrderType {
+    throw new NotAvailableError('markPacked');
+  }
+
+  @Authorized()
+  @Mutation(() => OrderType)
+  shipOrder(
+    @Arg('orderId', () => ID) _orderId: string,
+    @Arg('carrier', () => String) _carrier: string,
+    @Arg('trackingNumber', () => String) _trackingNumber: string,
+  ): OrderType {
+    throw new NotAvailableError('shipOrder');
+  }
+
+  @Authorized()
+  @Mutation(() => ShipmentType)
+  recordShipmentEvent(
+    @Arg('trackingNumber', () => String) _trackingNumber: string,
+    @Arg('status', () => ShipmentStatus) _status: ShipmentStatus,
+    @Arg('description', () => String, { nullable: true }) _description: string,
+    @Arg('occurredAt', () => DateTimeScalar, { nullable: true }) _occurredAt: Date,
+  ): ShipmentType {
+    throw new NotAvailableError('recordShipmentEvent');
+  }
+
+  @Authorized()
+  @Mutation(() => OrderType)
+  cancelOrder(@Arg('orderId', () => ID) _orderId: string, @Arg('reason', () => String) _reason: string): OrderType {
+    throw new NotAvailableError('cancelOrder');
+  }
+
+  @Authorized()
+  @Mutation(() => [OrderType])
+  splitOrder(@Arg('orderId', () => ID) _orderId: string): OrderType[] {
+    throw new NotAvailableError('splitOrder');
+  }
+
+  @Authorized()
+  @Subscription(() => OrderEventType, { subscribe: notAvailable('orderStatusChanged') })
+  orderStatusChanged(
+    @Arg('orderId', () => ID, { nullable: true }) _orderId: string,
+    @Arg('channelCode', () => String, { nullable: true }) _channelCode: string,
+    @Arg('after', () => ID, { nullable: true }) _after: string,
+  ): OrderEventType {
+    throw new NotAvailableError('orderStatusChanged');
+  }
+
+  @Authorized()
+  @Subscription(() => ShipmentType, { subscribe: notAvailable('shipmentUpdated') })
+  shipmentUpdated(
+    @Arg('orderId', () => ID, { nullable: true }) _orderId: string,
+    @Arg('trackingNumber', () => String, { nullable: true }) _trackingNumber: string,
+  ): ShipmentType {
+    throw new NotAvailableError('shipmentUpdated');
+  }
+
+  @Authorized()
+  @Subscription(() => StockAlertType, { subscribe: notAvailable('stockAlert') })
+  stockAlert(@Arg('productCode', () => String, { nullable: true }) _productCode: string): StockAlertType {
+    throw new NotAvailableError('stockAlert');
+  }
+
+  @Authorized()
+  @Subscription(() => InventoryItemType, { subscribe: notAvailable('inventoryChanged') })
+  inventoryChanged(@Arg('productCode', () => String, { nullable: true }) _productCode: string): InventoryItemType {
+    throw new NotAvailableError('inventoryChanged');
+  }
+}
+
+function notAvailable(operation: string) {
+  return () => {
+    throw new NotAvailableError(operation);
+  };
+}
+

@@ -1,0 +1,138 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import type { Order, OrderLine, Reservation, Shipment } from '../entities/index.js';
+import { OrderFilterInput, OrderSortInput } from '../schema/inputs.js';
+import {
+  MoneyType,
+  OrderConnectionType,
+  OrderEventType,
+  OrderLineType,
+  OrderType,
+  ReservationType,
+  ShipmentEventType,
+  ShipmentType,
+} from '../schema/order.js';
+import { ChannelType } from '../schema/channel.js';
+import { ProductType } from '../schema/stock.js';
+import type { RequestContext } from '../services/context.js';
+import { findOrder, findOrderByExternalId, listOrderEvents, listOrders } from '../services/orders.js';
+import { READ_ORDERS } from './roles.js';
+
+@Resolver(() => OrderType)
+export class OrderResolver {
+  @Authorized(READ_ORDERS)
+  @Query(() => OrderType, { nullable: true })
+  order(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
+    return findOrder(ctx, id);
+  }
+
+  @Authorized(READ_ORDERS)
+  @Query(() => OrderType, { nullable: true })
+  orderByExternalId(
+    @Ctx() ctx: RequestContext,
+    @Arg('channelCode', () => String) channelCode: string,
+    @Arg('externalId', () => String) externalId: string,
+  ) {
+    return findOrderByExternalId(ctx, channelCode, externalId);
+  }
+
+  @Authorized(READ_ORDERS)
+  @Query(() => OrderConnectionType)
+  orders(
+    @Ctx() ctx: RequestContext,
+    @Arg('filter', () => OrderFilterInput, { nullable: true }) filter: OrderFilterInput | null,
+    @Arg('sort', () => OrderSortInput, { nullable: true }) sort: OrderSortInput | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+  ) {
+    return listOrders(ctx, { filter, sort, first, after });
+  }
+
+  @Authorized(READ_ORDERS)
+  @Query(() => [OrderEventType])
+  orderEvents(
+    @Ctx() ctx: RequestContext,
+    @Arg('after', () => ID, { nullable: true }) after: string | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 100 }) first: number | null,
+  ) {
+    return listOrderEvents(ctx, after, first);
+  }
+
+  @FieldResolver(() => ChannelType)
+  channel(@Root() order: Order, @Ctx() ctx: RequestContext) {
+    return ctx.loaders.channelById.load(order.channel.id);
+  }
+
+  @FieldResolver(() => MoneyType)
+  total(@Root() order: Order): MoneyType {
+    return { amount: order.totalAmount, currencyCode: order.currencyCode };
+  }
+
+  @FieldResolver(() => [OrderLineType])
+  lines(@Root() order: Order, @Ctx() ctx: RequestContext) {
+    return ctx.loaders.linesByOrderId.load(order.id);
+  }
+
+  @FieldResolver(() => [ReservationType])
+  reservations(@Root() order: Order, @Ctx() ctx: RequestContext) {
+    return ctx.loaders.reservationsByOrderId.load(order.id);
+  }
+
+  @FieldResolver(() => [ShipmentType])
+  shipments(@Root() order: Order, @Ctx() ctx: RequestContext) {
+    return ctx.loaders.shipmentsByOrderId.load(order.id);
+  }
+
+  @FieldResolver(() => [OrderEventType])
+  timeline(@Root() order: Order, @Ctx() ctx: RequestContext) {
+    return ctx.loaders.timelineByOrderId.load(order.id);
+  }
+
+  @FieldResolver(() => OrderType, { nullable: true })
+  parent(@Root() order: Order, @Ctx() ctx: RequestContext) {
+    return order.parent ? ctx.loaders.orderById.load(order.parent.id) : null;
+  }
+
+  @FieldResolver(() => [OrderType])
+  children(@Root() order: Order, @Ctx() ctx: RequestContext) {
+    return ctx.loaders.childrenByParentId.load(order.id);
+  }
+}
+
+@Resolver(() => OrderLineType)
+export class OrderLineResolver {
+  @FieldResolver(() => ProductType, { nullable: true })
+  product(@Root() line: OrderLine, @Ctx() ctx: RequestContext) {
+    return line.product ? ctx.loaders.productById.load(line.product.id) : null;
+  }
+
+  @FieldResolver(() => MoneyType)
+  async unitPrice(@Root() line: OrderLine, @Ctx() ctx: RequestContext): Promise<MoneyType> {
+    return { amount: line.unitPrice, currencyCode: await currencyOf(line, ctx) };
+  }
+
+  @FieldResolver(() => MoneyType)
+  async lineTotal(@Root() line: OrderLine, @Ctx() ctx: RequestContext): Promise<MoneyType> {
+    return { amount: line.lineTotal, currencyCode: await currencyOf(line, ctx) };
+  }
+}
+
+async function currencyOf(line: OrderLine, ctx: RequestContext): Promise<string> {
+  const order = await ctx.loaders.orderById.load(line.order.id);
+  return order!.currencyCode;
+}
+
+@Resolver(() => ShipmentType)
+export class ShipmentResolver {
+  @FieldResolver(() => [ShipmentEventType])
+  events(@Root() shipment: Shipment, @Ctx() ctx: RequestContext) {
+    return ctx.loaders.shipmentEventsByShipmentId.load(shipment.id);
+  }
+}
+
+@Resolver(() => ReservationType)
+export class ReservationResolver {
+  @FieldResolver(() => OrderType, { nullable: true })
+  order(@Root() reservation: Reservation, @Ctx() ctx: RequestContext) {
+    return reservation.order ? ctx.loaders.orderById.load(reservation.order.id) : null;
+  }
+}

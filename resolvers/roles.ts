@@ -1,0 +1,9 @@
+import { Role } from '../schema/enums.js';
+
+// Who may call what, beside ADMIN, who may call everything. Channel-bound roles are
+// further limited to their own channel by the services.
+export const READ_ORDERS = [Role.OPS, Role.ANALYST, Role.STOREFRONT];
+export const READ_CATALOG = [Role.OPS, Role.ANALYST, Role.STOREFRONT, Role.CONNECTOR];
+export const READ_OPERATIONS = [Role.OPS, Role.ANALYST];
+export const WRITE_CATALOG = [Role.OPS];
+export const ADMIN_ONLY = [Role.ADMIN];

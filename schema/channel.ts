@@ -1,0 +1,17 @@
+import { Field, ID, ObjectType } from 'type-graphql';
+import { ConnectorHealth, IngestionMode, Platform } from './enums.js';
+import { DateTimeScalar } from './scalars.js';
+
+@ObjectType('Channel')
+export class ChannelType {
+  @Field(() => ID) id!: string;
+  @Field(() => String, { description: 'Unique slug, e.g. "douyin-live".' }) code!: string;
+  @Field(() => Platform) platform!: Platform;
+  @Field(() => String) name!: string;
+  @Field(() => Boolean, { description: 'Core channels stay open below safety stock.' }) isCore!: boolean;
+  @Field(() => Boolean, { description: 'False while closed by safety stock or by hand.' }) salesOpen!: boolean;
+  @Field(() => [IngestionMode]) ingestionModes!: IngestionMode[];
+  @Field(() => ConnectorHealth) health!: ConnectorHealth;
+  @Field(() => DateTimeScalar, { nullable: true }) lastHeartbeatAt!: Date | null;
+  @Field(() => DateTimeScalar, { nullable: true }) lastOrderAt!: Date | null;
+}

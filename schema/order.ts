@@ -1,0 +1,115 @@
+import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { ChannelType } from './channel.js';
+import { OrderStatus, ReservationStatus, ShipmentStatus } from './enums.js';
+import { DateTimeScalar, DecimalScalar, JSONScalar } from './scalars.js';
+import { ProductType } from './stock.js';
+
+@ObjectType('Money')
+export class MoneyType {
+  @Field(() => DecimalScalar) amount!: string;
+  @Field(() => String) currencyCode!: string;
+}
+
+@ObjectType('Address')
+export class AddressType {
+  @Field(() => String, { nullable: true }) name!: string | null;
+  @Field(() => String, { nullable: true }) phone!: string | null;
+  @Field(() => String, { nullable: true }) province!: string | null;
+  @Field(() => String, { nullable: true }) city!: string | null;
+  @Field(() => String, { nullable: true }) district!: string | null;
+  @Field(() => String) line1!: string;
+  @Field(() => String, { nullable: true }) postalCode!: string | null;
+  @Field(() => String) country!: string;
+  @Field(() => Boolean, { description: 'Far-region flag used by split rules.' }) remote!: boolean;
+}
+
+@ObjectType('OrderLine')
+export class OrderLineType {
+  @Field(() => ID) id!: string;
+  @Field(() => String) productCode!: string;
+  @Field(() => ProductType, { nullable: true, description: 'Null when the code is unknown to the catalog.' })
+  product!: ProductType | null;
+  @Field(() => Int) quantity!: number;
+  @Field(() => MoneyType) unitPrice!: MoneyType;
+  @Field(() => MoneyType) lineTotal!: MoneyType;
+}
+
+@ObjectType('ShipmentEvent')
+export class ShipmentEventType {
+  @Field(() => ShipmentStatus) status!: ShipmentStatus;
+  @Field(() => String, { nullable: true }) description!: string | null;
+  @Field(() => DateTimeScalar) occurredAt!: Date;
+}
+
+@ObjectType('Shipment')
+export class ShipmentType {
+  @Field(() => ID) id!: string;
+  @Field(() => String) carrier!: string;
+  @Field(() => String) trackingNumber!: string;
+  @Field(() => ShipmentStatus) status!: ShipmentStatus;
+  @Field(() => [ShipmentEventType]) events!: ShipmentEventType[];
+  @Field(() => DateTimeScalar) updatedAt!: Date;
+}
+
+@ObjectType('OrderEvent')
+export class OrderEventType {
+  @Field(() => ID, { description: 'Global, strictly increasing: the replay cursor.' }) seq!: string;
+  @Field(() => ID) orderId!: string;
+  @Field(() => String, { description: 'e.g. STATUS_CHANGED, SHIPMENT_UPDATED, SPLIT' }) type!: string;
+  @Field(() => OrderStatus, { nullable: true }) fromStatus!: OrderStatus | null;
+  @Field(() => OrderStatus, { nullable: true }) toStatus!: OrderStatus | null;
+  @Field(() => DateTimeScalar) at!: Date;
+  @Field(() => String, { description: 'Channel code, "api", "logistics" or "system".' }) source!: string;
+}
+
+@ObjectType('Reservation')
+export class ReservationType {
+  @Field(() => ID) id!: string;
+  @Field(() => String) productCode!: string;
+  @Field(() => Int) quantity!: number;
+  @Field(() => ReservationStatus) status!: ReservationStatus;
+  @Field(() => DateTimeScalar) expiresAt!: Date;
+  @Field(() => OrderType, { nullable: true }) order!: OrderType | null;
+}
+
+@ObjectType('Order')
+export class OrderType {
+  @Field(() => ID, { description: 'Global order id, the same from sale to after-sale.' }) id!: string;
+  @Field(() => ChannelType) channel!: ChannelType;
+  @Field(() => String, { description: "The platform's own order number." }) externalId!: string;
+  @Field(() => OrderStatus) status!: OrderStatus;
+  @Field(() => String) customerName!: string;
+  @Field(() => AddressType) shippingAddress!: AddressType;
+  @Field(() => [OrderLineType]) lines!: OrderLineType[];
+  @Field(() => MoneyType) total!: MoneyType;
+  @Field(() => DateTimeScalar) placedAt!: Date;
+  @Field(() => DateTimeScalar, { nullable: true }) paidAt!: Date | null;
+  @Field(() => DateTimeScalar, { nullable: true }) shippedAt!: Date | null;
+  @Field(() => DateTimeScalar, { nullable: true }) deliveredAt!: Date | null;
+  @Field(() => [ReservationType]) reservations!: ReservationType[];
+  @Field(() => [ShipmentType]) shipments!: ShipmentType[];
+  @Field(() => [OrderEventType]) timeline!: OrderEventType[];
+  @Field(() => OrderType, { nullable: true, description: 'Set on sub-orders made by a split.' })
+  parent!: OrderType | null;
+  @Field(() => [OrderType]) children!: OrderType[];
+  @Field(() => JSONScalar, { nullable: true, description: 'The payload as the channel sent it.' }) raw!: unknown;
+}
+
+@ObjectType('PageInfo')
+export class PageInfoType {
+  @Field(() => Boolean) hasNextPage!: boolean;
+  @Field(() => String, { nullable: true }) endCursor!: string | null;
+}
+
+@ObjectType('OrderEdge')
+export class OrderEdgeType {
+  @Field(() => String) cursor!: string;
+  @Field(() => OrderType) node!: OrderType;
+}
+
+@ObjectType('OrderConnection')
+export class OrderConnectionType {
+  @Field(() => [OrderEdgeType]) edges!: OrderEdgeType[];
+  @Field(() => PageInfoType) pageInfo!: PageInfoType;
+  @Field(() => Int) totalCount!: number;
+}

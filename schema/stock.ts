@@ -1,0 +1,55 @@
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { ReservationStatus, StockAlertKind } from './enums.js';
+import { DateTimeScalar } from './scalars.js';
+
+@ObjectType('InventoryItem')
+export class InventoryItemType {
+  @Field(() => String) productCode!: string;
+  @Field(() => Int, { description: 'Physical units in the central pool.' }) onHand!: number;
+  @Field(() => Int, { description: 'Units held by unpaid orders.' }) reserved!: number;
+  @Field(() => Int, { description: 'onHand - reserved, never below zero.' }) available!: number;
+  @Field(() => Int, { description: 'At or below this, non-core channels close.' }) safetyStock!: number;
+  @Field(() => DateTimeScalar) updatedAt!: Date;
+}
+
+@ObjectType('Product')
+export class ProductType {
+  @Field(() => ID) id!: string;
+  @Field(() => String, { description: 'The canonical SKU every channel maps to.' }) productCode!: string;
+  @Field(() => String) name!: string;
+  @Field(() => Boolean) coldChain!: boolean;
+  @Field(() => InventoryItemType) inventory!: InventoryItemType;
+  @Field(() => [String], { description: 'Channel codes where safety stock has closed this product.' })
+  closedOnChannels!: string[];
+}
+
+@ObjectType('StockAlert')
+export class StockAlertType {
+  @Field(() => ID) id!: string;
+  @Field(() => StockAlertKind) kind!: StockAlertKind;
+  @Field(() => String) productCode!: string;
+  @Field(() => Int) available!: number;
+  @Field(() => Int, { nullable: true }) threshold!: number | null;
+  @Field(() => String) message!: string;
+  @Field(() => [String]) channelsClosed!: string[];
+  @Field(() => [String]) channelsReopened!: string[];
+  @Field(() => DateTimeScalar) createdAt!: Date;
+}
+
+@ObjectType('ReconciliationLine')
+export class ReconciliationLineType {
+  @Field(() => String) productCode!: string;
+  @Field(() => Int) systemOnHand!: number;
+  @Field(() => Int) physicalCount!: number;
+  @Field(() => Float) differencePercent!: number;
+  @Field(() => Boolean, { description: '|difference| above the tolerance.' }) mismatch!: boolean;
+}
+
+@ObjectType('ReconciliationReport')
+export class ReconciliationReportType {
+  @Field(() => ID) id!: string;
+  @Field(() => Float) tolerancePercent!: number;
+  @Field(() => [ReconciliationLineType]) lines!: ReconciliationLineType[];
+  @Field(() => Int) mismatches!: number;
+  @Field(() => DateTimeScalar) createdAt!: Date;
+}

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { authenticate } from '../services/api-keys.js';
+import { RequestContext } from '../services/context.js';
+import type { HubConfig } from './config.js';
+import { formatHubError } from './errors.js';
+import { hubSchema } from './graphql-schema.js';
+import type { Logger } from './logger.js';
+import { queryLimitRules } from './query-limits.js';
+
+export const GRAPHQL_PATH = '/graphql';
+const MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+export interface Hub {
+  app: FastifyInstance;
+  /** Stops taking work, lets in-flight requests finish, closes websockets with 1001. */
+  close(): Promise<void>;
+}
+
+type HubDeps = { config: HubConfig; logger: Logger; orm: MikroORM };
+
+/** Reads the bearer secret from an HTTP header or a graphql-ws connection_init payload. */
+function bearer(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(value.trim());
+  return match ? match[1] : null;
+}
+
+async function contextFor(deps: HubDeps, secret: string | null, requestId: string): Promise<RequestContext> {
+  const em = deps.orm.em.fork();
+  const logger = deps.logger.child({ requestId });
+  if (secret === null) return new RequestContext(em, null, requestId, logger);
+  const principal = await authenticate(em, secret, deps.config.adminKey);
+  return new RequestContext(em, principal, requestId, logger, principal ? null : 'This API key is unknown or revoked.');
+}
+
+/** Builds the hub: GraphQL over HTTP and graphql-ws on one port and path, plus health routes. */
+export async function createHub(deps: HubDeps): Promise<Hub> {
+  const { config, logger, orm } = deps;
+  const schema = await hubSchema();
+  const limits = queryLimitRules(config);
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: MAX_BODY_BYTES,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    forceCloseConnections: 'idle',
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await orm.em.getConnection().execute('select 1');
+      return { status: 'ready' };
+    } catch (err) {
+      logger.warn({ err }, 'readiness check: database does not answer');
+      return reply.code(503).send({ status: 'database unavailable' });
+    }
+  });
+
+  const apollo = new ApolloServer<RequestContext>({
+    schema,
+    validationRules: limits,
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted, error) => formatHubError(formatted, error, 'unknown', logger),
+    plugins: [
+      fastifyApolloDrainPlugin(app),
+      ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+      requestIdPlugin(),
+    ],
+  });
+  await apollo.start();
+  await app.register(fastifyApollo(apollo), {
+    path: GRAPHQL_PATH,
+    context: async (request) => contextFor(deps, bearer(request.headers.authorization), String(request.id)),
+  });
+
+  const wss = new WebSocketServer({ server: app.server, path: GRAPHQL_PATH, maxPayload: MAX_BODY_BYTES });
+  const sockets = useGraphqlWs(deps, schema, limits, wss);
+
+  return {
+    app,
+    async close() {
+      await sockets.dispose();
+      await app.close();
+      await apollo.stop();
+    },
+  };
+}
+
+/** Puts the request id into every error the client sees, so a log line can be found from a reply. */
+function requestIdPlugin(): ApolloServerPlugin<RequestContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue, response }) {
+          if (response.body.kind !== 'single' || !response.body.singleResult.errors) return;
+          const requestId = contextValue?.requestId ?? 'unknown';
+          response.body.singleResult.errors = response.body.singleResult.errors.map((formatted) => {
+            const extensions = formatted.extensions ?? {};
+            if (extensions.code === 'INTERNAL_SERVER_ERROR' && extensions.requestId === 'unknown') {
+              return {
+                ...formatted,
+                message: formatted.message.replace('unknown', requestId),
+                extensions: { ...extensions, requestId },
+              };
+            }
+            return formatted;
+          });
+        },
+      };
+    },
+  };
+}
+
+/**
+ * graphql-ws skips Apollo's plugins and validation rules, so the websocket gets the
+ * same authentication, the same query limits and the same error formatting here.
+ */
+function useGraphqlWs(deps: HubDeps, schema: GraphQLSchema, limits: ValidationRule[], wss: WebSocketServer) {
+  type Extra = { principalSecret?: string; connectionId?: string };
+  return useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      schema,
+      validate: (s, document) => validate(s, document, [...specifiedRules, ...limits]),
+      onConnect: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        const secret = bearer(params.Authorization ?? params.authorization) ?? stringOrNull(params.apiKey);
+        if (secret === null) {
+          await ctx.extra.socket.close(4401, 'Unauthorized: send {"Authorization": "Bearer <key>"} in connection_init');
+          return false;
+        }
+        const principal = await authenticate(deps.orm.em.fork(), secret, deps.config.adminKey);
+        if (!principal) return false;
+        ctx.extra.principalSecret = secret;
+        ctx.extra.connectionId = randomUUID();
+        return true;
+      },
+      context: (ctx, id) => contextFor(deps, ctx.extra.principalSecret ?? null, `${ctx.extra.connectionId}:${id}`),
+      onNext: (ctx, id, _payload, _args, result) => {
+        if (!result.errors) return result;
+        const requestId = `${ctx.extra.connectionId}:${id}`;
+        return {
+          ...result,
+          errors: result.errors.map((e) => formatHubError(e.toJSON(), e, requestId, deps.logger)),
+        };
+      },
+      onError: (ctx, id, _payload, errors) =>
+        errors.map((e) => formatHubError(e.toJSON(), e, `${ctx.extra.connectionId}:${id}`, deps.logger)),
+    },
+    wss,
+  );
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' && value.length > 0 ? value : null;
+}

@@ -1,0 +1,82 @@
+// Starts the hub: configuration, database (embedded unless DATABASE_URL), migrations, HTTP and websocket.
+import 'reflect-metadata';
+import { ensureFirstAdminKey } from '../services/api-keys.js';
+import { createHub, GRAPHQL_PATH } from './app.js';
+import { ConfigError, loadConfig, type HubConfig } from './config.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js';
+import { createLogger } from './logger.js';
+import { migrate, openOrm } from './orm.js';
+
+function configOrExit(): HubConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(1);
+  }
+}
+const config = configOrExit();
+const logger = createLogger(config.logLevel);
+
+let embedded: EmbeddedDatabase | undefined;
+let stopping = false;
+
+async function start() {
+  if (!config.databaseUrl) {
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.dataDir,
+      port: config.embeddedPostgresPort,
+      logger,
+    });
+    logger.info({ dataDir: config.dataDir }, 'embedded PostgreSQL started');
+  }
+  const orm = await openOrm(config.databaseUrl ?? embedded!.url, logger);
+  const applied = await migrate(orm);
+  if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
+
+  const firstAdminKey = await ensureFirstAdminKey(orm.em.fork());
+  const hub = await createHub({ config, logger, orm });
+  try {
+    await hub.app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new ConfigError(`Port ${config.port} is already in use. Stop what runs there or set PORT to another port.`);
+    }
+    throw err;
+  }
+
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const url = `http://${shownHost}:${config.port}${GRAPHQL_PATH}`;
+  console.log(`\nOrder hub ready at ${url}`);
+  if (firstAdminKey) {
+    console.log(
+      `\nFirst start: an ADMIN API key was made. It is shown only this once (only its hash is stored):\n\n  ${firstAdminKey}\n\nSend it as "Authorization: Bearer <key>".\n`,
+    );
+  }
+
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: finishing in-flight requests');
+    const deadline = setTimeout(() => {
+      logger.error('in-flight requests did not finish in time; stopping anyway');
+      process.exit(1);
+    }, config.shutdownGraceSeconds * 1000);
+    deadline.unref();
+    await hub.close();
+    await orm.close();
+    await embedded?.stop();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+start().catch(async (err: unknown) => {
+  if (err instanceof ConfigError) console.error(err.message);
+  else logger.fatal({ err }, 'the hub could not start');
+  await embedded?.stop().catch(() => undefined);
+  process.exit(1);
+});

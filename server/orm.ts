@@ -1,0 +1,40 @@
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { entities } from '../entities/index.js';
+import { migrationsList } from '../migrations/index.js';
+import type { Logger } from './logger.js';
+
+export type OrmOptions = Partial<Options>;
+
+export function ormOptions(databaseUrl: string, logger: Logger, overrides: OrmOptions = {}): Options {
+  return {
+    clientUrl: databaseUrl,
+    entities,
+    extensions: [Migrator],
+    migrations: {
+      migrationsList,
+      path: 'migrations',
+      emit: 'ts',
+      snapshot: false,
+      transactional: true,
+      allOrNothing: true,
+    },
+    // The schema changes only through committed migrations.
+    ensureDatabase: false,
+    discovery: { checkDuplicateTableNames: true },
+    forceUtcTimezone: true,
+    pool: { min: 0, max: 20 },
+    logger: (message) => logger.debug({ orm: message }),
+    ...overrides,
+  };
+}
+
+export async function openOrm(databaseUrl: string, logger: Logger, overrides: OrmOptions = {}): Promise<MikroORM> {
+  return MikroORM.init(ormOptions(databaseUrl, logger, overrides));
+}
+
+/** Applies every pending migration; returns the names it ran. */
+export async function migrate(orm: MikroORM): Promise<string[]> {
+  const done = await orm.getMigrator().up();
+  return done.map((m) => m.name);
+}

@@ -1,0 +1,91 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { ApiKey, Channel } from '../entities/index.js';
+import { Role } from '../schema/enums.js';
+import { isChannelBound } from './access.js';
+import type { Principal, RequestContext } from './context.js';
+import { BadUserInputError, NotFoundError } from './errors.js';
+import { parseId } from './ids.js';
+
+const ENV_ADMIN_KEY_ID = 'env-admin';
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+function newSecret(): string {
+  return `hub_${randomBytes(24).toString('base64url')}`;
+}
+
+/**
+ * Resolves a bearer secret to the key behind it. `adminKey` is the HUB_ADMIN_KEY
+ * from the configuration, accepted as an ADMIN key without a row.
+ */
+export async function authenticate(
+  em: EntityManager,
+  secret: string,
+  adminKey: string | undefined,
+): Promise<Principal | null> {
+  if (adminKey && safeEqual(secret, adminKey)) {
+    return { keyId: ENV_ADMIN_KEY_ID, role: Role.ADMIN, channelCode: null, label: 'HUB_ADMIN_KEY' };
+  }
+  const key = await em.findOne(
+    ApiKey,
+    { secretHash: hashSecret(secret), revokedAt: null },
+    { populate: ['channel'], disableIdentityMap: true },
+  );
+  if (!key) return null;
+  return { keyId: key.id, role: key.role, channelCode: key.channel?.code ?? null, label: key.label };
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+export async function createApiKey(
+  ctx: RequestContext,
+  input: { role: Role; label: string; channelCode?: string | null },
+): Promise<{ apiKey: ApiKey; secret: string }> {
+  const label = input.label.trim();
+  if (!label) throw new BadUserInputError('label must not be empty.', 'label');
+  let channel: Channel | null = null;
+  if (isChannelBound(input.role)) {
+    if (!input.channelCode) {
+      throw new BadUserInputError(`A ${input.role} key must name the channel it acts for.`, 'channelCode');
+    }
+    channel = await ctx.em.findOne(Channel, { code: input.channelCode });
+    if (!channel) throw new NotFoundError('Channel', input.channelCode);
+  } else if (input.channelCode) {
+    throw new BadUserInputError(`A ${input.role} key is not bound to a channel; leave channelCode out.`, 'channelCode');
+  }
+  const secret = newSecret();
+  const apiKey = ctx.em.create(ApiKey, { role: input.role, label, channel, secretHash: hashSecret(secret) });
+  await ctx.em.flush();
+  return { apiKey, secret };
+}
+
+/** Revoking twice is not an error; an unknown id is. */
+export async function revokeApiKey(ctx: RequestContext, id: string): Promise<boolean> {
+  const key = await ctx.em.findOne(ApiKey, { id: parseId(id) });
+  if (!key) throw new NotFoundError('API key', id);
+  key.revokedAt ??= new Date();
+  await ctx.em.flush();
+  return true;
+}
+
+/**
+ * On a database with no keys at all, makes the first ADMIN key and returns its
+ * secret, to be shown once. A transaction-level advisory lock keeps two hub
+ * processes starting together from both making one.
+ */
+export async function ensureFirstAdminKey(em: EntityManager): Promise<string | null> {
+  return em.transactional(async (tx) => {
+    await tx.execute(`select pg_advisory_xact_lock(hashtext('order-hub:first-admin-key'))`);
+    if ((await tx.count(ApiKey, {})) > 0) return null;
+    const secret = newSecret();
+    tx.create(ApiKey, { role: Role.ADMIN, label: 'first admin key', channel: null, secretHash: hashSecret(secret) });
+    return secret;
+  });
+}

@@ -1,0 +1,77 @@
+import { Channel } from '../entities/index.js';
+import { IngestionMode, Platform } from '../schema/enums.js';
+import { assertChannelAccess, channelScope } from './access.js';
+import type { RequestContext } from './context.js';
+import { BadUserInputError, NotFoundError } from './errors.js';
+
+const CODE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export interface ChannelInput {
+  code: string;
+  platform: Platform;
+  name: string;
+  isCore?: boolean | null;
+  webhookSecret?: string | null;
+}
+
+export async function listChannels(ctx: RequestContext): Promise<Channel[]> {
+  const scope = channelScope(ctx);
+  return ctx.em.find(Channel, scope ? { code: scope } : {}, { orderBy: { code: 'asc' } });
+}
+
+export async function findChannel(ctx: RequestContext, code: string): Promise<Channel | null> {
+  assertChannelAccess(ctx, code);
+  return ctx.em.findOne(Channel, { code });
+}
+
+export async function requireChannel(ctx: RequestContext, code: string): Promise<Channel> {
+  const channel = await ctx.em.findOne(Channel, { code });
+  if (!channel) throw new NotFoundError('Channel', code);
+  return channel;
+}
+
+export async function upsertChannel(ctx: RequestContext, input: ChannelInput): Promise<Channel> {
+  if (!CODE.test(input.code)) {
+    throw new BadUserInputError(
+      'code must be a slug of lower-case letters, digits and dashes (at most 63), such as "douyin-live".',
+      'code',
+    );
+  }
+  const name = input.name.trim();
+  if (!name) throw new BadUserInputError('name must not be empty.', 'name');
+  return ctx.em.transactional(async (tx) => {
+    await tx.upsert(
+      Channel,
+      {
+        code: input.code,
+        platform: input.platform,
+        name,
+        ...(input.isCore != null ? { isCore: input.isCore } : {}),
+        ...(input.webhookSecret != null ? { webhookSecret: input.webhookSecret } : {}),
+        ingestionModes: defaultModes(input.platform),
+      },
+      { onConflictFields: ['code'], onConflictExcludeFields: ['id', 'createdAt', 'ingestionModes', 'salesOpen', 'health'] },
+    );
+    return tx.findOneOrFail(Channel, { code: input.code }, { refresh: true });
+  });
+}
+
+function defaultModes(platform: Platform): IngestionMode[] {
+  return platform === Platform.STOREFRONT
+    ? [IngestionMode.WEBHOOK]
+    : [IngestionMode.WEBHOOK, IngestionMode.POLL, IngestionMode.CSV];
+}
+
+export async function setChannelCore(ctx: RequestContext, code: string, isCore: boolean): Promise<Channel> {
+  const channel = await requireChannel(ctx, code);
+  channel.isCore = isCore;
+  await ctx.em.flush();
+  return channel;
+}
+
+export async function setChannelSalesOpen(ctx: RequestContext, code: string, open: boolean): Promise<Channel> {
+  const channel = await requireChannel(ctx, code);
+  channel.salesOpen = open;
+  await ctx.em.flush();
+  return channel;
+}

@@ -1,0 +1,102 @@
+import { GraphQLError } from 'graphql';
+
+/** The contract's error codes: every error a client sees carries one of these in `extensions.code`. */
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'BAD_USER_INPUT'
+  | 'INSUFFICIENT_STOCK'
+  | 'INVALID_TRANSITION'
+  | 'CHANNEL_CLOSED'
+  | 'CONFLICT'
+  | 'QUERY_TOO_COMPLEX'
+  | 'INTERNAL_SERVER_ERROR';
+
+/** An error the client caused or can act on: its message is safe to show as it is. */
+export abstract class HubError extends GraphQLError {
+  constructor(
+    readonly code: ErrorCode,
+    /** Status for HTTP routes outside GraphQL (webhooks). */
+    readonly httpStatus: number,
+    message: string,
+    details: Record<string, unknown> = {},
+  ) {
+    super(message, { extensions: { code, ...details } });
+    this.name = new.target.name;
+  }
+}
+
+export class UnauthenticatedError extends HubError {
+  constructor(message = 'An API key is required: send "Authorization: Bearer <key>".') {
+    super('UNAUTHENTICATED', 401, message);
+  }
+}
+
+export class ForbiddenError extends HubError {
+  constructor(message = 'This API key is not allowed to do that.') {
+    super('FORBIDDEN', 403, message);
+  }
+}
+
+export class NotFoundError extends HubError {
+  constructor(what: string, key: string) {
+    super('NOT_FOUND', 404, `${what} "${key}" does not exist.`, { resource: what, key });
+  }
+}
+
+export class BadUserInputError extends HubError {
+  constructor(message: string, field?: string) {
+    super('BAD_USER_INPUT', 400, message, field ? { field } : {});
+  }
+}
+
+export class InsufficientStockError extends HubError {
+  constructor(productCode: string, requested: number, available: number) {
+    super(
+      'INSUFFICIENT_STOCK',
+      409,
+      `Only ${available} of "${productCode}" available, ${requested} requested.`,
+      { productCode, requested, available },
+    );
+  }
+}
+
+export class InvalidTransitionError extends HubError {
+  constructor(orderId: string, from: string, to: string) {
+    super('INVALID_TRANSITION', 409, `Order ${orderId} cannot go from ${from} to ${to}.`, { orderId, from, to });
+  }
+}
+
+export class ChannelClosedError extends HubError {
+  constructor(channelCode: string, productCode?: string) {
+    super(
+      'CHANNEL_CLOSED',
+      409,
+      productCode
+        ? `"${productCode}" is closed on channel "${channelCode}" (stock at or below safety stock).`
+        : `Channel "${channelCode}" is closed for sales.`,
+      { channelCode, ...(productCode ? { productCode } : {}) },
+    );
+  }
+}
+
+export class ConflictError extends HubError {
+  constructor(message: string) {
+    super('CONFLICT', 409, message);
+  }
+}
+
+export class QueryTooComplexError extends HubError {
+  constructor(message: string) {
+    super('QUERY_TOO_COMPLEX', 400, message);
+  }
+}
+
+
+/** A contract operation this version of the hub does not serve yet. */
+export class NotAvailableError extends HubError {
+  constructor(operation: string) {
+    super('INTERNAL_SERVER_ERROR', 501, `${operation} is part of the contract but not available in this version of the hub yet.`);
+  }
+}

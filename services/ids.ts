@@ -1,0 +1,17 @@
+import { BadUserInputError } from './errors.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids are UUIDs; anything else is the caller's mistake, not a database error. */
+export function parseId(id: string, field = 'id'): string {
+  if (!UUID.test(id)) throw new BadUserInputError(`${field} "${id}" is not a valid id.`, field);
+  return id.toLowerCase();
+}
+
+/** Bounds a page size: `first` must be 0..max. */
+export function pageSize(first: number | null | undefined, fallback: number, max: number, field = 'first'): number {
+  const n = first ?? fallback;
+  if (!Number.isInteger(n) || n < 0) throw new BadUserInputError(`${field} must be a whole number of 0 or more.`, field);
+  if (n > max) throw new BadUserInputError(`${field} must be at most ${max}.`, field);
+  return n;
+}

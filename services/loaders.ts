@@ -1,0 +1,63 @@
+import DataLoader from 'dataloader';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityName, FilterQuery, QueryOrderMap } from '@mikro-orm/core';
+import {
+  Channel,
+  InventoryItem,
+  Order,
+  OrderEvent,
+  OrderLine,
+  Product,
+  Reservation,
+  Shipment,
+  ShipmentEvent,
+} from '../entities/index.js';
+
+/**
+ * Per-request batch loaders: every relation of the read side goes through one, so a
+ * page of orders costs a fixed number of statements whatever its size.
+ */
+export type Loaders = ReturnType<typeof createLoaders>;
+
+export function createLoaders(em: EntityManager) {
+  /** One row per key, by the column `key` names. */
+  function one<T extends object>(entity: EntityName<T>, key: string, keyOf: (row: T) => string) {
+    return new DataLoader<string, T | null>(async (keys) => {
+      const rows = await em.find(entity, { [key]: { $in: [...keys] } } as FilterQuery<T>);
+      const byKey = new Map(rows.map((r) => [keyOf(r), r]));
+      return keys.map((k) => byKey.get(k) ?? null);
+    });
+  }
+
+  /** All rows per key, in the order given. */
+  function many<T extends object>(
+    entity: EntityName<T>,
+    key: string,
+    keyOf: (row: T) => string,
+    orderBy: QueryOrderMap<T>,
+  ) {
+    return new DataLoader<string, T[]>(async (keys) => {
+      const rows = await em.find(entity, { [key]: { $in: [...keys] } } as FilterQuery<T>, { orderBy });
+      const byKey = new Map<string, T[]>(keys.map((k) => [k, []]));
+      for (const row of rows) byKey.get(keyOf(row))?.push(row);
+      return keys.map((k) => byKey.get(k)!);
+    });
+  }
+
+  return {
+    channelById: one(Channel, 'id', (c) => c.id),
+    productById: one(Product, 'id', (p) => p.id),
+    productByCode: one(Product, 'productCode', (p) => p.productCode),
+    inventoryByProductId: one(InventoryItem, 'product', (i) => i.product.id),
+    orderById: one(Order, 'id', (o) => o.id),
+    linesByOrderId: many(OrderLine, 'order', (l) => l.order.id, { lineNo: 'asc' }),
+    childrenByParentId: many(Order, 'parent', (o) => o.parent!.id, { placedAt: 'asc', id: 'asc' }),
+    shipmentsByOrderId: many(Shipment, 'order', (s) => s.order.id, { createdAt: 'asc', id: 'asc' }),
+    shipmentEventsByShipmentId: many(ShipmentEvent, 'shipment', (e) => e.shipment.id, {
+      occurredAt: 'asc',
+      id: 'asc',
+    }),
+    timelineByOrderId: many(OrderEvent, 'orderId', (e) => e.orderId, { seq: 'asc' }),
+    reservationsByOrderId: many(Reservation, 'order', (r) => r.order!.id, { createdAt: 'asc', id: 'asc' }),
+  };
+}

@@ -1,0 +1,218 @@
+import { Order, OrderEvent } from '../entities/index.js';
+import { OrderSortField, SortDirection, type OrderStatus, type Platform } from '../schema/enums.js';
+import { assertChannelAccess, channelScope } from './access.js';
+import type { RequestContext } from './context.js';
+import { BadUserInputError, ForbiddenError } from './errors.js';
+import { pageSize, parseId } from './ids.js';
+
+export interface OrderFilter {
+  channelCodes?: string[] | null;
+  platforms?: Platform[] | null;
+  statuses?: OrderStatus[] | null;
+  placedFrom?: Date | null;
+  placedTo?: Date | null;
+  customerName?: string | null;
+  productCode?: string | null;
+  externalId?: string | null;
+}
+
+export interface OrderSort {
+  field: OrderSortField;
+  direction: SortDirection;
+}
+
+export interface OrderPage {
+  edges: { cursor: string; node: Order }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  totalCount: number;
+}
+
+const SORT_COLUMN: Record<OrderSortField, { column: string; cast: string }> = {
+  [OrderSortField.PLACED_AT]: { column: 'o.placed_at', cast: 'timestamptz' },
+  [OrderSortField.TOTAL]: { column: 'o.total_amount', cast: 'numeric' },
+  [OrderSortField.STATUS]: { column: 'o.status', cast: 'order_status' },
+};
+
+const DEFAULT_SORT: OrderSort = { field: OrderSortField.PLACED_AT, direction: SortDirection.DESC };
+
+/** An order the caller may not see is FORBIDDEN, never silently absent: the id exists, the key is wrong. */
+async function visible(ctx: RequestContext, order: Order | null): Promise<Order | null> {
+  if (!order) return null;
+  const scope = channelScope(ctx);
+  if (scope !== null) {
+    const channel = await ctx.loaders.channelById.load(order.channel.id);
+    if (channel?.code !== scope) throw new ForbiddenError(`This key acts for channel "${scope}" only.`);
+  }
+  return order;
+}
+
+export async function findOrder(ctx: RequestContext, id: string): Promise<Order | null> {
+  return visible(ctx, await ctx.loaders.orderById.load(parseId(id)));
+}
+
+export async function findOrderByExternalId(
+  ctx: RequestContext,
+  channelCode: string,
+  externalId: string,
+): Promise<Order | null> {
+  assertChannelAccess(ctx, channelCode);
+  return ctx.em.findOne(Order, { channel: { code: channelCode }, externalId });
+}
+
+/** Relay-style page of orders: keyset pagination on (sort column, id), so deep pages cost what the first does. */
+export async function listOrders(
+  ctx: RequestContext,
+  args: { filter?: OrderFilter | null; sort?: OrderSort | null; first?: number | null; after?: string | null },
+): Promise<OrderPage> {
+  const limit = pageSize(args.first, 50, 500);
+  const sort = args.sort ?? DEFAULT_SORT;
+  const { column, cast } = SORT_COLUMN[sort.field];
+  const dir = sort.direction === SortDirection.ASC ? 'asc' : 'desc';
+  const { where, params } = filterSql(ctx, args.filter ?? {});
+
+  const pageWhere = [...where];
+  const pageParams = [...params];
+  if (args.after) {
+    const cursor = decodeCursor(args.after, sort);
+    pageWhere.push(`(${column}, o.id) ${dir === 'asc' ? '>' : '<'} (?::${cast}, ?::uuid)`);
+    pageParams.push(cursor.value, cursor.id);
+  }
+  const whereSql = (clauses: string[]) => (clauses.length ? `where ${clauses.join(' and ')}` : '');
+  const from = `from "order" o join channel c on c.id = o.channel_id`;
+
+  const [rows, counted] = await Promise.all([
+    limit === 0
+      ? Promise.resolve([])
+      : ctx.em.execute<Record<string, unknown>[]>(
+          `select o.* ${from} ${whereSql(pageWhere)} order by ${column} ${dir}, o.id ${dir} limit ${limit + 1}`,
+          pageParams,
+        ),
+    ctx.em.execute<{ n: string }[]>(`select count(*) as n ${from} ${whereSql(where)}`, params),
+  ]);
+  const nodes = rows.slice(0, limit).map((row) => ctx.em.map(Order, row));
+  for (const node of nodes) ctx.loaders.orderById.prime(node.id, node);
+  const edges = nodes.map((node) => ({ cursor: encodeCursor(node, sort), node }));
+  return {
+    edges,
+    pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null },
+    totalCount: Number(counted[0].n),
+  };
+}
+
+function filterSql(ctx: RequestContext, filter: OrderFilter): { where: string[]; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const scope = channelScope(ctx);
+  if (scope !== null) {
+    if (filter.channelCodes?.some((code) => code !== scope)) {
+      throw new ForbiddenError(`This key acts for channel "${scope}" only.`);
+    }
+    where.push('c.code = ?');
+    params.push(scope);
+  }
+  if (filter.channelCodes) {
+    where.push('c.code = any(?::text[])');
+    params.push(filter.channelCodes);
+  }
+  if (filter.platforms) {
+    where.push('c.platform = any(?::text[])');
+    params.push(filter.platforms);
+  }
+  if (filter.statuses) {
+    where.push('o.status = any(?::order_status[])');
+    params.push(filter.statuses);
+  }
+  if (filter.placedFrom) {
+    where.push('o.placed_at >= ?');
+    params.push(filter.placedFrom);
+  }
+  if (filter.placedTo) {
+    where.push('o.placed_at < ?');
+    params.push(filter.placedTo);
+  }
+  if (filter.customerName) {
+    where.push(`o.customer_name ilike ? escape '\\'`);
+    params.push(`%${filter.customerName.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
+  }
+  if (filter.productCode) {
+    where.push('exists (select 1 from order_line l where l.order_id = o.id and l.product_code = ?)');
+    params.push(filter.productCode);
+  }
+  if (filter.externalId) {
+    where.push('o.external_id = ?');
+    params.push(filter.externalId);
+  }
+  if (filter.placedFrom && filter.placedTo && filter.placedFrom > filter.placedTo) {
+    throw new BadUserInputError('placedFrom must not be after placedTo.', 'filter.placedFrom');
+  }
+  return { where, params };
+}
+
+interface Cursor {
+  /** Which sort the cursor was made for: a cursor from another sort is refused, not misread. */
+  s: string;
+  v: string;
+  id: string;
+}
+
+function sortValue(order: Order, field: OrderSortField): string {
+  switch (field) {
+    case OrderSortField.PLACED_AT:
+      return order.placedAt.toISOString();
+    case OrderSortField.TOTAL:
+      return order.totalAmount;
+    case OrderSortField.STATUS:
+      return order.status;
+  }
+}
+
+function encodeCursor(order: Order, sort: OrderSort): string {
+  const cursor: Cursor = { s: `${sort.field}:${sort.direction}`, v: sortValue(order, sort.field), id: order.id };
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+function decodeCursor(raw: string, sort: OrderSort): { value: string; id: string } {
+  const bad = () => new BadUserInputError('after is not a cursor this query handed out.', 'after');
+  let cursor: Cursor;
+  try {
+    cursor = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
+  } catch {
+    throw bad();
+  }
+  if (typeof cursor !== 'object' || cursor === null || typeof cursor.v !== 'string' || typeof cursor.id !== 'string') {
+    throw bad();
+  }
+  if (cursor.s !== `${sort.field}:${sort.direction}`) {
+    throw new BadUserInputError('after was handed out for another sort order; start again without it.', 'after');
+  }
+  const validValue =
+    sort.field === OrderSortField.PLACED_AT
+      ? !Number.isNaN(Date.parse(cursor.v))
+      : sort.field === OrderSortField.TOTAL
+        ? /^-?\d+(\.\d+)?$/.test(cursor.v)
+        : /^[A-Z_]+$/.test(cursor.v);
+  if (!validValue) throw bad();
+  try {
+    return { value: cursor.v, id: parseId(cursor.id) };
+  } catch {
+    throw bad();
+  }
+}
+
+/** Events after a seq, in seq order: the timeline of every visible order, and the replay feed. */
+export async function listOrderEvents(
+  ctx: RequestContext,
+  after: string | null | undefined,
+  first: number | null | undefined,
+): Promise<OrderEvent[]> {
+  const limit = pageSize(first, 100, 1000);
+  if (after != null && !/^\d{1,19}$/.test(after)) {
+    throw new BadUserInputError('after must be the seq of an order event.', 'after');
+  }
+  const scope = channelScope(ctx);
+  return ctx.em.find(
+    OrderEvent,
+    { ...(after != null ? { seq: { $gt: after } } : {}), ...(scope !== null ? { channelCode: scope } : {}) },
+    { orderBy: { seq: 'asc' }, limit },
+  );
+}
