@@ -1,4 +1,4 @@
-import { Entity, Enum, Index, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
+import { BigIntType, Entity, Enum, Index, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
 import { IngestOutcome, IngestSource } from '../schema/enums.js';
 
 /** Every body a channel sent, written before it is processed, so a failure can be read and replayed. */
@@ -6,7 +6,7 @@ import { IngestOutcome, IngestSource } from '../schema/enums.js';
 @Index({ properties: ['outcome', 'receivedAt'] })
 @Index({ properties: ['channelCode', 'receivedAt'] })
 export class IngestLog {
-  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  @PrimaryKey({ type: new BigIntType('string'), autoincrement: true })
   id!: string;
 
   @Property({ type: 'string', length: 64 })

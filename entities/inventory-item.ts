@@ -4,7 +4,10 @@ import { Product } from './product.js';
 
 /** One per product: the central pool every channel reserves from. */
 @Entity({ tableName: 'inventory_item' })
-@Check({ name: 'inventory_item_reserved_within_on_hand', expression: 'reserved >= 0 and on_hand >= reserved' })
+@Check({
+  name: 'inventory_item_reserved_within_on_hand',
+  expression: 'reserved >= 0 and on_hand >= reserved',
+})
 @Check({ name: 'inventory_item_safety_stock_not_negative', expression: 'safety_stock >= 0' })
 export class InventoryItem extends BaseEntity {
   @OneToOne({ entity: () => Product, owner: true, unique: true, deleteRule: 'cascade' })

@@ -1,4 +1,4 @@
-import { Entity, Enum, Index, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
+import { BigIntType, Entity, Enum, Index, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
 import { OrderStatus } from '../schema/enums.js';
 
 /**
@@ -10,8 +10,8 @@ import { OrderStatus } from '../schema/enums.js';
 @Index({ properties: ['orderId', 'seq'] })
 @Index({ properties: ['channelCode', 'seq'] })
 export class OrderEvent {
-  @PrimaryKey({ type: 'bigint', autoincrement: true })
-  seq!: string;
+  @PrimaryKey({ type: new BigIntType('string'), autoincrement: true })
+  seq!: Opt<string>;
 
   @Property({ type: 'uuid' })
   orderId!: string;
@@ -37,5 +37,5 @@ export class OrderEvent {
 
   /** Details a person reading the timeline needs (a cancel reason, a tracking number). */
   @Property({ type: 'json', nullable: true })
-  detail: Record<string, unknown> | null = null;
+  detail: Opt<Record<string, unknown>> | null = null;
 }

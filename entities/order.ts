@@ -1,4 +1,14 @@
-import { Embeddable, Embedded, Entity, Enum, Index, ManyToOne, Property, Unique, type Opt } from '@mikro-orm/core';
+import {
+  Embeddable,
+  Embedded,
+  Entity,
+  Enum,
+  Index,
+  ManyToOne,
+  Property,
+  Unique,
+  type Opt,
+} from '@mikro-orm/core';
 import { OrderStatus } from '../schema/enums.js';
 import { BaseEntity } from './base.js';
 import { Channel } from './channel.js';

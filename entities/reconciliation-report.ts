@@ -1,4 +1,13 @@
-import { Collection, Entity, ManyToOne, OneToMany, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
+import {
+  BigIntType,
+  Collection,
+  Entity,
+  ManyToOne,
+  OneToMany,
+  PrimaryKey,
+  Property,
+  type Opt,
+} from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 
 @Entity({ tableName: 'reconciliation_report' })
@@ -21,7 +30,7 @@ export class ReconciliationReport {
 
 @Entity({ tableName: 'reconciliation_line' })
 export class ReconciliationLine {
-  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  @PrimaryKey({ type: new BigIntType('string'), autoincrement: true })
   id!: string;
 
   @ManyToOne({ entity: () => ReconciliationReport, index: true, deleteRule: 'cascade' })

@@ -5,7 +5,10 @@ import { Order } from './order.js';
 import { Product } from './product.js';
 
 @Entity({ tableName: 'reservation' })
-@Index({ name: 'reservation_held_expiry_idx', expression: `create index "reservation_held_expiry_idx" on "reservation" ("expires_at") where "status" = 'HELD'` })
+@Index({
+  name: 'reservation_held_expiry_idx',
+  expression: `create index "reservation_held_expiry_idx" on "reservation" ("expires_at") where "status" = 'HELD'`,
+})
 @Check({ name: 'reservation_quantity_positive', expression: 'quantity > 0' })
 export class Reservation extends BaseEntity {
   @ManyToOne({ entity: () => Product, deleteRule: 'cascade' })

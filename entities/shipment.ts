@@ -1,4 +1,14 @@
-import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property, Unique, type Opt } from '@mikro-orm/core';
+import {
+  BigIntType,
+  Entity,
+  Enum,
+  Index,
+  ManyToOne,
+  PrimaryKey,
+  Property,
+  Unique,
+  type Opt,
+} from '@mikro-orm/core';
 import { ShipmentStatus } from '../schema/enums.js';
 import { BaseEntity } from './base.js';
 import { Order } from './order.js';
@@ -24,7 +34,7 @@ export class Shipment extends BaseEntity {
 @Unique({ name: 'shipment_event_once', properties: ['shipment', 'status', 'occurredAt'] })
 @Index({ properties: ['shipment', 'occurredAt'] })
 export class ShipmentEvent {
-  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  @PrimaryKey({ type: new BigIntType('string'), autoincrement: true })
   id!: string;
 
   @ManyToOne({ entity: () => Shipment, deleteRule: 'cascade' })

@@ -1,4 +1,4 @@
-import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
+import { BigIntType, Entity, Enum, Index, ManyToOne, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
 import { StockAlertKind } from '../schema/enums.js';
 import { Product } from './product.js';
 
@@ -7,7 +7,7 @@ import { Product } from './product.js';
 @Index({ properties: ['productCode', 'createdAt'] })
 @Index({ properties: ['createdAt'] })
 export class StockAlert {
-  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  @PrimaryKey({ type: new BigIntType('string'), autoincrement: true })
   id!: string;
 
   @Enum({ items: () => StockAlertKind, type: 'string' })

@@ -1,11 +1,11 @@
-import { Entity, Index, ManyToOne, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
+import { BigIntType, Entity, Index, ManyToOne, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
 import { Product } from './product.js';
 
 /** Every change of a product's on-hand units, so the history adds up. */
 @Entity({ tableName: 'stock_movement' })
 @Index({ properties: ['product', 'createdAt'] })
 export class StockMovement {
-  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  @PrimaryKey({ type: new BigIntType('string'), autoincrement: true })
   id!: string;
 
   @ManyToOne({ entity: () => Product, deleteRule: 'cascade' })

@@ -1,4 +1,6 @@
 import { Migration20261127030225_initial } from './Migration20261127030225_initial.js';
 
 // Every migration, in the order it runs. `npm run migration:create` adds new ones here.
-export const migrationsList = [{ name: 'Migration20261127030225_initial', class: Migration20261127030225_initial }];
+export const migrationsList = [
+  { name: 'Migration20261127030225_initial', class: Migration20261127030225_initial },
+];

@@ -153,7 +153,10 @@ export class NotAvailableResolver {
 
   @Authorized()
   @Mutation(() => OrderType)
-  cancelOrder(@Arg('orderId', () => ID) _orderId: string, @Arg('reason', () => String) _reason: string): OrderType {
+  cancelOrder(
+    @Arg('orderId', () => ID) _orderId: string,
+    @Arg('reason', () => String) _reason: string,
+  ): OrderType {
     throw new NotAvailableError('cancelOrder');
   }
 
@@ -190,7 +193,9 @@ export class NotAvailableResolver {
 
   @Authorized()
   @Subscription(() => InventoryItemType, { subscribe: notAvailable('inventoryChanged') })
-  inventoryChanged(@Arg('productCode', () => String, { nullable: true }) _productCode: string): InventoryItemType {
+  inventoryChanged(
+    @Arg('productCode', () => String, { nullable: true }) _productCode: string,
+  ): InventoryItemType {
     throw new NotAvailableError('inventoryChanged');
   }
 }
@@ -200,4 +205,3 @@ function notAvailable(operation: string) {
     throw new NotAvailableError(operation);
   };
 }
-

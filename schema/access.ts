@@ -6,7 +6,10 @@ import { DateTimeScalar } from './scalars.js';
 export class ApiKeyType {
   @Field(() => ID) id!: string;
   @Field(() => Role) role!: Role;
-  @Field(() => String, { nullable: true, description: 'STOREFRONT and CONNECTOR keys are bound to one channel.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'STOREFRONT and CONNECTOR keys are bound to one channel.',
+  })
   channelCode!: string | null;
   @Field(() => String) label!: string;
   @Field(() => DateTimeScalar) createdAt!: Date;
@@ -15,5 +18,6 @@ export class ApiKeyType {
 @ObjectType('CreatedApiKey')
 export class CreatedApiKeyType {
   @Field(() => ApiKeyType) apiKey!: ApiKeyType;
-  @Field(() => String, { description: 'The secret, shown this once: only its hash is stored.' }) secret!: string;
+  @Field(() => String, { description: 'The secret, shown this once: only its hash is stored.' })
+  secret!: string;
 }

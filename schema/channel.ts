@@ -9,7 +9,8 @@ export class ChannelType {
   @Field(() => Platform) platform!: Platform;
   @Field(() => String) name!: string;
   @Field(() => Boolean, { description: 'Core channels stay open below safety stock.' }) isCore!: boolean;
-  @Field(() => Boolean, { description: 'False while closed by safety stock or by hand.' }) salesOpen!: boolean;
+  @Field(() => Boolean, { description: 'False while closed by safety stock or by hand.' })
+  salesOpen!: boolean;
   @Field(() => [IngestionMode]) ingestionModes!: IngestionMode[];
   @Field(() => ConnectorHealth) health!: ConnectorHealth;
   @Field(() => DateTimeScalar, { nullable: true }) lastHeartbeatAt!: Date | null;

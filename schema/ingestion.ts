@@ -11,7 +11,8 @@ export class ImportReportType {
   @Field(() => String) channelCode!: string;
   @Field(() => Int) rows!: number;
   @Field(() => Int) created!: number;
-  @Field(() => Int, { description: 'Already known (channel, externalId): not created twice.' }) duplicates!: number;
+  @Field(() => Int, { description: 'Already known (channel, externalId): not created twice.' })
+  duplicates!: number;
   @Field(() => Int) failed!: number;
   @Field(() => [ImportRowErrorType]) errors!: ImportRowErrorType[];
 }

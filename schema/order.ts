@@ -92,7 +92,8 @@ export class OrderType {
   @Field(() => OrderType, { nullable: true, description: 'Set on sub-orders made by a split.' })
   parent!: OrderType | null;
   @Field(() => [OrderType]) children!: OrderType[];
-  @Field(() => JSONScalar, { nullable: true, description: 'The payload as the channel sent it.' }) raw!: unknown;
+  @Field(() => JSONScalar, { nullable: true, description: 'The payload as the channel sent it.' })
+  raw!: unknown;
 }
 
 @ObjectType('PageInfo')

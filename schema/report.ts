@@ -4,7 +4,8 @@ import { DateTimeScalar } from './scalars.js';
 
 @ObjectType('SalesRow')
 export class SalesRowType {
-  @Field(() => String, { description: 'The group\'s value: a channel code, a day (YYYY-MM-DD), ...' }) key!: string;
+  @Field(() => String, { description: "The group's value: a channel code, a day (YYYY-MM-DD), ..." })
+  key!: string;
   @Field(() => Int) orders!: number;
   @Field(() => Int) units!: number;
   @Field(() => MoneyType) revenue!: MoneyType;
@@ -12,7 +13,9 @@ export class SalesRowType {
 
 @ObjectType('StageDuration')
 export class StageDurationType {
-  @Field(() => String, { description: 'PAID_TO_PACKED, PACKED_TO_SHIPPED, SHIPPED_TO_DELIVERED, PLACED_TO_PAID' })
+  @Field(() => String, {
+    description: 'PAID_TO_PACKED, PACKED_TO_SHIPPED, SHIPPED_TO_DELIVERED, PLACED_TO_PAID',
+  })
   stage!: string;
   @Field(() => Int) orders!: number;
   @Field(() => Float) avgSeconds!: number;

@@ -21,7 +21,10 @@ export const DecimalScalar = new GraphQLScalarType<string, string>({
   },
   parseLiteral(ast: ValueNode) {
     // A literal in the query text is exact, whatever its kind.
-    if ((ast.kind === Kind.STRING || ast.kind === Kind.INT || ast.kind === Kind.FLOAT) && DECIMAL.test(ast.value)) {
+    if (
+      (ast.kind === Kind.STRING || ast.kind === Kind.INT || ast.kind === Kind.FLOAT) &&
+      DECIMAL.test(ast.value)
+    ) {
       return ast.value;
     }
     throw new TypeError('Decimal must be a string such as "129.90"');

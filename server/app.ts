@@ -38,7 +38,13 @@ async function contextFor(deps: HubDeps, secret: string | null, requestId: strin
   const logger = deps.logger.child({ requestId });
   if (secret === null) return new RequestContext(em, null, requestId, logger);
   const principal = await authenticate(em, secret, deps.config.adminKey);
-  return new RequestContext(em, principal, requestId, logger, principal ? null : 'This API key is unknown or revoked.');
+  return new RequestContext(
+    em,
+    principal,
+    requestId,
+    logger,
+    principal ? null : 'This API key is unknown or revoked.',
+  );
 }
 
 /** Builds the hub: GraphQL over HTTP and graphql-ws on one port and path, plus health routes. */
@@ -141,7 +147,10 @@ function useGraphqlWs(deps: HubDeps, schema: GraphQLSchema, limits: ValidationRu
         const params = ctx.connectionParams ?? {};
         const secret = bearer(params.Authorization ?? params.authorization) ?? stringOrNull(params.apiKey);
         if (secret === null) {
-          await ctx.extra.socket.close(4401, 'Unauthorized: send {"Authorization": "Bearer <key>"} in connection_init');
+          await ctx.extra.socket.close(
+            4401,
+            'Unauthorized: send {"Authorization": "Bearer <key>"} in connection_init',
+          );
           return false;
         }
         const principal = await authenticate(deps.orm.em.fork(), secret, deps.config.adminKey);
@@ -150,7 +159,8 @@ function useGraphqlWs(deps: HubDeps, schema: GraphQLSchema, limits: ValidationRu
         ctx.extra.connectionId = randomUUID();
         return true;
       },
-      context: (ctx, id) => contextFor(deps, ctx.extra.principalSecret ?? null, `${ctx.extra.connectionId}:${id}`),
+      context: (ctx, id) =>
+        contextFor(deps, ctx.extra.principalSecret ?? null, `${ctx.extra.connectionId}:${id}`),
       onNext: (ctx, id, _payload, _args, result) => {
         if (!result.errors) return result;
         const requestId = `${ctx.extra.connectionId}:${id}`;

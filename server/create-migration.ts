@@ -32,11 +32,17 @@ try {
       const index = readFileSync(indexPath, 'utf8');
       const className = /export class (\w+)/.exec(result.code)![1];
       const withImport = `import { ${className} } from './${name}.js';\n${index}`;
-      const list = withImport.replace(/export const migrationsList = \[([\s\S]*?)\];/, (_m, items: string) => {
-        const entries = items.split(',').map((s) => s.trim()).filter(Boolean);
-        entries.push(`{ name: '${name}', class: ${className} }`);
-        return `export const migrationsList = [\n  ${entries.join(',\n  ')},\n];`;
-      });
+      const list = withImport.replace(
+        /export const migrationsList = \[([\s\S]*?)\];/,
+        (_m, items: string) => {
+          const entries = items
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
+          entries.push(`{ name: '${name}', class: ${className} }`);
+          return `export const migrationsList = [\n  ${entries.join(',\n  ')},\n];`;
+        },
+      );
       writeFileSync(indexPath, list);
       console.log(`Created migrations/${result.fileName}`);
     }

@@ -29,7 +29,11 @@ export function formatHubError(
   const original = unwrapResolverError(error);
   const hubError = original instanceof HubError ? original : findHubError(error);
   if (hubError && hubError.code !== 'INTERNAL_SERVER_ERROR') {
-    return { ...formatted, message: hubError.message, extensions: { ...hubError.extensions, code: hubError.code } };
+    return {
+      ...formatted,
+      message: hubError.message,
+      extensions: { ...hubError.extensions, code: hubError.code },
+    };
   }
   const code = formatted.extensions?.code;
   if (!hubError && typeof code === 'string' && CLIENT_MISTAKES.has(code) && isGraphQLLevel(error)) {

@@ -41,7 +41,9 @@ async function start() {
     await hub.app.listen({ port: config.port, host: config.host });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new ConfigError(`Port ${config.port} is already in use. Stop what runs there or set PORT to another port.`);
+      throw new ConfigError(
+        `Port ${config.port} is already in use. Stop what runs there or set PORT to another port.`,
+      );
     }
     throw err;
   }

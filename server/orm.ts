@@ -29,7 +29,11 @@ export function ormOptions(databaseUrl: string, logger: Logger, overrides: OrmOp
   };
 }
 
-export async function openOrm(databaseUrl: string, logger: Logger, overrides: OrmOptions = {}): Promise<MikroORM> {
+export async function openOrm(
+  databaseUrl: string,
+  logger: Logger,
+  overrides: OrmOptions = {},
+): Promise<MikroORM> {
   return MikroORM.init(ormOptions(databaseUrl, logger, overrides));
 }
 

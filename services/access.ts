@@ -14,7 +14,9 @@ export function requirePrincipal(ctx: RequestContext): Principal {
 export function assertRole(ctx: RequestContext, allowed: readonly Role[]): void {
   const principal = requirePrincipal(ctx);
   if (principal.role === Role.ADMIN || allowed.length === 0 || allowed.includes(principal.role)) return;
-  throw new ForbiddenError(`A ${principal.role} key may not do this; it needs one of: ${allowed.join(', ')}.`);
+  throw new ForbiddenError(
+    `A ${principal.role} key may not do this; it needs one of: ${allowed.join(', ')}.`,
+  );
 }
 
 /** The one channel a channel-bound key is limited to, or null when the key sees every channel. */

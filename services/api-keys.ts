@@ -58,7 +58,10 @@ export async function createApiKey(
     channel = await ctx.em.findOne(Channel, { code: input.channelCode });
     if (!channel) throw new NotFoundError('Channel', input.channelCode);
   } else if (input.channelCode) {
-    throw new BadUserInputError(`A ${input.role} key is not bound to a channel; leave channelCode out.`, 'channelCode');
+    throw new BadUserInputError(
+      `A ${input.role} key is not bound to a channel; leave channelCode out.`,
+      'channelCode',
+    );
   }
   const secret = newSecret();
   const apiKey = ctx.em.create(ApiKey, { role: input.role, label, channel, secretHash: hashSecret(secret) });
@@ -85,7 +88,12 @@ export async function ensureFirstAdminKey(em: EntityManager): Promise<string | n
     await tx.execute(`select pg_advisory_xact_lock(hashtext('order-hub:first-admin-key'))`);
     if ((await tx.count(ApiKey, {})) > 0) return null;
     const secret = newSecret();
-    tx.create(ApiKey, { role: Role.ADMIN, label: 'first admin key', channel: null, secretHash: hashSecret(secret) });
+    tx.create(ApiKey, {
+      role: Role.ADMIN,
+      label: 'first admin key',
+      channel: null,
+      secretHash: hashSecret(secret),
+    });
     return secret;
   });
 }

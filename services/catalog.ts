@@ -23,7 +23,11 @@ export async function requireProduct(ctx: RequestContext, productCode: string): 
 }
 
 /** Products by productCode; `after` is the last productCode of the previous page. */
-export async function listProducts(ctx: RequestContext, first: number | null | undefined, after?: string | null) {
+export async function listProducts(
+  ctx: RequestContext,
+  first: number | null | undefined,
+  after?: string | null,
+) {
   const limit = pageSize(first, 100, 1000);
   return ctx.em.find(Product, after ? { productCode: { $gt: after } } : {}, {
     orderBy: { productCode: 'asc' },
@@ -44,7 +48,11 @@ export async function upsertProduct(ctx: RequestContext, input: ProductInput): P
   return ctx.em.transactional(async (tx) => {
     const product = await tx.upsert(
       Product,
-      { productCode: input.productCode, name, ...(input.coldChain != null ? { coldChain: input.coldChain } : {}) },
+      {
+        productCode: input.productCode,
+        name,
+        ...(input.coldChain != null ? { coldChain: input.coldChain } : {}),
+      },
       { onConflictFields: ['productCode'], onConflictExcludeFields: ['id', 'createdAt', 'closedOnChannels'] },
     );
     await tx

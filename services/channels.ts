@@ -50,7 +50,10 @@ export async function upsertChannel(ctx: RequestContext, input: ChannelInput): P
         ...(input.webhookSecret != null ? { webhookSecret: input.webhookSecret } : {}),
         ingestionModes: defaultModes(input.platform),
       },
-      { onConflictFields: ['code'], onConflictExcludeFields: ['id', 'createdAt', 'ingestionModes', 'salesOpen', 'health'] },
+      {
+        onConflictFields: ['code'],
+        onConflictExcludeFields: ['id', 'createdAt', 'ingestionModes', 'salesOpen', 'health'],
+      },
     );
     return tx.findOneOrFail(Channel, { code: input.code }, { refresh: true });
   });
@@ -69,7 +72,11 @@ export async function setChannelCore(ctx: RequestContext, code: string, isCore: 
   return channel;
 }
 
-export async function setChannelSalesOpen(ctx: RequestContext, code: string, open: boolean): Promise<Channel> {
+export async function setChannelSalesOpen(
+  ctx: RequestContext,
+  code: string,
+  open: boolean,
+): Promise<Channel> {
   const channel = await requireChannel(ctx, code);
   channel.salesOpen = open;
   await ctx.em.flush();

@@ -64,7 +64,11 @@ export class InsufficientStockError extends HubError {
 
 export class InvalidTransitionError extends HubError {
   constructor(orderId: string, from: string, to: string) {
-    super('INVALID_TRANSITION', 409, `Order ${orderId} cannot go from ${from} to ${to}.`, { orderId, from, to });
+    super('INVALID_TRANSITION', 409, `Order ${orderId} cannot go from ${from} to ${to}.`, {
+      orderId,
+      from,
+      to,
+    });
   }
 }
 
@@ -93,10 +97,13 @@ export class QueryTooComplexError extends HubError {
   }
 }
 
-
 /** A contract operation this version of the hub does not serve yet. */
 export class NotAvailableError extends HubError {
   constructor(operation: string) {
-    super('INTERNAL_SERVER_ERROR', 501, `${operation} is part of the contract but not available in this version of the hub yet.`);
+    super(
+      'INTERNAL_SERVER_ERROR',
+      501,
+      `${operation} is part of the contract but not available in this version of the hub yet.`,
+    );
   }
 }

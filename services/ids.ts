@@ -9,9 +9,15 @@ export function parseId(id: string, field = 'id'): string {
 }
 
 /** Bounds a page size: `first` must be 0..max. */
-export function pageSize(first: number | null | undefined, fallback: number, max: number, field = 'first'): number {
+export function pageSize(
+  first: number | null | undefined,
+  fallback: number,
+  max: number,
+  field = 'first',
+): number {
   const n = first ?? fallback;
-  if (!Number.isInteger(n) || n < 0) throw new BadUserInputError(`${field} must be a whole number of 0 or more.`, field);
+  if (!Number.isInteger(n) || n < 0)
+    throw new BadUserInputError(`${field} must be a whole number of 0 or more.`, field);
   if (n > max) throw new BadUserInputError(`${field} must be at most ${max}.`, field);
   return n;
 }

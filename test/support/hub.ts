@@ -1,0 +1,125 @@
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { createHub, type Hub } from '../../server/app.js';
+import { loadConfig } from '../../server/config.js';
+import { createLogger } from '../../server/logger.js';
+import { migrate, openOrm, type OrmOptions } from '../../server/orm.js';
+import { createTestDatabase } from './database.js';
+
+export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+}
+
+export interface TestHub {
+  url: string;
+  wsUrl: string;
+  orm: MikroORM;
+  hub: Hub;
+  /** Sends one GraphQL operation over HTTP; `key` null sends no Authorization header. */
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    key?: string | null,
+  ): Promise<GraphQLResponse<T>>;
+  /** A graphql-ws client on the same URL, authenticated with `key` (none when null). */
+  wsClient(key?: string | null, options?: { onClose?: (code: number, reason: string) => void }): Client;
+  close(): Promise<void>;
+}
+
+/** A hub on its own fresh database and a free port, migrated, with ADMIN_KEY accepted. */
+export async function startTestHub(
+  label: string,
+  options: { ormOverrides?: OrmOptions; env?: Record<string, string> } = {},
+): Promise<TestHub> {
+  const db = await createTestDatabase(label);
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    HUB_ADMIN_KEY: ADMIN_KEY,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...options.env,
+  });
+  const logger = createLogger(config.logLevel);
+  const orm = await openOrm(db.url, logger, { pool: { min: 0, max: 5 }, ...options.ormOverrides });
+  await migrate(orm);
+  const hub = await createHub({ config, logger, orm });
+  await hub.app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = hub.app.server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}/graphql`;
+  const wsUrl = `ws://127.0.0.1:${port}/graphql`;
+  const clients: Client[] = [];
+
+  return {
+    url,
+    wsUrl,
+    orm,
+    hub,
+    async gql(query, variables, key = ADMIN_KEY) {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await response.json()) as GraphQLResponse<never>;
+    },
+    wsClient(key = ADMIN_KEY, wsOptions = {}) {
+      const client = createClient({
+        url: wsUrl,
+        webSocketImpl: WebSocket,
+        lazy: false,
+        retryAttempts: 0,
+        connectionParams: key ? { Authorization: `Bearer ${key}` } : {},
+        on: {
+          closed: (event) => {
+            const { code, reason } = event as { code: number; reason: string };
+            wsOptions.onClose?.(code, String(reason));
+          },
+        },
+        onNonLazyError: () => undefined,
+      });
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.dispose()));
+      await hub.close();
+      await orm.close();
+      await db.drop();
+    },
+  };
+}
+
+/** Runs one operation on a graphql-ws client and collects its single result. */
+export function wsExecute<T = Record<string, unknown>>(
+  client: Client,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<GraphQLResponse<T>> {
+  return new Promise((resolve, reject) => {
+    let result: GraphQLResponse<T> | undefined;
+    client.subscribe<T>(
+      { query, variables },
+      {
+        next: (value) => {
+          result = value as GraphQLResponse<T>;
+        },
+        error: (err) => {
+          if (Array.isArray(err)) resolve({ errors: err as GraphQLResponse['errors'] });
+          else reject(err instanceof Error ? err : new Error(JSON.stringify(err)));
+        },
+        complete: () => resolve(result ?? {}),
+      },
+    );
+  });
+}
+
+export function errorCodes(response: GraphQLResponse): unknown[] {
+  return (response.errors ?? []).map((e) => e.extensions?.code);
+}
