@@ -1,5 +1,6 @@
-import { BigIntType, Entity, Enum, Index, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
+import { BigIntType, Entity, Enum, Index, ManyToOne, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
 import { OrderStatus } from '../schema/enums.js';
+import { Order } from './order.js';
 
 /**
  * The order timeline and the subscription outbox in one table: written in the same
@@ -13,7 +14,7 @@ export class OrderEvent {
   @PrimaryKey({ type: new BigIntType('string'), autoincrement: true })
   seq!: Opt<string>;
 
-  @Property({ type: 'uuid' })
+  @ManyToOne({ entity: () => Order, mapToPk: true, fieldName: 'order_id', deleteRule: 'cascade' })
   orderId!: string;
 
   @Property({ type: 'string', length: 64 })

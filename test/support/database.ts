@@ -5,10 +5,13 @@ import { inject } from 'vitest';
 /** A fresh database of its own for one test file, so files run in parallel without sharing rows. */
 export async function createTestDatabase(label: string): Promise<{ url: string; drop(): Promise<void> }> {
   const serverUrl = new URL(inject('databaseUrl'));
-  const name = `test_${label
+  const slug = label
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '_')
-    .slice(0, 40)}_${randomBytes(4).toString('hex')}`;
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 40);
+  // Sanitised to [a-z0-9_] and at most 54 characters, within PostgreSQL's 63, so it needs no quoting.
+  const name = `test_${slug}_${randomBytes(4).toString('hex')}`;
   await onServer(serverUrl, `create database ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;

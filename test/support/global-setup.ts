@@ -1,10 +1,10 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { createLogger } from '../../server/logger.js';
 import { startEmbeddedPostgres } from '../../server/embedded-postgres.js';
+import { createLogger } from '../../server/logger.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -24,19 +24,21 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Uses DATABASE_URL when set; otherwise one embedded PostgreSQL for the whole run. */
+/** Uses DATABASE_URL when set; otherwise one embedded PostgreSQL for the whole run, in a folder of its own. */
 export default async function setup(project: TestProject) {
   if (process.env.DATABASE_URL) {
     project.provide('databaseUrl', process.env.DATABASE_URL);
     return;
   }
   const dataDir = await mkdtemp(join(tmpdir(), 'order-hub-test-'));
-  await chmod(dataDir, 0o755);
   const embedded = await startEmbeddedPostgres({
     dataDir,
     port: await freePort(),
-    logger: createLogger('warn'),
+    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'warn'),
     databaseName: 'postgres',
+  }).catch(async (err: unknown) => {
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
   });
   project.provide('databaseUrl', embedded.url);
   return async () => {

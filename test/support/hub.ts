@@ -21,6 +21,8 @@ export interface TestHub {
   wsUrl: string;
   orm: MikroORM;
   hub: Hub;
+  /** The hub's own database; `drop()` takes it away under the running hub. */
+  database: { url: string; drop(): Promise<void> };
   /** Sends one GraphQL operation over HTTP; `key` null sends no Authorization header. */
   gql<T = Record<string, unknown>>(
     query: string,
@@ -35,7 +37,12 @@ export interface TestHub {
 /** A hub on its own fresh database and a free port, migrated, with ADMIN_KEY accepted. */
 export async function startTestHub(
   label: string,
-  options: { ormOverrides?: OrmOptions; env?: Record<string, string> } = {},
+  options: {
+    ormOverrides?: OrmOptions;
+    env?: Record<string, string>;
+    /** Collects the hub's log lines (JSON) here instead of discarding them. */
+    logLines?: string[];
+  } = {},
 ): Promise<TestHub> {
   const db = await createTestDatabase(label);
   const config = loadConfig({
@@ -43,10 +50,14 @@ export async function startTestHub(
     PORT: '0',
     HOST: '127.0.0.1',
     HUB_ADMIN_KEY: ADMIN_KEY,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LOG_LEVEL: options.logLines ? 'info' : (process.env.TEST_LOG_LEVEL ?? 'silent'),
     ...options.env,
   });
-  const logger = createLogger(config.logLevel);
+  const lines = options.logLines;
+  const logger = createLogger(
+    config.logLevel,
+    lines ? { write: (line: string) => lines.push(line) } : undefined,
+  );
   const orm = await openOrm(db.url, logger, { pool: { min: 0, max: 5 }, ...options.ormOverrides });
   await migrate(orm);
   const hub = await createHub({ config, logger, orm });
@@ -61,6 +72,7 @@ export async function startTestHub(
     wsUrl,
     orm,
     hub,
+    database: db,
     async gql(query, variables, key = ADMIN_KEY) {
       const response = await fetch(url, {
         method: 'POST',
