@@ -85,6 +85,8 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     schema,
     validationRules: limits,
     introspection: true,
+    // The hub handles SIGTERM and SIGINT itself, draining HTTP and websockets in order.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     // The request id is not known here; requestIdPlugin puts it in.
     formatError: (formatted, error) => formatHubError(formatted, error, REQUEST_ID_SLOT),

@@ -30,10 +30,11 @@ interface Running {
 
 /** `node dist/server/main.js`, as `npm start` runs it, with the environment given (and no DATABASE_URL). */
 function startHub(env: Record<string, string>): Running {
-  const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  // Not vitest's NODE_ENV=test either: libraries behave differently under it (Apollo's signal handling did).
+  const { DATABASE_URL: _url, NODE_ENV: _env, ...inherited } = process.env;
   const child = spawn(process.execPath, ['dist/server/main.js'], {
     cwd: root,
-    env: { ...inherited, LOG_LEVEL: 'warn', ...env },
+    env: { ...inherited, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
