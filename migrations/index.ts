@@ -1,6 +1,11 @@
+import { Migration20261127033737_unknown_product_alert } from './Migration20261127033737_unknown_product_alert.js';
 import { Migration20261127030225_initial } from './Migration20261127030225_initial.js';
 
 // Every migration, in the order it runs. `npm run migration:create` adds new ones here.
 export const migrationsList = [
   { name: 'Migration20261127030225_initial', class: Migration20261127030225_initial },
+  {
+    name: 'Migration20261127033737_unknown_product_alert',
+    class: Migration20261127033737_unknown_product_alert,
+  },
 ];

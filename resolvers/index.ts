@@ -1,6 +1,7 @@
 import { ApiKeyResolver } from './api-key.js';
 import { ProductResolver } from './catalog.js';
 import { ChannelResolver } from './channel.js';
+import { IngestionResolver } from './ingestion.js';
 import { InventoryResolver } from './inventory.js';
 import { NotAvailableResolver } from './not-available.js';
 import { OrderLineResolver, OrderResolver, ReservationResolver, ShipmentResolver } from './order.js';
@@ -8,6 +9,7 @@ import { OrderLineResolver, OrderResolver, ReservationResolver, ShipmentResolver
 export const resolvers = [
   ApiKeyResolver,
   ChannelResolver,
+  IngestionResolver,
   InventoryResolver,
   NotAvailableResolver,
   OrderLineResolver,

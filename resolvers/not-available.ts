@@ -4,7 +4,7 @@ import { SalesGroupBy, ShipmentStatus } from '../schema/enums.js';
 import { PlaceOrderInput, StockCountInput } from '../schema/inputs.js';
 import { OrderEventType, OrderType, ReservationType, ShipmentType } from '../schema/order.js';
 import { SalesRowType, StageDurationType, VolumeAnomalyType } from '../schema/report.js';
-import { DateTimeScalar, JSONScalar } from '../schema/scalars.js';
+import { DateTimeScalar } from '../schema/scalars.js';
 import { InventoryItemType, ReconciliationReportType, StockAlertType } from '../schema/stock.js';
 import { NotAvailableError } from '../services/errors.js';
 import { READ_OPERATIONS } from './roles.js';
@@ -47,15 +47,6 @@ export class NotAvailableResolver {
     @Arg('timeZone', () => String, { nullable: true, defaultValue: 'Asia/Shanghai' }) _timeZone: string,
   ): VolumeAnomalyType[] {
     throw new NotAvailableError('volumeAnomalies');
-  }
-
-  @Authorized()
-  @Mutation(() => OrderType)
-  ingestChannelOrder(
-    @Arg('channelCode', () => String) _channelCode: string,
-    @Arg('payload', () => JSONScalar) _payload: unknown,
-  ): OrderType {
-    throw new NotAvailableError('ingestChannelOrder');
   }
 
   @Authorized()

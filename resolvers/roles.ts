@@ -7,3 +7,4 @@ export const READ_CATALOG = [Role.OPS, Role.ANALYST, Role.STOREFRONT, Role.CONNE
 export const READ_OPERATIONS = [Role.OPS, Role.ANALYST];
 export const WRITE_CATALOG = [Role.OPS];
 export const ADMIN_ONLY = [Role.ADMIN];
+export const INGEST = [Role.OPS, Role.CONNECTOR];

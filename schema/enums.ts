@@ -39,6 +39,8 @@ export enum StockAlertKind {
   RESTOCKED = 'RESTOCKED',
   RECONCILIATION_MISMATCH = 'RECONCILIATION_MISMATCH',
   SUDDEN_DROP = 'SUDDEN_DROP',
+  /** An order line whose code neither the SKU map nor the catalog knows. */
+  UNKNOWN_PRODUCT = 'UNKNOWN_PRODUCT',
 }
 
 /** Declared in lifecycle order: the database enum sorts by it. */

@@ -16,3 +16,10 @@ export class ImportReportType {
   @Field(() => Int) failed!: number;
   @Field(() => [ImportRowErrorType]) errors!: ImportRowErrorType[];
 }
+
+@ObjectType('ReplayReport')
+export class ReplayReportType {
+  @Field(() => Int, { description: 'Stored payloads taken up again.' }) replayed!: number;
+  @Field(() => Int) succeeded!: number;
+  @Field(() => Int, { description: 'Still failing: see the ingest log for each reason.' }) failed!: number;
+}

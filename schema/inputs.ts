@@ -1,5 +1,5 @@
 import { Field, InputType, Int } from 'type-graphql';
-import { OrderSortField, OrderStatus, Platform, SortDirection } from './enums.js';
+import { IngestionMode, OrderSortField, OrderStatus, Platform, SortDirection } from './enums.js';
 import { DateTimeScalar, DecimalScalar } from './scalars.js';
 
 @InputType('OrderFilter')
@@ -71,4 +71,8 @@ export class ChannelInput {
   @Field(() => String) name!: string;
   @Field(() => Boolean, { nullable: true, defaultValue: false }) isCore?: boolean | null;
   @Field(() => String, { nullable: true }) webhookSecret?: string | null;
+  @Field(() => String, { nullable: true, description: "Base URL of the platform's order API, for polling." })
+  apiBaseUrl?: string | null;
+  @Field(() => [IngestionMode], { nullable: true, description: 'How orders arrive; default by platform.' })
+  ingestionModes?: IngestionMode[] | null;
 }

@@ -8,12 +8,13 @@ import { specifiedRules, validate, type GraphQLSchema, type ValidationRule } fro
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { authenticate } from '../services/api-keys.js';
-import { RequestContext } from '../services/context.js';
+import { RequestContext, type DomainSettings } from '../services/context.js';
 import type { HubConfig } from './config.js';
 import { formatHubError, logUnexpected } from './errors.js';
 import { hubSchema } from './graphql-schema.js';
 import type { Logger } from './logger.js';
 import { queryLimitRules } from './query-limits.js';
+import { registerWebhooks } from './webhooks.js';
 
 export const GRAPHQL_PATH = '/graphql';
 const REQUEST_ID_SLOT = '<request-id>';
@@ -37,15 +38,15 @@ function bearer(value: unknown): string | null {
 async function contextFor(deps: HubDeps, secret: string | null, requestId: string): Promise<RequestContext> {
   const em = deps.orm.em.fork();
   const logger = deps.logger.child({ requestId });
-  if (secret === null) return new RequestContext(em, null, requestId, logger);
+  const settings = domainSettings(deps.config);
+  if (secret === null) return new RequestContext({ em, principal: null, requestId, logger, settings });
   const principal = await authenticate(em, secret, deps.config.adminKey);
-  return new RequestContext(
-    em,
-    principal,
-    requestId,
-    logger,
-    principal ? null : 'This API key is unknown or revoked.',
-  );
+  const authFailure = principal ? null : 'This API key is unknown or revoked.';
+  return new RequestContext({ em, principal, requestId, logger, settings, authFailure });
+}
+
+export function domainSettings(config: HubConfig): DomainSettings {
+  return { reservationTtlSeconds: config.reservationTtlSeconds };
 }
 
 /** Builds the hub: GraphQL over HTTP and graphql-ws on one port and path, plus health routes. */
@@ -80,6 +81,8 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       return reply.code(503).send({ status: 'database unavailable' });
     }
   });
+
+  await registerWebhooks(app, { orm, logger, settings: domainSettings(config) });
 
   const apollo = new ApolloServer<RequestContext>({
     schema,

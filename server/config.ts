@@ -16,6 +16,8 @@ export interface HubConfig {
   maxQueryCost: number;
   /** Seconds in-flight requests get to finish on SIGTERM before the hub stops anyway. */
   shutdownGraceSeconds: number;
+  /** Default lifetime of a stock hold (a reservation) before it expires. */
+  reservationTtlSeconds: number;
 }
 
 const port = (name: string) =>
@@ -39,6 +41,12 @@ const schema = z.object({
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
   MAX_QUERY_COST: z.coerce.number().int().min(10).default(50_000),
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(600).default(10),
+  RESERVATION_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600)
+    .default(900),
 });
 
 export class ConfigError extends Error {
@@ -65,5 +73,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     maxQueryDepth: e.MAX_QUERY_DEPTH,
     maxQueryCost: e.MAX_QUERY_COST,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    reservationTtlSeconds: e.RESERVATION_TTL_SECONDS,
   };
 }

@@ -47,6 +47,8 @@ export async function startEmbeddedPostgres(opts: {
   port: number;
   logger: Logger;
   databaseName?: string;
+  /** For command-line tools: use the server a running hub started on this data folder, if there is one. */
+  shareRunning?: boolean;
 }): Promise<EmbeddedDatabase> {
   const { port, logger } = opts;
   const databaseName = opts.databaseName ?? 'orderhub';
@@ -63,7 +65,14 @@ export async function startEmbeddedPostgres(opts: {
   }
 
   const initialised = existsSync(join(clusterDir, 'PG_VERSION'));
-  if (initialised) await clearLeftover(bin, clusterDir, runAs, logger);
+  const sharedPort = initialised
+    ? await clearLeftover(bin, clusterDir, runAs, logger, opts.shareRunning ?? false)
+    : null;
+  if (sharedPort !== null) {
+    const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${sharedPort}`;
+    await ensureDatabase(`${url}/postgres`, databaseName);
+    return { url: `${url}/${encodeURIComponent(databaseName)}`, stop: async () => undefined };
+  }
   await assertPortFree(port);
   if (!initialised) await initialise(bin, dataDir, clusterDir, runAs, logger);
 
@@ -183,19 +192,29 @@ async function initialise(bin: Binaries, dataDir: string, clusterDir: string, ru
 }
 
 /** A hub killed with SIGKILL leaves its PostgreSQL running, or a stale lock file behind. */
-async function clearLeftover(bin: Binaries, clusterDir: string, runAs: RunAs, logger: Logger) {
+/** Returns the port of a server a live hub runs on this folder, when `share` allows using it. */
+async function clearLeftover(
+  bin: Binaries,
+  clusterDir: string,
+  runAs: RunAs,
+  logger: Logger,
+  share: boolean,
+): Promise<number | null> {
   const pidFile = join(clusterDir, 'postmaster.pid');
-  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0]);
-  if (!pid) return;
+  const lockLines = (await readFile(pidFile, 'utf8').catch(() => '')).split('\n');
+  const pid = Number(lockLines[0]);
+  if (!pid) return null;
   const postmaster = await describeProcess(pid);
   // After a reboot or in a new container the pid may belong to another program, or another PostgreSQL.
   if (!postmaster?.args.includes(`-D ${clusterDir} `)) {
     logger.warn({ postmasterPid: pid }, 'removing a stale PostgreSQL lock file left by an earlier hub');
     await rm(pidFile, { force: true });
-    return;
+    return null;
   }
   const owner = Number(new RegExp(`${OWNER_SETTING}=(\\d+)`).exec(postmaster.args)?.[1]);
   if (owner === postmaster.ppid) {
+    // Line 4 of the lock file is the port the server listens on.
+    if (share) return Number(lockLines[3]);
     throw new ConfigError(
       `The embedded PostgreSQL in ${clusterDir} is in use by a running process (pid ${owner}). Stop it first, or give this one another HUB_DATA_DIR.`,
     );
@@ -216,6 +235,7 @@ async function clearLeftover(bin: Binaries, clusterDir: string, runAs: RunAs, lo
       { cause: err },
     );
   }
+  return null;
 }
 
 async function describeProcess(pid: number): Promise<{ ppid: number; args: string } | undefined> {

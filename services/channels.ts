@@ -12,6 +12,8 @@ export interface ChannelInput {
   name: string;
   isCore?: boolean | null;
   webhookSecret?: string | null;
+  apiBaseUrl?: string | null;
+  ingestionModes?: IngestionMode[] | null;
 }
 
 export async function listChannels(ctx: RequestContext): Promise<Channel[]> {
@@ -39,6 +41,9 @@ export async function upsertChannel(ctx: RequestContext, input: ChannelInput): P
   }
   const name = input.name.trim();
   if (!name) throw new BadUserInputError('name must not be empty.', 'name');
+  if (input.apiBaseUrl != null && !/^https?:\/\/[^\s]+$/.test(input.apiBaseUrl)) {
+    throw new BadUserInputError('apiBaseUrl must be an http:// or https:// URL.', 'apiBaseUrl');
+  }
   return ctx.em.transactional(async (tx) => {
     await tx.upsert(
       Channel,
@@ -48,11 +53,18 @@ export async function upsertChannel(ctx: RequestContext, input: ChannelInput): P
         name,
         ...(input.isCore != null ? { isCore: input.isCore } : {}),
         ...(input.webhookSecret != null ? { webhookSecret: input.webhookSecret } : {}),
-        ingestionModes: defaultModes(input.platform),
+        ...(input.apiBaseUrl != null ? { apiBaseUrl: input.apiBaseUrl } : {}),
+        ingestionModes: input.ingestionModes ?? defaultModes(input.platform),
       },
       {
         onConflictFields: ['code'],
-        onConflictExcludeFields: ['id', 'createdAt', 'ingestionModes', 'salesOpen', 'health'],
+        onConflictExcludeFields: [
+          'id',
+          'createdAt',
+          'salesOpen',
+          'health',
+          ...(input.ingestionModes ? [] : (['ingestionModes'] as const)),
+        ],
       },
     );
     return tx.findOneOrFail(Channel, { code: input.code }, { refresh: true });

@@ -12,26 +12,52 @@ export interface Principal {
   label: string;
 }
 
+/** The business settings services follow, read from the configuration once. */
+export interface DomainSettings {
+  /** How long a hold on stock lasts before the sweeper releases it. */
+  reservationTtlSeconds: number;
+}
+
+export const DEFAULT_SETTINGS: DomainSettings = { reservationTtlSeconds: 900 };
+
 /**
- * Everything a service method needs about the request it serves: passed first to
- * every service method, whatever the transport (HTTP, websocket, webhook, CLI).
+ * Everything a service function needs about the request it serves: passed first to
+ * every service function, whatever the transport (HTTP, websocket, webhook, CLI).
  */
 export class RequestContext {
+  readonly em: EntityManager;
+  readonly principal: Principal | null;
+  readonly requestId: string;
+  readonly logger: Logger;
+  readonly settings: DomainSettings;
+  /** Why a key that was sent was refused (unknown or revoked), to say so rather than "no key". */
+  readonly authFailure: string | null;
   readonly loaders: Loaders;
 
-  constructor(
-    readonly em: EntityManager,
-    readonly principal: Principal | null,
-    readonly requestId: string,
-    readonly logger: Logger,
-    /** Why a key that was sent was refused (unknown or revoked), to say so rather than "no key". */
-    readonly authFailure: string | null = null,
-  ) {
-    this.loaders = createLoaders(em);
+  constructor(init: {
+    em: EntityManager;
+    principal: Principal | null;
+    requestId: string;
+    logger: Logger;
+    settings: DomainSettings;
+    authFailure?: string | null;
+  }) {
+    this.em = init.em;
+    this.principal = init.principal;
+    this.requestId = init.requestId;
+    this.logger = init.logger;
+    this.settings = init.settings;
+    this.authFailure = init.authFailure ?? null;
+    this.loaders = createLoaders(init.em);
   }
 
-  /** A context for work the hub does by itself (sweepers, CLI, start-up). */
-  static system(em: EntityManager, logger: Logger, requestId = 'system'): RequestContext {
-    return new RequestContext(em, null, requestId, logger);
+  /** A context for work the hub does by itself (sweepers, pollers, CLI, start-up). */
+  static system(
+    em: EntityManager,
+    logger: Logger,
+    settings: DomainSettings,
+    requestId = 'system',
+  ): RequestContext {
+    return new RequestContext({ em, principal: null, requestId, logger, settings });
   }
 }

@@ -107,3 +107,14 @@ export class NotAvailableError extends HubError {
     );
   }
 }
+
+/** A channel payload the connector cannot map: names the field that is missing or wrong. */
+export class PayloadMappingError extends BadUserInputError {
+  constructor(
+    /** Where in the payload, e.g. `orders.order[1].num`. */
+    readonly fieldPath: string,
+    problem: string,
+  ) {
+    super(`Payload field "${fieldPath}" ${problem}.`, fieldPath);
+  }
+}

@@ -1,9 +1,8 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket from 'ws';
@@ -64,7 +63,6 @@ describe('the hub as a process (npm start)', () => {
   let adminKey: string;
 
   beforeAll(async () => {
-    await promisify(execFile)(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', root]);
     dataDir = await mkdtemp(join(tmpdir(), 'order-hub-process-'));
     await chmod(dataDir, 0o755);
     port = await freePort();

@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../server/embedded-postgres.js';
 import { createLogger } from '../../server/logger.js';
@@ -26,6 +28,10 @@ function freePort(): Promise<number> {
 
 /** Uses DATABASE_URL when set; otherwise one embedded PostgreSQL for the whole run, in a folder of its own. */
 export default async function setup(project: TestProject) {
+  // Tests that run the hub as a process (as `npm start` does) need it compiled, once for the run.
+  const root = new URL('../..', import.meta.url).pathname;
+  await promisify(execFile)(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', root]);
+
   if (process.env.DATABASE_URL) {
     project.provide('databaseUrl', process.env.DATABASE_URL);
     return;

@@ -42,11 +42,14 @@ export async function startTestHub(
     env?: Record<string, string>;
     /** Collects the hub's log lines (JSON) here instead of discarding them. */
     logLines?: string[];
+    /** Rewrites the URL the hub connects with (to go through a proxy). */
+    connectVia?: (url: URL) => URL;
   } = {},
 ): Promise<TestHub> {
   const db = await createTestDatabase(label);
+  const connectUrl = options.connectVia ? options.connectVia(new URL(db.url)).toString() : db.url;
   const config = loadConfig({
-    DATABASE_URL: db.url,
+    DATABASE_URL: connectUrl,
     PORT: '0',
     HOST: '127.0.0.1',
     HUB_ADMIN_KEY: ADMIN_KEY,
@@ -58,7 +61,7 @@ export async function startTestHub(
     config.logLevel,
     lines ? { write: (line: string) => lines.push(line) } : undefined,
   );
-  const orm = await openOrm(db.url, logger, { pool: { min: 0, max: 5 }, ...options.ormOverrides });
+  const orm = await openOrm(connectUrl, logger, { pool: { min: 0, max: 5 }, ...options.ormOverrides });
   await migrate(orm);
   const hub = await createHub({ config, logger, orm });
   await hub.app.listen({ port: 0, host: '127.0.0.1' });

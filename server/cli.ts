@@ -1,0 +1,46 @@
+import 'reflect-metadata';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { RequestContext } from '../services/context.js';
+import { domainSettings } from './app.js';
+import { ConfigError, loadConfig, type HubConfig } from './config.js';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { createLogger, type Logger } from './logger.js';
+import { migrate, openOrm } from './orm.js';
+
+/**
+ * Runs a command-line tool against the hub's database: the configured one, or the
+ * embedded one (shared with a hub already running on the same data folder).
+ */
+export async function runCli(
+  task: (tools: { ctx: RequestContext; orm: MikroORM; config: HubConfig; logger: Logger }) => Promise<number>,
+): Promise<never> {
+  let config: HubConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : err);
+    process.exit(2);
+  }
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const embedded = config.databaseUrl
+    ? undefined
+    : await startEmbeddedPostgres({
+        dataDir: config.dataDir,
+        port: config.embeddedPostgresPort,
+        logger,
+        shareRunning: true,
+      });
+  const orm = await openOrm(config.databaseUrl ?? embedded!.url, logger);
+  let code = 1;
+  try {
+    await migrate(orm);
+    const ctx = RequestContext.system(orm.em.fork(), logger, domainSettings(config), 'cli');
+    code = await task({ ctx, orm, config, logger });
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+  } finally {
+    await orm.close();
+    await embedded?.stop();
+  }
+  process.exit(code);
+}

@@ -1,0 +1,88 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Channel } from '../entities/index.js';
+import { IngestSource, Platform } from '../schema/enums.js';
+import { RequestContext, type DomainSettings } from '../services/context.js';
+import { HubError } from '../services/errors.js';
+import { ingestRaw } from '../services/ingestion.js';
+import type { Logger } from './logger.js';
+
+/** Bodies a platform may send; a larger one is refused with 413 before it is read. */
+const MAX_WEBHOOK_BYTES = 1024 * 1024;
+
+/**
+ * `POST /webhooks/:channelCode`: the hub's one door for pushed orders. The
+ * signature is checked over the raw bytes, the body is logged before it is
+ * processed, and 200 is sent only after the order is committed.
+ */
+export async function registerWebhooks(
+  app: FastifyInstance,
+  deps: { orm: MikroORM; logger: Logger; settings: DomainSettings },
+) {
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: MAX_WEBHOOK_BYTES }, (_req, body, done) =>
+      done(null, body),
+    );
+    scope.post<{ Params: { channelCode: string }; Body: string }>(
+      '/webhooks/:channelCode',
+      async (request, reply) => handle(deps, request, reply),
+    );
+  });
+}
+
+async function handle(
+  deps: { orm: MikroORM; logger: Logger; settings: DomainSettings },
+  request: FastifyRequest<{ Params: { channelCode: string }; Body: string }>,
+  reply: FastifyReply,
+) {
+  const em = deps.orm.em.fork();
+  const logger = deps.logger.child({ requestId: request.id });
+  const ctx = new RequestContext({
+    em,
+    principal: null,
+    requestId: String(request.id),
+    logger,
+    settings: deps.settings,
+  });
+  const rawBody = typeof request.body === 'string' ? request.body : '';
+  try {
+    const channel = await em.findOne(
+      Channel,
+      { code: request.params.channelCode },
+      { disableIdentityMap: true },
+    );
+    if (!channel) return reply.code(404).send({ error: `Unknown channel "${request.params.channelCode}".` });
+    if (!signatureValid(channel, rawBody, request.headers)) {
+      return reply.code(401).send({ error: 'Missing or wrong webhook signature.' });
+    }
+    const { order } = await ingestRaw(ctx, channel, IngestSource.WEBHOOK, rawBody);
+    return reply.code(200).send({ orderId: order.id });
+  } catch (err) {
+    if (err instanceof HubError && err.httpStatus < 500) {
+      return reply.code(err.httpStatus).send({ error: err.message });
+    }
+    // The platform retries on 5xx: a database outage or any other failure of ours loses nothing.
+    logger.error({ err, channelCode: request.params.channelCode }, 'webhook delivery failed');
+    return reply
+      .code(503)
+      .header('retry-after', '5')
+      .send({ error: 'Temporarily unavailable; retry later.' });
+  }
+}
+
+function signatureValid(channel: Channel, rawBody: string, headers: FastifyRequest['headers']): boolean {
+  if (!channel.webhookSecret) return false;
+  const mac = createHmac('sha256', channel.webhookSecret).update(rawBody, 'utf8');
+  if (channel.platform === Platform.SHOPIFY) {
+    return safeEqual(String(headers['x-shopify-hmac-sha256'] ?? ''), mac.digest('base64'));
+  }
+  return safeEqual(String(headers['x-hub-signature-256'] ?? ''), `sha256=${mac.digest('hex')}`);
+}
+
+function safeEqual(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,189 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { StockAlertKind } from '../schema/enums.js';
+
+/**
+ * Stock effects of orders, inside the caller's transaction. Every change is one
+ * conditional statement (never read-then-write), and rows are always locked in
+ * product-id order, so concurrent orders over the same products cannot deadlock.
+ */
+
+export interface StockLine {
+  productId: string;
+  productCode: string;
+  quantity: number;
+}
+
+export interface Shortfall extends StockLine {
+  available: number;
+}
+
+/** One entry per product, in lock order. */
+function byProduct(lines: StockLine[]): StockLine[] {
+  const merged = new Map<string, StockLine>();
+  for (const line of lines) {
+    const seen = merged.get(line.productId);
+    merged.set(line.productId, seen ? { ...seen, quantity: seen.quantity + line.quantity } : { ...line });
+  }
+  return [...merged.values()].sort((a, b) => (a.productId < b.productId ? -1 : 1));
+}
+
+/** Holds each line's units for `ttlSeconds`; lines that cannot be held in full come back as shortfalls. */
+export async function holdLines(
+  tx: EntityManager,
+  order: { id: string; channelCode: string },
+  lines: StockLine[],
+  ttlSeconds: number,
+): Promise<Shortfall[]> {
+  const shortfalls: Shortfall[] = [];
+  for (const line of byProduct(lines)) {
+    const held = await tx.execute<{ id: string }[]>(
+      `update inventory_item set reserved = reserved + ?, updated_at = now()
+       where product_id = ? and on_hand - reserved >= ? returning id`,
+      [line.quantity, line.productId, line.quantity],
+    );
+    if (held.length === 0) {
+      shortfalls.push({ ...line, available: await availableOf(tx, line.productId) });
+      continue;
+    }
+    await tx.execute(
+      `insert into reservation (id, product_id, product_code, order_id, quantity, status, expires_at, channel_code)
+       values (gen_random_uuid(), ?, ?, ?, ?, 'HELD', now() + make_interval(secs => ?), ?)`,
+      [line.productId, line.productCode, order.id, line.quantity, ttlSeconds, order.channelCode],
+    );
+  }
+  return shortfalls;
+}
+
+/**
+ * The order is sold: its holds become committed stock (on hand and reserved both
+ * drop), and lines without a hold (never held, or expired) take their units now.
+ * What cannot be taken comes back as shortfalls; nothing goes below zero.
+ */
+export async function commitLines(
+  tx: EntityManager,
+  order: { id: string; channelCode: string },
+  lines: StockLine[],
+  actor: string,
+): Promise<Shortfall[]> {
+  const committed = await tx.execute<{ product_id: string; quantity: number }[]>(
+    `with c as (update reservation set status = 'COMMITTED', updated_at = now()
+                where order_id = ? and status = 'HELD' returning product_id, quantity)
+     select product_id, sum(quantity)::int as quantity from c group by product_id order by product_id`,
+    [order.id],
+  );
+  const fromHolds = new Map(committed.map((c) => [c.product_id, c.quantity]));
+  const shortfalls: Shortfall[] = [];
+  for (const line of byProduct(lines)) {
+    const held = Math.min(fromHolds.get(line.productId) ?? 0, line.quantity);
+    const direct = line.quantity - held;
+    const taken = await tx.execute<{ on_hand: number }[]>(
+      `update inventory_item set on_hand = on_hand - ?, reserved = reserved - ?, updated_at = now()
+       where product_id = ? and on_hand - reserved >= ? returning on_hand`,
+      [line.quantity, held, line.productId, direct],
+    );
+    if (taken.length === 0) {
+      // Not enough for the unheld part: take what was held, report the rest.
+      if (held > 0) {
+        const partial = await tx.execute<{ on_hand: number }[]>(
+          `update inventory_item set on_hand = on_hand - ?, reserved = reserved - ?, updated_at = now()
+           where product_id = ? returning on_hand`,
+          [held, held, line.productId],
+        );
+        await movement(tx, line.productId, -held, partial[0].on_hand, 'sale', actor, order.id);
+      }
+      shortfalls.push({ ...line, quantity: direct, available: await availableOf(tx, line.productId) });
+      continue;
+    }
+    await movement(tx, line.productId, -line.quantity, taken[0].on_hand, 'sale', actor, order.id);
+    if (direct > 0) {
+      await tx.execute(
+        `insert into reservation (id, product_id, product_code, order_id, quantity, status, expires_at, channel_code)
+         values (gen_random_uuid(), ?, ?, ?, ?, 'COMMITTED', now(), ?)`,
+        [line.productId, line.productCode, order.id, direct, order.channelCode],
+      );
+    }
+  }
+  return shortfalls;
+}
+
+/** Gives back an unpaid order's holds. */
+export async function releaseHolds(tx: EntityManager, orderId: string): Promise<void> {
+  const released = await tx.execute<{ product_id: string; quantity: number }[]>(
+    `with r as (update reservation set status = 'RELEASED', updated_at = now()
+                where order_id = ? and status = 'HELD' returning product_id, quantity)
+     select product_id, sum(quantity)::int as quantity from r group by product_id order by product_id`,
+    [orderId],
+  );
+  for (const r of released) {
+    await tx.execute(
+      `update inventory_item set reserved = reserved - ?, updated_at = now() where product_id = ?`,
+      [r.quantity, r.product_id],
+    );
+  }
+}
+
+/** A sold order that was cancelled before it shipped: its units go back on the shelf. */
+export async function restockCommitted(tx: EntityManager, orderId: string, actor: string): Promise<void> {
+  const returned = await tx.execute<{ product_id: string; quantity: number }[]>(
+    `with r as (update reservation set status = 'RELEASED', updated_at = now()
+                where order_id = ? and status = 'COMMITTED' returning product_id, quantity)
+     select product_id, sum(quantity)::int as quantity from r group by product_id order by product_id`,
+    [orderId],
+  );
+  for (const r of returned) {
+    const rows = await tx.execute<{ on_hand: number }[]>(
+      `update inventory_item set on_hand = on_hand + ?, updated_at = now() where product_id = ? returning on_hand`,
+      [r.quantity, r.product_id],
+    );
+    await movement(
+      tx,
+      r.product_id,
+      r.quantity,
+      rows[0].on_hand,
+      'order cancelled before shipping',
+      actor,
+      orderId,
+    );
+  }
+}
+
+async function movement(
+  tx: EntityManager,
+  productId: string,
+  delta: number,
+  onHandAfter: number,
+  reason: string,
+  actor: string,
+  orderId: string | null,
+) {
+  await tx.execute(
+    `insert into stock_movement (product_id, delta, on_hand_after, reason, actor, order_id) values (?, ?, ?, ?, ?, ?)`,
+    [productId, delta, onHandAfter, reason, actor, orderId],
+  );
+}
+
+async function availableOf(tx: EntityManager, productId: string): Promise<number> {
+  const rows = await tx.execute<{ available: number }[]>(
+    `select on_hand - reserved as available from inventory_item where product_id = ?`,
+    [productId],
+  );
+  return rows[0]?.available ?? 0;
+}
+
+/** Stores an alert; alerts are kept so none is lost while no one is subscribed. */
+export async function raiseAlert(
+  tx: EntityManager,
+  alert: {
+    kind: StockAlertKind;
+    productId: string | null;
+    productCode: string;
+    available: number;
+    message: string;
+    orderId?: string | null;
+  },
+): Promise<void> {
+  await tx.execute(
+    `insert into stock_alert (kind, product_id, product_code, available, message, order_id) values (?, ?, ?, ?, ?, ?)`,
+    [alert.kind, alert.productId, alert.productCode, alert.available, alert.message, alert.orderId ?? null],
+  );
+}

@@ -1,0 +1,187 @@
+import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Platform } from '../schema/enums.js';
+import { createTestDatabase } from './support/database.js';
+import { seedChannel, seedProduct } from './support/fixtures.js';
+import { startTestHub, type TestHub } from './support/hub.js';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { deliver, sample } from './support/webhooks.js';
+
+const SECRET = 'fault-secret';
+
+function jdOrder(n: number) {
+  const payload = sample('jd');
+  payload.orderId = `F${String(n).padStart(6, '0')}`;
+  return payload;
+}
+
+async function until<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await attempt();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('a database outage under a running hub', () => {
+  let proxy: TcpProxy;
+  let hub: TestHub;
+
+  beforeAll(async () => {
+    const server = new URL(inject('databaseUrl'));
+    proxy = await startTcpProxy(server.hostname, Number(server.port || 5432));
+    hub = await startTestHub('db-outage', {
+      connectVia: (url) => {
+        url.hostname = '127.0.0.1';
+        url.port = String(proxy.port);
+        return url;
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await hub.close();
+    await proxy.close();
+  });
+
+  it('answers 503 while the database is away, leaves nothing half-written, and goes on when it is back', async () => {
+    const base = hub.url.replace(/\/graphql$/, '');
+    await seedChannel(hub.orm, 'jd-main', Platform.JD, { webhookSecret: SECRET });
+    await seedProduct(hub.orm, 'TEA-250G', 100);
+
+    expect((await deliver(base, 'jd-main', jdOrder(1), { secret: SECRET })).status).toBe(200);
+    await proxy.cut();
+    expect((await deliver(base, 'jd-main', jdOrder(2), { secret: SECRET })).status).toBe(503);
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+    await proxy.restore();
+
+    // The platform retries; the hub recovers without a restart.
+    await until('a 200 after the outage', async () => {
+      const reply = await deliver(base, 'jd-main', jdOrder(2), { secret: SECRET });
+      return reply.status === 200 ? reply : undefined;
+    });
+    const sql = hub.orm.em.getConnection();
+    const orders = await sql.execute(`select external_id from "order" order by external_id`);
+    expect(orders.map((o) => o.external_id)).toEqual(['F000001', 'F000002']);
+    const lines = await sql.execute(`select count(*)::int as n from order_line`);
+    expect(lines[0].n).toBe(2);
+    const [stock] = await sql.execute(`select on_hand from inventory_item where product_code = 'TEA-250G'`);
+    expect(stock.on_hand).toBe(100 - 2 * 2);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('a hub killed with SIGKILL in the middle of 1,000 webhook deliveries', () => {
+  const root = new URL('..', import.meta.url).pathname;
+  const ADMIN = 'fault-admin-key-0123456789';
+
+  function startHub(databaseUrl: string, port: number) {
+    const { NODE_ENV: _env, ...inherited } = process.env;
+    const child = spawn(process.execPath, ['dist/server/main.js'], {
+      cwd: root,
+      env: {
+        ...inherited,
+        DATABASE_URL: databaseUrl,
+        PORT: String(port),
+        HUB_ADMIN_KEY: ADMIN,
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const ready = until('the hub to be ready', async () =>
+      output.includes('Order hub ready') ? true : undefined,
+    );
+    return { child, ready, exited, output: () => output };
+  }
+
+  it('keeps every order it said 200 to, doubles none, and the retries complete the set', async () => {
+    const db = await createTestDatabase('sigkill');
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      const first = startHub(db.url, port);
+      await first.ready;
+      const gql = (query: string) =>
+        fetch(`${base}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+          body: JSON.stringify({ query }),
+        });
+      await gql(
+        `mutation { upsertChannel(input: {code: "jd-main", platform: JD, name: "JD", webhookSecret: "${SECRET}"}) { id } }`,
+      );
+      await gql(`mutation { upsertProduct(input: {productCode: "TEA-250G", name: "Tea"}) { id } }`);
+      const pg = await import('pg');
+      const direct = new pg.default.Client({ connectionString: db.url });
+      await direct.connect();
+      await direct.query(`update inventory_item set on_hand = 5000 where product_code = 'TEA-250G'`);
+
+      const total = 1000;
+      const answered = new Map<number, string>();
+      let next = 0;
+      let killed = false;
+      const worker = async () => {
+        while (next < total && !killed) {
+          const n = next++;
+          try {
+            const reply = await deliver(base, 'jd-main', jdOrder(n), { secret: SECRET });
+            if (reply.status === 200) answered.set(n, reply.body.orderId);
+          } catch {
+            // The connection died with the process: the platform will retry.
+          }
+          if (answered.size >= 300 && !killed) {
+            killed = true;
+            first.child.kill('SIGKILL');
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: 20 }, worker));
+      await first.exited;
+      const before = new Map(answered);
+      expect(before.size).toBeGreaterThanOrEqual(300);
+      expect(before.size).toBeLessThan(total);
+
+      const second = startHub(db.url, port);
+      await second.ready;
+      for (let n = 0; n < total; n++) {
+        const reply = await deliver(base, 'jd-main', jdOrder(n), { secret: SECRET });
+        expect(reply.status).toBe(200);
+        if (before.has(n)) expect(reply.body.orderId).toBe(before.get(n));
+      }
+      const { rows: orders } = await direct.query(
+        `select count(*)::int as n, count(distinct external_id)::int as d from "order"`,
+      );
+      expect(orders[0]).toEqual({ n: total, d: total });
+      const { rows: created } = await direct.query(
+        `select count(*)::int as n from order_event where type = 'CREATED'`,
+      );
+      expect(created[0].n).toBe(total);
+      const { rows: stock } = await direct.query(
+        `select on_hand, reserved from inventory_item where product_code = 'TEA-250G'`,
+      );
+      expect(stock[0]).toEqual({ on_hand: 5000 - 2 * total, reserved: 0 });
+      await direct.end();
+      second.child.kill('SIGTERM');
+      await second.exited;
+    } finally {
+      await db.drop();
+    }
+  }, 120_000);
+});

@@ -1,0 +1,34 @@
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+/** A sample payload from ../shared/channels, freshly parsed so each test can change its copy. */
+export function sample<T = any>(name: string): T {
+  return JSON.parse(
+    readFileSync(new URL(`../../../shared/channels/${name}.json`, import.meta.url), 'utf8'),
+  ) as T;
+}
+
+/** POSTs a body to the hub's webhook door, signed the way the channel's platform is. */
+export async function deliver(
+  baseUrl: string,
+  channelCode: string,
+  body: unknown,
+  options: { secret?: string | null; shopify?: boolean; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: any }> {
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
+  if (options.secret) {
+    const mac = createHmac('sha256', options.secret).update(raw, 'utf8');
+    if (options.shopify) headers['x-shopify-hmac-sha256'] = mac.digest('base64');
+    else headers['x-hub-signature-256'] = `sha256=${mac.digest('hex')}`;
+  }
+  const response = await fetch(`${baseUrl}/webhooks/${channelCode}`, { method: 'POST', headers, body: raw });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Not JSON: keep the text.
+  }
+  return { status: response.status, body: parsed };
+}
