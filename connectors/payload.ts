@@ -17,6 +17,8 @@ export type Money = Decimal;
 /** Times outside this range are a unit mix-up (seconds read as milliseconds, or the reverse), not an order. */
 const EARLIEST = Date.UTC(2000, 0, 1);
 const LATEST = Date.UTC(2100, 0, 1);
+/** The largest time a Date can hold, in milliseconds either side of 1970. */
+const MAX_DATE = 8.64e15;
 
 const SHANGHAI_OFFSET_MINUTES = 8 * 60;
 const SHANGHAI_LOCAL = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
@@ -267,7 +269,8 @@ export class Field {
 
   private plausible(time: number): Date {
     if (time < EARLIEST || time >= LATEST) {
-      this.fail(`is ${new Date(time).toISOString()}, outside 2000–2099: the value or its unit is wrong`);
+      const when = Math.abs(time) <= MAX_DATE ? new Date(time).toISOString() : 'beyond any date';
+      this.fail(`is ${when}, outside 2000–2099: the value or its unit is wrong`);
     }
     return new Date(time);
   }

@@ -37,12 +37,13 @@ function externalIdOf(order: Field): string {
  */
 function statusOf(order: Field): Pick<CanonicalOrder, 'status' | 'platformStatus'> {
   const cancelledAt = order.get('cancelled_at').optional();
+  cancelledAt?.isoTime(); // a cancellation time that is no time is an error, not a cancellation
   const financial = order.get('financial_status');
   const fulfillment = order.get('fulfillment_status');
   const platformStatus = [
     `financial_status=${financial.code()}`,
     `fulfillment_status=${fulfillment.optional()?.code() ?? 'null'}`,
-    ...(cancelledAt && cancelledAt.isoTime() ? [`cancelled_at=${cancelledAt.text()}`] : []),
+    ...(cancelledAt ? [`cancelled_at=${cancelledAt.text()}`] : []),
   ].join(', ');
   if (cancelledAt) return { status: OrderStatus.CANCELLED, platformStatus };
   const byMoney = financial.lookup(FINANCIAL_STATUS);

@@ -1,5 +1,4 @@
 import { Arg, Authorized, Float, ID, Int, Mutation, Query, Resolver, Subscription } from 'type-graphql';
-import { ImportReportType } from '../schema/ingestion.js';
 import { SalesGroupBy, ShipmentStatus } from '../schema/enums.js';
 import { PlaceOrderInput, StockCountInput } from '../schema/inputs.js';
 import { OrderEventType, OrderType, ReservationType, ShipmentType } from '../schema/order.js';
@@ -47,16 +46,6 @@ export class NotAvailableResolver {
     @Arg('timeZone', () => String, { nullable: true, defaultValue: 'Asia/Shanghai' }) _timeZone: string,
   ): VolumeAnomalyType[] {
     throw new NotAvailableError('volumeAnomalies');
-  }
-
-  @Authorized()
-  @Mutation(() => ImportReportType)
-  importOrdersCsv(
-    @Arg('channelCode', () => String) _channelCode: string,
-    @Arg('csv', () => String) _csv: string,
-    @Arg('historical', () => Boolean, { nullable: true, defaultValue: false }) _historical: boolean,
-  ): ImportReportType {
-    throw new NotAvailableError('importOrdersCsv');
   }
 
   @Authorized()

@@ -18,6 +18,14 @@ export interface HubConfig {
   shutdownGraceSeconds: number;
   /** Default lifetime of a stock hold (a reservation) before it expires. */
   reservationTtlSeconds: number;
+  /** Seconds between polls of the channels that pull their orders; 0 turns polling off. */
+  pollIntervalSeconds: number;
+  /** Seconds between heartbeats of those channels' platform connections; 0 turns them off. */
+  heartbeatIntervalSeconds: number;
+  /** How long one request to a platform's order API may take. */
+  pollTimeoutMs: number;
+  /** Retries of a request to a platform after a timeout, a network error or a 5xx. */
+  pollRetries: number;
 }
 
 const port = (name: string) =>
@@ -47,6 +55,15 @@ const schema = z.object({
     .min(1)
     .max(7 * 24 * 3600)
     .default(900),
+  POLL_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  HEARTBEAT_INTERVAL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .default(3600),
+  POLL_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  POLL_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
 });
 
 export class ConfigError extends Error {
@@ -74,5 +91,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     maxQueryCost: e.MAX_QUERY_COST,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     reservationTtlSeconds: e.RESERVATION_TTL_SECONDS,
+    pollIntervalSeconds: e.POLL_INTERVAL_SECONDS,
+    heartbeatIntervalSeconds: e.HEARTBEAT_INTERVAL_SECONDS,
+    pollTimeoutMs: e.POLL_TIMEOUT_MS,
+    pollRetries: e.POLL_RETRIES,
   };
 }

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type HubConfig } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js';
 import { createLogger } from './logger.js';
 import { migrate, openOrm } from './orm.js';
+import { startHubScheduler } from './scheduler.js';
 
 function configOrExit(): HubConfig {
   try {
@@ -48,6 +49,8 @@ async function start() {
     throw err;
   }
 
+  const scheduler = startHubScheduler({ config, logger, orm });
+
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shownHost}:${config.port}${GRAPHQL_PATH}`;
   console.log(`\nOrder hub ready at ${url}`);
@@ -68,6 +71,8 @@ async function start() {
     deadline.unref();
     await hub.close();
     logger.debug('http and websockets closed');
+    await scheduler.stop();
+    logger.debug('scheduler stopped');
     await orm.close();
     logger.debug('database pool closed');
     await embedded?.stop();

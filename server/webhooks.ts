@@ -3,9 +3,10 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Channel } from '../entities/index.js';
 import { IngestSource, Platform } from '../schema/enums.js';
-import { RequestContext, type DomainSettings } from '../services/context.js';
+import type { DomainSettings } from '../services/context.js';
 import { HubError } from '../services/errors.js';
-import { ingestRaw } from '../services/ingestion.js';
+import { ChannelCache } from '../services/channel-cache.js';
+import { IngestBatcher } from '../services/ingest-batcher.js';
 import type { Logger } from './logger.js';
 
 /** Bodies a platform may send; a larger one is refused with 413 before it is read. */
@@ -20,6 +21,8 @@ export async function registerWebhooks(
   app: FastifyInstance,
   deps: { orm: MikroORM; logger: Logger; settings: DomainSettings },
 ) {
+  const batcher = new IngestBatcher({ em: deps.orm.em, logger: deps.logger, settings: deps.settings });
+  const channels = new ChannelCache(deps.orm.em);
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: MAX_WEBHOOK_BYTES }, (_req, body, done) =>
@@ -27,38 +30,26 @@ export async function registerWebhooks(
     );
     scope.post<{ Params: { channelCode: string }; Body: string }>(
       '/webhooks/:channelCode',
-      async (request, reply) => handle(deps, request, reply),
+      async (request, reply) => handle({ logger: deps.logger, batcher, channels }, request, reply),
     );
   });
 }
 
 async function handle(
-  deps: { orm: MikroORM; logger: Logger; settings: DomainSettings },
+  deps: { logger: Logger; batcher: IngestBatcher; channels: ChannelCache },
   request: FastifyRequest<{ Params: { channelCode: string }; Body: string }>,
   reply: FastifyReply,
 ) {
-  const em = deps.orm.em.fork();
   const logger = deps.logger.child({ requestId: request.id });
-  const ctx = new RequestContext({
-    em,
-    principal: null,
-    requestId: String(request.id),
-    logger,
-    settings: deps.settings,
-  });
   const rawBody = typeof request.body === 'string' ? request.body : '';
   try {
-    const channel = await em.findOne(
-      Channel,
-      { code: request.params.channelCode },
-      { disableIdentityMap: true },
-    );
+    const channel = await deps.channels.get(request.params.channelCode);
     if (!channel) return reply.code(404).send({ error: `Unknown channel "${request.params.channelCode}".` });
     if (!signatureValid(channel, rawBody, request.headers)) {
       return reply.code(401).send({ error: 'Missing or wrong webhook signature.' });
     }
-    const { order } = await ingestRaw(ctx, channel, IngestSource.WEBHOOK, rawBody);
-    return reply.code(200).send({ orderId: order.id });
+    const { orderId } = await deps.batcher.submit(channel, IngestSource.WEBHOOK, rawBody);
+    return reply.code(200).send({ orderId });
   } catch (err) {
     if (err instanceof HubError && err.httpStatus < 500) {
       return reply.code(err.httpStatus).send({ error: err.message });

@@ -9,10 +9,11 @@ import { BadUserInputError, HubError, NotFoundError } from './errors.js';
 import { isForward, STOCK_TAKEN } from './lifecycle.js';
 import {
   commitLines,
-  holdLines,
+  holdMany,
   raiseAlert,
   releaseHolds,
   restockCommitted,
+  takeMany,
   type Shortfall,
   type StockLine,
 } from './stock.js';
@@ -24,8 +25,19 @@ import {
  */
 
 export interface IngestResult {
-  order: Order;
+  orderId: string;
   outcome: IngestOutcome.CREATED | IngestOutcome.UPDATED | IngestOutcome.DUPLICATE;
+}
+
+/** One order of a batch: its result, or why it was not stored. */
+export type ItemResult = IngestResult | { error: Error };
+
+export interface IngestItem {
+  order: CanonicalOrder;
+  /** Its ingest log row, to record the outcome on. */
+  logId?: string;
+  /** The payload as received, kept on the order. */
+  raw?: string | null;
 }
 
 interface ResolvedLine {
@@ -75,11 +87,54 @@ export function parseJsonBody(rawBody: string): unknown {
   }
 }
 
+/** Writes many raw bodies to the ingest log in one statement, before any of them is processed. */
+async function logReceivedMany(
+  em: EntityManager,
+  channelCode: string,
+  source: IngestSource,
+  rawBodies: string[],
+): Promise<string[]> {
+  const rows = await em.execute<{ id: string }[]>(
+    `insert into ingest_log (channel_code, source, raw_body) values ${rawBodies.map(() => '(?, ?, ?)').join(', ')}
+     returning id`,
+    rawBodies.flatMap((body) => [channelCode, source, body]),
+  );
+  return rows.map((r) => String(r.id));
+}
+
 /**
- * Ingests one raw payload from a channel: logged, mapped by the channel's
- * connector, stored. A mapping failure is recorded on the log row (for replay)
- * and thrown; a database failure leaves the log row as RECEIVED, to be replayed.
+ * Ingests raw payloads from one channel: logged first (unless they already have
+ * log rows, as on replay), mapped by the channel's connector, then stored together.
+ * A payload that cannot be mapped is recorded on its log row (for replay) and
+ * answered with its error; the others are stored all the same.
  */
+export async function ingestRawMany(
+  ctx: RequestContext,
+  channel: Channel,
+  source: IngestSource,
+  rawBodies: string[],
+  logIds?: string[],
+): Promise<ItemResult[]> {
+  const ids = logIds ?? (await logReceivedMany(ctx.em, channel.code, source, rawBodies));
+  const connector = connectorFor(channel.platform);
+  const results: ItemResult[] = new Array(rawBodies.length);
+  const items: IngestItem[] = [];
+  const positions: number[] = [];
+  for (const [i, rawBody] of rawBodies.entries()) {
+    try {
+      items.push({ order: connector.toOrder(parseJsonBody(rawBody)), logId: ids[i], raw: rawBody });
+      positions.push(i);
+    } catch (err) {
+      results[i] = { error: err as Error };
+      await logFailed(ctx.em, ids[i], err);
+    }
+  }
+  const stored = await ingestMany(ctx, channel, items, {});
+  stored.forEach((result, k) => (results[positions[k]] = result));
+  return results;
+}
+
+/** One payload: the batch of one. Throws the payload's error. */
 export async function ingestRaw(
   ctx: RequestContext,
   channel: Channel,
@@ -87,42 +142,126 @@ export async function ingestRaw(
   rawBody: string,
   logId?: string,
 ): Promise<IngestResult> {
-  const id = logId ?? (await logReceived(ctx.em, channel.code, source, rawBody));
-  let canonical: CanonicalOrder;
-  try {
-    canonical = connectorFor(channel.platform).toOrder(parseJsonBody(rawBody));
-  } catch (err) {
-    await logFailed(ctx.em, id, err);
-    throw err;
-  }
-  return ingestCanonical(ctx, channel, canonical, { logId: id, raw: rawBody });
+  const [result] = await ingestRawMany(ctx, channel, source, [rawBody], logId ? [logId] : undefined);
+  if ('error' in result) throw result.error;
+  return result;
 }
 
-/** Stores a mapped order: the transaction behind every ingestion path. */
+/** Stores one mapped order. Throws its error. */
 export async function ingestCanonical(
   ctx: RequestContext,
   channel: Channel,
   order: CanonicalOrder,
   options: { logId?: string; raw?: string | null; historical?: boolean },
 ): Promise<IngestResult> {
-  validateCanonical(order);
-  const result = await ctx.em.transactional(async (tx) => {
-    const lines = await resolveLines(tx, channel, order);
-    const inserted = await insertOrder(tx, channel, order, options.raw ?? null);
-    const result = inserted
-      ? await onCreated(ctx, tx, channel, inserted, order, lines, options.historical ?? false)
-      : await onKnown(ctx, tx, channel, order, lines, options.historical ?? false);
-    if (options.logId) {
-      await tx.execute(
-        `update ingest_log set outcome = ?, external_id = ?, order_id = ?, error = null, processed_at = now() where id = ?`,
-        [result.outcome, order.externalId, result.orderId, options.logId],
-      );
+  const [result] = await ingestMany(
+    ctx,
+    channel,
+    [{ order, logId: options.logId, raw: options.raw }],
+    options,
+  );
+  if ('error' in result) throw result.error;
+  return result;
+}
+
+/** PostgreSQL aborts one side of a deadlock or serialisation conflict; the whole batch is then simply run again. */
+const RETRYABLE = new Set(['40P01', '40001']);
+
+/**
+ * Stores mapped orders of one channel in one transaction: the ingestion path of
+ * every door (webhook batches, polling pages, CSV chunks, the API). Orders that
+ * fail validation are answered with their error; the rest are stored together.
+ */
+export async function ingestMany(
+  ctx: RequestContext,
+  channel: Channel,
+  items: IngestItem[],
+  options: { historical?: boolean },
+): Promise<ItemResult[]> {
+  const results: ItemResult[] = new Array(items.length);
+  const valid: number[] = [];
+  for (const [i, item] of items.entries()) {
+    try {
+      validateCanonical(item.order);
+      valid.push(i);
+    } catch (err) {
+      results[i] = { error: err as Error };
+      if (item.logId) await logFailed(ctx.em, item.logId, err);
     }
-    return result;
-  });
-  if (result.outcome === IngestOutcome.CREATED) noteOrderArrived(ctx.em, channel.id);
-  const stored = await ctx.em.findOneOrFail(Order, { id: result.orderId }, { refresh: true });
-  return { order: stored, outcome: result.outcome };
+  }
+  if (valid.length === 0) return results;
+  const batch = valid.map((i) => items[i]);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const stored = await ctx.em.transactional((tx) =>
+        storeBatch(ctx, tx, channel, batch, options.historical ?? false),
+      );
+      stored.forEach((result, k) => (results[valid[k]] = result));
+      break;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (attempt >= 5 || !code || !RETRYABLE.has(code)) throw err;
+      ctx.logger.debug({ attempt, code }, 'ingestion batch conflicted; running it again');
+    }
+  }
+  if (results.some((r) => 'outcome' in r && r.outcome === IngestOutcome.CREATED))
+    noteOrderArrived(ctx.em, channel.id);
+  return results;
+}
+
+async function storeBatch(
+  ctx: RequestContext,
+  tx: EntityManager,
+  channel: Channel,
+  items: IngestItem[],
+  historical: boolean,
+): Promise<IngestResult[]> {
+  const lines = await resolveLines(
+    tx,
+    channel,
+    items.map((i) => i.order),
+  );
+  // The first payload of each order in the batch may create it; later ones update it like any repeat.
+  const first = new Map<string, number>();
+  items.forEach((item, k) => first.has(item.order.externalId) || first.set(item.order.externalId, k));
+  const inserted = await insertOrders(
+    tx,
+    channel,
+    [...first.values()].map((k) => items[k]),
+  );
+  const created = [...first.entries()]
+    .filter(([externalId]) => inserted.has(externalId))
+    .map(([externalId, k]) => ({ k, ...inserted.get(externalId)! }));
+  await onCreated(
+    ctx,
+    tx,
+    channel,
+    created.map((c) => ({ ...c, order: items[c.k].order, lines: lines[c.k] })),
+    historical,
+  );
+
+  const createdAt = new Set(created.map((c) => c.k));
+  const results: IngestResult[] = [];
+  for (const [k, item] of items.entries()) {
+    results.push(
+      createdAt.has(k)
+        ? { orderId: inserted.get(item.order.externalId)!.id, outcome: IngestOutcome.CREATED }
+        : await onKnown(ctx, tx, channel, item.order, lines[k], historical),
+    );
+  }
+  const logged = items.flatMap((item, k) =>
+    item.logId ? [{ logId: item.logId, item, result: results[k] }] : [],
+  );
+  if (logged.length) {
+    await tx.execute(
+      `update ingest_log l set outcome = v.outcome, external_id = v.external_id, order_id = v.order_id::uuid,
+         error = null, processed_at = now()
+       from (values ${logged.map(() => '(?::bigint, ?, ?, ?)').join(', ')}) as v(id, outcome, external_id, order_id)
+       where l.id = v.id`,
+      logged.flatMap((l) => [l.logId, l.result.outcome, l.item.order.externalId, l.result.orderId]),
+    );
+  }
+  return results;
 }
 
 function validateCanonical(order: CanonicalOrder) {
@@ -136,11 +275,12 @@ function validateCanonical(order: CanonicalOrder) {
 async function resolveLines(
   tx: EntityManager,
   channel: Channel,
-  order: CanonicalOrder,
-): Promise<ResolvedLine[]> {
-  const codes = [...new Set(order.lines.map((l) => l.productCode).filter((c): c is string => !!c))];
+  orders: CanonicalOrder[],
+): Promise<ResolvedLine[][]> {
+  const all = orders.flatMap((o) => o.lines);
+  const codes = [...new Set(all.map((l) => l.productCode).filter((c): c is string => !!c))];
   const skuIds = [
-    ...new Set(order.lines.filter((l) => !l.productCode && l.platformSkuId).map((l) => l.platformSkuId!)),
+    ...new Set(all.filter((l) => !l.productCode && l.platformSkuId).map((l) => l.platformSkuId!)),
   ];
   const byCode = new Map<string, string>();
   const bySku = new Map<string, { id: string; code: string }>();
@@ -159,65 +299,75 @@ async function resolveLines(
     );
     for (const r of rows) bySku.set(r.platform_sku_id, { id: r.id, code: r.product_code });
   }
-  return order.lines.map((line, i) => {
-    const mapped = line.productCode ? null : bySku.get(line.platformSkuId ?? '');
-    const productCode = line.productCode ?? mapped?.code ?? line.platformSkuId ?? `line-${i + 1}`;
-    return {
-      lineNo: i + 1,
-      productCode,
-      productId: line.productCode ? (byCode.get(line.productCode) ?? null) : (mapped?.id ?? null),
-      platformSkuId: line.platformSkuId,
-      quantity: line.quantity,
-      unitPrice: line.unitPrice,
-      lineTotal: line.lineTotal,
-    };
-  });
+  return orders.map((order) =>
+    order.lines.map((line, i) => {
+      const mapped = line.productCode ? null : bySku.get(line.platformSkuId ?? '');
+      return {
+        lineNo: i + 1,
+        productCode: line.productCode ?? mapped?.code ?? line.platformSkuId ?? `line-${i + 1}`,
+        productId: line.productCode ? (byCode.get(line.productCode) ?? null) : (mapped?.id ?? null),
+        platformSkuId: line.platformSkuId,
+        quantity: line.quantity,
+        unitPrice: line.unitPrice,
+        lineTotal: line.lineTotal,
+      };
+    }),
+  );
 }
 
-/** The unique (channel, externalId) index is the guard: concurrent duplicates wait on it, then find the winner. */
-async function insertOrder(
+function initialStatus(order: CanonicalOrder): OrderStatus {
+  return order.status ?? (order.paidAt ? OrderStatus.PAID : OrderStatus.PENDING_PAYMENT);
+}
+
+/**
+ * The unique (channel, externalId) index is the guard: a concurrent duplicate waits
+ * on it, then inserts nothing and is handled as a known order. Returns the orders
+ * this statement created, by externalId.
+ */
+async function insertOrders(
   tx: EntityManager,
   channel: Channel,
-  order: CanonicalOrder,
-  raw: string | null,
-): Promise<{ id: string; status: OrderStatus } | null> {
-  const status = order.status ?? (order.paidAt ? OrderStatus.PAID : OrderStatus.PENDING_PAYMENT);
-  const a = order.shippingAddress;
-  const rows = await tx.execute<{ id: string }[]>(
+  items: IngestItem[],
+): Promise<Map<string, { id: string; status: OrderStatus }>> {
+  const rows = await tx.execute<{ id: string; external_id: string; status: OrderStatus }[]>(
     `insert into "order" (id, channel_id, external_id, status, customer_name, ship_name, ship_phone, ship_province,
        ship_city, ship_district, ship_line1, ship_postal_code, ship_country, total_amount, currency_code,
        placed_at, paid_at, raw)
-     values (gen_random_uuid(), ?, ?, ?::order_status, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)
-     on conflict (channel_id, external_id) do nothing returning id`,
-    [
-      channel.id,
-      order.externalId,
-      status,
-      order.customerName,
-      a.name,
-      a.phone,
-      a.province,
-      a.city,
-      a.district,
-      a.line1,
-      a.postalCode,
-      a.country,
-      order.total,
-      order.currencyCode,
-      order.placedAt,
-      order.paidAt,
-      raw,
-    ],
+     values ${items.map(() => '(gen_random_uuid(), ?, ?, ?::order_status, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)').join(', ')}
+     on conflict (channel_id, external_id) do nothing returning id, external_id, status`,
+    items.flatMap(({ order, raw }) => {
+      const a = order.shippingAddress;
+      return [
+        channel.id,
+        order.externalId,
+        initialStatus(order),
+        order.customerName,
+        a.name,
+        a.phone,
+        a.province,
+        a.city,
+        a.district,
+        a.line1,
+        a.postalCode,
+        a.country,
+        order.total,
+        order.currencyCode,
+        order.placedAt,
+        order.paidAt,
+        raw ?? null,
+      ];
+    }),
   );
-  return rows.length ? { id: rows[0].id, status } : null;
+  return new Map(rows.map((r) => [r.external_id, { id: r.id, status: r.status }]));
 }
 
-async function insertLines(tx: EntityManager, orderId: string, lines: ResolvedLine[]) {
-  const values = lines.map(() => '(gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+async function insertLines(tx: EntityManager, orders: { orderId: string; lines: ResolvedLine[] }[]) {
+  const rows = orders.flatMap((o) => o.lines.map((line) => ({ orderId: o.orderId, line })));
+  if (rows.length === 0) return;
   await tx.execute(
     `insert into order_line (id, order_id, line_no, product_code, product_id, platform_sku_id, quantity, unit_price, line_total)
-     values ${values}`,
-    lines.flatMap((l) => [
+     values ${rows.map(() => '(gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+    rows.flatMap(({ orderId, line: l }) => [
       orderId,
       l.lineNo,
       l.productCode,
@@ -230,30 +380,30 @@ async function insertLines(tx: EntityManager, orderId: string, lines: ResolvedLi
   );
 }
 
-async function addEvent(
-  tx: EntityManager,
-  event: {
-    orderId: string;
-    channelCode: string;
-    type: string;
-    from: OrderStatus | null;
-    to: OrderStatus | null;
-    source: string;
-    detail?: Record<string, unknown>;
-  },
-) {
+interface NewEvent {
+  orderId: string;
+  channelCode: string;
+  type: string;
+  from: OrderStatus | null;
+  to: OrderStatus | null;
+  source: string;
+  detail?: Record<string, unknown>;
+}
+
+async function addEvents(tx: EntityManager, events: NewEvent[]) {
+  if (events.length === 0) return;
   await tx.execute(
     `insert into order_event (order_id, channel_code, type, from_status, to_status, source, detail)
-     values (?, ?, ?, ?::order_status, ?::order_status, ?, ?::jsonb)`,
-    [
-      event.orderId,
-      event.channelCode,
-      event.type,
-      event.from,
-      event.to,
-      event.source,
-      event.detail ? JSON.stringify(event.detail) : null,
-    ],
+     values ${events.map(() => '(?, ?, ?, ?::order_status, ?::order_status, ?, ?::jsonb)').join(', ')}`,
+    events.flatMap((e) => [
+      e.orderId,
+      e.channelCode,
+      e.type,
+      e.from,
+      e.to,
+      e.source,
+      e.detail ? JSON.stringify(e.detail) : null,
+    ]),
   );
 }
 
@@ -263,57 +413,64 @@ function stockLines(lines: ResolvedLine[]): StockLine[] {
     .map((l) => ({ productId: l.productId!, productCode: l.productCode, quantity: l.quantity }));
 }
 
+/** New orders: their lines, a CREATED entry each, alerts for unknown codes, and their stock effect. */
 async function onCreated(
   ctx: RequestContext,
   tx: EntityManager,
   channel: Channel,
-  inserted: { id: string; status: OrderStatus },
-  order: CanonicalOrder,
-  lines: ResolvedLine[],
+  created: { id: string; status: OrderStatus; order: CanonicalOrder; lines: ResolvedLine[] }[],
   historical: boolean,
 ) {
-  await insertLines(tx, inserted.id, lines);
-  await addEvent(tx, {
-    orderId: inserted.id,
-    channelCode: channel.code,
-    type: 'CREATED',
-    from: null,
-    to: inserted.status,
-    source: channel.code,
-    detail: { platformStatus: order.platformStatus, ...(historical ? { historical: true } : {}) },
-  });
-  for (const line of lines.filter((l) => !l.productId)) {
-    await raiseAlert(tx, {
-      kind: StockAlertKind.UNKNOWN_PRODUCT,
-      productId: null,
-      productCode: line.productCode,
-      available: 0,
-      orderId: inserted.id,
-      message: `Order ${order.externalId} on ${channel.code} has a line "${line.productCode}" that neither the SKU map nor the catalog knows; it was stored without a product.`,
-    });
-  }
-  if (!historical) {
-    const target = { id: inserted.id, channelCode: channel.code };
-    const stock = stockLines(lines);
-    if (inserted.status === OrderStatus.PENDING_PAYMENT) {
-      await reportShortfalls(
-        tx,
-        channel,
-        order,
-        inserted.id,
-        await holdLines(tx, target, stock, ctx.settings.reservationTtlSeconds),
-      );
-    } else if (STOCK_TAKEN.has(inserted.status)) {
-      await reportShortfalls(
-        tx,
-        channel,
-        order,
-        inserted.id,
-        await commitLines(tx, target, stock, channel.code),
-      );
+  if (created.length === 0) return;
+  await insertLines(
+    tx,
+    created.map((c) => ({ orderId: c.id, lines: c.lines })),
+  );
+  await addEvents(
+    tx,
+    created.map((c) => ({
+      orderId: c.id,
+      channelCode: channel.code,
+      type: 'CREATED',
+      from: null,
+      to: c.status,
+      source: channel.code,
+      detail: { platformStatus: c.order.platformStatus, ...(historical ? { historical: true } : {}) },
+    })),
+  );
+  for (const c of created) {
+    for (const line of c.lines.filter((l) => !l.productId)) {
+      await raiseAlert(tx, {
+        kind: StockAlertKind.UNKNOWN_PRODUCT,
+        productId: null,
+        productCode: line.productCode,
+        available: 0,
+        orderId: c.id,
+        message: `Order ${c.order.externalId} on ${channel.code} has a line "${line.productCode}" that neither the SKU map nor the catalog knows; it was stored without a product.`,
+      });
     }
   }
-  return { orderId: inserted.id, outcome: IngestOutcome.CREATED as const };
+  if (historical) return;
+  const linesOf = (wanted: (status: OrderStatus) => boolean) =>
+    created
+      .filter((c) => wanted(c.status))
+      .flatMap((c) => stockLines(c.lines).map((line) => ({ ...line, orderId: c.id })));
+  const shortfalls = [
+    ...(await holdMany(
+      tx,
+      channel.code,
+      linesOf((s) => s === OrderStatus.PENDING_PAYMENT),
+      ctx.settings.reservationTtlSeconds,
+    )),
+    ...(await takeMany(
+      tx,
+      channel.code,
+      linesOf((s) => STOCK_TAKEN.has(s)),
+      channel.code,
+    )),
+  ];
+  const externalIds = new Map(created.map((c) => [c.id, c.order.externalId]));
+  for (const s of shortfalls) await reportShortfall(tx, channel, externalIds.get(s.orderId)!, s);
 }
 
 async function onKnown(
@@ -330,15 +487,17 @@ async function onKnown(
   );
   const to = order.status;
   if (to === null) {
-    await addEvent(tx, {
-      orderId: current.id,
-      channelCode: channel.code,
-      type: 'HELD_BY_PLATFORM',
-      from: current.status,
-      to: current.status,
-      source: channel.code,
-      detail: { platformStatus: order.platformStatus },
-    });
+    await addEvents(tx, [
+      {
+        orderId: current.id,
+        channelCode: channel.code,
+        type: 'HELD_BY_PLATFORM',
+        from: current.status,
+        to: current.status,
+        source: channel.code,
+        detail: { platformStatus: order.platformStatus },
+      },
+    ]);
     return { orderId: current.id, outcome: IngestOutcome.UPDATED as const };
   }
   if (!isForward(current.status, to))
@@ -352,26 +511,24 @@ async function onKnown(
      where id = ?`,
     [to, order.paidAt, to, to, to, current.id],
   );
-  await addEvent(tx, {
-    orderId: current.id,
-    channelCode: channel.code,
-    type: 'STATUS_CHANGED',
-    from: current.status,
-    to,
-    source: channel.code,
-    detail: { platformStatus: order.platformStatus },
-  });
+  await addEvents(tx, [
+    {
+      orderId: current.id,
+      channelCode: channel.code,
+      type: 'STATUS_CHANGED',
+      from: current.status,
+      to,
+      source: channel.code,
+      detail: { platformStatus: order.platformStatus },
+    },
+  ]);
   if (!historical) {
     const target = { id: current.id, channelCode: channel.code };
     const wasTaken = STOCK_TAKEN.has(current.status);
     if (!wasTaken && STOCK_TAKEN.has(to)) {
-      await reportShortfalls(
-        tx,
-        channel,
-        order,
-        current.id,
-        await commitLines(tx, target, stockLines(lines), channel.code),
-      );
+      const shortfalls = await commitLines(tx, target, stockLines(lines), channel.code);
+      for (const s of shortfalls)
+        await reportShortfall(tx, channel, order.externalId, { ...s, orderId: current.id });
     } else if (to === OrderStatus.CANCELLED) {
       if (wasTaken) await restockCommitted(tx, current.id, channel.code);
       else await releaseHolds(tx, current.id);
@@ -380,24 +537,21 @@ async function onKnown(
   return { orderId: current.id, outcome: IngestOutcome.UPDATED as const };
 }
 
-/** A marketplace sale already happened: the order is kept, and each shortfall is an OUT_OF_STOCK alert naming it. */
-async function reportShortfalls(
+/** A marketplace sale already happened: the order is kept, and the shortfall is an OUT_OF_STOCK alert naming it. */
+async function reportShortfall(
   tx: EntityManager,
   channel: Channel,
-  order: CanonicalOrder,
-  orderId: string,
-  shortfalls: Shortfall[],
+  externalId: string,
+  s: Shortfall & { orderId: string },
 ) {
-  for (const s of shortfalls) {
-    await raiseAlert(tx, {
-      kind: StockAlertKind.OUT_OF_STOCK,
-      productId: s.productId,
-      productCode: s.productCode,
-      available: s.available,
-      orderId,
-      message: `Order ${order.externalId} on ${channel.code} needs ${s.quantity} of "${s.productCode}" but only ${s.available} are available.`,
-    });
-  }
+  await raiseAlert(tx, {
+    kind: StockAlertKind.OUT_OF_STOCK,
+    productId: s.productId,
+    productCode: s.productCode,
+    available: s.available,
+    orderId: s.orderId,
+    message: `Order ${externalId} on ${channel.code} needs ${s.quantity} of "${s.productCode}" but only ${s.available} are available.`,
+  });
 }
 
 /** lastOrderAt moves at most once a second per channel: one hot row must not serialise every ingestion. */
@@ -422,8 +576,8 @@ export async function ingestChannelOrder(
 ): Promise<Order> {
   assertChannelAccess(ctx, channelCode);
   const channel = await requireChannelByCode(ctx.em, channelCode);
-  const { order } = await ingestRaw(ctx, channel, IngestSource.API, JSON.stringify(payload));
-  return order;
+  const { orderId } = await ingestRaw(ctx, channel, IngestSource.API, JSON.stringify(payload));
+  return ctx.em.findOneOrFail(Order, { id: orderId });
 }
 
 /** Re-runs stored payloads that failed or were never finished; returns how each went. */

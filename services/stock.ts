@@ -27,33 +27,6 @@ function byProduct(lines: StockLine[]): StockLine[] {
   return [...merged.values()].sort((a, b) => (a.productId < b.productId ? -1 : 1));
 }
 
-/** Holds each line's units for `ttlSeconds`; lines that cannot be held in full come back as shortfalls. */
-export async function holdLines(
-  tx: EntityManager,
-  order: { id: string; channelCode: string },
-  lines: StockLine[],
-  ttlSeconds: number,
-): Promise<Shortfall[]> {
-  const shortfalls: Shortfall[] = [];
-  for (const line of byProduct(lines)) {
-    const held = await tx.execute<{ id: string }[]>(
-      `update inventory_item set reserved = reserved + ?, updated_at = now()
-       where product_id = ? and on_hand - reserved >= ? returning id`,
-      [line.quantity, line.productId, line.quantity],
-    );
-    if (held.length === 0) {
-      shortfalls.push({ ...line, available: await availableOf(tx, line.productId) });
-      continue;
-    }
-    await tx.execute(
-      `insert into reservation (id, product_id, product_code, order_id, quantity, status, expires_at, channel_code)
-       values (gen_random_uuid(), ?, ?, ?, ?, 'HELD', now() + make_interval(secs => ?), ?)`,
-      [line.productId, line.productCode, order.id, line.quantity, ttlSeconds, order.channelCode],
-    );
-  }
-  return shortfalls;
-}
-
 /**
  * The order is sold: its holds become committed stock (on hand and reserved both
  * drop), and lines without a hold (never held, or expired) take their units now.
@@ -186,4 +159,130 @@ export async function raiseAlert(
     `insert into stock_alert (kind, product_id, product_code, available, message, order_id) values (?, ?, ?, ?, ?, ?)`,
     [alert.kind, alert.productId, alert.productCode, alert.available, alert.message, alert.orderId ?? null],
   );
+}
+
+export interface OrderStockLine extends StockLine {
+  orderId: string;
+}
+
+/** Per product, in lock order, the units the lines want together. */
+function totals(lines: OrderStockLine[]): { productId: string; quantity: number }[] {
+  const sum = new Map<string, number>();
+  for (const l of lines) sum.set(l.productId, (sum.get(l.productId) ?? 0) + l.quantity);
+  return [...sum.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([productId, quantity]) => ({ productId, quantity }));
+}
+
+/**
+ * Applies one conditional change per product for many orders' lines in one statement;
+ * returns the products whose change went through, with their on-hand after it.
+ */
+async function applyTogether(
+  tx: EntityManager,
+  lines: OrderStockLine[],
+  set: string,
+): Promise<Map<string, number>> {
+  const wanted = totals(lines);
+  if (wanted.length === 0) return new Map();
+  const rows = await tx.execute<{ product_id: string; on_hand: number }[]>(
+    `update inventory_item i set ${set}, updated_at = now()
+     from (values ${wanted.map(() => '(?::uuid, ?::int)').join(', ')}) as w(product_id, q)
+     where i.product_id = w.product_id and i.on_hand - i.reserved >= w.q
+     returning i.product_id, i.on_hand`,
+    wanted.flatMap((w) => [w.productId, w.quantity]),
+  );
+  return new Map(rows.map((r) => [r.product_id, r.on_hand]));
+}
+
+/**
+ * Holds stock for many new unpaid orders at once: one statement for every product
+ * that has enough for all of them; a product that has not is shared out line by
+ * line in arrival order, and what cannot be held comes back as shortfalls.
+ */
+export async function holdMany(
+  tx: EntityManager,
+  channelCode: string,
+  lines: OrderStockLine[],
+  ttlSeconds: number,
+): Promise<(Shortfall & { orderId: string })[]> {
+  const together = await applyTogether(tx, lines, 'reserved = i.reserved + w.q');
+  const held = lines.filter((l) => together.has(l.productId));
+  const shortfalls: (Shortfall & { orderId: string })[] = [];
+  for (const line of lines.filter((l) => !together.has(l.productId))) {
+    const one = await tx.execute<{ id: string }[]>(
+      `update inventory_item set reserved = reserved + ?, updated_at = now()
+       where product_id = ? and on_hand - reserved >= ? returning id`,
+      [line.quantity, line.productId, line.quantity],
+    );
+    if (one.length) held.push(line);
+    else shortfalls.push({ ...line, available: await availableOf(tx, line.productId) });
+  }
+  if (held.length) {
+    await tx.execute(
+      `insert into reservation (id, product_id, product_code, order_id, quantity, status, expires_at, channel_code)
+       values ${held.map(() => "(gen_random_uuid(), ?, ?, ?, ?, 'HELD', now() + make_interval(secs => ?), ?)").join(', ')}`,
+      held.flatMap((l) => [l.productId, l.productCode, l.orderId, l.quantity, ttlSeconds, channelCode]),
+    );
+  }
+  return shortfalls;
+}
+
+/**
+ * Takes stock for many new orders that are already paid (a marketplace sale): as
+ * holdMany, but on-hand drops, each line gets a movement and a committed
+ * reservation, and what cannot be taken comes back as shortfalls.
+ */
+export async function takeMany(
+  tx: EntityManager,
+  channelCode: string,
+  lines: OrderStockLine[],
+  actor: string,
+): Promise<(Shortfall & { orderId: string })[]> {
+  const together = await applyTogether(tx, lines, 'on_hand = i.on_hand - w.q');
+  const taken: { line: OrderStockLine; onHandAfter: number }[] = [];
+  // Movements tell each line's on-hand after it, counting back from the product's final figure.
+  const remaining = new Map(
+    totals(lines.filter((l) => together.has(l.productId))).map((t) => [t.productId, t.quantity]),
+  );
+  for (const line of lines.filter((l) => together.has(l.productId))) {
+    const left = remaining.get(line.productId)! - line.quantity;
+    remaining.set(line.productId, left);
+    taken.push({ line, onHandAfter: together.get(line.productId)! + left });
+  }
+  const shortfalls: (Shortfall & { orderId: string })[] = [];
+  for (const line of lines.filter((l) => !together.has(l.productId))) {
+    const one = await tx.execute<{ on_hand: number }[]>(
+      `update inventory_item set on_hand = on_hand - ?, updated_at = now()
+       where product_id = ? and on_hand - reserved >= ? returning on_hand`,
+      [line.quantity, line.productId, line.quantity],
+    );
+    if (one.length) taken.push({ line, onHandAfter: one[0].on_hand });
+    else shortfalls.push({ ...line, available: await availableOf(tx, line.productId) });
+  }
+  if (taken.length) {
+    await tx.execute(
+      `insert into stock_movement (product_id, delta, on_hand_after, reason, actor, order_id)
+       values ${taken.map(() => "(?, ?, ?, 'sale', ?, ?)").join(', ')}`,
+      taken.flatMap(({ line, onHandAfter }) => [
+        line.productId,
+        -line.quantity,
+        onHandAfter,
+        actor,
+        line.orderId,
+      ]),
+    );
+    await tx.execute(
+      `insert into reservation (id, product_id, product_code, order_id, quantity, status, expires_at, channel_code)
+       values ${taken.map(() => "(gen_random_uuid(), ?, ?, ?, ?, 'COMMITTED', now(), ?)").join(', ')}`,
+      taken.flatMap(({ line }) => [
+        line.productId,
+        line.productCode,
+        line.orderId,
+        line.quantity,
+        channelCode,
+      ]),
+    );
+  }
+  return shortfalls;
 }

@@ -1,0 +1,94 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from 'pino';
+import type { Channel } from '../entities/index.js';
+import type { IngestSource } from '../schema/enums.js';
+import { RequestContext, type DomainSettings } from './context.js';
+import { ingestRawMany, type IngestResult } from './ingestion.js';
+
+interface Pending {
+  rawBody: string;
+  resolve(result: IngestResult): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Gathers the payloads that arrive together (webhook deliveries) and stores them
+ * in shared transactions: one commit and a handful of statements for a batch
+ * instead of for each order. Under light load a batch is one payload and adds no
+ * wait; under heavy load batches grow while the previous ones are being written.
+ * Each caller still gets its own answer, only after its order is committed.
+ */
+export class IngestBatcher {
+  private readonly queues = new Map<string, { channel: Channel; source: IngestSource; items: Pending[] }>();
+  private running = 0;
+  private scheduled = false;
+
+  constructor(
+    private readonly deps: {
+      em: EntityManager;
+      logger: Logger;
+      settings: DomainSettings;
+      /** Most payloads in one transaction. */
+      maxBatch?: number;
+      /** Most transactions writing at once. */
+      maxConcurrent?: number;
+    },
+  ) {}
+
+  submit(channel: Channel, source: IngestSource, rawBody: string): Promise<IngestResult> {
+    return new Promise((resolve, reject) => {
+      const key = `${channel.id}:${source}`;
+      const queue = this.queues.get(key) ?? { channel, source, items: [] };
+      queue.items.push({ rawBody, resolve, reject });
+      this.queues.set(key, queue);
+      this.schedule();
+    });
+  }
+
+  private schedule() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.drain();
+    });
+  }
+
+  private drain() {
+    const maxBatch = this.deps.maxBatch ?? 100;
+    const maxConcurrent = this.deps.maxConcurrent ?? 4;
+    for (const [key, queue] of this.queues) {
+      while (queue.items.length > 0 && this.running < maxConcurrent) {
+        const batch = queue.items.splice(0, maxBatch);
+        this.running++;
+        void this.write(queue.channel, queue.source, batch).finally(() => {
+          this.running--;
+          if ([...this.queues.values()].some((q) => q.items.length > 0)) this.schedule();
+        });
+      }
+      if (queue.items.length === 0) this.queues.delete(key);
+    }
+  }
+
+  private async write(channel: Channel, source: IngestSource, batch: Pending[]) {
+    const ctx = RequestContext.system(
+      this.deps.em.fork(),
+      this.deps.logger,
+      this.deps.settings,
+      'ingest-batch',
+    );
+    try {
+      const results = await ingestRawMany(
+        ctx,
+        channel,
+        source,
+        batch.map((p) => p.rawBody),
+      );
+      results.forEach((result, i) =>
+        'error' in result ? batch[i].reject(result.error) : batch[i].resolve(result),
+      );
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
+  }
+}
