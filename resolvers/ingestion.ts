@@ -1,10 +1,11 @@
 import { Arg, Authorized, Ctx, Int, Mutation, Resolver } from 'type-graphql';
 import { ReplayReportType } from '../schema/ingestion.js';
+import { PlaceOrderInput } from '../schema/inputs.js';
 import { OrderType } from '../schema/order.js';
 import { JSONScalar } from '../schema/scalars.js';
 import type { RequestContext } from '../services/context.js';
-import { ingestChannelOrder, replayIngestLog } from '../services/ingestion.js';
-import { INGEST, WRITE_CATALOG } from './roles.js';
+import { ingestChannelOrder, placeOrder, replayIngestLog } from '../services/ingestion.js';
+import { INGEST, PLACE_ORDERS, WRITE_CATALOG } from './roles.js';
 
 @Resolver()
 export class IngestionResolver {
@@ -16,6 +17,12 @@ export class IngestionResolver {
     @Arg('payload', () => JSONScalar) payload: unknown,
   ) {
     return ingestChannelOrder(ctx, channelCode, payload);
+  }
+
+  @Authorized(PLACE_ORDERS)
+  @Mutation(() => OrderType, { description: 'Holds every line, all or nothing; status PENDING_PAYMENT.' })
+  placeOrder(@Ctx() ctx: RequestContext, @Arg('input', () => PlaceOrderInput) input: PlaceOrderInput) {
+    return placeOrder(ctx, input);
   }
 
   @Authorized(WRITE_CATALOG)

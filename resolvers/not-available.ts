@@ -1,6 +1,6 @@
 import { Arg, Authorized, Float, ID, Int, Mutation, Query, Resolver, Subscription } from 'type-graphql';
 import { SalesGroupBy, ShipmentStatus } from '../schema/enums.js';
-import { PlaceOrderInput, StockCountInput } from '../schema/inputs.js';
+import { StockCountInput } from '../schema/inputs.js';
 import { OrderEventType, OrderType, ReservationType, ShipmentType } from '../schema/order.js';
 import { SalesRowType, StageDurationType, VolumeAnomalyType } from '../schema/report.js';
 import { DateTimeScalar } from '../schema/scalars.js';
@@ -46,12 +46,6 @@ export class NotAvailableResolver {
     @Arg('timeZone', () => String, { nullable: true, defaultValue: 'Asia/Shanghai' }) _timeZone: string,
   ): VolumeAnomalyType[] {
     throw new NotAvailableError('volumeAnomalies');
-  }
-
-  @Authorized()
-  @Mutation(() => OrderType)
-  placeOrder(@Arg('input', () => PlaceOrderInput) _input: PlaceOrderInput): OrderType {
-    throw new NotAvailableError('placeOrder');
   }
 
   @Authorized()

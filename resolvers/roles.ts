@@ -8,3 +8,4 @@ export const READ_OPERATIONS = [Role.OPS, Role.ANALYST];
 export const WRITE_CATALOG = [Role.OPS];
 export const ADMIN_ONLY = [Role.ADMIN];
 export const INGEST = [Role.OPS, Role.CONNECTOR];
+export const PLACE_ORDERS = [Role.OPS, Role.STOREFRONT];

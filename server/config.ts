@@ -22,6 +22,8 @@ export interface HubConfig {
   pollIntervalSeconds: number;
   /** Seconds between heartbeats of those channels' platform connections; 0 turns them off. */
   heartbeatIntervalSeconds: number;
+  /** Seconds between sweeps that release expired stock holds; 0 turns them off. */
+  sweepIntervalSeconds: number;
   /** How long one request to a platform's order API may take. */
   pollTimeoutMs: number;
   /** Retries of a request to a platform after a timeout, a network error or a 5xx. */
@@ -56,6 +58,7 @@ const schema = z.object({
     .max(7 * 24 * 3600)
     .default(900),
   POLL_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).default(5),
   HEARTBEAT_INTERVAL_SECONDS: z.coerce
     .number()
     .int()
@@ -93,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     reservationTtlSeconds: e.RESERVATION_TTL_SECONDS,
     pollIntervalSeconds: e.POLL_INTERVAL_SECONDS,
     heartbeatIntervalSeconds: e.HEARTBEAT_INTERVAL_SECONDS,
+    sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     pollTimeoutMs: e.POLL_TIMEOUT_MS,
     pollRetries: e.POLL_RETRIES,
   };

@@ -1,7 +1,9 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { InventoryItem, Reservation, StockAlert } from '../entities/index.js';
 import { channelScope } from './access.js';
 import type { RequestContext } from './context.js';
 import { parseId } from './ids.js';
+import { releaseHolds } from './stock.js';
 
 /** The central stock pool. Every unit of stock changes here, whatever channel sells it. */
 
@@ -36,4 +38,67 @@ export async function listStockAlerts(
     },
     { orderBy: { createdAt: 'desc', id: 'desc' }, limit: 1000 },
   );
+}
+
+/**
+ * Releases holds whose time ran out, safely with several hub processes (each takes
+ * rows the others have not locked) and in one transaction per batch, so a process
+ * dying half-way loses nothing. The timeline of each order says so; an unpaid
+ * storefront or API order is cancelled for payment timeout, while a marketplace
+ * order waits for its platform to say what happened. Returns how many expired.
+ */
+export async function expireHolds(ctx: RequestContext, batchSize = 500): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const expired = await ctx.em.transactional(async (tx) => {
+      const rows = await tx.execute<{ product_id: string; quantity: number; order_id: string | null }[]>(
+        `with due as (select id from reservation where status = 'HELD' and expires_at <= now()
+                      order by expires_at limit ? for update skip locked)
+         update reservation r set status = 'EXPIRED', updated_at = now() from due where r.id = due.id
+         returning r.product_id, r.quantity, r.order_id`,
+        [batchSize],
+      );
+      const byProduct = new Map<string, number>();
+      for (const r of rows) byProduct.set(r.product_id, (byProduct.get(r.product_id) ?? 0) + r.quantity);
+      for (const [productId, quantity] of [...byProduct].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        await tx.execute(
+          `update inventory_item set reserved = reserved - ?, updated_at = now() where product_id = ?`,
+          [quantity, productId],
+        );
+      }
+      const orderIds = [...new Set(rows.map((r) => r.order_id).filter((id): id is string => id !== null))];
+      if (orderIds.length) await timeOutOrders(tx, orderIds);
+      return rows.length;
+    });
+    total += expired;
+    if (expired < batchSize) return total;
+  }
+}
+
+async function timeOutOrders(tx: EntityManager, orderIds: string[]) {
+  const list = orderIds.map(() => '?').join(', ');
+  await tx.execute(
+    `insert into order_event (order_id, channel_code, type, from_status, to_status, source, detail)
+     select o.id, c.code, 'HOLD_EXPIRED', o.status, o.status, 'system', '{"reason": "payment timeout"}'::jsonb
+     from "order" o join channel c on c.id = o.channel_id where o.id in (${list})`,
+    orderIds,
+  );
+  // The hub owns the payment timeout of its own storefront's and the API's orders.
+  const cancelled = await tx.execute<{ id: string }[]>(
+    `update "order" o set status = 'CANCELLED', updated_at = now()
+     from channel c where c.id = o.channel_id and o.id in (${list}) and o.status = 'PENDING_PAYMENT'
+       and (c.platform = 'STOREFRONT' or o.raw is null)
+     returning o.id`,
+    orderIds,
+  );
+  if (cancelled.length === 0) return;
+  const ids = cancelled.map((c) => c.id);
+  const idList = ids.map(() => '?').join(', ');
+  await tx.execute(
+    `insert into order_event (order_id, channel_code, type, from_status, to_status, source, detail)
+     select o.id, c.code, 'STATUS_CHANGED', 'PENDING_PAYMENT', 'CANCELLED', 'system', '{"reason": "payment timeout"}'::jsonb
+     from "order" o join channel c on c.id = o.channel_id where o.id in (${idList})`,
+    ids,
+  );
+  for (const id of ids) await releaseHolds(tx, id);
 }
