@@ -6,16 +6,25 @@ import { Field, getPage, isoCode, line, orderTotal, rawOrders, type StatusTable 
 // id is the number at the end of `admin_graphql_api_id`. Amounts are decimal strings in the order's `currency`;
 // times are ISO 8601 with an offset. Shopify has no pay time on the order, so paidAt stays null.
 
+// Beyond the README's table, Shopify's other values: a partly paid order is not paid yet; a partial refund
+// leaves the order going (the fulfillment decides); an expired payment or restocked goods end it.
 const FINANCIAL_STATUS: StatusTable = {
   pending: OrderStatus.PENDING_PAYMENT,
+  partially_paid: OrderStatus.PENDING_PAYMENT,
   authorized: OrderStatus.PAID,
   paid: OrderStatus.PAID,
+  partially_refunded: OrderStatus.PAID,
   refunded: OrderStatus.REFUNDED,
   voided: OrderStatus.CANCELLED,
+  expired: OrderStatus.CANCELLED,
 };
 
 /** fulfillment_status: null (nothing shipped yet) or partial leave the financial status in charge. */
-const FULFILLMENT_STATUS: StatusTable = { fulfilled: OrderStatus.SHIPPED, partial: null };
+const FULFILLMENT_STATUS: StatusTable = {
+  fulfilled: OrderStatus.SHIPPED,
+  partial: null,
+  restocked: OrderStatus.CANCELLED,
+};
 
 const ORDER_GID = /^gid:\/\/shopify\/Order\/(\d+)$/;
 

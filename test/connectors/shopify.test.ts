@@ -156,6 +156,11 @@ describe('Shopify connector', () => {
       ['voided', null, null, OrderStatus.CANCELLED],
       ['paid', null, '2026-11-12T09:00:00+08:00', OrderStatus.CANCELLED],
       ['refunded', null, '2026-11-12T09:00:00+08:00', OrderStatus.CANCELLED],
+      ['partially_paid', null, null, OrderStatus.PENDING_PAYMENT],
+      ['partially_refunded', null, null, OrderStatus.PAID],
+      ['partially_refunded', 'fulfilled', null, OrderStatus.SHIPPED],
+      ['expired', null, null, OrderStatus.CANCELLED],
+      ['paid', 'restocked', null, OrderStatus.CANCELLED],
     ])(
       'financial_status %s, fulfillment_status %s, cancelled_at %s: %s',
       (financial, fulfillment, cancelledAt, status) => {
@@ -184,9 +189,8 @@ describe('Shopify connector', () => {
     });
 
     it.each([
-      ['financial_status', 'partially_refunded'],
-      ['financial_status', 'expired'],
-      ['fulfillment_status', 'restocked'],
+      ['financial_status', 'chargeback'],
+      ['fulfillment_status', 'lost'],
     ])('refuses a %s the table does not know (%s), naming the value', (field, value) => {
       const error = mappingError(variant((o) => (o[field] = value)));
       expect(error.message).toBe(`Payload field "${field}" has an unknown status "${value}".`);
