@@ -241,7 +241,7 @@ export function isBlankRow(cells: readonly string[]): boolean {
 
 /** A row as header → cell, exactly as in the file: what the ingest log keeps. Cells past the header are kept by position. */
 export function rowObject(layout: CsvLayout, cells: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = Object.create(null) as Record<string, string>;
   cells.forEach((cell, i) => {
     const name = layout.header[i] || `column ${i + 1}`;
     if (!Object.hasOwn(out, name)) out[name] = cell;
@@ -462,4 +462,61 @@ export function toCanonicalOrder(layout: CsvLayout, rows: readonly CsvRow[]): Ca
       paidAt: fields.paidAt,
     };
   });
+}
+
+/**
+ * What the ingest log keeps for one CSV order (source `CSV`): its rows, cells by header name, exactly as in
+ * the file, and enough to map them again without the file.
+ */
+export interface LoggedCsvOrder {
+  source: 'csv';
+  layout: CsvLayoutSpec['id'];
+  historical: boolean;
+  /** Why the import refused these rows as a whole (split order, no key, unreadable file); replay refuses too. */
+  refused?: string;
+  rows: { row: number; cells: Record<string, string> }[];
+}
+
+export function loggedCsvOrder(
+  layout: CsvLayout,
+  rows: readonly CsvRow[],
+  historical: boolean,
+  refused: string | null,
+): string {
+  const logged: LoggedCsvOrder = {
+    source: 'csv',
+    layout: layout.spec.id,
+    historical,
+    ...(refused ? { refused } : {}),
+    rows: rows.map((r) => ({ row: r.row, cells: rowObject(layout, r.cells) })),
+  };
+  return JSON.stringify(logged);
+}
+
+/**
+ * Maps a logged CSV order again (for replaying the ingest log): the layout is found anew from the logged
+ * header names. Throws BadUserInputError (or CsvRowError) as the import did.
+ */
+export function canonicalFromLoggedCsv(rawBody: string): { order: CanonicalOrder; historical: boolean } {
+  let logged: LoggedCsvOrder;
+  try {
+    logged = JSON.parse(rawBody) as LoggedCsvOrder;
+  } catch {
+    throw new BadUserInputError('This ingest log entry is not a logged CSV order.');
+  }
+  if (logged?.source !== 'csv' || !Array.isArray(logged.rows) || logged.rows.length === 0) {
+    throw new BadUserInputError('This ingest log entry is not a logged CSV order.');
+  }
+  if (logged.refused) throw new BadUserInputError(logged.refused);
+  const header: string[] = [];
+  for (const { cells } of logged.rows)
+    for (const name of Object.keys(cells)) if (!header.includes(name)) header.push(name);
+  const layout = detectCsvLayout(header);
+  if (layout.spec.id !== logged.layout) {
+    throw new BadUserInputError(
+      `This logged CSV order reads as ${layout.spec.label}, not "${logged.layout}".`,
+    );
+  }
+  const rows = logged.rows.map(({ row, cells }) => ({ row, cells: header.map((name) => cells[name] ?? '') }));
+  return { order: toCanonicalOrder(layout, rows), historical: logged.historical === true };
 }

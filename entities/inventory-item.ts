@@ -26,6 +26,25 @@ export class InventoryItem extends BaseEntity {
   @Property({ type: 'integer', default: 0 })
   safetyStock: Opt<number> = 0;
 
+  /**
+   * Where the product stands against its safety stock, kept by services/stock-levels:
+   * OK (open everywhere), LOW (closed on non-core channels), OUT (closed, none available)
+   * or EMPTY (none available, no safety stock set, so nothing closed).
+   */
+  @Property({ type: 'string', length: 8, default: 'OK' })
+  stockLevel: Opt<string> = 'OK';
+
+  /** The highest `available` seen in the current sudden-drop window, and when that window began. */
+  @Property({ type: 'integer', nullable: true })
+  dropReference: number | null = null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  dropReferenceAt: Date | null = null;
+
+  /** When the last SUDDEN_DROP alert was raised: at most one per window. */
+  @Property({ type: 'timestamptz', nullable: true })
+  suddenDropAt: Date | null = null;
+
   get available(): Opt<number> {
     return this.onHand - this.reserved;
   }

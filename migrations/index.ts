@@ -1,3 +1,4 @@
+import { Migration20261127040819_stock_levels } from './Migration20261127040819_stock_levels.js';
 import { Migration20261127033737_unknown_product_alert } from './Migration20261127033737_unknown_product_alert.js';
 import { Migration20261127030225_initial } from './Migration20261127030225_initial.js';
 
@@ -8,4 +9,5 @@ export const migrationsList = [
     name: 'Migration20261127033737_unknown_product_alert',
     class: Migration20261127033737_unknown_product_alert,
   },
+  { name: 'Migration20261127040819_stock_levels', class: Migration20261127040819_stock_levels },
 ];

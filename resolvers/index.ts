@@ -4,9 +4,13 @@ import { ChannelResolver } from './channel.js';
 import { CsvImportResolver } from './csv-import.js';
 import { IngestionResolver } from './ingestion.js';
 import { InventoryResolver } from './inventory.js';
+import { LifecycleResolver } from './lifecycle.js';
 import { NotAvailableResolver } from './not-available.js';
 import { OrderLineResolver, OrderResolver, ReservationResolver, ShipmentResolver } from './order.js';
 import { PollingResolver } from './polling.js';
+import { StockLevelResolver } from './stock.js';
+import { StockReservationResolver } from './reservations.js';
+import { ReconciliationResolver } from './reconciliation.js';
 
 export const resolvers = [
   ApiKeyResolver,
@@ -14,11 +18,15 @@ export const resolvers = [
   CsvImportResolver,
   IngestionResolver,
   InventoryResolver,
+  LifecycleResolver,
   NotAvailableResolver,
   OrderLineResolver,
   OrderResolver,
   PollingResolver,
   ProductResolver,
+  ReconciliationResolver,
   ReservationResolver,
   ShipmentResolver,
+  StockLevelResolver,
+  StockReservationResolver,
 ] as const;

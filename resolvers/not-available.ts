@@ -1,10 +1,9 @@
-import { Arg, Authorized, Float, ID, Int, Mutation, Query, Resolver, Subscription } from 'type-graphql';
+import { Arg, Authorized, Float, ID, Mutation, Query, Resolver, Subscription } from 'type-graphql';
 import { SalesGroupBy, ShipmentStatus } from '../schema/enums.js';
-import { StockCountInput } from '../schema/inputs.js';
-import { OrderEventType, OrderType, ReservationType, ShipmentType } from '../schema/order.js';
+import { OrderEventType, OrderType, ShipmentType } from '../schema/order.js';
 import { SalesRowType, StageDurationType, VolumeAnomalyType } from '../schema/report.js';
 import { DateTimeScalar } from '../schema/scalars.js';
-import { InventoryItemType, ReconciliationReportType, StockAlertType } from '../schema/stock.js';
+import { InventoryItemType, StockAlertType } from '../schema/stock.js';
 import { NotAvailableError } from '../services/errors.js';
 import { READ_OPERATIONS } from './roles.js';
 
@@ -49,56 +48,6 @@ export class NotAvailableResolver {
   }
 
   @Authorized()
-  @Mutation(() => ReservationType)
-  reserveStock(
-    @Arg('productCode', () => String) _productCode: string,
-    @Arg('quantity', () => Int) _quantity: number,
-    @Arg('ttlSeconds', () => Int, { nullable: true }) _ttlSeconds: number,
-  ): ReservationType {
-    throw new NotAvailableError('reserveStock');
-  }
-
-  @Authorized()
-  @Mutation(() => ReservationType)
-  releaseReservation(@Arg('id', () => ID) _id: string): ReservationType {
-    throw new NotAvailableError('releaseReservation');
-  }
-
-  @Authorized()
-  @Mutation(() => InventoryItemType)
-  adjustStock(
-    @Arg('productCode', () => String) _productCode: string,
-    @Arg('delta', () => Int) _delta: number,
-    @Arg('reason', () => String) _reason: string,
-  ): InventoryItemType {
-    throw new NotAvailableError('adjustStock');
-  }
-
-  @Authorized()
-  @Mutation(() => InventoryItemType)
-  setSafetyStock(
-    @Arg('productCode', () => String) _productCode: string,
-    @Arg('safetyStock', () => Int) _safetyStock: number,
-  ): InventoryItemType {
-    throw new NotAvailableError('setSafetyStock');
-  }
-
-  @Authorized()
-  @Mutation(() => ReconciliationReportType)
-  reconcileInventory(
-    @Arg('counts', () => [StockCountInput]) _counts: StockCountInput[],
-    @Arg('tolerancePercent', () => Float, { nullable: true, defaultValue: 3 }) _tolerancePercent: number,
-  ): ReconciliationReportType {
-    throw new NotAvailableError('reconcileInventory');
-  }
-
-  @Authorized()
-  @Mutation(() => OrderType)
-  markPaid(@Arg('orderId', () => ID) _orderId: string): OrderType {
-    throw new NotAvailableError('markPaid');
-  }
-
-  @Authorized()
   @Mutation(() => OrderType)
   markPacked(@Arg('orderId', () => ID) _orderId: string): OrderType {
     throw new NotAvailableError('markPacked');
@@ -123,15 +72,6 @@ export class NotAvailableResolver {
     @Arg('occurredAt', () => DateTimeScalar, { nullable: true }) _occurredAt: Date,
   ): ShipmentType {
     throw new NotAvailableError('recordShipmentEvent');
-  }
-
-  @Authorized()
-  @Mutation(() => OrderType)
-  cancelOrder(
-    @Arg('orderId', () => ID) _orderId: string,
-    @Arg('reason', () => String) _reason: string,
-  ): OrderType {
-    throw new NotAvailableError('cancelOrder');
   }
 
   @Authorized()

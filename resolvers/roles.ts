@@ -9,3 +9,8 @@ export const WRITE_CATALOG = [Role.OPS];
 export const ADMIN_ONLY = [Role.ADMIN];
 export const INGEST = [Role.OPS, Role.CONNECTOR];
 export const PLACE_ORDERS = [Role.OPS, Role.STOREFRONT];
+export const RESERVE_STOCK = [Role.OPS, Role.STOREFRONT];
+export const RECONCILE_INVENTORY = [Role.OPS];
+export const WRITE_STOCK = [Role.OPS];
+// STOREFRONT keys only for their own channel's orders (checked by the service).
+export const MOVE_ORDERS = [Role.OPS, Role.STOREFRONT];

@@ -46,7 +46,14 @@ async function contextFor(deps: HubDeps, secret: string | null, requestId: strin
 }
 
 export function domainSettings(config: HubConfig): DomainSettings {
-  return { reservationTtlSeconds: config.reservationTtlSeconds };
+  return {
+    reservationTtlSeconds: config.reservationTtlSeconds,
+    stockLevels: {
+      restockMargin: config.restockMargin,
+      suddenDropPercent: config.suddenDropPercent,
+      suddenDropWindowSeconds: config.suddenDropWindowSeconds,
+    },
+  };
 }
 
 /** Builds the hub: GraphQL over HTTP and graphql-ws on one port and path, plus health routes. */

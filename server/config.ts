@@ -18,6 +18,11 @@ export interface HubConfig {
   shutdownGraceSeconds: number;
   /** Default lifetime of a stock hold (a reservation) before it expires. */
   reservationTtlSeconds: number;
+  /** Units above safety stock a closed product must reach before it reopens on non-core channels. */
+  restockMargin: number;
+  /** A fall of more than this percent of `available` within `suddenDropWindowSeconds` raises SUDDEN_DROP. */
+  suddenDropPercent: number;
+  suddenDropWindowSeconds: number;
   /** Seconds between polls of the channels that pull their orders; 0 turns polling off. */
   pollIntervalSeconds: number;
   /** Seconds between heartbeats of those channels' platform connections; 0 turns them off. */
@@ -28,6 +33,11 @@ export interface HubConfig {
   pollTimeoutMs: number;
   /** Retries of a request to a platform after a timeout, a network error or a 5xx. */
   pollRetries: number;
+  /** Daily reconciliation time, HH:MM in `reconcileTimeZone`; unset: no scheduled reconciliation. */
+  reconcileAt: string | undefined;
+  reconcileTimeZone: string;
+  /** The CSV of physical counts the daily reconciliation reads (required with `reconcileAt`). */
+  reconcileCountsFile: string | undefined;
 }
 
 const port = (name: string) =>
@@ -57,6 +67,14 @@ const schema = z.object({
     .min(1)
     .max(7 * 24 * 3600)
     .default(900),
+  RESTOCK_MARGIN: z.coerce.number().int().min(0).max(1_000_000).default(5),
+  SUDDEN_DROP_PERCENT: z.coerce.number().gt(0).max(100).default(50),
+  SUDDEN_DROP_WINDOW_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600)
+    .default(600),
   POLL_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).default(5),
   HEARTBEAT_INTERVAL_SECONDS: z.coerce
@@ -67,7 +85,25 @@ const schema = z.object({
     .default(3600),
   POLL_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
   POLL_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  RECONCILE_AT: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'RECONCILE_AT must be a time of day as HH:MM (00:00 to 23:59)')
+    .optional(),
+  RECONCILE_TIME_ZONE: z
+    .string()
+    .refine(isTimeZone, 'RECONCILE_TIME_ZONE must be an IANA time zone such as Asia/Shanghai')
+    .default('Asia/Shanghai'),
+  RECONCILE_COUNTS_FILE: z.string().optional(),
 });
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -82,6 +118,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     throw new ConfigError(`Invalid configuration:\n${problems}`);
   }
   const e = parsed.data;
+  if (e.RECONCILE_AT && !e.RECONCILE_COUNTS_FILE) {
+    throw new ConfigError(
+      'Invalid configuration:\n  RECONCILE_COUNTS_FILE: required when RECONCILE_AT is set (the CSV of counts to reconcile)',
+    );
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -94,10 +135,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     maxQueryCost: e.MAX_QUERY_COST,
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     reservationTtlSeconds: e.RESERVATION_TTL_SECONDS,
+    restockMargin: e.RESTOCK_MARGIN,
+    suddenDropPercent: e.SUDDEN_DROP_PERCENT,
+    suddenDropWindowSeconds: e.SUDDEN_DROP_WINDOW_SECONDS,
     pollIntervalSeconds: e.POLL_INTERVAL_SECONDS,
     heartbeatIntervalSeconds: e.HEARTBEAT_INTERVAL_SECONDS,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     pollTimeoutMs: e.POLL_TIMEOUT_MS,
     pollRetries: e.POLL_RETRIES,
+    reconcileAt: e.RECONCILE_AT,
+    reconcileTimeZone: e.RECONCILE_TIME_ZONE,
+    reconcileCountsFile: e.RECONCILE_COUNTS_FILE,
   };
 }

@@ -16,6 +16,7 @@ import {
 import { domainSettings } from './app.js';
 import type { HubConfig } from './config.js';
 import type { Logger } from './logger.js';
+import { startDailyReconciliation } from './reconcile.js';
 
 /**
  * The hub's timed work: polling the channels that pull their orders, and the heartbeat of their platform
@@ -42,6 +43,8 @@ export interface SchedulerOptions {
   firstRunDelayMs?: number;
   /** Channels one job works on at the same time; each holds a pool connection for its lock. */
   concurrency?: number;
+  /** The daily reconciliation: at HH:MM in the time zone, of the counts in the CSV file; absent: off. */
+  reconcile?: { at: string; timeZone: string; countsFile: string } | null;
 }
 
 type JobName = 'poll' | 'heartbeat';
@@ -55,6 +58,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       runJob('heartbeat', options, signal),
     ),
     startJob('sweep', options.sweepIntervalMs ?? 0, options, signal, () => sweepHolds(options)),
+    ...(options.reconcile ? [startDailyReconciliation({ ...options, ...options.reconcile }, signal)] : []),
   ];
   return {
     async stop() {
@@ -78,6 +82,14 @@ export function startHubScheduler(deps: { config: HubConfig; logger: Logger; orm
     pollIntervalMs: config.pollIntervalSeconds * 1000,
     heartbeatIntervalMs: config.heartbeatIntervalSeconds * 1000,
     sweepIntervalMs: config.sweepIntervalSeconds * 1000,
+    reconcile:
+      config.reconcileAt && config.reconcileCountsFile
+        ? {
+            at: config.reconcileAt,
+            timeZone: config.reconcileTimeZone,
+            countsFile: config.reconcileCountsFile,
+          }
+        : null,
   });
   return {
     async stop() {

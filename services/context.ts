@@ -12,13 +12,34 @@ export interface Principal {
   label: string;
 }
 
+/** When safety stock closes and reopens a product, and what counts as a sudden drop. */
+export interface StockLevelSettings {
+  /** A closed product reopens only once `available` is above its safety stock by more than this many units. */
+  restockMargin: number;
+  /** A fall of more than this percent of `available` ... */
+  suddenDropPercent: number;
+  /** ... within this many seconds raises SUDDEN_DROP (once per window). */
+  suddenDropWindowSeconds: number;
+}
+
+export const DEFAULT_STOCK_LEVELS: StockLevelSettings = {
+  restockMargin: 5,
+  suddenDropPercent: 50,
+  suddenDropWindowSeconds: 600,
+};
+
 /** The business settings services follow, read from the configuration once. */
 export interface DomainSettings {
   /** How long a hold on stock lasts before the sweeper releases it. */
   reservationTtlSeconds: number;
+  /** Safety-stock and alert thresholds; DEFAULT_STOCK_LEVELS when absent. */
+  stockLevels?: StockLevelSettings;
 }
 
-export const DEFAULT_SETTINGS: DomainSettings = { reservationTtlSeconds: 900 };
+export const DEFAULT_SETTINGS: DomainSettings = {
+  reservationTtlSeconds: 900,
+  stockLevels: DEFAULT_STOCK_LEVELS,
+};
 
 /**
  * Everything a service function needs about the request it serves: passed first to

@@ -5,7 +5,7 @@ import {
   isBlankRow,
   orderKeyHeader,
   orderKeyOf,
-  rowObject,
+  loggedCsvOrder,
   toCanonicalOrder,
   CsvRowError,
   type CsvLayout,
@@ -20,9 +20,10 @@ import { ingestMany, requireChannelByCode, type IngestItem, type IngestResult } 
 
 /**
  * CSV backfill: a file of orders (the hub's canonical columns or a platform's own export) streamed through
- * the ingestion gateway, one order at a time, a few in flight. Adjacent rows with the same order key are one
- * order; each order's rows go to the ingest log first, then through `ingestCanonical`, idempotent on
- * (channel, externalId), so importing the same file again creates nothing.
+ * the ingestion gateway. Adjacent rows with the same order key are one order; orders go in batches (one
+ * transaction each, `ingestMany`), a couple of batches in flight, and the file is read only as fast as they
+ * are stored. Each order's rows go to the ingest log first; storing is idempotent on (channel, externalId),
+ * so importing the same file again creates nothing.
  *
  * Row numbers are as a spreadsheet shows them: the header row is row 1, the first data row is row 2
  * (a quoted cell spanning lines is still one row).
@@ -53,14 +54,17 @@ export interface ImportOptions {
   historical: boolean;
   /** Called as orders finish, with the number of data rows done so far. */
   onProgress?(rowsDone: number): void;
-  /** Batches stored at once (default 4); each holds one database connection while it is written. */
+  /** Batches stored at once (default 2); each holds one database connection while it is written. */
   concurrency?: number;
 }
 
 /** Orders stored in one transaction, and their lines at most (a bigger order goes alone). */
 export const MAX_BATCH_ORDERS = 100;
 const MAX_BATCH_LINES = 500;
-/** Batches being stored at once. */
+/**
+ * Batches being stored at once. More does not help on two cores, and more concurrent batches that take stock
+ * deadlock now and then (their inventory updates do not lock products in one order), each costing a second.
+ */
 export const DEFAULT_CONCURRENCY = 2;
 /** More rows than this under one order key is a file problem (unsorted, or no key), not an order. */
 export const MAX_ROWS_PER_ORDER = 1000;
@@ -287,11 +291,7 @@ async function ingestBatch(
   });
   const results: (Pick<IngestResult, 'outcome'> | { errors: ImportRowError[] })[] = new Array(groups.length);
   const raws = groups.map((group) =>
-    JSON.stringify({
-      source: 'csv',
-      layout: layout.spec.id,
-      rows: group.rows.map((r) => ({ row: r.row, cells: rowObject(layout, r.cells) })),
-    }),
+    loggedCsvOrder(layout, group.rows, historical, group.problem?.message ?? null),
   );
   let logIds: string[];
   try {

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Decimal } from 'decimal.js';
 import { connectorFor } from '../connectors/index.js';
+import { canonicalFromLoggedCsv } from '../connectors/csv.js';
 import type { CanonicalOrder } from '../connectors/canonical.js';
 import { Channel, IngestLog, Order, Product } from '../entities/index.js';
 import { IngestOutcome, IngestSource, OrderStatus, StockAlertKind } from '../schema/enums.js';
@@ -15,6 +16,7 @@ import {
   NotFoundError,
 } from './errors.js';
 import { isForward, STOCK_TAKEN } from './lifecycle.js';
+import { evaluateStockLevels } from './stock-levels.js';
 import {
   commitLines,
   holdMany,
@@ -258,6 +260,15 @@ async function storeBatch(
         : await onKnown(ctx, tx, channel, item.order, lines[k], historical),
     );
   }
+  if (!historical) {
+    // Safety stock and alerts: one statement for the whole batch, more only where a threshold is crossed.
+    const touched = items.flatMap((_, k) =>
+      createdAt.has(k) || results[k].outcome === IngestOutcome.UPDATED
+        ? stockLines(lines[k]).map((l) => l.productId)
+        : [],
+    );
+    await evaluateStockLevels(tx, touched, ctx.settings);
+  }
   const logged = items.flatMap((item, k) =>
     item.logId ? [{ logId: item.logId, item, result: results[k] }] : [],
   );
@@ -273,11 +284,33 @@ async function storeBatch(
   return results;
 }
 
+/** Column limits, checked before the database so a long value is a clear 400, not an internal error. */
+const MAX_TEXT = 255;
+const MAX_CODE = 128;
+const MAX_AMOUNT = new Decimal('999999999999.99');
+
 function validateCanonical(order: CanonicalOrder) {
-  if (!order.externalId || order.externalId.length > 128) {
-    throw new BadUserInputError('externalId must be 1 to 128 characters.', 'externalId');
+  const tooLong = (value: string | null | undefined, max: number, field: string) => {
+    if (value && value.length > max)
+      throw new BadUserInputError(`${field} must be at most ${max} characters.`, field);
+  };
+  if (!order.externalId) throw new BadUserInputError('externalId must not be empty.', 'externalId');
+  tooLong(order.externalId, MAX_CODE, 'externalId');
+  tooLong(order.customerName, MAX_TEXT, 'customerName');
+  const a = order.shippingAddress;
+  for (const field of ['name', 'phone', 'province', 'city', 'district', 'postalCode'] as const) {
+    tooLong(a[field], MAX_TEXT, `shippingAddress.${field}`);
   }
   if (order.lines.length === 0) throw new BadUserInputError('An order needs at least one line.', 'lines');
+  order.lines.forEach((line, i) => {
+    tooLong(line.productCode, MAX_CODE, `lines[${i}].productCode`);
+    tooLong(line.platformSkuId, MAX_CODE, `lines[${i}].platformSkuId`);
+    if (new Decimal(line.lineTotal).gt(MAX_AMOUNT)) {
+      throw new BadUserInputError(`lines[${i}] amounts must be below 10^12.`, `lines[${i}].lineTotal`);
+    }
+  });
+  if (new Decimal(order.total).gt(MAX_AMOUNT))
+    throw new BadUserInputError('total must be below 10^12.', 'total');
 }
 
 /** Codes resolved to products: the merchant's own code first, else the channel's SKU map. */
@@ -608,7 +641,13 @@ export async function replayIngestLog(
   for (const row of rows) {
     try {
       const channel = await requireChannelByCode(ctx.em, row.channelCode);
-      await ingestRaw(ctx, channel, row.source, row.rawBody, row.id);
+      if (row.source === IngestSource.CSV) {
+        // A logged CSV order is its rows, mapped again the way the import mapped them.
+        const { order, historical } = canonicalFromLoggedCsv(row.rawBody);
+        await ingestCanonical(ctx, channel, order, { logId: row.id, raw: row.rawBody, historical });
+      } else {
+        await ingestRaw(ctx, channel, row.source, row.rawBody, row.id);
+      }
       succeeded++;
     } catch (err) {
       await logFailed(ctx.em, row.id, err);
@@ -684,6 +723,11 @@ export async function placeOrder(ctx: RequestContext, input: PlaceOrderInput): P
       const short = await holdMany(tx, channel.code, wanted, ctx.settings.reservationTtlSeconds);
       if (short.length)
         throw new InsufficientStockError(short[0].productCode, short[0].quantity, short[0].available);
+      await evaluateStockLevels(
+        tx,
+        wanted.map((l) => l.productId),
+        ctx.settings,
+      );
       return created.id;
     });
     return await ctx.em.findOneOrFail(Order, { id: orderId });

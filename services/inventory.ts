@@ -4,6 +4,7 @@ import { channelScope } from './access.js';
 import type { RequestContext } from './context.js';
 import { parseId } from './ids.js';
 import { releaseHolds } from './stock.js';
+import { evaluateStockLevels } from './stock-levels.js';
 
 /** The central stock pool. Every unit of stock changes here, whatever channel sells it. */
 
@@ -67,7 +68,8 @@ export async function expireHolds(ctx: RequestContext, batchSize = 500): Promise
         );
       }
       const orderIds = [...new Set(rows.map((r) => r.order_id).filter((id): id is string => id !== null))];
-      if (orderIds.length) await timeOutOrders(tx, orderIds);
+      const released = orderIds.length ? await timeOutOrders(tx, orderIds) : [];
+      await evaluateStockLevels(tx, [...byProduct.keys(), ...released], ctx.settings);
       return rows.length;
     });
     total += expired;
@@ -75,7 +77,8 @@ export async function expireHolds(ctx: RequestContext, batchSize = 500): Promise
   }
 }
 
-async function timeOutOrders(tx: EntityManager, orderIds: string[]) {
+/** Returns the products whose other holds it released. */
+async function timeOutOrders(tx: EntityManager, orderIds: string[]): Promise<string[]> {
   const list = orderIds.map(() => '?').join(', ');
   await tx.execute(
     `insert into order_event (order_id, channel_code, type, from_status, to_status, source, detail)
@@ -91,7 +94,7 @@ async function timeOutOrders(tx: EntityManager, orderIds: string[]) {
      returning o.id`,
     orderIds,
   );
-  if (cancelled.length === 0) return;
+  if (cancelled.length === 0) return [];
   const ids = cancelled.map((c) => c.id);
   const idList = ids.map(() => '?').join(', ');
   await tx.execute(
@@ -100,5 +103,7 @@ async function timeOutOrders(tx: EntityManager, orderIds: string[]) {
      from "order" o join channel c on c.id = o.channel_id where o.id in (${idList})`,
     ids,
   );
-  for (const id of ids) await releaseHolds(tx, id);
+  const released: string[] = [];
+  for (const id of ids) released.push(...(await releaseHolds(tx, id)));
+  return released;
 }

@@ -79,8 +79,8 @@ export async function commitLines(
   return shortfalls;
 }
 
-/** Gives back an unpaid order's holds. */
-export async function releaseHolds(tx: EntityManager, orderId: string): Promise<void> {
+/** Gives back an unpaid order's holds; returns the products it touched. */
+export async function releaseHolds(tx: EntityManager, orderId: string): Promise<string[]> {
   const released = await tx.execute<{ product_id: string; quantity: number }[]>(
     `with r as (update reservation set status = 'RELEASED', updated_at = now()
                 where order_id = ? and status = 'HELD' returning product_id, quantity)
@@ -93,10 +93,11 @@ export async function releaseHolds(tx: EntityManager, orderId: string): Promise<
       [r.quantity, r.product_id],
     );
   }
+  return released.map((r) => r.product_id);
 }
 
-/** A sold order that was cancelled before it shipped: its units go back on the shelf. */
-export async function restockCommitted(tx: EntityManager, orderId: string, actor: string): Promise<void> {
+/** A sold order that was cancelled before it shipped: its units go back on the shelf; returns the products. */
+export async function restockCommitted(tx: EntityManager, orderId: string, actor: string): Promise<string[]> {
   const returned = await tx.execute<{ product_id: string; quantity: number }[]>(
     `with r as (update reservation set status = 'RELEASED', updated_at = now()
                 where order_id = ? and status = 'COMMITTED' returning product_id, quantity)
@@ -118,6 +119,7 @@ export async function restockCommitted(tx: EntityManager, orderId: string, actor
       orderId,
     );
   }
+  return returned.map((r) => r.product_id);
 }
 
 async function movement(
@@ -185,6 +187,11 @@ async function applyTogether(
 ): Promise<Map<string, number>> {
   const wanted = totals(lines);
   if (wanted.length === 0) return new Map();
+  // A multi-row UPDATE locks in whatever order its plan reads; lock in product-id order first.
+  await tx.execute(
+    `select 1 from inventory_item where product_id in (${wanted.map(() => '?').join(', ')}) order by product_id for update`,
+    wanted.map((w) => w.productId),
+  );
   const rows = await tx.execute<{ product_id: string; on_hand: number }[]>(
     `update inventory_item i set ${set}, updated_at = now()
      from (values ${wanted.map(() => '(?::uuid, ?::int)').join(', ')}) as w(product_id, q)

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalFromLoggedCsv } from '../connectors/csv.js';
 import { Platform, Role } from '../schema/enums.js';
 import { cliContext, formatReport, parseImportArgs, runImport, UsageError } from '../server/import.js';
 import { createLogger } from '../server/logger.js';
@@ -25,7 +26,7 @@ const IMPORT = `mutation ($channelCode: String!, $csv: String!, $historical: Boo
 }`;
 
 let hub: TestHub;
-const logger = createLogger('silent');
+const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 const sql = <T = any>(query: string, params: unknown[] = []) =>
   hub.orm.em.getConnection().execute<T[]>(query, params);
 
@@ -62,6 +63,8 @@ async function ordersOf(channelCode: string) {
   }
   return orders;
 }
+
+const iso = (value: string | Date) => new Date(value).toISOString();
 
 async function stock() {
   const rows = await sql<{ product_code: string; on_hand: number; reserved: number }>(
@@ -111,7 +114,7 @@ function douyinLines(rows: Record<string, string>[]): string[] {
     ...rows.map((row) => header.map((h) => cell({ ...DOUYIN_ROW, ...row }[h] ?? '')).join(',')),
   ];
 }
-const order = (id: string) => `\t69250000000000${id}`;
+const order = (id: string) => `\t692500000000000${id}`;
 
 beforeAll(async () => {
   hub = await startTestHub('csv-import');
@@ -165,7 +168,7 @@ describe('importing the hub canonical CSV', () => {
       currency_code: 'CNY',
       paid_at: null,
     });
-    expect(grace.placed_at.toISOString()).toBe('2026-01-05T12:15:02.000Z');
+    expect(iso(grace.placed_at)).toBe('2026-01-05T12:15:02.000Z');
     expect(grace.lines).toEqual([
       {
         line_no: 1,
@@ -187,13 +190,18 @@ describe('importing the hub canonical CSV', () => {
       ship_country: 'GB',
       total_amount: '144.90',
     });
-    expect(alan.placed_at.toISOString()).toBe('2026-01-05T12:16:40.000Z');
+    expect(iso(alan.placed_at)).toBe('2026-01-05T12:16:40.000Z');
     expect(alan.lines.map((l: any) => [l.product_code, l.quantity, l.unit_price, l.line_total])).toEqual([
       ['TEA-250G', 1, '99.00', '99.00'],
       ['SNACK-MIX', 3, '15.30', '45.90'],
     ]);
     // The source rows are kept, on the order and in the ingest log.
-    expect(alan.raw).toMatchObject({ source: 'csv', layout: 'canonical', rows: [{ row: 3 }, { row: 4 }] });
+    expect(alan.raw).toMatchObject({
+      source: 'csv',
+      layout: 'canonical',
+      historical: false,
+      rows: [{ row: 3 }, { row: 4 }],
+    });
     expect(alan.raw.rows[1].cells).toMatchObject({ external_id: 'SF-10002', product_code: 'SNACK-MIX' });
     const logs = await sql(
       `select outcome, external_id, source from ingest_log where channel_code = 'shop' order by id`,
@@ -222,8 +230,8 @@ describe('importing the hub canonical CSV', () => {
       total_amount: '21.00',
       ship_country: 'CN',
     });
-    expect(stored.placed_at.toISOString()).toBe('2026-01-05T12:15:02.000Z');
-    expect(stored.paid_at.toISOString()).toBe('2026-01-05T12:15:30.000Z');
+    expect(iso(stored.placed_at)).toBe('2026-01-05T12:15:02.000Z');
+    expect(iso(stored.paid_at)).toBe('2026-01-05T12:15:30.000Z');
   });
 
   it('refuses rows of one order that disagree on its status', async () => {
@@ -265,8 +273,8 @@ describe('importing a Douyin order export', () => {
       total_amount: '129.90',
       currency_code: 'CNY',
     });
-    expect(first.placed_at.toISOString()).toBe('2026-01-05T12:15:02.000Z');
-    expect(first.paid_at.toISOString()).toBe('2026-01-05T12:15:20.000Z');
+    expect(iso(first.placed_at)).toBe('2026-01-05T12:15:02.000Z');
+    expect(iso(first.paid_at)).toBe('2026-01-05T12:15:20.000Z');
     expect(first.lines).toEqual([
       {
         line_no: 1,
@@ -286,8 +294,8 @@ describe('importing a Douyin order export', () => {
       ship_line1: '北城街道解州路 8 号',
       total_amount: '327.90',
     });
-    expect(second.placed_at.toISOString()).toBe('2026-01-05T12:16:40.000Z');
-    expect(second.paid_at.toISOString()).toBe('2026-01-05T12:17:02.000Z');
+    expect(iso(second.placed_at)).toBe('2026-01-05T12:16:40.000Z');
+    expect(iso(second.paid_at)).toBe('2026-01-05T12:17:02.000Z');
     expect(second.lines).toEqual([
       {
         line_no: 1,
@@ -322,6 +330,25 @@ describe('importing a Douyin order export', () => {
        join channel c on c.id = o.channel_id where c.code = 'douyin-live' and m.reason = 'sale'`,
     );
     expect(count).toBe(3);
+  });
+
+  it('logs each order so that it can be mapped again from the ingest log alone', async () => {
+    const [log] = await sql<{ raw_body: string }>(
+      `select raw_body from ingest_log where channel_code = 'douyin-live' and external_id = '6925000000000000103'`,
+    );
+    const again = canonicalFromLoggedCsv(log.raw_body);
+    expect(again.historical).toBe(false);
+    expect(again.order).toMatchObject({
+      externalId: '6925000000000000103',
+      status: 'PAID',
+      platformStatus: '待发货',
+      total: '327.90',
+      lines: [
+        { productCode: 'TEA-250G', platformSkuId: '1739000000002', quantity: 2, unitPrice: '99.00' },
+        { productCode: null, platformSkuId: '1739000000001', quantity: 1, unitPrice: '129.90' },
+      ],
+    });
+    expect(() => canonicalFromLoggedCsv('{"source":"webhook"}')).toThrow(/not a logged CSV order/);
   });
 
   it('creates nothing when the same file is imported again: every order is a duplicate', async () => {
@@ -405,6 +432,10 @@ describe('importing a Douyin order export', () => {
     );
     expect(failedLogs).toHaveLength(8);
     expect(failedLogs.map((l: any) => l.error)).toContain('Column "商品数量" is empty.');
+    const [split] = await sql<{ raw_body: string }>(
+      `select raw_body from ingest_log where channel_code = 'douyin-bad' and raw_body like '%"row":11%'`,
+    );
+    expect(() => canonicalFromLoggedCsv(split.raw_body)).toThrow(/are not together/);
   });
 
   it('stops at a row it cannot read, keeping the orders before it', async () => {
@@ -436,11 +467,15 @@ describe('importing a Douyin order export', () => {
   });
 
   it('refuses a header set it does not know, naming the missing columns, before reading any row', async () => {
+    const at = douyinHeader().indexOf('商品单价');
     const noPrice = douyinLines([{}])
-      .map((line) => line.split(',').slice(0, -1).join(','))
+      .map((line) =>
+        line
+          .split(',')
+          .filter((_, i) => i !== at)
+          .join(','),
+      )
       .join('\n');
-    const header = douyinHeader();
-    expect(header[header.length - 1]).toBe('商品单价');
     await expect(importCsv('douyin-bad', noPrice)).rejects.toThrow(
       /Closest is a Douyin order export, which lacks the column\(s\) "商品单价"/,
     );

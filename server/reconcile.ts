@@ -1,0 +1,240 @@
+// `npm run reconcile -- --file counts.csv [--tolerance 3]`: compares physical counts with the system's stock.
+import { createReadStream, realpathSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { RequestContext, type DomainSettings } from '../services/context.js';
+import { HubError } from '../services/errors.js';
+import {
+  DEFAULT_TOLERANCE_PERCENT,
+  formatPercent,
+  readStockCountsCsv,
+  reconcileInventory,
+  runScheduledReconciliation,
+  type ReconciliationResult,
+  type ScheduledOutcome,
+} from '../services/reconciliation.js';
+import { runCli } from './cli.js';
+import type { Logger } from './logger.js';
+
+export const USAGE = 'Usage: npm run reconcile -- --file <counts.csv> [--tolerance <percent, default 3>]';
+
+export interface ReconcileArgs {
+  file: string;
+  tolerancePercent: number;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** The command line's options; a missing, unknown or malformed one is a UsageError. */
+export function parseReconcileArgs(argv: string[]): ReconcileArgs {
+  let values: { file?: string; tolerance?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        file: { type: 'string' },
+        tolerance: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) throw new UsageError('');
+  if (!values.file) throw new UsageError('--file is required.');
+  const tolerancePercent =
+    values.tolerance === undefined ? DEFAULT_TOLERANCE_PERCENT : Number(values.tolerance);
+  if (values.tolerance?.trim() === '' || !Number.isFinite(tolerancePercent)) {
+    throw new UsageError(`--tolerance must be a number of percent, not "${values.tolerance}".`);
+  }
+  return { file: values.file, tolerancePercent };
+}
+
+export function formatSummary(report: ReconciliationResult, source: string): string[] {
+  const out = [
+    `Reconciled ${source} against the system's on-hand stock (tolerance ${report.tolerancePercent}%); ` +
+      `report ${report.id}. Stock was not changed.`,
+    `  lines       ${report.lines.length}`,
+    `  mismatches  ${report.mismatches}`,
+  ];
+  const mismatched = report.lines.filter((l) => l.mismatch);
+  if (mismatched.length) {
+    const width = Math.max(...mismatched.map((l) => l.productCode.length));
+    out.push('Mismatches (a RECONCILIATION_MISMATCH alert was stored for each):');
+    for (const l of mismatched) {
+      out.push(
+        `  ${l.productCode.padEnd(width)}  system ${l.systemOnHand}, counted ${l.physicalCount}  ` +
+          `(${formatPercent(l.differencePercent)})`,
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * The command: 0 when the reconciliation was made (mismatches are listed, they are its result, not a
+ * failure); 1 when it could not be (no such file, bad rows, an unknown product), with nothing stored.
+ */
+export async function runReconcile(
+  ctx: RequestContext,
+  args: ReconcileArgs,
+  io: { out(line: string): void; err(line: string): void },
+): Promise<number> {
+  const info = await stat(args.file).catch(() => null);
+  if (!info?.isFile()) {
+    io.err(`No such file: ${args.file}`);
+    return 1;
+  }
+  try {
+    const counts = await readStockCountsCsv(createReadStream(args.file));
+    const report = await reconcileInventory(ctx, counts, args.tolerancePercent);
+    for (const line of formatSummary(report, basename(args.file))) io.out(line);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof HubError)) throw err;
+    io.err(`Not reconciled (nothing stored): ${err.message}`);
+    return 1;
+  }
+}
+
+/** `HH:MM` in `timeZone`: the first such moment strictly after `now`. */
+export function nextDailyRun(now: Date, at: string, timeZone: string): Date {
+  const [hour, minute] = at.split(':').map(Number);
+  const today = zonedParts(now, timeZone);
+  for (let day = 0; day <= 2; day++) {
+    const slot = zonedTime(today.year, today.month, today.day + day, hour, minute, timeZone);
+    if (slot.getTime() > now.getTime()) return slot;
+  }
+  throw new Error(`No run time found after ${now.toISOString()} for ${at} in ${timeZone}.`);
+}
+
+function zonedParts(instant: Date, timeZone: string) {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(instant);
+  const part = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)!.value);
+  return {
+    year: part('year'),
+    month: part('month'),
+    day: part('day'),
+    hour: part('hour'),
+    minute: part('minute'),
+    second: part('second'),
+  };
+}
+
+/** Milliseconds the zone's wall clock is ahead of UTC at `instant`. */
+function offsetAt(instant: number, timeZone: string): number {
+  const p = zonedParts(new Date(instant), timeZone);
+  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return wall - Math.floor(instant / 1000) * 1000;
+}
+
+/** The instant a wall-clock time in the zone names (day may overflow the month; Date.UTC normalises it). */
+function zonedTime(year: number, month: number, day: number, hour: number, minute: number, timeZone: string) {
+  const wall = Date.UTC(year, month - 1, day, hour, minute);
+  const first = wall - offsetAt(wall, timeZone);
+  // Once more with the offset at the first guess, in case a daylight-saving change lies between.
+  return new Date(wall - offsetAt(first, timeZone));
+}
+
+export interface DailyReconciliationOptions {
+  orm: MikroORM;
+  logger: Logger;
+  settings: DomainSettings;
+  /** HH:MM in `timeZone`. */
+  at: string;
+  timeZone: string;
+  countsFile: string;
+}
+
+/** One scheduled run for `slot`: reads the counts file and reconciles; never throws, logs what happened. */
+export async function runDailyReconciliation(
+  options: Omit<DailyReconciliationOptions, 'at' | 'timeZone'>,
+  slot: Date,
+): Promise<ScheduledOutcome | null> {
+  const logger = options.logger.child({ job: 'reconcile', slot: slot.toISOString() });
+  try {
+    const counts = await readStockCountsCsv(createReadStream(options.countsFile));
+    const ctx = RequestContext.system(options.orm.em.fork(), logger, options.settings, 'reconcile');
+    const outcome = await runScheduledReconciliation(ctx, { counts, slot });
+    if (outcome.ran) {
+      const { report } = outcome;
+      logger[report.mismatches ? 'warn' : 'info'](
+        { reportId: report.id, lines: report.lines.length, mismatches: report.mismatches },
+        `daily reconciliation of ${options.countsFile}: ${report.mismatches} mismatches`,
+      );
+    } else logger.info(`daily reconciliation skipped: ${outcome.reason}`);
+    return outcome;
+  } catch (err) {
+    logger.error({ err }, `daily reconciliation of ${options.countsFile} failed; it runs again tomorrow`);
+    return null;
+  }
+}
+
+/** Runs the reconciliation every day at `at` in `timeZone`, until the signal aborts. */
+export function startDailyReconciliation(options: DailyReconciliationOptions, signal: AbortSignal) {
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<unknown> | null = null;
+  const schedule = (after: Date) => {
+    const slot = nextDailyRun(after, options.at, options.timeZone);
+    const fire = () => {
+      timer = null;
+      // A timer may fire a moment early: a run belongs to its slot, so it never starts before it.
+      if (Date.now() < slot.getTime()) {
+        timer = setTimeout(fire, slot.getTime() - Date.now()).unref();
+        return;
+      }
+      running = runDailyReconciliation(options, slot).finally(() => {
+        running = null;
+        if (!signal.aborted) schedule(new Date(Math.max(Date.now(), slot.getTime())));
+      });
+    };
+    timer = setTimeout(fire, slot.getTime() - Date.now());
+    // A timer never keeps the process alive on its own.
+    timer.unref();
+    options.logger.info({ job: 'reconcile', next: slot.toISOString() }, 'daily reconciliation scheduled');
+  };
+  schedule(new Date());
+  return {
+    async stopped() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      await running;
+    },
+  };
+}
+
+function isMain(): boolean {
+  try {
+    return !!process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  let args: ReconcileArgs;
+  try {
+    args = parseReconcileArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError && err.message) console.error(err.message);
+    console.error(USAGE);
+    process.exit(err instanceof UsageError && !err.message ? 0 : 2);
+  }
+  await runCli(async ({ ctx }) =>
+    runReconcile(ctx, args, { out: (line) => console.log(line), err: (line) => console.error(line) }),
+  );
+}
