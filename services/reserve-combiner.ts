@@ -53,7 +53,7 @@ export class ReserveCombiner {
     private readonly settings: DomainSettings,
     private readonly options: { maxBatch: number; maxConcurrent: number } = {
       maxBatch: 1000,
-      maxConcurrent: 4,
+      maxConcurrent: 12,
     },
   ) {}
 
