@@ -1,30 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { pinduoduo } from '../../connectors/pinduoduo.js';
 import { OrderStatus, Platform } from '../../schema/enums.js';
-import { PayloadMappingError } from '../../services/errors.js';
+import { thrown, variantOf } from '../support/connector-cases.js';
+import { sample as loadSample } from '../support/webhooks.js';
 
-const sample = JSON.parse(
-  readFileSync(new URL('../../../shared/channels/pinduoduo.json', import.meta.url), 'utf8'),
-);
+const sample = loadSample('pinduoduo');
 
-/** The sample order, deep-cloned and changed by `change`. */
-function variant(change: (order: any) => void = () => {}): any {
-  const order = structuredClone(sample);
-  change(order);
-  return order;
-}
-
-/** The PayloadMappingError `run` throws (any other outcome fails the test). */
-function thrown(run: () => unknown): PayloadMappingError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof PayloadMappingError) return error;
-    throw error;
-  }
-  throw new Error('expected a PayloadMappingError, but nothing was thrown');
-}
+const variant = variantOf(sample);
 
 const mappingError = (payload: unknown) => thrown(() => pinduoduo.toOrder(payload));
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { storefront } from '../../connectors/storefront.js';
 import { OrderStatus, Platform } from '../../schema/enums.js';
-import { PayloadMappingError } from '../../services/errors.js';
+import { thrown, variantOf } from '../support/connector-cases.js';
 
 /** The merchant's own storefront sends the hub's canonical shape (see connectors/storefront.ts). */
 const sample = {
@@ -27,23 +27,7 @@ const sample = {
   paidAt: '2026-01-05T20:15:30+08:00',
 };
 
-/** The sample, deep-cloned and changed by `change`. */
-function variant(change: (order: any) => void = () => {}): any {
-  const order = structuredClone(sample);
-  change(order);
-  return order;
-}
-
-/** The PayloadMappingError `run` throws (any other outcome fails the test). */
-function thrown(run: () => unknown): PayloadMappingError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof PayloadMappingError) return error;
-    throw error;
-  }
-  throw new Error('expected a PayloadMappingError, but nothing was thrown');
-}
+const variant = variantOf(sample);
 
 const mappingError = (payload: unknown) => thrown(() => storefront.toOrder(payload));
 

@@ -1,29 +1,16 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { youzan } from '../../connectors/youzan.js';
 import { OrderStatus, Platform } from '../../schema/enums.js';
-import { PayloadMappingError } from '../../services/errors.js';
+import { thrown } from '../support/connector-cases.js';
+import { sample as loadSample } from '../support/webhooks.js';
 
-const sample = JSON.parse(
-  readFileSync(new URL('../../../shared/channels/youzan.json', import.meta.url), 'utf8'),
-);
+const sample = loadSample('youzan');
 
 /** The sample's `full_order_info`, deep-cloned and changed by `change`, in its envelope. */
 function variant(change: (full: any) => void = () => {}): any {
   const payload = structuredClone(sample);
   change(payload.full_order_info);
   return payload;
-}
-
-/** The PayloadMappingError `run` throws (any other outcome fails the test). */
-function thrown(run: () => unknown): PayloadMappingError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof PayloadMappingError) return error;
-    throw error;
-  }
-  throw new Error('expected a PayloadMappingError, but nothing was thrown');
 }
 
 const mappingError = (payload: unknown) => thrown(() => youzan.toOrder(payload));
