@@ -15,6 +15,7 @@ import { hubSchema } from './graphql-schema.js';
 import type { Logger } from './logger.js';
 import { queryLimitRules } from './query-limits.js';
 import { registerWebhooks } from './webhooks.js';
+import { registerCarrierWebhooks } from './carrier-webhooks.js';
 
 export const GRAPHQL_PATH = '/graphql';
 const REQUEST_ID_SLOT = '<request-id>';
@@ -90,6 +91,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   });
 
   await registerWebhooks(app, { orm, logger, settings: domainSettings(config) });
+  await registerCarrierWebhooks(app, { orm, logger, settings: domainSettings(config), secrets: config.carrierWebhookSecrets });
 
   const apollo = new ApolloServer<RequestContext>({
     schema,

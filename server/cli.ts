@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { RequestContext } from '../services/context.js';
 import { domainSettings } from './app.js';
@@ -43,4 +45,30 @@ export async function runCli(
     await embedded?.stop();
   }
   process.exit(code);
+}
+
+/** A wrong command line: its message goes above the usage (an empty one, as for --help, prints just the usage). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Whether the module at `moduleUrl` is the program node was started with, not one a test imported. */
+export function isMain(moduleUrl: string): boolean {
+  try {
+    return !!process.argv[1] && moduleUrl === pathToFileURL(realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+}
+
+/** The parsed command line; otherwise the usage is printed and the process ends (0 for --help, 2 for a mistake). */
+export function argsOrExit<T>(parse: (argv: string[]) => T, usage: string): T {
+  try {
+    return parse(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    if (err.message) console.error(err.message);
+    console.error(usage);
+    process.exit(err.message ? 2 : 0);
+  }
 }

@@ -38,6 +38,8 @@ export interface HubConfig {
   reconcileTimeZone: string;
   /** The CSV of physical counts the daily reconciliation reads (required with `reconcileAt`). */
   reconcileCountsFile: string | undefined;
+  /** Carrier code (lower case) -> the secret its tracking webhook signs with; empty: the door is shut. */
+  carrierWebhookSecrets: ReadonlyMap<string, string>;
 }
 
 const port = (name: string) =>
@@ -94,7 +96,38 @@ const schema = z.object({
     .refine(isTimeZone, 'RECONCILE_TIME_ZONE must be an IANA time zone such as Asia/Shanghai')
     .default('Asia/Shanghai'),
   RECONCILE_COUNTS_FILE: z.string().optional(),
+  CARRIER_WEBHOOK_SECRETS: z
+    .string()
+    .optional()
+    .transform((value, zctx) => {
+      try {
+        return parseCarrierSecrets(value ?? '');
+      } catch (err) {
+        zctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
+
+const CARRIER_CODE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** `sf=secret1,jd=secret2` -> a map by lower-case carrier code; throws naming the bad entry. */
+export function parseCarrierSecrets(value: string): Map<string, string> {
+  const secrets = new Map<string, string>();
+  for (const entry of value.split(',')) {
+    if (!entry.trim()) continue;
+    const eq = entry.indexOf('=');
+    const code = (eq < 0 ? entry : entry.slice(0, eq)).trim().toLowerCase();
+    const secret = eq < 0 ? '' : entry.slice(eq + 1).trim();
+    if (!CARRIER_CODE.test(code))
+      throw new Error(`"${code}" is not a carrier code (letters, digits, - and _)`);
+    if (!secret)
+      throw new Error(`carrier "${code}" has no secret (write code=secret)`);
+    if (secrets.has(code)) throw new Error(`carrier "${code}" is listed twice`);
+    secrets.set(code, secret);
+  }
+  return secrets;
+}
 
 function isTimeZone(name: string): boolean {
   try {
@@ -146,5 +179,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     reconcileAt: e.RECONCILE_AT,
     reconcileTimeZone: e.RECONCILE_TIME_ZONE,
     reconcileCountsFile: e.RECONCILE_COUNTS_FILE,
+    carrierWebhookSecrets: e.CARRIER_WEBHOOK_SECRETS,
   };
 }

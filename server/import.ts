@@ -1,14 +1,13 @@
 // `npm run import -- --channel CODE --file orders.csv [--historical]`: backfills orders from a CSV file.
-import { createReadStream, realpathSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { Role } from '../schema/enums.js';
 import { RequestContext } from '../services/context.js';
 import { importOrdersCsv, type ImportReport } from '../services/csv-import.js';
-import { runCli } from './cli.js';
+import { argsOrExit, isMain, runCli, UsageError } from './cli.js';
 
 export const USAGE = 'Usage: npm run import -- --channel <channel code> --file <orders.csv> [--historical]';
 
@@ -18,9 +17,7 @@ export interface ImportArgs {
   historical: boolean;
 }
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 /** The command line's options; a missing or unknown one is a UsageError. */
 export function parseImportArgs(argv: string[]): ImportArgs {
@@ -125,23 +122,8 @@ export async function runImport(
   return report.failed === 0 ? 0 : 1;
 }
 
-function isMain(): boolean {
-  try {
-    return !!process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
-  let args: ImportArgs;
-  try {
-    args = parseImportArgs(process.argv.slice(2));
-  } catch (err) {
-    if (err instanceof UsageError && err.message) console.error(err.message);
-    console.error(USAGE);
-    process.exit(err instanceof UsageError && !err.message ? 0 : 2);
-  }
+if (isMain(import.meta.url)) {
+  const args = argsOrExit(parseImportArgs, USAGE);
   await runCli(async ({ ctx }) =>
     runImport(cliContext(ctx), args, {
       out: (line) => console.log(line),

@@ -1,8 +1,7 @@
 // `npm run reconcile -- --file counts.csv [--tolerance 3]`: compares physical counts with the system's stock.
-import { createReadStream, realpathSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { RequestContext, type DomainSettings } from '../services/context.js';
@@ -16,7 +15,7 @@ import {
   type ReconciliationResult,
   type ScheduledOutcome,
 } from '../services/reconciliation.js';
-import { runCli } from './cli.js';
+import { argsOrExit, isMain, runCli, UsageError } from './cli.js';
 import type { Logger } from './logger.js';
 
 export const USAGE = 'Usage: npm run reconcile -- --file <counts.csv> [--tolerance <percent, default 3>]';
@@ -26,9 +25,7 @@ export interface ReconcileArgs {
   tolerancePercent: number;
 }
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 /** The command line's options; a missing, unknown or malformed one is a UsageError. */
 export function parseReconcileArgs(argv: string[]): ReconcileArgs {
@@ -217,23 +214,8 @@ export function startDailyReconciliation(options: DailyReconciliationOptions, si
   };
 }
 
-function isMain(): boolean {
-  try {
-    return !!process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
-  let args: ReconcileArgs;
-  try {
-    args = parseReconcileArgs(process.argv.slice(2));
-  } catch (err) {
-    if (err instanceof UsageError && err.message) console.error(err.message);
-    console.error(USAGE);
-    process.exit(err instanceof UsageError && !err.message ? 0 : 2);
-  }
+if (isMain(import.meta.url)) {
+  const args = argsOrExit(parseReconcileArgs, USAGE);
   await runCli(async ({ ctx }) =>
     runReconcile(ctx, args, { out: (line) => console.log(line), err: (line) => console.error(line) }),
   );
