@@ -1,5 +1,5 @@
 import { Arg, Authorized, Float, ID, Mutation, Query, Resolver, Subscription } from 'type-graphql';
-import { SalesGroupBy, ShipmentStatus } from '../schema/enums.js';
+import { SalesGroupBy } from '../schema/enums.js';
 import { OrderEventType, OrderType, ShipmentType } from '../schema/order.js';
 import { SalesRowType, StageDurationType, VolumeAnomalyType } from '../schema/report.js';
 import { DateTimeScalar } from '../schema/scalars.js';
@@ -45,33 +45,6 @@ export class NotAvailableResolver {
     @Arg('timeZone', () => String, { nullable: true, defaultValue: 'Asia/Shanghai' }) _timeZone: string,
   ): VolumeAnomalyType[] {
     throw new NotAvailableError('volumeAnomalies');
-  }
-
-  @Authorized()
-  @Mutation(() => OrderType)
-  markPacked(@Arg('orderId', () => ID) _orderId: string): OrderType {
-    throw new NotAvailableError('markPacked');
-  }
-
-  @Authorized()
-  @Mutation(() => OrderType)
-  shipOrder(
-    @Arg('orderId', () => ID) _orderId: string,
-    @Arg('carrier', () => String) _carrier: string,
-    @Arg('trackingNumber', () => String) _trackingNumber: string,
-  ): OrderType {
-    throw new NotAvailableError('shipOrder');
-  }
-
-  @Authorized()
-  @Mutation(() => ShipmentType)
-  recordShipmentEvent(
-    @Arg('trackingNumber', () => String) _trackingNumber: string,
-    @Arg('status', () => ShipmentStatus) _status: ShipmentStatus,
-    @Arg('description', () => String, { nullable: true }) _description: string,
-    @Arg('occurredAt', () => DateTimeScalar, { nullable: true }) _occurredAt: Date,
-  ): ShipmentType {
-    throw new NotAvailableError('recordShipmentEvent');
   }
 
   @Authorized()

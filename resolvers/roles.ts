@@ -14,3 +14,5 @@ export const RECONCILE_INVENTORY = [Role.OPS];
 export const WRITE_STOCK = [Role.OPS];
 // STOREFRONT keys only for their own channel's orders (checked by the service).
 export const MOVE_ORDERS = [Role.OPS, Role.STOREFRONT];
+// The warehouse and carriers: pack, ship, tracking events.
+export const SHIP_ORDERS = [Role.OPS];

@@ -91,7 +91,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   });
 
   await registerWebhooks(app, { orm, logger, settings: domainSettings(config) });
-  await registerCarrierWebhooks(app, { orm, logger, settings: domainSettings(config), secrets: config.carrierWebhookSecrets });
+  await registerCarrierWebhooks(app, { orm, logger, config, settings: domainSettings(config) });
 
   const apollo = new ApolloServer<RequestContext>({
     schema,

@@ -6,6 +6,7 @@ import { Role, ShipmentStatus } from '../schema/enums.js';
 import { RequestContext, type DomainSettings } from '../services/context.js';
 import { HubError } from '../services/errors.js';
 import { recordShipmentEvent } from '../services/order-lifecycle.js';
+import type { HubConfig } from './config.js';
 import type { Logger } from './logger.js';
 
 /** A tracking event is a few hundred bytes; anything much larger is refused with 413 before it is read. */
@@ -14,17 +15,27 @@ const MAX_CARRIER_WEBHOOK_BYTES = 64 * 1024;
 const trackingEvent = z.object({
   trackingNumber: z
     .string({ error: 'must be a non-empty string' })
-    .trim().min(1, 'must be a non-empty string').max(128, 'must be at most 128 characters'),
+    .trim()
+    .min(1, 'must be a non-empty string')
+    .max(128, 'must be at most 128 characters'),
   status: z.enum(ShipmentStatus, {
     error: `must be one of ${Object.values(ShipmentStatus).join(', ')}`,
   }),
-  description: z.string({ error: 'must be a string or null' }).max(1000, 'must be at most 1000 characters').nullish(),
+  description: z
+    .string({ error: 'must be a string or null' })
+    .max(1000, 'must be at most 1000 characters')
+    .nullish(),
   occurredAt: z.iso
     .datetime({ offset: true, error: 'must be an ISO 8601 time with a zone, e.g. 2026-11-11T20:00:00+08:00' })
     .nullish(),
 });
 
-type Deps = { orm: MikroORM; logger: Logger; settings: DomainSettings; secrets: ReadonlyMap<string, string> };
+type Deps = {
+  orm: MikroORM;
+  logger: Logger;
+  settings: DomainSettings;
+  config: Pick<HubConfig, 'carrierWebhookSecrets'>;
+};
 
 /**
  * `POST /webhooks/carriers/:carrier`: carriers push tracking events here, signed like
@@ -40,8 +51,9 @@ export async function registerCarrierWebhooks(app: FastifyInstance, deps: Deps) 
       { parseAs: 'string', bodyLimit: MAX_CARRIER_WEBHOOK_BYTES },
       (_req, body, done) => done(null, body),
     );
-    scope.post<{ Params: { carrier: string }; Body: string }>('/webhooks/carriers/:carrier', (request, reply) =>
-      handle(deps, request, reply),
+    scope.post<{ Params: { carrier: string }; Body: string }>(
+      '/webhooks/carriers/:carrier',
+      (request, reply) => handle(deps, request, reply),
     );
   });
 }
@@ -54,7 +66,7 @@ async function handle(
   const carrier = request.params.carrier.toLowerCase();
   const logger = deps.logger.child({ requestId: request.id, carrier });
   const rawBody = typeof request.body === 'string' ? request.body : '';
-  const secret = deps.secrets.get(carrier);
+  const secret = deps.config.carrierWebhookSecrets.get(carrier);
   // An unknown carrier is answered like a bad signature: the door does not say which carriers exist.
   if (!secret || !signatureValid(secret, rawBody, request.headers['x-hub-signature-256'])) {
     return reply.code(401).send({ error: 'Missing or wrong webhook signature.' });
@@ -75,7 +87,12 @@ async function handle(
   const event = parsed.data;
   const ctx = new RequestContext({
     em: deps.orm.em.fork(),
-    principal: { keyId: `carrier:${carrier}`, role: Role.OPS, channelCode: null, label: `carrier ${carrier}` },
+    principal: {
+      keyId: `carrier:${carrier}`,
+      role: Role.OPS,
+      channelCode: null,
+      label: `carrier ${carrier}`,
+    },
     requestId: String(request.id),
     logger,
     settings: deps.settings,
@@ -106,6 +123,8 @@ async function handle(
 
 function signatureValid(secret: string, rawBody: string, header: string | string[] | undefined): boolean {
   const given = Buffer.from(typeof header === 'string' ? header : '');
-  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(rawBody, 'utf8').digest('hex')}`);
+  const expected = Buffer.from(
+    `sha256=${createHmac('sha256', secret).update(rawBody, 'utf8').digest('hex')}`,
+  );
   return given.length === expected.length && timingSafeEqual(given, expected);
 }

@@ -121,8 +121,7 @@ export function parseCarrierSecrets(value: string): Map<string, string> {
     const secret = eq < 0 ? '' : entry.slice(eq + 1).trim();
     if (!CARRIER_CODE.test(code))
       throw new Error(`"${code}" is not a carrier code (letters, digits, - and _)`);
-    if (!secret)
-      throw new Error(`carrier "${code}" has no secret (write code=secret)`);
+    if (!secret) throw new Error(`carrier "${code}" has no secret (write code=secret)`);
     if (secrets.has(code)) throw new Error(`carrier "${code}" is listed twice`);
     secrets.set(code, secret);
   }
