@@ -66,20 +66,6 @@ export async function requireChannelByCode(em: EntityManager, code: string): Pro
   return channel;
 }
 
-/** Writes the raw body to the ingest log on its own, before any processing, so nothing received is ever lost. */
-export async function logReceived(
-  em: EntityManager,
-  channelCode: string,
-  source: IngestSource,
-  rawBody: string,
-): Promise<string> {
-  const rows = await em.execute<{ id: string }[]>(
-    `insert into ingest_log (channel_code, source, raw_body) values (?, ?, ?) returning id`,
-    [channelCode, source, rawBody],
-  );
-  return String(rows[0].id);
-}
-
 async function logFailed(em: EntityManager, logId: string, error: unknown) {
   const message = error instanceof HubError ? error.message : 'internal error; see the hub log';
   await em.execute(`update ingest_log set outcome = 'FAILED', error = ?, processed_at = now() where id = ?`, [
@@ -89,7 +75,7 @@ async function logFailed(em: EntityManager, logId: string, error: unknown) {
 }
 
 /** Parses a body as JSON, naming the problem for the platform's operator. */
-export function parseJsonBody(rawBody: string): unknown {
+function parseJsonBody(rawBody: string): unknown {
   try {
     return JSON.parse(rawBody);
   } catch (err) {
@@ -97,7 +83,7 @@ export function parseJsonBody(rawBody: string): unknown {
   }
 }
 
-/** Writes many raw bodies to the ingest log in one statement, before any of them is processed. */
+/** Writes raw bodies to the ingest log in one statement of their own, before any is processed: nothing received is lost. */
 async function logReceivedMany(
   em: EntityManager,
   channelCode: string,
@@ -146,7 +132,7 @@ export async function ingestRawMany(
 }
 
 /** One payload: the batch of one. Throws the payload's error. */
-export async function ingestRaw(
+async function ingestRaw(
   ctx: RequestContext,
   channel: Channel,
   source: IngestSource,
@@ -159,7 +145,7 @@ export async function ingestRaw(
 }
 
 /** Stores one mapped order. Throws its error. */
-export async function ingestCanonical(
+async function ingestCanonical(
   ctx: RequestContext,
   channel: Channel,
   order: CanonicalOrder,
