@@ -1,3 +1,4 @@
+import { Migration20261127045000_change_notifications } from './Migration20261127045000_change_notifications.js';
 import { Migration20261127040819_stock_levels } from './Migration20261127040819_stock_levels.js';
 import { Migration20261127033737_unknown_product_alert } from './Migration20261127033737_unknown_product_alert.js';
 import { Migration20261127030225_initial } from './Migration20261127030225_initial.js';
@@ -10,4 +11,8 @@ export const migrationsList = [
     class: Migration20261127033737_unknown_product_alert,
   },
   { name: 'Migration20261127040819_stock_levels', class: Migration20261127040819_stock_levels },
+  {
+    name: 'Migration20261127045000_change_notifications',
+    class: Migration20261127045000_change_notifications,
+  },
 ];

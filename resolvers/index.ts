@@ -10,6 +10,7 @@ import { OrderLineResolver, OrderResolver, ReservationResolver, ShipmentResolver
 import { PollingResolver } from './polling.js';
 import { StockLevelResolver } from './stock.js';
 import { StockReservationResolver } from './reservations.js';
+import { SubscriptionResolver } from './subscriptions.js';
 import { ReconciliationResolver } from './reconciliation.js';
 
 export const resolvers = [
@@ -29,4 +30,5 @@ export const resolvers = [
   ShipmentResolver,
   StockLevelResolver,
   StockReservationResolver,
+  SubscriptionResolver,
 ] as const;

@@ -3,7 +3,6 @@ import { SalesGroupBy } from '../schema/enums.js';
 import { OrderEventType, OrderType, ShipmentType } from '../schema/order.js';
 import { SalesRowType, StageDurationType, VolumeAnomalyType } from '../schema/report.js';
 import { DateTimeScalar } from '../schema/scalars.js';
-import { InventoryItemType, StockAlertType } from '../schema/stock.js';
 import { NotAvailableError } from '../services/errors.js';
 import { READ_OPERATIONS } from './roles.js';
 
@@ -70,20 +69,6 @@ export class NotAvailableResolver {
     @Arg('trackingNumber', () => String, { nullable: true }) _trackingNumber: string,
   ): ShipmentType {
     throw new NotAvailableError('shipmentUpdated');
-  }
-
-  @Authorized()
-  @Subscription(() => StockAlertType, { subscribe: notAvailable('stockAlert') })
-  stockAlert(@Arg('productCode', () => String, { nullable: true }) _productCode: string): StockAlertType {
-    throw new NotAvailableError('stockAlert');
-  }
-
-  @Authorized()
-  @Subscription(() => InventoryItemType, { subscribe: notAvailable('inventoryChanged') })
-  inventoryChanged(
-    @Arg('productCode', () => String, { nullable: true }) _productCode: string,
-  ): InventoryItemType {
-    throw new NotAvailableError('inventoryChanged');
   }
 }
 

@@ -9,6 +9,8 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { authenticate } from '../services/api-keys.js';
 import { RequestContext, type DomainSettings } from '../services/context.js';
+import { bindBus, EventBus } from '../subscriptions/bus.js';
+import { PostgresListener } from '../subscriptions/postgres-listener.js';
 import type { HubConfig } from './config.js';
 import { formatHubError, logUnexpected } from './errors.js';
 import { hubSchema } from './graphql-schema.js';
@@ -23,11 +25,19 @@ const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 export interface Hub {
   app: FastifyInstance;
+  /** Where committed stock alerts and inventory changes are published to this process's subscribers. */
+  events: EventBus;
   /** Stops taking work, lets in-flight requests finish, closes websockets with 1001. */
   close(): Promise<void>;
 }
 
-type HubDeps = { config: HubConfig; logger: Logger; orm: MikroORM };
+type HubDeps = {
+  config: HubConfig;
+  logger: Logger;
+  orm: MikroORM;
+  /** The database the subscriptions listen on; the URL the ORM was opened with when absent. */
+  databaseUrl?: string;
+};
 
 /** Reads the bearer secret from an HTTP header or a graphql-ws connection_init payload. */
 function bearer(value: unknown): string | null {
@@ -115,13 +125,23 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   });
 
   const wss = new WebSocketServer({ server: app.server, path: GRAPHQL_PATH, maxPayload: MAX_BODY_BYTES });
-  const sockets = useGraphqlWs(deps, schema, limits, wss);
+  const events = new EventBus();
+  const listener = new PostgresListener({
+    databaseUrl: deps.databaseUrl ?? orm.config.get('clientUrl')!,
+    bus: events,
+    logger,
+  });
+  await listener.start();
+  const sockets = useGraphqlWs(deps, schema, limits, wss, events);
 
   return {
     app,
+    events,
     async close() {
       closing = true;
       await sockets.dispose();
+      events.close();
+      await listener.stop();
       await app.close();
       await apollo.stop();
     },
@@ -158,7 +178,13 @@ function requestIdPlugin(logger: Logger): ApolloServerPlugin<RequestContext> {
  * graphql-ws skips Apollo's plugins and validation rules, so the websocket gets the
  * same authentication, the same query limits and the same error formatting here.
  */
-function useGraphqlWs(deps: HubDeps, schema: GraphQLSchema, limits: ValidationRule[], wss: WebSocketServer) {
+function useGraphqlWs(
+  deps: HubDeps,
+  schema: GraphQLSchema,
+  limits: ValidationRule[],
+  wss: WebSocketServer,
+  events: EventBus,
+) {
   type Extra = { principalSecret?: string; connectionId?: string };
   return useServer<Record<string, unknown> | undefined, Extra>(
     {
@@ -180,8 +206,15 @@ function useGraphqlWs(deps: HubDeps, schema: GraphQLSchema, limits: ValidationRu
         ctx.extra.connectionId = randomUUID();
         return true;
       },
-      context: (ctx, id) =>
-        contextFor(deps, ctx.extra.principalSecret ?? null, `${ctx.extra.connectionId}:${id}`),
+      context: async (ctx, id) => {
+        const context = await contextFor(
+          deps,
+          ctx.extra.principalSecret ?? null,
+          `${ctx.extra.connectionId}:${id}`,
+        );
+        bindBus(context, events);
+        return context;
+      },
       onNext: (ctx, id, _payload, _args, result) => {
         if (!result.errors) return result;
         const requestId = `${ctx.extra.connectionId}:${id}`;

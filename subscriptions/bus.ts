@@ -1,0 +1,164 @@
+import { HubError } from '../services/errors.js';
+import type { StockAlertKind } from '../schema/enums.js';
+
+/** A stored stock alert, shaped like the GraphQL `StockAlert`. */
+export interface StockAlertEvent {
+  id: string;
+  kind: StockAlertKind;
+  productCode: string;
+  available: number;
+  threshold: number | null;
+  message: string;
+  channelsClosed: string[];
+  channelsReopened: string[];
+  createdAt: Date;
+}
+
+/** An inventory item's committed figures, shaped like the GraphQL `InventoryItem`. */
+export interface InventoryEvent {
+  productCode: string;
+  onHand: number;
+  reserved: number;
+  available: number;
+  safetyStock: number;
+  updatedAt: Date;
+}
+
+export interface HubEventMap {
+  stockAlert: StockAlertEvent;
+  inventoryChanged: InventoryEvent;
+}
+export type HubTopic = keyof HubEventMap;
+
+/** How many events may wait for one slow subscriber before it is ended. */
+export const DEFAULT_MAX_QUEUE = 1000;
+
+/** Ends a subscriber whose socket does not keep up, so it never holds the others up. */
+export class SubscriberFellBehindError extends HubError {
+  constructor(maxQueue: number) {
+    super(
+      'INTERNAL_SERVER_ERROR',
+      503,
+      `This subscription fell more than ${maxQueue} events behind and was ended; subscribe again (missed alerts can be read with the stockAlerts query).`,
+    );
+  }
+}
+
+/** What a subscriber's iterator yields: an event, or the marker that it fell behind (its last item). */
+export type Delivery<T> = T | SubscriberFellBehindError;
+
+type Listener<T> = (event: T) => void;
+
+/**
+ * The in-process fan-out of one hub: topic → listeners. Publishing never waits for a
+ * subscriber: each has its own bounded queue.
+ */
+export class EventBus {
+  private readonly listeners = new Map<HubTopic, Set<Listener<never>>>();
+  private readonly closers = new Set<() => void>();
+
+  publish<K extends HubTopic>(topic: K, event: HubEventMap[K]): void {
+    const set = this.listeners.get(topic) as Set<Listener<HubEventMap[K]>> | undefined;
+    if (!set) return;
+    for (const listener of [...set]) listener(event);
+  }
+
+  listenerCount(topic?: HubTopic): number {
+    if (topic) return this.listeners.get(topic)?.size ?? 0;
+    let n = 0;
+    for (const set of this.listeners.values()) n += set.size;
+    return n;
+  }
+
+  /** Events of `topic` that pass `filter`, until the consumer returns or falls `maxQueue` behind. */
+  subscribe<K extends HubTopic>(
+    topic: K,
+    filter: (event: HubEventMap[K]) => boolean = () => true,
+    maxQueue = DEFAULT_MAX_QUEUE,
+  ): AsyncIterableIterator<Delivery<HubEventMap[K]>> {
+    type T = Delivery<HubEventMap[K]>;
+    const queue: T[] = [];
+    let waiting: ((result: IteratorResult<T>) => void) | null = null;
+    let ended = false;
+
+    const set = (this.listeners.get(topic) ?? new Set()) as Set<Listener<HubEventMap[K]>>;
+    this.listeners.set(topic, set as Set<Listener<never>>);
+
+    const detach = () => {
+      set.delete(listener);
+      this.closers.delete(end);
+    };
+    const deliver = (item: T) => {
+      if (waiting) {
+        const resolve = waiting;
+        waiting = null;
+        resolve({ value: item, done: false });
+      } else {
+        queue.push(item);
+      }
+    };
+    const listener: Listener<HubEventMap[K]> = (event) => {
+      if (ended || !filter(event)) return;
+      if (queue.length >= maxQueue) {
+        queue.length = 0;
+        ended = true;
+        detach();
+        deliver(new SubscriberFellBehindError(maxQueue));
+        return;
+      }
+      deliver(event);
+    };
+    const end = () => {
+      ended = true;
+      detach();
+      queue.length = 0;
+      if (waiting) {
+        const resolve = waiting;
+        waiting = null;
+        resolve({ value: undefined, done: true });
+      }
+    };
+    set.add(listener);
+    this.closers.add(end);
+
+    const iterator: AsyncIterableIterator<T> = {
+      next: () => {
+        if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
+        if (ended) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => {
+          waiting = resolve;
+        });
+      },
+      return: () => {
+        end();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      throw: (err?: unknown) => {
+        end();
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+
+  /** Ends every subscriber (the hub is stopping). */
+  close(): void {
+    for (const end of [...this.closers]) end();
+  }
+}
+
+const busOfContext = new WeakMap<object, EventBus>();
+
+/** Ties a request context to its hub's bus, so subscription resolvers find it. */
+export function bindBus(context: object, bus: EventBus): void {
+  busOfContext.set(context, bus);
+}
+
+export function busOf(context: object): EventBus {
+  const bus = busOfContext.get(context);
+  if (!bus) throw new Error('This context belongs to no hub event bus (subscriptions run over websockets).');
+  return bus;
+}

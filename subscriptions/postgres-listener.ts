@@ -1,0 +1,236 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { StockAlertKind } from '../schema/enums.js';
+import type { EventBus, InventoryEvent, StockAlertEvent } from './bus.js';
+
+export const ALERT_CHANNEL = 'hub_stock_alert';
+export const INVENTORY_CHANNEL = 'hub_inventory';
+/** How the listener's connection shows in pg_stat_activity. */
+export const LISTENER_APPLICATION_NAME = 'order-hub-listener';
+
+/** How far back a reconnect looks for alerts committed late (their id is taken at insert, not at commit). */
+const CATCH_UP_MARGIN_MS = 5 * 60 * 1000;
+/** How many published alert ids and inventory figures are remembered to skip duplicates. */
+const REMEMBERED = 10_000;
+
+const ALERT_COLUMNS = `id::text as id, kind, product_code, available, threshold, message,
+  channels_closed, channels_reopened, created_at`;
+const INVENTORY_COLUMNS = `product_code, on_hand, reserved, safety_stock, updated_at`;
+
+interface AlertRow {
+  id: string;
+  kind: StockAlertKind;
+  product_code: string;
+  available: number;
+  threshold: number | null;
+  message: string;
+  channels_closed: string[];
+  channels_reopened: string[];
+  created_at: Date;
+}
+interface InventoryRow {
+  product_code: string;
+  on_hand: number;
+  reserved: number;
+  safety_stock: number;
+  updated_at: Date;
+}
+
+export interface PostgresListenerOptions {
+  databaseUrl: string;
+  bus: EventBus;
+  logger: Logger;
+  /** The longest wait between reconnect attempts. */
+  maxBackoffMs?: number;
+}
+
+/**
+ * One dedicated connection per hub process: LISTENs for the notifications the
+ * database's triggers send on commit, loads what they name (batched per tick) and
+ * publishes it to the bus. On connection loss it reconnects with backoff and
+ * publishes the alerts (and inventory figures) committed meanwhile, so none is lost.
+ */
+export class PostgresListener {
+  private client: pg.Client | null = null;
+  private stopped = false;
+  private attempt = 0;
+  private retry: NodeJS.Timeout | null = null;
+  /** When the connection was lost; null while connected. */
+  private lostAt: Date | null = null;
+  private connectedOnce = false;
+  private readonly pendingAlerts = new Set<string>();
+  private readonly pendingCodes = new Set<string>();
+  private flushScheduled = false;
+  private work: Promise<void> = Promise.resolve();
+  private readonly publishedAlerts = new Set<string>();
+  private readonly lastFigures = new Map<string, string>();
+
+  constructor(private readonly options: PostgresListenerOptions) {}
+
+  /** Connects once (the hub starts even when this fails: it keeps trying in the background). */
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    const client = this.client;
+    this.client = null;
+    await this.work.catch(() => undefined);
+    await client?.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const client = new pg.Client({
+      connectionString: this.options.databaseUrl,
+      application_name: LISTENER_APPLICATION_NAME,
+    });
+    client.on('error', (err) => this.lost(client, err));
+    client.on('end', () => this.lost(client, null));
+    client.on('notification', (message) => this.notified(message.channel, message.payload));
+    try {
+      await client.connect();
+      await client.query(`listen ${ALERT_CHANNEL}; listen ${INVENTORY_CHANNEL}`);
+      if (this.stopped) {
+        await client.end();
+        return;
+      }
+      this.client = client;
+      this.attempt = 0;
+      const since = this.lostAt;
+      this.lostAt = null;
+      if (this.connectedOnce && since) {
+        this.options.logger.info('subscriptions: listening again, catching up');
+        this.enqueue(() => this.catchUp(client, since));
+      }
+      this.connectedOnce = true;
+    } catch (err) {
+      void client.end().catch(() => undefined);
+      this.lost(client, err);
+    }
+  }
+
+  private lost(client: pg.Client, err: unknown): void {
+    if (this.stopped) return;
+    if (this.client !== null && this.client !== client) return;
+    if (this.retry) return;
+    this.client = null;
+    this.lostAt ??= new Date();
+    const delay = Math.min(this.options.maxBackoffMs ?? 10_000, 250 * 2 ** this.attempt);
+    this.attempt++;
+    this.options.logger.warn({ err, retryInMs: delay }, 'subscriptions: database listener connection lost');
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      void this.connect();
+    }, delay);
+    this.retry.unref();
+  }
+
+  private notified(channel: string, payload: string | undefined): void {
+    if (!payload) return;
+    if (channel === ALERT_CHANNEL) this.pendingAlerts.add(payload);
+    else if (channel === INVENTORY_CHANNEL) this.pendingCodes.add(payload);
+    else return;
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const client = this.client;
+      if (!client) return;
+      const ids = [...this.pendingAlerts];
+      const codes = [...this.pendingCodes];
+      this.pendingAlerts.clear();
+      this.pendingCodes.clear();
+      this.enqueue(() => this.load(client, ids, codes));
+    });
+  }
+
+  /** Runs loads one after another, so events leave in the order they came. */
+  private enqueue(task: () => Promise<void>): void {
+    this.work = this.work.then(task).catch((err: unknown) => {
+      this.options.logger.error({ err }, 'subscriptions: could not load notified changes');
+    });
+  }
+
+  private async load(client: pg.Client, alertIds: string[], codes: string[]): Promise<void> {
+    if (alertIds.length > 0) {
+      const { rows } = await client.query<AlertRow>(
+        `select ${ALERT_COLUMNS} from stock_alert where id = any($1::bigint[]) order by id`,
+        [alertIds],
+      );
+      this.publishAlerts(rows);
+    }
+    if (codes.length > 0) {
+      const { rows } = await client.query<InventoryRow>(
+        `select ${INVENTORY_COLUMNS} from inventory_item where product_code = any($1::text[])`,
+        [codes],
+      );
+      this.publishInventory(rows);
+    }
+  }
+
+  private async catchUp(client: pg.Client, since: Date): Promise<void> {
+    const from = new Date(since.getTime() - CATCH_UP_MARGIN_MS);
+    const alerts = await client.query<AlertRow>(
+      `select ${ALERT_COLUMNS} from stock_alert where created_at >= $1 order by id`,
+      [from],
+    );
+    this.publishAlerts(alerts.rows);
+    const items = await client.query<InventoryRow>(
+      `select ${INVENTORY_COLUMNS} from inventory_item where updated_at >= $1`,
+      [from],
+    );
+    this.publishInventory(items.rows);
+  }
+
+  private publishAlerts(rows: AlertRow[]): void {
+    for (const row of rows) {
+      if (this.publishedAlerts.has(row.id)) continue;
+      remember(this.publishedAlerts, row.id);
+      this.options.bus.publish('stockAlert', toAlert(row));
+    }
+  }
+
+  private publishInventory(rows: InventoryRow[]): void {
+    for (const row of rows) {
+      const figures = `${row.on_hand}/${row.reserved}/${row.safety_stock}`;
+      if (this.lastFigures.get(row.product_code) === figures) continue;
+      this.lastFigures.delete(row.product_code);
+      this.lastFigures.set(row.product_code, figures);
+      if (this.lastFigures.size > REMEMBERED) this.lastFigures.delete(this.lastFigures.keys().next().value!);
+      this.options.bus.publish('inventoryChanged', toInventory(row));
+    }
+  }
+}
+
+function remember(set: Set<string>, id: string): void {
+  set.add(id);
+  if (set.size > REMEMBERED) set.delete(set.values().next().value!);
+}
+
+function toAlert(row: AlertRow): StockAlertEvent {
+  return {
+    id: row.id,
+    kind: row.kind,
+    productCode: row.product_code,
+    available: row.available,
+    threshold: row.threshold,
+    message: row.message,
+    channelsClosed: row.channels_closed,
+    channelsReopened: row.channels_reopened,
+    createdAt: row.created_at,
+  };
+}
+
+function toInventory(row: InventoryRow): InventoryEvent {
+  return {
+    productCode: row.product_code,
+    onHand: row.on_hand,
+    reserved: row.reserved,
+    available: Math.max(0, row.on_hand - row.reserved),
+    safetyStock: row.safety_stock,
+    updatedAt: row.updated_at,
+  };
+}
