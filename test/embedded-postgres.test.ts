@@ -12,6 +12,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres } from '../server/embedded-postgres.js';
+import { freePort } from './support/ports.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const moduleUrl = new URL('../server/embedded-postgres.ts', import.meta.url).href;
@@ -26,17 +27,6 @@ async function freshDataDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'order-hub-embedded-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   return dir;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function start(dataDir: string, port: number, log = logger) {

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Platform } from '../schema/enums.js';
 import { createTestDatabase } from './support/database.js';
@@ -7,6 +6,7 @@ import { seedChannel, seedProduct } from './support/fixtures.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { deliver, sample } from './support/webhooks.js';
+import { freePort } from './support/ports.js';
 
 const SECRET = 'fault-secret';
 
@@ -72,17 +72,6 @@ describe('a database outage under a running hub', () => {
     expect(stock.on_hand).toBe(100 - 2 * 2);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('a hub killed with SIGKILL in the middle of 1,000 webhook deliveries', () => {
   const root = new URL('..', import.meta.url).pathname;

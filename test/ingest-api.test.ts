@@ -14,14 +14,6 @@ describe('ingesting through the API', () => {
   let hub: TestHub;
   const keys: Record<string, string> = {};
 
-  async function key(role: string, channelCode?: string) {
-    const response = await hub.gql<{ createApiKey: { secret: string } }>(
-      `mutation($role: Role!, $channelCode: String) { createApiKey(role: $role, label: "t", channelCode: $channelCode) { secret } }`,
-      { role, channelCode },
-    );
-    return response.data!.createApiKey.secret;
-  }
-
   beforeAll(async () => {
     hub = await startTestHub('ingest-api');
     await seedChannel(hub.orm, 'douyin-live', Platform.DOUYIN);
@@ -30,10 +22,10 @@ describe('ingesting through the API', () => {
     await hub.gql(
       `mutation { mapChannelSku(channelCode: "douyin-live", platformSkuId: "1739000000001", productCode: "MILK-1L") }`,
     );
-    keys.connector = await key('CONNECTOR', 'douyin-live');
-    keys.otherConnector = await key('CONNECTOR', 'jd-main');
-    keys.analyst = await key('ANALYST');
-    keys.storefront = await key('STOREFRONT', 'douyin-live');
+    keys.connector = await hub.apiKey('CONNECTOR', 'douyin-live');
+    keys.otherConnector = await hub.apiKey('CONNECTOR', 'jd-main');
+    keys.analyst = await hub.apiKey('ANALYST');
+    keys.storefront = await hub.apiKey('STOREFRONT', 'douyin-live');
   });
 
   afterAll(() => hub.close());

@@ -59,19 +59,9 @@ describe('paying and cancelling orders through the API', () => {
     hub = await startTestHub('order-lifecycle');
     await seedChannel(hub.orm, 'web', Platform.STOREFRONT);
     await seedChannel(hub.orm, 'other-shop', Platform.STOREFRONT);
-    for (const [role, channelCode] of [
-      ['OPS', null],
-      ['ANALYST', null],
-      ['STOREFRONT', 'web'],
-    ] as const) {
-      const created = await hub.gql<{ createApiKey: { secret: string } }>(
-        `mutation($role: Role!, $label: String!, $channelCode: String) {
-          createApiKey(role: $role, label: $label, channelCode: $channelCode) { secret }
-        }`,
-        { role, label: role, channelCode },
-      );
-      keys[role] = created.data!.createApiKey.secret;
-    }
+    keys.OPS = await hub.apiKey('OPS');
+    keys.ANALYST = await hub.apiKey('ANALYST');
+    keys.STOREFRONT = await hub.apiKey('STOREFRONT', 'web');
   });
 
   beforeEach(async () => {

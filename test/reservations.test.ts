@@ -40,17 +40,6 @@ describe('reserveStock and releaseReservation', () => {
   let storefront: string;
   let otherStorefront: string;
 
-  async function createKey(role: Role, label: string, channelCode: string | null = null) {
-    const res = await hub.gql<{ createApiKey: { secret: string } }>(
-      `mutation ($role: Role!, $label: String!, $channelCode: String) {
-        createApiKey(role: $role, label: $label, channelCode: $channelCode) { secret }
-      }`,
-      { role, label, channelCode },
-    );
-    expect(errorCodes(res)).toEqual([]);
-    return res.data!.createApiKey.secret;
-  }
-
   /** The pool's invariants, checked with SQL after every concurrent run. */
   async function expectInvariants() {
     const rows = await sql<{ product_code: string; available: number; reserved: number; held: number }>(
@@ -71,8 +60,8 @@ describe('reserveStock and releaseReservation', () => {
     await seedChannel(hub.orm, 'pop-up', Platform.STOREFRONT);
     await seedChannel(hub.orm, 'shut', Platform.STOREFRONT, { salesOpen: false });
     await seedProduct(hub.orm, 'MILK-1L', 10);
-    storefront = await createKey(Role.STOREFRONT, 'shop front', 'shop');
-    otherStorefront = await createKey(Role.STOREFRONT, 'pop-up front', 'pop-up');
+    storefront = await hub.apiKey(Role.STOREFRONT, 'shop');
+    otherStorefront = await hub.apiKey(Role.STOREFRONT, 'pop-up');
   });
 
   afterAll(() => hub.close());
@@ -150,9 +139,9 @@ describe('reserveStock and releaseReservation', () => {
   });
 
   it('lets OPS and STOREFRONT keys hold stock, and no other role', async () => {
-    const ops = await createKey(Role.OPS, 'ops');
-    const analyst = await createKey(Role.ANALYST, 'analyst');
-    const connector = await createKey(Role.CONNECTOR, 'connector', 'shop');
+    const ops = await hub.apiKey(Role.OPS);
+    const analyst = await hub.apiKey(Role.ANALYST);
+    const connector = await hub.apiKey(Role.CONNECTOR, 'shop');
     const opsHold = await reserve('MILK-1L', 1, undefined, ops);
     expect(errorCodes(opsHold)).toEqual([]);
     expect(errorCodes(await release(opsHold.data!.reserveStock.id, ops))).toEqual([]);
@@ -175,7 +164,7 @@ describe('reserveStock and releaseReservation', () => {
   });
 
   it('refuses a storefront’s hold while its channel, or the product on it, is closed', async () => {
-    const shut = await createKey(Role.STOREFRONT, 'shut front', 'shut');
+    const shut = await hub.apiKey(Role.STOREFRONT, 'shut');
     expect(errorCodes(await reserve('MILK-1L', 1, undefined, shut))).toEqual(['CHANNEL_CLOSED']);
     await sql(`update product set closed_on_channels = '{shop}' where product_code = ?`, ['MILK-1L']);
     try {

@@ -76,19 +76,9 @@ describe('adjusting stock, safety stock and stock alerts', () => {
     await seedChannel(hub.orm, 'web', Platform.STOREFRONT, { isCore: true });
     await seedChannel(hub.orm, 'pop-up', Platform.STOREFRONT);
     await seedChannel(hub.orm, 'tmall', Platform.TAOBAO, { webhookSecret: SECRET });
-    for (const [role, channelCode] of [
-      ['OPS', null],
-      ['ANALYST', null],
-      ['STOREFRONT', 'web'],
-    ] as const) {
-      const created = await hub.gql<{ createApiKey: { secret: string } }>(
-        `mutation($role: Role!, $label: String!, $channelCode: String) {
-          createApiKey(role: $role, label: $label, channelCode: $channelCode) { secret }
-        }`,
-        { role, label: role, channelCode },
-      );
-      keys[role] = created.data!.createApiKey.secret;
-    }
+    keys.OPS = await hub.apiKey('OPS');
+    keys.ANALYST = await hub.apiKey('ANALYST');
+    keys.STOREFRONT = await hub.apiKey('STOREFRONT', 'web');
   });
 
   beforeEach(async () => {
@@ -113,7 +103,7 @@ describe('adjusting stock, safety stock and stock alerts', () => {
       });
       expect((await adjust(-4, '  broken in transit  ')).data!.adjustStock.onHand).toBe(31);
 
-      const [opsKey] = await sql<{ id: string }>(`select id from api_key where label = 'OPS'`);
+      const [opsKey] = await sql<{ id: string }>(`select id from api_key where label = 'test OPS'`);
       expect(await sql('select delta, on_hand_after, reason, actor from stock_movement order by id')).toEqual(
         [
           { delta: 25, on_hand_after: 35, reason: 'receipt PO-7', actor: opsKey.id },

@@ -92,24 +92,13 @@ describe('stockAlert and inventoryChanged over websockets, published after commi
     expect(errorCodes(response)).toEqual([]);
   }
 
-  async function createKey(role: Role, channelCode: string | null = null): Promise<string> {
-    const res = await hub.gql<{ createApiKey: { secret: string } }>(
-      `mutation ($role: Role!, $label: String!, $channelCode: String) {
-        createApiKey(role: $role, label: $label, channelCode: $channelCode) { secret }
-      }`,
-      { role, label: `subscriptions ${role}`, channelCode },
-    );
-    expect(errorCodes(res)).toEqual([]);
-    return res.data!.createApiKey.secret;
-  }
-
   beforeAll(async () => {
     hub = await startTestHub('subscriptions');
     await seedChannel(hub.orm, 'shop', Platform.STOREFRONT);
-    keys[Role.OPS] = await createKey(Role.OPS);
-    keys[Role.ANALYST] = await createKey(Role.ANALYST);
-    keys[Role.STOREFRONT] = await createKey(Role.STOREFRONT, 'shop');
-    keys[Role.CONNECTOR] = await createKey(Role.CONNECTOR, 'shop');
+    keys[Role.OPS] = await hub.apiKey(Role.OPS);
+    keys[Role.ANALYST] = await hub.apiKey(Role.ANALYST);
+    keys[Role.STOREFRONT] = await hub.apiKey(Role.STOREFRONT, 'shop');
+    keys[Role.CONNECTOR] = await hub.apiKey(Role.CONNECTOR, 'shop');
   });
 
   afterAll(() => hub?.close());

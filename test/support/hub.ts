@@ -29,6 +29,8 @@ export interface TestHub {
     variables?: Record<string, unknown>,
     key?: string | null,
   ): Promise<GraphQLResponse<T>>;
+  /** A new API key's secret, made with the ADMIN key. */
+  apiKey(role: string, channelCode?: string | null): Promise<string>;
   /** A graphql-ws client on the same URL, authenticated with `key` (none when null). */
   wsClient(key?: string | null, options?: { onClose?: (code: number, reason: string) => void }): Client;
   close(): Promise<void>;
@@ -69,6 +71,14 @@ export async function startTestHub(
   const url = `http://127.0.0.1:${port}/graphql`;
   const wsUrl = `ws://127.0.0.1:${port}/graphql`;
   const clients: Client[] = [];
+  const gql: TestHub['gql'] = async (query, variables, key = ADMIN_KEY) => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await response.json()) as GraphQLResponse<never>;
+  };
 
   return {
     url,
@@ -76,13 +86,16 @@ export async function startTestHub(
     orm,
     hub,
     database: db,
-    async gql(query, variables, key = ADMIN_KEY) {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await response.json()) as GraphQLResponse<never>;
+    gql,
+    async apiKey(role, channelCode = null) {
+      const response = await gql<{ createApiKey: { secret: string } }>(
+        `mutation($role: Role!, $label: String!, $channelCode: String) {
+          createApiKey(role: $role, label: $label, channelCode: $channelCode) { secret }
+        }`,
+        { role, label: `test ${role}`, channelCode },
+      );
+      if (!response.data) throw new Error(`createApiKey failed: ${JSON.stringify(response.errors)}`);
+      return response.data.createApiKey.secret;
     },
     wsClient(key = ADMIN_KEY, wsOptions = {}) {
       const client = createClient({
