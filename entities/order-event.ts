@@ -1,18 +1,37 @@
-import { BigIntType, Entity, Enum, Index, ManyToOne, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
+import {
+  BigIntType,
+  Entity,
+  Enum,
+  Index,
+  ManyToOne,
+  PrimaryKey,
+  Property,
+  Unique,
+  type Opt,
+} from '@mikro-orm/core';
 import { OrderStatus } from '../schema/enums.js';
 import { Order } from './order.js';
 
 /**
  * The order timeline and the subscription outbox in one table: written in the same
- * transaction as the change it records. `seq` is the public, strictly increasing
- * replay cursor.
+ * transaction as the change it records. `id` is internal (taken at insert); the public,
+ * strictly increasing replay cursor `seq` is given after commit, in commit order, by
+ * `hub_number_order_events()` (see its migration), so it is null for a moment.
  */
 @Entity({ tableName: 'order_event' })
-@Index({ properties: ['orderId', 'seq'] })
-@Index({ properties: ['channelCode', 'seq'] })
+@Index({ name: 'order_event_order_id_seq_index', properties: ['orderId', 'seq'] })
+@Index({ name: 'order_event_channel_code_seq_index', properties: ['channelCode', 'seq'] })
+@Index({
+  name: 'order_event_unnumbered_index',
+  expression: `create index "order_event_unnumbered_index" on "order_event" ("id") where "seq" is null`,
+})
 export class OrderEvent {
   @PrimaryKey({ type: new BigIntType('string'), autoincrement: true })
-  seq!: Opt<string>;
+  id!: Opt<string>;
+
+  @Property({ type: new BigIntType('string'), nullable: true })
+  @Unique({ name: 'order_event_seq_unique' })
+  seq: Opt<string> | null = null;
 
   @ManyToOne({ entity: () => Order, mapToPk: true, fieldName: 'order_id', deleteRule: 'cascade' })
   orderId!: string;

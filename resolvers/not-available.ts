@@ -1,6 +1,6 @@
-import { Arg, Authorized, Float, ID, Mutation, Query, Resolver, Subscription } from 'type-graphql';
+import { Arg, Authorized, Float, ID, Mutation, Query, Resolver } from 'type-graphql';
 import { SalesGroupBy } from '../schema/enums.js';
-import { OrderEventType, OrderType, ShipmentType } from '../schema/order.js';
+import { OrderType } from '../schema/order.js';
 import { SalesRowType, StageDurationType, VolumeAnomalyType } from '../schema/report.js';
 import { DateTimeScalar } from '../schema/scalars.js';
 import { NotAvailableError } from '../services/errors.js';
@@ -51,29 +51,4 @@ export class NotAvailableResolver {
   splitOrder(@Arg('orderId', () => ID) _orderId: string): OrderType[] {
     throw new NotAvailableError('splitOrder');
   }
-
-  @Authorized()
-  @Subscription(() => OrderEventType, { subscribe: notAvailable('orderStatusChanged') })
-  orderStatusChanged(
-    @Arg('orderId', () => ID, { nullable: true }) _orderId: string,
-    @Arg('channelCode', () => String, { nullable: true }) _channelCode: string,
-    @Arg('after', () => ID, { nullable: true }) _after: string,
-  ): OrderEventType {
-    throw new NotAvailableError('orderStatusChanged');
-  }
-
-  @Authorized()
-  @Subscription(() => ShipmentType, { subscribe: notAvailable('shipmentUpdated') })
-  shipmentUpdated(
-    @Arg('orderId', () => ID, { nullable: true }) _orderId: string,
-    @Arg('trackingNumber', () => String, { nullable: true }) _trackingNumber: string,
-  ): ShipmentType {
-    throw new NotAvailableError('shipmentUpdated');
-  }
-}
-
-function notAvailable(operation: string) {
-  return () => {
-    throw new NotAvailableError(operation);
-  };
 }

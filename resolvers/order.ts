@@ -1,5 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import type { Order, OrderLine, Reservation, Shipment } from '../entities/index.js';
+import type { ShipmentMessage } from '../subscriptions/order-events.js';
 import { OrderFilterInput, OrderSortInput } from '../schema/inputs.js';
 import {
   MoneyType,
@@ -124,7 +125,9 @@ async function currencyOf(line: OrderLine, ctx: RequestContext): Promise<string>
 @Resolver(() => ShipmentType)
 export class ShipmentResolver {
   @FieldResolver(() => [ShipmentEventType])
-  events(@Root() shipment: Shipment, @Ctx() ctx: RequestContext) {
+  events(@Root() shipment: Shipment | ShipmentMessage, @Ctx() ctx: RequestContext) {
+    // A subscription's shipment arrives with its events, read once for every subscriber.
+    if ('events' in shipment) return shipment.events;
     return ctx.loaders.shipmentEventsByShipmentId.load(shipment.id);
   }
 }

@@ -1,17 +1,20 @@
-import { Arg, Authorized, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Authorized, ID, Resolver, Root, Subscription } from 'type-graphql';
+import { OrderEventType, ShipmentType } from '../schema/order.js';
 import { InventoryItemType, StockAlertType } from '../schema/stock.js';
 import type { RequestContext } from '../services/context.js';
+import { orderEventSubscription, shipmentSubscription } from '../services/order-subscriptions.js';
 import {
-  busOf,
   SubscriberFellBehindError,
   type Delivery,
   type InventoryEvent,
   type StockAlertEvent,
 } from '../subscriptions/bus.js';
+import type { OrderEventMessage, ShipmentMessage } from '../subscriptions/order-events.js';
+import { streamsOf } from '../subscriptions/streams.js';
 import { READ_OPERATIONS, READ_ORDERS } from './roles.js';
 
-interface ByProduct {
-  args: { productCode?: string | null };
+interface Subscribing<A> {
+  args: A;
   context: RequestContext;
 }
 
@@ -26,13 +29,50 @@ function delivered<T>(item: Delivery<T>): T {
   return item;
 }
 
-/** Stock alerts and inventory changes, published after commit by subscriptions/postgres-listener. */
+/** Checks the subscriber's access first, then streams (an async generator runs its checks on the first read). */
+async function* checkedStream<T>(open: () => Promise<AsyncIterable<T>>): AsyncGenerator<T> {
+  yield* await open();
+}
+
+/** Every stream is published after commit by the hub's subscriptions/ layer, from any hub process. */
 @Resolver()
 export class SubscriptionResolver {
+  @Authorized(READ_ORDERS)
+  @Subscription(() => OrderEventType, {
+    description:
+      'Every event of the matching orders (type tells which), in seq order; `after` replays first.',
+    subscribe: ({ args, context }: Subscribing<{ orderId?: string; channelCode?: string; after?: string }>) =>
+      checkedStream(async () => {
+        const { filter, after } = await orderEventSubscription(context, args);
+        return streamsOf(context).orderEvents(filter, after);
+      }),
+  })
+  orderStatusChanged(
+    @Root() event: Delivery<OrderEventMessage>,
+    @Arg('orderId', () => ID, { nullable: true }) _orderId: string | null,
+    @Arg('channelCode', () => String, { nullable: true }) _channelCode: string | null,
+    @Arg('after', () => ID, { nullable: true }) _after: string | null,
+  ): OrderEventType {
+    return delivered(event);
+  }
+
+  @Authorized(READ_ORDERS)
+  @Subscription(() => ShipmentType, {
+    subscribe: ({ args, context }: Subscribing<{ orderId?: string; trackingNumber?: string }>) =>
+      checkedStream(async () => streamsOf(context).shipments(await shipmentSubscription(context, args))),
+  })
+  shipmentUpdated(
+    @Root() shipment: Delivery<ShipmentMessage>,
+    @Arg('orderId', () => ID, { nullable: true }) _orderId: string | null,
+    @Arg('trackingNumber', () => String, { nullable: true }) _trackingNumber: string | null,
+  ): ShipmentType {
+    return delivered(shipment);
+  }
+
   @Authorized(READ_OPERATIONS)
   @Subscription(() => StockAlertType, {
-    subscribe: ({ args, context }: ByProduct) =>
-      busOf(context).subscribe('stockAlert', forProduct(args.productCode)),
+    subscribe: ({ args, context }: Subscribing<{ productCode?: string | null }>) =>
+      streamsOf(context).bus.subscribe('stockAlert', forProduct(args.productCode)),
   })
   stockAlert(
     @Root() alert: Delivery<StockAlertEvent>,
@@ -43,8 +83,8 @@ export class SubscriptionResolver {
 
   @Authorized(READ_ORDERS)
   @Subscription(() => InventoryItemType, {
-    subscribe: ({ args, context }: ByProduct) =>
-      busOf(context).subscribe('inventoryChanged', forProduct(args.productCode)),
+    subscribe: ({ args, context }: Subscribing<{ productCode?: string | null }>) =>
+      streamsOf(context).bus.subscribe('inventoryChanged', forProduct(args.productCode)),
   })
   inventoryChanged(
     @Root() item: Delivery<InventoryEvent>,

@@ -9,8 +9,18 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { authenticate } from '../services/api-keys.js';
 import { RequestContext, type DomainSettings } from '../services/context.js';
-import { bindBus, EventBus } from '../subscriptions/bus.js';
+import pg from 'pg';
+import { EventBus } from '../subscriptions/bus.js';
+import {
+  MemoryTransport,
+  OrderEventFeed,
+  PostgresTransport,
+  type FeedTransport,
+} from '../subscriptions/order-feed.js';
+import type { Sql } from '../subscriptions/order-events.js';
 import { PostgresListener } from '../subscriptions/postgres-listener.js';
+import { RedisTransport } from '../subscriptions/redis-transport.js';
+import { bindStreams, HubStreams } from '../subscriptions/streams.js';
 import type { HubConfig } from './config.js';
 import { formatHubError, logUnexpected } from './errors.js';
 import { hubSchema } from './graphql-schema.js';
@@ -25,8 +35,10 @@ const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 export interface Hub {
   app: FastifyInstance;
-  /** Where committed stock alerts and inventory changes are published to this process's subscribers. */
+  /** Where committed events (orders, shipments, stock) are published to this process's subscribers. */
   events: EventBus;
+  /** Publishes numbered order events to `events`; its `lastSeq` is how far this process has got. */
+  orderFeed: OrderEventFeed;
   /** Stops taking work, lets in-flight requests finish, closes websockets with 1001. */
   close(): Promise<void>;
 }
@@ -125,27 +137,59 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   });
 
   const wss = new WebSocketServer({ server: app.server, path: GRAPHQL_PATH, maxPayload: MAX_BODY_BYTES });
+  const databaseUrl = deps.databaseUrl ?? orm.config.get('clientUrl')!;
   const events = new EventBus();
-  const listener = new PostgresListener({
-    databaseUrl: deps.databaseUrl ?? orm.config.get('clientUrl')!,
+  // The feed's own small pool: publishing and replays never queue behind request traffic.
+  const feedPool = new pg.Pool({ connectionString: databaseUrl, max: 4, application_name: 'order-hub-feed' });
+  feedPool.on('error', (err) => logger.warn({ err }, 'subscriptions: feed connection lost'));
+  const sql: Sql = async <T>(query: string, params?: unknown[]) =>
+    (await feedPool.query(query, params)).rows as T[];
+  const orderFeed = new OrderEventFeed({
+    sql,
     bus: events,
+    transport: await feedTransport(config, sql, logger),
     logger,
   });
+  await orderFeed.start();
+  const listener = new PostgresListener({
+    databaseUrl,
+    bus: events,
+    logger,
+    orderEvents: {
+      pending: () => orderFeed.pending(),
+      numbered: config.pubsub === 'postgres' ? () => orderFeed.catchUp() : undefined,
+      reconnected: () => {
+        orderFeed.pending();
+        orderFeed.catchUp();
+      },
+    },
+  });
   await listener.start();
-  const sockets = useGraphqlWs(deps, schema, limits, wss, events);
+  const streams = new HubStreams(events, orderFeed, sql, config.subscriberMaxQueue);
+  const sockets = useGraphqlWs(deps, schema, limits, wss, streams);
 
   return {
     app,
     events,
+    orderFeed,
     async close() {
       closing = true;
       await sockets.dispose();
       events.close();
       await listener.stop();
+      await orderFeed.stop();
+      await feedPool.end();
       await app.close();
       await apollo.stop();
     },
   };
+}
+
+async function feedTransport(config: HubConfig, sql: Sql, logger: Logger): Promise<FeedTransport> {
+  if (config.pubsub === 'memory') return new MemoryTransport();
+  if (config.pubsub === 'postgres') return new PostgresTransport();
+  const [{ name }] = await sql<{ name: string }>('select current_database() as name');
+  return new RedisTransport(config.redisUrl!, `order-hub:${name}:order-events`, logger);
 }
 
 /** Logs unexpected errors and puts the request id into the errors the client sees, so a reply leads to its log line. */
@@ -183,7 +227,7 @@ function useGraphqlWs(
   schema: GraphQLSchema,
   limits: ValidationRule[],
   wss: WebSocketServer,
-  events: EventBus,
+  streams: HubStreams,
 ) {
   type Extra = { principalSecret?: string; connectionId?: string };
   return useServer<Record<string, unknown> | undefined, Extra>(
@@ -212,7 +256,7 @@ function useGraphqlWs(
           ctx.extra.principalSecret ?? null,
           `${ctx.extra.connectionId}:${id}`,
         );
-        bindBus(context, events);
+        bindStreams(context, streams);
         return context;
       },
       onNext: (ctx, id, _payload, _args, result) => {

@@ -40,6 +40,14 @@ export interface HubConfig {
   reconcileCountsFile: string | undefined;
   /** Carrier code (lower case) -> the secret its tracking webhook signs with; empty: the door is shut. */
   carrierWebhookSecrets: ReadonlyMap<string, string>;
+  /**
+   * How order events reach the subscribers of every hub process: `postgres` (LISTEN/NOTIFY,
+   * nothing else needed), `redis` (through `redisUrl`) or `memory` (one process only).
+   */
+  pubsub: 'postgres' | 'redis' | 'memory';
+  redisUrl: string | undefined;
+  /** Messages that may wait for one websocket subscriber before it is disconnected as too slow. */
+  subscriberMaxQueue: number;
 }
 
 const port = (name: string) =>
@@ -107,6 +115,14 @@ const schema = z.object({
         return z.NEVER;
       }
     }),
+  PUBSUB: z
+    .enum(['postgres', 'redis', 'memory'], { error: 'PUBSUB must be postgres, redis or memory' })
+    .default('postgres'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'REDIS_URL must start with redis:// or rediss://')
+    .optional(),
+  SUBSCRIBER_MAX_QUEUE: z.coerce.number().int().min(1).max(1_000_000).default(1000),
 });
 
 const CARRIER_CODE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -155,6 +171,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
       'Invalid configuration:\n  RECONCILE_COUNTS_FILE: required when RECONCILE_AT is set (the CSV of counts to reconcile)',
     );
   }
+  if (e.PUBSUB === 'redis' && !e.REDIS_URL) {
+    throw new ConfigError(
+      'Invalid configuration:\n  REDIS_URL: required when PUBSUB=redis (e.g. redis://127.0.0.1:6379)',
+    );
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -179,5 +200,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     reconcileTimeZone: e.RECONCILE_TIME_ZONE,
     reconcileCountsFile: e.RECONCILE_COUNTS_FILE,
     carrierWebhookSecrets: e.CARRIER_WEBHOOK_SECRETS,
+    pubsub: e.PUBSUB,
+    redisUrl: e.REDIS_URL,
+    subscriberMaxQueue: e.SUBSCRIBER_MAX_QUEUE,
   };
 }

@@ -57,7 +57,19 @@ export function createLoaders(em: EntityManager) {
       occurredAt: 'asc',
       id: 'asc',
     }),
-    timelineByOrderId: many(OrderEvent, 'orderId', (e) => e.orderId, { seq: 'asc' }),
+    timelineByOrderId: new DataLoader<string, OrderEvent[]>(async (keys) => {
+      const find = (refresh: boolean) =>
+        em.find(OrderEvent, { orderId: { $in: [...keys] } }, { orderBy: { seq: 'asc' }, refresh });
+      let rows = await find(false);
+      // An event committed a moment ago may not have its public seq yet: give it one now.
+      if (rows.some((e) => e.seq === null)) {
+        await em.getConnection().execute('select 1 from hub_number_order_events()');
+        rows = await find(true);
+      }
+      const byKey = new Map<string, OrderEvent[]>(keys.map((k) => [k, []]));
+      for (const row of rows) byKey.get(row.orderId)?.push(row);
+      return keys.map((k) => byKey.get(k)!);
+    }),
     reservationsByOrderId: many(Reservation, 'order', (r) => r.order!.id, { createdAt: 'asc', id: 'asc' }),
   };
 }

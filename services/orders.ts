@@ -223,9 +223,14 @@ export async function listOrderEvents(
     throw new BadUserInputError('after must be the seq of an order event.', 'after');
   }
   const scope = channelScope(ctx);
+  // Events committed before this read but not numbered yet get their seq first, so the list shows them.
+  await ctx.em.getConnection().execute('select 1 from hub_number_order_events()');
   return ctx.em.find(
     OrderEvent,
-    { ...(after != null ? { seq: { $gt: after } } : {}), ...(scope !== null ? { channelCode: scope } : {}) },
+    {
+      seq: after != null ? { $gt: after } : { $ne: null },
+      ...(scope !== null ? { channelCode: scope } : {}),
+    },
     { orderBy: { seq: 'asc' }, limit },
   );
 }

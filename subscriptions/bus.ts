@@ -1,5 +1,6 @@
 import { HubError } from '../services/errors.js';
 import type { StockAlertKind } from '../schema/enums.js';
+import type { OrderEventMessage, ShipmentMessage } from './order-events.js';
 
 /** A stored stock alert, shaped like the GraphQL `StockAlert`. */
 export interface StockAlertEvent {
@@ -27,6 +28,8 @@ export interface InventoryEvent {
 export interface HubEventMap {
   stockAlert: StockAlertEvent;
   inventoryChanged: InventoryEvent;
+  orderEvent: OrderEventMessage;
+  shipmentUpdated: ShipmentMessage;
 }
 export type HubTopic = keyof HubEventMap;
 
@@ -148,17 +151,4 @@ export class EventBus {
   close(): void {
     for (const end of [...this.closers]) end();
   }
-}
-
-const busOfContext = new WeakMap<object, EventBus>();
-
-/** Ties a request context to its hub's bus, so subscription resolvers find it. */
-export function bindBus(context: object, bus: EventBus): void {
-  busOfContext.set(context, bus);
-}
-
-export function busOf(context: object): EventBus {
-  const bus = busOfContext.get(context);
-  if (!bus) throw new Error('This context belongs to no hub event bus (subscriptions run over websockets).');
-  return bus;
 }

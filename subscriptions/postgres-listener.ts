@@ -5,6 +5,10 @@ import type { EventBus, InventoryEvent, StockAlertEvent } from './bus.js';
 
 export const ALERT_CHANNEL = 'hub_stock_alert';
 export const INVENTORY_CHANNEL = 'hub_inventory';
+/** Order events were stored (sent on commit by a trigger): they wait for their public seq. */
+export const ORDER_EVENTS_PENDING_CHANNEL = 'hub_order_event_pending';
+/** Order events were numbered; the payload is the highest seq. */
+export const ORDER_EVENTS_CHANNEL = 'hub_order_event';
 /** How the listener's connection shows in pg_stat_activity. */
 export const LISTENER_APPLICATION_NAME = 'order-hub-listener';
 
@@ -42,6 +46,14 @@ export interface PostgresListenerOptions {
   logger: Logger;
   /** The longest wait between reconnect attempts. */
   maxBackoffMs?: number;
+  /** Wake-ups for the order event feed. */
+  orderEvents?: {
+    pending(): void;
+    /** Given when numbered events are read from the table on notification (PUBSUB=postgres). */
+    numbered?: () => void;
+    /** The connection was lost and is back: look for what was missed. */
+    reconnected(): void;
+  };
 }
 
 /**
@@ -92,7 +104,10 @@ export class PostgresListener {
     client.on('notification', (message) => this.notified(message.channel, message.payload));
     try {
       await client.connect();
-      await client.query(`listen ${ALERT_CHANNEL}; listen ${INVENTORY_CHANNEL}`);
+      const channels = [ALERT_CHANNEL, INVENTORY_CHANNEL];
+      if (this.options.orderEvents) channels.push(ORDER_EVENTS_PENDING_CHANNEL);
+      if (this.options.orderEvents?.numbered) channels.push(ORDER_EVENTS_CHANNEL);
+      await client.query(channels.map((c) => `listen ${c};`).join(' '));
       if (this.stopped) {
         await client.end();
         return;
@@ -104,6 +119,7 @@ export class PostgresListener {
       if (this.connectedOnce && since) {
         this.options.logger.info('subscriptions: listening again, catching up');
         this.enqueue(() => this.catchUp(client, since));
+        this.options.orderEvents?.reconnected();
       }
       this.connectedOnce = true;
     } catch (err) {
@@ -129,6 +145,8 @@ export class PostgresListener {
   }
 
   private notified(channel: string, payload: string | undefined): void {
+    if (channel === ORDER_EVENTS_PENDING_CHANNEL) return this.options.orderEvents?.pending();
+    if (channel === ORDER_EVENTS_CHANNEL) return this.options.orderEvents?.numbered?.();
     if (!payload) return;
     if (channel === ALERT_CHANNEL) this.pendingAlerts.add(payload);
     else if (channel === INVENTORY_CHANNEL) this.pendingCodes.add(payload);

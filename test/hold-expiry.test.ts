@@ -37,7 +37,7 @@ describe('holds that run out of time', () => {
     expect(await sql(`select reserved from inventory_item`)).toEqual([{ reserved: 0 }]);
     expect(await sql(`select status from "order" where id = ?`, [id])).toEqual([{ status: 'CANCELLED' }]);
     const timeline = await sql(
-      `select type, to_status, source from order_event where order_id = ? order by seq`,
+      `select type, to_status, source from order_event where order_id = ? order by id`,
       [id],
     );
     expect(timeline).toEqual([

@@ -154,7 +154,7 @@ describe('packing, shipping and delivering orders', () => {
     ]);
     // seq strictly increases along the timeline.
     const seqs = (
-      await sql<{ seq: string }>('select seq from order_event where order_id = ? order by seq', [id])
+      await sql<{ seq: string }>('select seq from order_event where order_id = ? order by id', [id])
     ).map((r) => BigInt(r.seq));
     expect(seqs.every((s, i) => i === 0 || s > seqs[i - 1])).toBe(true);
   });

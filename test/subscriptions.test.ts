@@ -1,4 +1,3 @@
-import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql, startHubProcess } from '../bench/support.js';
 import { Platform, Role } from '../schema/enums.js';
@@ -6,6 +5,7 @@ import { EventBus, SubscriberFellBehindError, type InventoryEvent } from '../sub
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { LISTENER_APPLICATION_NAME } from '../subscriptions/postgres-listener.js';
 import { errorCodes, startTestHub, wsExecute, type TestHub } from './support/hub.js';
+import { feed, waitFor, type Feed } from './support/subscribe.js';
 
 const STOCK_ALERT = `subscription ($code: String) {
   stockAlert(productCode: $code) { id kind productCode available threshold message channelsClosed createdAt }
@@ -18,52 +18,6 @@ const ADJUST = `mutation ($code: String!, $delta: Int!) {
 }`;
 const RESERVE = `mutation ($code: String!, $q: Int!) { reserveStock(productCode: $code, quantity: $q) { id } }`;
 const PLACE = `mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`;
-
-const DEADLINE_MS = 10_000;
-
-/** Polls `check` until it holds or the deadline passes (no fixed sleeps). */
-async function waitFor(check: () => boolean, what: string, ms = DEADLINE_MS): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-interface Feed<T> {
-  events: T[];
-  errors: unknown[];
-  /** Resolves with the first `n` events once they arrived. */
-  take(n: number): Promise<T[]>;
-  stop(): void;
-}
-
-/** Subscribes on `client` and collects what arrives under `field`. */
-function feed<T>(client: Client, query: string, field: string, variables: Record<string, unknown>): Feed<T> {
-  const events: T[] = [];
-  const errors: unknown[] = [];
-  const stop = client.subscribe<Record<string, T>>(
-    { query, variables },
-    {
-      next: (value) => {
-        if (value.errors) errors.push(...value.errors);
-        if (value.data) events.push(value.data[field]);
-      },
-      error: (err) => errors.push(err),
-      complete: () => undefined,
-    },
-  );
-  return {
-    events,
-    errors,
-    async take(n) {
-      await waitFor(() => events.length >= n || errors.length > 0, `${n} ${field} event(s)`);
-      expect(errors).toEqual([]);
-      return events.slice(0, n);
-    },
-    stop,
-  };
-}
 
 describe('stockAlert and inventoryChanged over websockets, published after commit', () => {
   let hub: TestHub;

@@ -129,7 +129,7 @@ describe('webhook ingestion', () => {
     // A late copy of the older payload changes nothing.
     expect((await deliver(base, 'taobao-main', pending, { secret: SECRET })).status).toBe(200);
     const timeline = await sql<{ type: string; from_status: string | null; to_status: string }>(
-      'select type, from_status, to_status from order_event where order_id = ? order by seq',
+      'select type, from_status, to_status from order_event where order_id = ? order by id',
       [first.body.orderId],
     );
     expect(timeline).toEqual([

@@ -1,0 +1,153 @@
+import type { OrderStatus, ShipmentStatus } from '../schema/enums.js';
+
+/** A numbered order event, shaped like the GraphQL `OrderEvent` plus what filters need. */
+export interface OrderEventMessage {
+  seq: string;
+  orderId: string;
+  channelCode: string;
+  type: string;
+  fromStatus: OrderStatus | null;
+  toStatus: OrderStatus | null;
+  at: Date;
+  source: string;
+  detail: Record<string, unknown> | null;
+}
+
+/** A shipment as it stands after an update, shaped like the GraphQL `Shipment`. */
+export interface ShipmentMessage {
+  id: string;
+  orderId: string;
+  channelCode: string;
+  carrier: string;
+  trackingNumber: string;
+  status: ShipmentStatus;
+  events: { status: ShipmentStatus; description: string | null; occurredAt: Date }[];
+  updatedAt: Date;
+}
+
+/** Runs SQL on the hub's database; the ORM's connection in the hub, a pg client elsewhere. */
+export type Sql = <T>(query: string, params?: unknown[]) => Promise<T[]>;
+
+interface EventRow {
+  seq: string;
+  order_id: string;
+  channel_code: string;
+  type: string;
+  from_status: OrderStatus | null;
+  to_status: OrderStatus | null;
+  at: Date | string;
+  source: string;
+  detail: Record<string, unknown> | null;
+}
+
+// Ordering must name e.seq: the text alias `seq` would sort "10" before "9".
+const EVENT_COLUMNS = `e.seq::text as seq, order_id, channel_code, type, from_status, to_status, at, source, detail`;
+
+export function toOrderEventMessage(row: EventRow): OrderEventMessage {
+  return {
+    seq: row.seq,
+    orderId: row.order_id,
+    channelCode: row.channel_code,
+    type: row.type,
+    fromStatus: row.from_status,
+    toStatus: row.to_status,
+    at: new Date(row.at),
+    source: row.source,
+    detail: row.detail,
+  };
+}
+
+/**
+ * Gives every committed, unnumbered event its public seq (see the migration that made
+ * `hub_number_order_events`) and answers what was numbered, in seq order.
+ */
+export async function numberOrderEvents(sql: Sql): Promise<OrderEventMessage[]> {
+  const rows = await sql<EventRow>(`select ${EVENT_COLUMNS} from hub_number_order_events() e order by e.seq`);
+  return rows.map(toOrderEventMessage);
+}
+
+export async function highestSeq(sql: Sql): Promise<bigint> {
+  const [row] = await sql<{ top: string | null }>(`select max(seq)::text as top from order_event`);
+  return BigInt(row?.top ?? 0);
+}
+
+export interface EventFilter {
+  orderId?: string | null;
+  channelCode?: string | null;
+  types?: readonly string[] | null;
+}
+
+export function matchesEvent(filter: EventFilter, event: OrderEventMessage): boolean {
+  return (
+    (filter.orderId == null || event.orderId === filter.orderId) &&
+    (filter.channelCode == null || event.channelCode === filter.channelCode) &&
+    (filter.types == null || filter.types.includes(event.type))
+  );
+}
+
+/** Numbered events after `afterSeq` (up to `upToSeq` when given) that pass the filter, in seq order. */
+export async function loadOrderEvents(
+  sql: Sql,
+  afterSeq: bigint,
+  limit: number,
+  filter: EventFilter = {},
+  upToSeq: bigint | null = null,
+): Promise<OrderEventMessage[]> {
+  const rows = await sql<EventRow>(
+    `select ${EVENT_COLUMNS} from order_event e
+     where seq > $1::bigint and ($6::bigint is null or seq <= $6::bigint)
+       and ($2::uuid is null or order_id = $2::uuid)
+       and ($3::text is null or channel_code = $3::text)
+       and ($4::text[] is null or type = any($4::text[]))
+     order by e.seq limit $5`,
+    [
+      afterSeq.toString(),
+      filter.orderId ?? null,
+      filter.channelCode ?? null,
+      filter.types ?? null,
+      limit,
+      upToSeq?.toString() ?? null,
+    ],
+  );
+  return rows.map(toOrderEventMessage);
+}
+
+interface ShipmentRow {
+  id: string;
+  order_id: string;
+  channel_code: string;
+  carrier: string;
+  tracking_number: string;
+  status: ShipmentStatus;
+  updated_at: Date | string;
+  events: { status: ShipmentStatus; description: string | null; occurredAt: string }[];
+}
+
+/** The shipments named, as they stand now, with their tracking events in time order. */
+export async function loadShipments(sql: Sql, ids: string[]): Promise<Map<string, ShipmentMessage>> {
+  if (ids.length === 0) return new Map();
+  const rows = await sql<ShipmentRow>(
+    `select s.id, s.order_id, c.code as channel_code, s.carrier, s.tracking_number, s.status, s.updated_at,
+       coalesce((select json_agg(json_build_object('status', e.status, 'description', e.description,
+                  'occurredAt', e.occurred_at) order by e.occurred_at, e.id)
+                 from shipment_event e where e.shipment_id = s.id), '[]'::json) as events
+     from shipment s join "order" o on o.id = s.order_id join channel c on c.id = o.channel_id
+     where s.id = any($1::uuid[])`,
+    [ids],
+  );
+  return new Map(
+    rows.map((row) => [
+      row.id,
+      {
+        id: row.id,
+        orderId: row.order_id,
+        channelCode: row.channel_code,
+        carrier: row.carrier,
+        trackingNumber: row.tracking_number,
+        status: row.status,
+        updatedAt: new Date(row.updated_at),
+        events: row.events.map((e) => ({ ...e, occurredAt: new Date(e.occurredAt) })),
+      },
+    ]),
+  );
+}

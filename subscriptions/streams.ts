@@ -1,0 +1,82 @@
+import { SubscriberFellBehindError, type Delivery, type EventBus } from './bus.js';
+import type { OrderEventFeed } from './order-feed.js';
+import {
+  loadOrderEvents,
+  matchesEvent,
+  type EventFilter,
+  type OrderEventMessage,
+  type ShipmentMessage,
+  type Sql,
+} from './order-events.js';
+
+const REPLAY_PAGE = 500;
+
+export interface ShipmentFilter {
+  orderId?: string | null;
+  trackingNumber?: string | null;
+  channelCode?: string | null;
+}
+
+/** The event streams a subscription resolver can open on its hub process. */
+export class HubStreams {
+  constructor(
+    readonly bus: EventBus,
+    private readonly feed: OrderEventFeed,
+    private readonly sql: Sql,
+    private readonly maxQueue: number,
+  ) {}
+
+  /**
+   * Order events that pass `filter`: with `after`, first every stored one after that
+   * seq, then live ones, with no gap and no duplicate at the switch-over.
+   */
+  async *orderEvents(filter: EventFilter, after: bigint | null): AsyncGenerator<Delivery<OrderEventMessage>> {
+    // Listening starts before the table is read. Everything up to `level` was published
+    // before this line, everything after it will arrive live, so the table is read up to
+    // `level` only and nothing is missed or sent twice.
+    const live = this.bus.subscribe('orderEvent', (e) => matchesEvent(filter, e), this.maxQueue);
+    const level = this.feed.lastSeq;
+    try {
+      let last = after;
+      while (last !== null && last < level) {
+        const page = await loadOrderEvents(this.sql, last, REPLAY_PAGE, filter, level);
+        for (const event of page) yield event;
+        last = page.length < REPLAY_PAGE ? level : BigInt(page[page.length - 1].seq);
+      }
+      for await (const item of live) {
+        if (item instanceof SubscriberFellBehindError) {
+          yield item;
+          return;
+        }
+        if (after !== null && BigInt(item.seq) <= after) continue;
+        yield item;
+      }
+    } finally {
+      await live.return?.();
+    }
+  }
+
+  shipments(filter: ShipmentFilter): AsyncIterableIterator<Delivery<ShipmentMessage>> {
+    return this.bus.subscribe(
+      'shipmentUpdated',
+      (s) =>
+        (filter.orderId == null || s.orderId === filter.orderId) &&
+        (filter.trackingNumber == null || s.trackingNumber === filter.trackingNumber) &&
+        (filter.channelCode == null || s.channelCode === filter.channelCode),
+      this.maxQueue,
+    );
+  }
+}
+
+const streamsOfContext = new WeakMap<object, HubStreams>();
+
+/** Ties a request context to its hub's streams, so subscription resolvers find them. */
+export function bindStreams(context: object, streams: HubStreams): void {
+  streamsOfContext.set(context, streams);
+}
+
+export function streamsOf(context: object): HubStreams {
+  const streams = streamsOfContext.get(context);
+  if (!streams) throw new Error('This context belongs to no hub (subscriptions run over websockets).');
+  return streams;
+}

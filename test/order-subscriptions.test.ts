@@ -1,0 +1,331 @@
+import pg from 'pg';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql, startHubProcess } from '../bench/support.js';
+import { Platform } from '../schema/enums.js';
+import { seedChannel, seedProduct } from './support/fixtures.js';
+import { errorCodes, startTestHub, wsExecute, type TestHub } from './support/hub.js';
+import { feed, waitFor } from './support/subscribe.js';
+
+const ORDER_EVENTS = `subscription ($orderId: ID, $channelCode: String, $after: ID) {
+  orderStatusChanged(orderId: $orderId, channelCode: $channelCode, after: $after) {
+    seq orderId type fromStatus toStatus source at
+  }
+}`;
+const SHIPMENTS = `subscription ($orderId: ID, $trackingNumber: String) {
+  shipmentUpdated(orderId: $orderId, trackingNumber: $trackingNumber) {
+    id carrier trackingNumber status events { status description occurredAt } updatedAt
+  }
+}`;
+const PLACE = `mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`;
+const PAID = `mutation ($id: ID!) { markPaid(orderId: $id) { id } }`;
+const PACKED = `mutation ($id: ID!) { markPacked(orderId: $id) { id } }`;
+const SHIP = `mutation ($id: ID!, $t: String!) { shipOrder(orderId: $id, carrier: "SF", trackingNumber: $t) { id } }`;
+const TRACK = `mutation ($t: String!, $s: ShipmentStatus!, $d: String) {
+  recordShipmentEvent(trackingNumber: $t, status: $s, description: $d) { id }
+}`;
+
+interface Event {
+  seq: string;
+  orderId: string;
+  type: string;
+  fromStatus: string | null;
+  toStatus: string | null;
+  source: string;
+}
+
+describe('orderStatusChanged and shipmentUpdated: after commit, filtered, replayable', () => {
+  let hub: TestHub;
+  let n = 0;
+  const keys: Record<string, string> = {};
+  const sql = <T = any>(q: string, p: unknown[] = []) => hub.orm.em.getConnection().execute<T[]>(q, p);
+
+  const orderInput = (channelCode: string) => ({
+    input: {
+      channelCode,
+      externalId: `OS-${++n}`,
+      customerName: 'Ada',
+      shippingAddress: { line1: '1 Road' },
+      lines: [{ productCode: 'TEA', quantity: 1, unitPrice: '2.50' }],
+    },
+  });
+  const place = async (channelCode = 'web') => {
+    const placed = await hub.gql<{ placeOrder: { id: string } }>(PLACE, orderInput(channelCode));
+    expect(placed.errors).toBeUndefined();
+    return placed.data!.placeOrder.id;
+  };
+  const move = async (query: string, variables: Record<string, unknown>) => {
+    const result = await hub.gql(query, variables);
+    expect(result.errors).toBeUndefined();
+  };
+  /** The committed, numbered events of these orders, in seq order, as subscribers must see them. */
+  const committed = async (orderIds: string[]) => {
+    await sql('select 1 from hub_number_order_events()');
+    return sql<Event>(
+      `select seq::text as seq, order_id as "orderId", type, from_status as "fromStatus", to_status as "toStatus", source
+       from order_event e where order_id = any(string_to_array(?, ',')::uuid[]) order by e.seq`,
+      [orderIds.join(',')],
+    );
+  };
+  /** Watches one order from now on: `after` its last committed event, so nothing earlier leaks in. */
+  const watch = async (client: ReturnType<TestHub['wsClient']>, orderId: string) => {
+    const history = await committed([orderId]);
+    const after = history.length ? history[history.length - 1].seq : '0';
+    return feed<Event>(client, ORDER_EVENTS, 'orderStatusChanged', { orderId, after });
+  };
+  const strip = (events: (Event & { at?: string })[]) => events.map(({ at: _at, ...rest }) => rest);
+
+  beforeAll(async () => {
+    hub = await startTestHub('order-subscriptions');
+    await seedChannel(hub.orm, 'web', Platform.STOREFRONT);
+    await seedChannel(hub.orm, 'shop', Platform.STOREFRONT);
+    await seedProduct(hub.orm, 'TEA', 100_000);
+    keys.OPS = await hub.apiKey('OPS');
+    keys.WEB = await hub.apiKey('STOREFRONT', 'web');
+    keys.SHOP = await hub.apiKey('STOREFRONT', 'shop');
+  });
+  afterAll(() => hub.close());
+
+  it('pushes every committed status change of the watched orders in seq order, nothing else', async () => {
+    const client = hub.wsClient(keys.OPS);
+    const id = await place();
+    const watched = await watch(client, id);
+    await waitFor(() => hub.hub.events.listenerCount('orderEvent') > 0, 'the subscription');
+    await place(); // another order: filtered out on the server
+    await move(PAID, { id });
+    expect(errorCodes(await hub.gql(PAID, { id }))).toEqual(['INVALID_TRANSITION']); // changes nothing
+    await move(PACKED, { id });
+    await move(SHIP, { id, t: `SF-${n}` });
+    const got = await watched.take(4);
+    expect(got.map((e) => [e.type, e.fromStatus, e.toStatus, e.source])).toEqual([
+      ['STATUS_CHANGED', 'PENDING_PAYMENT', 'PAID', 'api'],
+      ['STATUS_CHANGED', 'PAID', 'PACKED', 'api'],
+      ['STATUS_CHANGED', 'PACKED', 'SHIPPED', 'logistics'],
+      ['SHIPMENT_UPDATED', null, null, 'logistics'],
+    ]);
+    expect(strip(got)).toEqual((await committed([id])).slice(1));
+    watched.stop();
+    await client.dispose();
+  });
+
+  it('keeps a STOREFRONT key to its own channel: others are filtered out, asking for them is FORBIDDEN', async () => {
+    const client = hub.wsClient(keys.WEB);
+    const mine = feed<Event>(client, ORDER_EVENTS, 'orderStatusChanged', {});
+    await waitFor(() => hub.hub.events.listenerCount('orderEvent') > 0, 'the subscription');
+    const theirs = await place('shop');
+    await move(PAID, { id: theirs });
+    const own = await place('web');
+    await move(PAID, { id: own });
+    await waitFor(() => mine.events.some((e) => e.orderId === own && e.toStatus === 'PAID'), 'own event');
+    expect(mine.events.every((e) => e.orderId !== theirs)).toBe(true);
+
+    expect(errorCodes(await wsExecute(client, ORDER_EVENTS, { orderId: theirs }))).toEqual(['FORBIDDEN']);
+    expect(errorCodes(await wsExecute(client, ORDER_EVENTS, { channelCode: 'shop' }))).toEqual(['FORBIDDEN']);
+    expect(errorCodes(await wsExecute(client, SHIPMENTS, { orderId: theirs }))).toEqual(['FORBIDDEN']);
+    expect(errorCodes(await wsExecute(client, ORDER_EVENTS, { after: 'x' }))).toEqual(['BAD_USER_INPUT']);
+    const missing = '00000000-0000-4000-8000-000000000000';
+    expect(errorCodes(await wsExecute(client, ORDER_EVENTS, { orderId: missing }))).toEqual(['NOT_FOUND']);
+    mine.stop();
+    await client.dispose();
+  });
+
+  it('resumes with `after` from the last seq seen: received equals committed, no gap, no duplicate', async () => {
+    const shopEvents = async () =>
+      committed(
+        (
+          await sql<{ id: string }>(
+            `select o.id from "order" o join channel c on c.id = o.channel_id where c.code = 'shop'`,
+          )
+        ).map((o) => o.id),
+      );
+    const orders = await Promise.all([1, 2, 3].map(() => place('shop')));
+    const first = hub.wsClient(keys.SHOP);
+    const before = feed<Event>(first, ORDER_EVENTS, 'orderStatusChanged', { after: '0' });
+    await waitFor(() => hub.hub.events.listenerCount('orderEvent') > 0, 'the subscription');
+
+    // Changes keep being committed while the client drops and comes back.
+    const steps = orders.flatMap((id, i) => [
+      [PAID, { id }],
+      [PACKED, { id }],
+      [SHIP, { id, t: `RS-${n}-${i}` }],
+    ]) as [string, Record<string, unknown>][];
+    const writer = (async () => {
+      for (const [query, variables] of steps) await move(query, variables);
+    })();
+    await before.take(2);
+    before.stop();
+    await first.dispose();
+    const lastSeen = before.events[before.events.length - 1].seq;
+
+    await writer;
+    const expected = await shopEvents();
+    const second = hub.wsClient(keys.SHOP);
+    const after = feed<Event>(second, ORDER_EVENTS, 'orderStatusChanged', {
+      channelCode: 'shop',
+      after: lastSeen,
+    });
+    const rest = expected.filter((e) => BigInt(e.seq) > BigInt(lastSeen));
+    await after.take(rest.length);
+    // Changes after the replay arrive live, exactly once.
+    await move(`mutation ($id: ID!) { cancelOrder(orderId: $id, reason: "late") { id } }`, {
+      id: await place('shop'),
+    });
+    await after.take(rest.length + 2);
+    expect(strip([...before.events, ...after.events])).toEqual(await shopEvents());
+    after.stop();
+    await second.dispose();
+  });
+
+  it('numbers events in commit order: a transaction that started first but commits last comes after', async () => {
+    const id = await place();
+    const client = hub.wsClient(keys.OPS);
+    const live = await watch(client, id);
+    await waitFor(() => hub.hub.events.listenerCount('orderEvent') > 0, 'the subscription');
+    const early = new pg.Client({ connectionString: hub.database.url });
+    await early.connect();
+    try {
+      const insert = `insert into order_event (order_id, channel_code, type, source) values ($1, 'web', $2, 'system')`;
+      await early.query('begin');
+      await early.query(insert, [id, 'EARLY']); // takes the lower internal id
+      await sql(
+        `insert into order_event (order_id, channel_code, type, source) values (?, 'web', 'LATE', 'system')`,
+        [id],
+      );
+      const [late] = await live.take(1);
+      expect(late.type).toBe('LATE');
+      await early.query('commit');
+      const [, earlyEvent] = await live.take(2);
+      expect(earlyEvent.type).toBe('EARLY');
+      expect(BigInt(earlyEvent.seq)).toBe(BigInt(late.seq) + 1n);
+    } finally {
+      await early.end();
+      live.stop();
+      await client.dispose();
+    }
+  });
+
+  it('never sends an event whose change rolled back', async () => {
+    const id = await place();
+    const client = hub.wsClient(keys.OPS);
+    const live = await watch(client, id);
+    await waitFor(() => hub.hub.events.listenerCount('orderEvent') > 0, 'the subscription');
+    await hub.orm.em
+      .fork()
+      .transactional(async (tx) => {
+        await tx.execute(
+          `insert into order_event (order_id, channel_code, type, source) values (?, 'web', 'GHOST', 'api')`,
+          [id],
+        );
+        throw new Error('roll back');
+      })
+      .catch(() => undefined);
+    await move(PAID, { id });
+    const [only] = await live.take(1);
+    expect(only.toStatus).toBe('PAID');
+    expect(await sql(`select count(*)::int as n from order_event where type = 'GHOST'`)).toEqual([{ n: 0 }]);
+    live.stop();
+    await client.dispose();
+  });
+
+  it('pushes shipment updates to the watchers of that parcel, with its tracking history', async () => {
+    const id = await place();
+    await move(PAID, { id });
+    const client = hub.wsClient(keys.WEB);
+    const parcel = `SU-${n}`;
+    const updates = feed<Record<string, any>>(client, SHIPMENTS, 'shipmentUpdated', {
+      trackingNumber: parcel,
+    });
+    await waitFor(() => hub.hub.events.listenerCount('shipmentUpdated') > 0, 'the subscription');
+    await move(SHIP, { id, t: parcel });
+    await move(TRACK, { t: parcel, s: 'PICKED_UP', d: 'Shenzhen hub' });
+    await move(TRACK, { t: parcel, s: 'DELIVERED', d: null });
+    const got = await updates.take(3);
+    expect(got.map((s) => s.status)).toEqual(['LABEL_CREATED', 'PICKED_UP', 'DELIVERED']);
+    expect(got[2].events.map((e: { status: string }) => e.status)).toEqual(['PICKED_UP', 'DELIVERED']);
+    expect(got[2]).toMatchObject({ carrier: 'SF', trackingNumber: parcel });
+    updates.stop();
+    await client.dispose();
+  });
+
+  it('delivers what another hub process commits, to subscribers of this one', async () => {
+    const other = await startHubProcess(hub.database.url, { HOST: '127.0.0.1', SWEEP_INTERVAL_SECONDS: '0' });
+    const client = hub.wsClient(keys.OPS);
+    try {
+      const placed = (await graphql(other.base, other.adminKey, PLACE, orderInput('web'))) as {
+        placeOrder: { id: string };
+      };
+      const id = placed.placeOrder.id;
+      const live = await watch(client, id);
+      await waitFor(() => hub.hub.events.listenerCount('orderEvent') > 0, 'the subscription');
+      await graphql(other.base, other.adminKey, PAID, { id });
+      expect((await live.take(1))[0]).toMatchObject({ orderId: id, toStatus: 'PAID' });
+      live.stop();
+    } finally {
+      await client.dispose();
+      await other.stop();
+    }
+  }, 60_000);
+});
+
+describe.skipIf(!process.env.REDIS_URL)('PUBSUB=redis (REDIS_URL set)', () => {
+  let hub: TestHub;
+
+  beforeAll(async () => {
+    hub = await startTestHub('order-subscriptions-redis', {
+      env: { PUBSUB: 'redis', REDIS_URL: process.env.REDIS_URL! },
+    });
+    await seedChannel(hub.orm, 'web', Platform.STOREFRONT);
+    await seedProduct(hub.orm, 'TEA', 100);
+  });
+  afterAll(() => hub?.close());
+
+  it('fans out through Redis: a change on another process reaches this one, in order, once', async () => {
+    const other = await startHubProcess(hub.database.url, {
+      HOST: '127.0.0.1',
+      SWEEP_INTERVAL_SECONDS: '0',
+      PUBSUB: 'redis',
+      REDIS_URL: process.env.REDIS_URL!,
+    });
+    const client = hub.wsClient();
+    const heard: string[] = [];
+    const listener = createClient({ url: process.env.REDIS_URL });
+    await listener.connect();
+    await listener.subscribe(`order-hub:${new URL(hub.database.url).pathname.slice(1)}:order-events`, (m) =>
+      heard.push(m),
+    );
+    try {
+      const remote = (q: string, v: Record<string, unknown>) => graphql(other.base, other.adminKey, q, v);
+      const live = feed<Event>(client, ORDER_EVENTS, 'orderStatusChanged', { channelCode: 'web' });
+      await waitFor(() => hub.hub.events.listenerCount('orderEvent') > 0, 'the subscription');
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const placed = await remote(PLACE, {
+          input: {
+            channelCode: 'web',
+            externalId: `RD-${i}`,
+            customerName: 'Ada',
+            shippingAddress: { line1: '1 Road' },
+            lines: [{ productCode: 'TEA', quantity: 1, unitPrice: '2.50' }],
+          },
+        });
+        const id = (placed as { placeOrder: { id: string } }).placeOrder.id;
+        ids.push(id);
+        await remote(PAID, { id });
+      }
+      const got = await live.take(10);
+      const seqs = got.map((e) => BigInt(e.seq));
+      expect(seqs).toEqual([...seqs].sort((a, b) => (a < b ? -1 : 1)));
+      expect(new Set(seqs).size).toBe(10);
+      expect(got.filter((e) => e.toStatus === 'PAID').map((e) => e.orderId)).toEqual(ids);
+      await waitFor(() => heard.length > 0, 'a message on the Redis channel');
+      expect(heard.flatMap((m) => JSON.parse(m) as Event[]).every((e) => typeof e.seq === 'string')).toBe(
+        true,
+      );
+      live.stop();
+    } finally {
+      await client.dispose();
+      await other.stop();
+      await listener.close();
+    }
+  }, 60_000);
+});
