@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_REMOTE_PROVINCES, parseProvinceList } from '../services/provinces.js';
 
 /** Everything the hub reads from its environment, validated once at start and passed down. */
 export interface HubConfig {
@@ -40,6 +41,8 @@ export interface HubConfig {
   reconcileCountsFile: string | undefined;
   /** Carrier code (lower case) -> the secret its tracking webhook signs with; empty: the door is shut. */
   carrierWebhookSecrets: ReadonlyMap<string, string>;
+  /** Regions (canonical names) whose addresses are remote for the split rules. */
+  remoteProvinces: readonly string[];
 }
 
 const port = (name: string) =>
@@ -102,6 +105,18 @@ const schema = z.object({
     .transform((value, zctx) => {
       try {
         return parseCarrierSecrets(value ?? '');
+      } catch (err) {
+        zctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  REMOTE_PROVINCES: z
+    .string()
+    .optional()
+    .transform((value, zctx) => {
+      if (value === undefined) return DEFAULT_REMOTE_PROVINCES;
+      try {
+        return parseProvinceList(value);
       } catch (err) {
         zctx.addIssue({ code: 'custom', message: (err as Error).message });
         return z.NEVER;
@@ -179,5 +194,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     reconcileTimeZone: e.RECONCILE_TIME_ZONE,
     reconcileCountsFile: e.RECONCILE_COUNTS_FILE,
     carrierWebhookSecrets: e.CARRIER_WEBHOOK_SECRETS,
+    remoteProvinces: e.REMOTE_PROVINCES,
   };
 }

@@ -6,7 +6,7 @@ import type { CanonicalOrder } from '../connectors/canonical.js';
 import { Channel, IngestLog, Order, Product } from '../entities/index.js';
 import { IngestOutcome, IngestSource, OrderStatus, StockAlertKind } from '../schema/enums.js';
 import { assertChannelAccess } from './access.js';
-import type { RequestContext } from './context.js';
+import type { DomainSettings, RequestContext } from './context.js';
 import {
   BadUserInputError,
   ChannelClosedError,
@@ -16,6 +16,7 @@ import {
   NotFoundError,
 } from './errors.js';
 import { isForward, STOCK_TAKEN } from './lifecycle.js';
+import { isRemoteProvince } from './provinces.js';
 import { evaluateStockLevels } from './stock-levels.js';
 import {
   commitLines,
@@ -225,6 +226,7 @@ async function storeBatch(
     tx,
     channel,
     [...first.values()].map((k) => items[k]),
+    ctx.settings,
   );
   const created = [...first.entries()]
     .filter(([externalId]) => inserted.has(externalId))
@@ -356,12 +358,13 @@ async function insertOrders(
   tx: EntityManager,
   channel: Channel,
   items: IngestItem[],
+  settings: DomainSettings,
 ): Promise<Map<string, { id: string; status: OrderStatus }>> {
   const rows = await tx.execute<{ id: string; external_id: string; status: OrderStatus }[]>(
     `insert into "order" (id, channel_id, external_id, status, customer_name, ship_name, ship_phone, ship_province,
-       ship_city, ship_district, ship_line1, ship_postal_code, ship_country, total_amount, currency_code,
+       ship_city, ship_district, ship_line1, ship_postal_code, ship_country, ship_remote, total_amount, currency_code,
        placed_at, paid_at, raw)
-     values ${items.map(() => '(gen_random_uuid(), ?, ?, ?::order_status, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)').join(', ')}
+     values ${items.map(() => '(gen_random_uuid(), ?, ?, ?::order_status, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)').join(', ')}
      on conflict (channel_id, external_id) do nothing returning id, external_id, status`,
     items.flatMap(({ order, raw }) => {
       const a = order.shippingAddress;
@@ -378,6 +381,7 @@ async function insertOrders(
         a.line1,
         a.postalCode,
         a.country,
+        isRemoteProvince(a.province, settings.remoteProvinces),
         order.total,
         order.currencyCode,
         order.placedAt,
@@ -690,7 +694,7 @@ export async function placeOrder(ctx: RequestContext, input: PlaceOrderInput): P
   try {
     const orderId = await ctx.em.transactional(async (tx) => {
       const [lines] = await resolveLines(tx, channel, [order]);
-      const inserted = await insertOrders(tx, channel, [{ order, raw: null }]);
+      const inserted = await insertOrders(tx, channel, [{ order, raw: null }], ctx.settings);
       const created = inserted.get(order.externalId);
       if (!created)
         throw new ConflictError(`Order "${order.externalId}" is being placed right now; ask again.`);
