@@ -17,6 +17,7 @@ import {
 } from './errors.js';
 import { isForward, STOCK_TAKEN } from './lifecycle.js';
 import { isRemoteProvince } from './provinces.js';
+import { splitOrders } from './splitting.js';
 import { evaluateStockLevels } from './stock-levels.js';
 import {
   commitLines,
@@ -359,13 +360,15 @@ async function insertOrders(
   channel: Channel,
   items: IngestItem[],
   settings: DomainSettings,
-): Promise<Map<string, { id: string; status: OrderStatus }>> {
-  const rows = await tx.execute<{ id: string; external_id: string; status: OrderStatus }[]>(
+): Promise<Map<string, { id: string; status: OrderStatus; remote: boolean }>> {
+  const rows = await tx.execute<
+    { id: string; external_id: string; status: OrderStatus; ship_remote: boolean }[]
+  >(
     `insert into "order" (id, channel_id, external_id, status, customer_name, ship_name, ship_phone, ship_province,
        ship_city, ship_district, ship_line1, ship_postal_code, ship_country, ship_remote, total_amount, currency_code,
        placed_at, paid_at, raw)
      values ${items.map(() => '(gen_random_uuid(), ?, ?, ?::order_status, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)').join(', ')}
-     on conflict (channel_id, external_id) do nothing returning id, external_id, status`,
+     on conflict (channel_id, external_id) do nothing returning id, external_id, status, ship_remote`,
     items.flatMap(({ order, raw }) => {
       const a = order.shippingAddress;
       return [
@@ -390,7 +393,7 @@ async function insertOrders(
       ];
     }),
   );
-  return new Map(rows.map((r) => [r.external_id, { id: r.id, status: r.status }]));
+  return new Map(rows.map((r) => [r.external_id, { id: r.id, status: r.status, remote: r.ship_remote }]));
 }
 
 async function insertLines(tx: EntityManager, orders: { orderId: string; lines: ResolvedLine[] }[]) {
@@ -445,12 +448,18 @@ function stockLines(lines: ResolvedLine[]): StockLine[] {
     .map((l) => ({ productId: l.productId!, productCode: l.productCode, quantity: l.quantity }));
 }
 
-/** New orders: their lines, a CREATED entry each, alerts for unknown codes, and their stock effect. */
+/** New orders: their lines, a CREATED entry each, the split rules, alerts for unknown codes, and their stock effect. */
 async function onCreated(
   ctx: RequestContext,
   tx: EntityManager,
   channel: Channel,
-  created: { id: string; status: OrderStatus; order: CanonicalOrder; lines: ResolvedLine[] }[],
+  created: {
+    id: string;
+    status: OrderStatus;
+    remote: boolean;
+    order: CanonicalOrder;
+    lines: ResolvedLine[];
+  }[],
   historical: boolean,
 ) {
   if (created.length === 0) return;
@@ -469,6 +478,17 @@ async function onCreated(
       source: channel.code,
       detail: { platformStatus: c.order.platformStatus, ...(historical ? { historical: true } : {}) },
     })),
+  );
+  await splitOrders(
+    ctx,
+    tx,
+    created.map((c) => ({
+      id: c.id,
+      externalId: c.order.externalId,
+      channelCode: channel.code,
+      remote: c.remote,
+    })),
+    'system',
   );
   for (const c of created) {
     for (const line of c.lines.filter((l) => !l.productId)) {
@@ -709,6 +729,12 @@ export async function placeOrder(ctx: RequestContext, input: PlaceOrderInput): P
           source: 'api',
         },
       ]);
+      await splitOrders(
+        ctx,
+        tx,
+        [{ id: created.id, externalId: order.externalId, channelCode: channel.code, remote: created.remote }],
+        'system',
+      );
       const wanted = stockLines(lines).map((l) => ({ ...l, orderId: created.id }));
       const short = await holdMany(tx, channel.code, wanted, ctx.settings.reservationTtlSeconds);
       if (short.length)

@@ -17,8 +17,9 @@ import { commitLines, releaseHolds, restockCommitted } from './stock.js';
 
 /**
  * Status moves made through the API (an operator or the storefront), each one
- * transaction: the order row is locked first, then the stock rows in product-id
- * order; the new status, its timeline entry and its stock effect commit together.
+ * transaction: the order row is locked first (a sub-order's parent before it, and a
+ * parent before its sub-orders), then the stock rows in product-id order; the new
+ * status, its timeline entry and its stock effect commit together.
  */
 
 const MAX_REASON = 500;
@@ -26,13 +27,17 @@ const MAX_REASON = 500;
 /** PostgreSQL aborts one side of a deadlock (e.g. with the hold sweeper); the move is then simply run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
 
-interface LockedOrder {
+export interface LockedOrder {
   id: string;
   status: OrderStatus;
   channel_code: string;
+  parent_id: string | null;
 }
 
-async function inTransaction<T>(ctx: RequestContext, work: (tx: EntityManager) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  ctx: RequestContext,
+  work: (tx: EntityManager) => Promise<T>,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await ctx.em.transactional(work);
@@ -44,16 +49,43 @@ async function inTransaction<T>(ctx: RequestContext, work: (tx: EntityManager) =
   }
 }
 
-/** Locks the order for the move, or says why it cannot be moved by this key. */
-async function lockOrder(ctx: RequestContext, tx: EntityManager, id: string): Promise<LockedOrder> {
+async function lockRow(tx: EntityManager, id: string): Promise<LockedOrder | undefined> {
   const [order] = await tx.execute<LockedOrder[]>(
-    `select o.id, o.status, c.code as channel_code from "order" o join channel c on c.id = o.channel_id
+    `select o.id, o.status, o.parent_id, c.code as channel_code from "order" o join channel c on c.id = o.channel_id
      where o.id = ? for update of o`,
     [id],
   );
+  return order;
+}
+
+/**
+ * Locks the order for the move, or says why it cannot be moved by this key. A
+ * sub-order's parent is locked first, so moves of one split family queue on the
+ * parent and never deadlock; parent_id never changes, so it may be read unlocked.
+ */
+export async function lockOrder(
+  ctx: RequestContext,
+  tx: EntityManager,
+  id: string,
+): Promise<LockedOrder & { parent: LockedOrder | null }> {
+  const [family] = await tx.execute<{ parent_id: string | null }[]>(
+    'select parent_id from "order" where id = ?',
+    [id],
+  );
+  const parent = family?.parent_id ? ((await lockRow(tx, family.parent_id)) ?? null) : null;
+  const order = await lockRow(tx, id);
   if (!order) throw new NotFoundError('Order', id);
   assertChannelAccess(ctx, order.channel_code);
-  return order;
+  return { ...order, parent };
+}
+
+/** The ids of a split order's sub-orders (none for an order that is not split). */
+export async function childIds(tx: EntityManager, parentId: string): Promise<string[]> {
+  const rows = await tx.execute<{ id: string }[]>(
+    'select id from "order" where parent_id = ? order by external_id, id',
+    [parentId],
+  );
+  return rows.map((r) => r.id);
 }
 
 async function lineProducts(tx: EntityManager, orderId: string) {
