@@ -16,6 +16,7 @@ import {
   NotFoundError,
 } from './errors.js';
 import { isForward, STOCK_TAKEN } from './lifecycle.js';
+import { carryToChildren } from './order-lifecycle.js';
 import { isRemoteProvince } from './provinces.js';
 import { splitOrders } from './splitting.js';
 import { evaluateStockLevels } from './stock-levels.js';
@@ -574,6 +575,8 @@ async function onKnown(
       detail: { platformStatus: order.platformStatus },
     },
   ]);
+  // The platform speaks for the whole sale: a split order's sub-orders follow it.
+  await carryToChildren(tx, [current.id], to, channel.code, { platformStatus: order.platformStatus });
   if (!historical) {
     const target = { id: current.id, channelCode: channel.code };
     const wasTaken = STOCK_TAKEN.has(current.status);

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Platform } from '../schema/enums.js';
+import { RequestContext } from '../services/context.js';
+import { expireHolds } from '../services/inventory.js';
+import { createLogger } from '../server/logger.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { errorCodes, startTestHub, type TestHub } from './support/hub.js';
 import { sample } from './support/webhooks.js';
@@ -16,6 +19,13 @@ const GET = `query($id: ID!) { order(id: $id) { ${ORDER} paidAt shippedAt delive
 const PLACE = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { ${ORDER} } }`;
 const MARK_PAID = `mutation($id: ID!) { markPaid(orderId: $id) { id status } }`;
 const CANCEL = `mutation($id: ID!) { cancelOrder(orderId: $id, reason: "customer asked") { id status } }`;
+const PACK = `mutation($id: ID!) { markPacked(orderId: $id) { id status } }`;
+const SHIP = `mutation($id: ID!, $tracking: String!) {
+  shipOrder(orderId: $id, carrier: "SF", trackingNumber: $tracking) { id status }
+}`;
+const TRACK = `mutation($tracking: String!, $at: DateTime!) {
+  recordShipmentEvent(trackingNumber: $tracking, status: DELIVERED, occurredAt: $at) { status }
+}`;
 
 describe('order splitting', () => {
   let hub: TestHub;
@@ -199,11 +209,23 @@ describe('order splitting', () => {
     expect(await sql(`select count(*)::int as n from order_event where type = 'SPLIT'`)).toEqual([{ n: 0 }]);
   });
 
-  it('splits once: a re-delivery adds no sub-order', async () => {
+  it('splits once: a re-delivery adds no sub-order, and a later platform status carries over to the sub-orders', async () => {
     const trade = taobao('甘肃省', MIXED);
     const first = await ingest(trade);
     const again = await ingest(trade);
     expect(again.children.map((c: any) => c.id)).toEqual(first.children.map((c: any) => c.id));
+    const shipped = await ingest({ ...trade, status: 'WAIT_BUYER_CONFIRM_GOODS' });
+    expect(shipped.status).toBe('SHIPPED');
+    expect(shipped.children.map((c: any) => c.status)).toEqual(['SHIPPED', 'SHIPPED']);
+    expect(await timeline(first.children[0].id)).toEqual([
+      {
+        type: 'STATUS_CHANGED',
+        from_status: 'PAID',
+        to_status: 'SHIPPED',
+        source: 'taobao-main',
+        detail: { platformStatus: 'WAIT_BUYER_CONFIRM_GOODS', parentId: first.id },
+      },
+    ]);
     expect(await sql(`select count(*)::int as n from "order" where parent_id = ?`, [first.id])).toEqual([
       { n: 2 },
     ]);
@@ -323,6 +345,116 @@ describe('order splitting', () => {
       const own = await split(order.id, keys.STOREFRONT);
       expect(own.errors).toBeUndefined();
       expect(own.data!.splitOrder.map((c) => c.id)).toEqual(order.children.map((c: any) => c.id));
+    });
+  });
+
+  describe('the lifecycle of a split order', () => {
+    it('takes payment on the parent, ships the sub-orders, and the parent follows them to SHIPPED and DELIVERED', async () => {
+      const order = await place('Xinjiang');
+      const [ambient, chilled] = order.children.map((c: any) => c.id);
+      expect(order.children.map((c: any) => c.status)).toEqual(['PENDING_PAYMENT', 'PENDING_PAYMENT']);
+
+      const payChild = await hub.gql(MARK_PAID, { id: ambient }, keys.OPS);
+      expect(errorCodes(payChild)).toEqual(['INVALID_TRANSITION']);
+      expect(payChild.errors![0].message).toContain(`sub-order of ${order.id}: pay that order instead`);
+      expect((await hub.gql(MARK_PAID, { id: order.id }, keys.STOREFRONT)).errors).toBeUndefined();
+      let now = await get(order.id);
+      expect([now.status, ...now.children.map((c: any) => c.status)]).toEqual(['PAID', 'PAID', 'PAID']);
+      expect(await timeline(ambient)).toEqual([
+        {
+          type: 'STATUS_CHANGED',
+          from_status: 'PENDING_PAYMENT',
+          to_status: 'PAID',
+          source: 'api',
+          detail: { parentId: order.id },
+        },
+      ]);
+
+      const packParent = await hub.gql(PACK, { id: order.id }, keys.OPS);
+      expect(errorCodes(packParent)).toEqual(['INVALID_TRANSITION']);
+      expect(packParent.errors![0].message).toContain('is split into sub-orders');
+      expect(errorCodes(await hub.gql(SHIP, { id: order.id, tracking: `P-${seq}` }, keys.OPS))).toEqual([
+        'INVALID_TRANSITION',
+      ]);
+
+      expect((await hub.gql(PACK, { id: ambient }, keys.OPS)).errors).toBeUndefined();
+      expect((await hub.gql(SHIP, { id: ambient, tracking: `A-${seq}` }, keys.OPS)).errors).toBeUndefined();
+      expect((await get(order.id)).status).toBe('PAID');
+      // One parcel has left: the sale can no longer be cancelled.
+      const cancel = await hub.gql(CANCEL, { id: order.id }, keys.OPS);
+      expect(errorCodes(cancel)).toEqual(['INVALID_TRANSITION']);
+      expect(cancel.errors![0].message).toContain(`shipped sub-order (${ambient})`);
+
+      expect((await hub.gql(SHIP, { id: chilled, tracking: `C-${seq}` }, keys.OPS)).errors).toBeUndefined();
+      now = await get(order.id);
+      expect([now.status, ...now.children.map((c: any) => c.status)]).toEqual([
+        'SHIPPED',
+        'SHIPPED',
+        'SHIPPED',
+      ]);
+      expect(now.shippedAt).not.toBeNull();
+      expect((await timeline(order.id)).at(-1)).toEqual({
+        type: 'STATUS_CHANGED',
+        from_status: 'PAID',
+        to_status: 'SHIPPED',
+        source: 'system',
+        detail: { reason: 'all sub-orders SHIPPED' },
+      });
+
+      const early = new Date(Date.now() - 3_600_000).toISOString();
+      const late = new Date(Date.now() - 1_800_000).toISOString();
+      expect((await hub.gql(TRACK, { tracking: `C-${seq}`, at: late }, keys.OPS)).errors).toBeUndefined();
+      expect((await get(order.id)).status).toBe('SHIPPED');
+      expect((await hub.gql(TRACK, { tracking: `A-${seq}`, at: early }, keys.OPS)).errors).toBeUndefined();
+      now = await get(order.id);
+      expect([now.status, ...now.children.map((c: any) => c.status)]).toEqual([
+        'DELIVERED',
+        'DELIVERED',
+        'DELIVERED',
+      ]);
+      // Delivered when the last parcel was.
+      expect(now.deliveredAt).toBe(late);
+      // Stock was sold once, by the parent.
+      expect((await stock()).map((s) => s.on_hand)).toEqual([18, 19, 20]);
+    });
+
+    it('cancels the sub-orders with the parent, and refuses to cancel a sub-order alone', async () => {
+      const order = await place('Gansu');
+      const cancelChild = await hub.gql(CANCEL, { id: order.children[1].id }, keys.OPS);
+      expect(errorCodes(cancelChild)).toEqual(['INVALID_TRANSITION']);
+      expect(cancelChild.errors![0].message).toContain('cancel that order instead');
+      expect((await hub.gql(CANCEL, { id: order.id }, keys.STOREFRONT)).errors).toBeUndefined();
+      const now = await get(order.id);
+      expect([now.status, ...now.children.map((c: any) => c.status)]).toEqual([
+        'CANCELLED',
+        'CANCELLED',
+        'CANCELLED',
+      ]);
+      expect((await timeline(order.children[0].id)).at(-1)).toMatchObject({
+        from_status: 'PENDING_PAYMENT',
+        to_status: 'CANCELLED',
+        detail: { reason: 'customer asked', parentId: order.id },
+      });
+      expect((await stock()).map((s) => s.reserved)).toEqual([0, 0, 0]);
+    });
+
+    it('cancels the sub-orders when the payment times out', async () => {
+      const order = await place('Tibet');
+      await sql(`update reservation set expires_at = now() - interval '1 second' where order_id = ?`, [
+        order.id,
+      ]);
+      const logger = createLogger('silent');
+      await expireHolds(RequestContext.system(hub.orm.em.fork(), logger, { reservationTtlSeconds: 900 }));
+      const now = await get(order.id);
+      expect([now.status, ...now.children.map((c: any) => c.status)]).toEqual([
+        'CANCELLED',
+        'CANCELLED',
+        'CANCELLED',
+      ]);
+      expect((await timeline(now.children[0].id)).at(-1)).toMatchObject({
+        source: 'system',
+        detail: { reason: 'payment timeout' },
+      });
     });
   });
 
