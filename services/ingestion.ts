@@ -487,6 +487,7 @@ async function onCreated(
       id: c.id,
       externalId: c.order.externalId,
       channelCode: channel.code,
+      status: c.status,
       remote: c.remote,
     })),
     'system',
@@ -735,7 +736,15 @@ export async function placeOrder(ctx: RequestContext, input: PlaceOrderInput): P
       await splitOrders(
         ctx,
         tx,
-        [{ id: created.id, externalId: order.externalId, channelCode: channel.code, remote: created.remote }],
+        [
+          {
+            id: created.id,
+            externalId: order.externalId,
+            channelCode: channel.code,
+            status: created.status,
+            remote: created.remote,
+          },
+        ],
         'system',
       );
       const wanted = stockLines(lines).map((l) => ({ ...l, orderId: created.id }));

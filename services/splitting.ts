@@ -59,6 +59,7 @@ export interface SplitCandidate {
   id: string;
   externalId: string;
   channelCode: string;
+  status: OrderStatus;
   remote: boolean;
 }
 
@@ -146,8 +147,11 @@ export async function splitOrders(
   const made = new Map<string, string[]>();
   if (candidates.length === 0) return made;
   const rules = await loadSplitRules(ctx, tx);
-  // Most orders meet no rule's condition (not remote): their lines are not even read.
-  const eligible = candidates.filter((o) => rules.some((r) => conditionHolds(r, o)));
+  // Most orders meet no rule's condition (not remote): their lines are not even read. An order
+  // first seen shipped or ended (a late webhook, a historical import) has no parcels left to plan.
+  const eligible = candidates.filter(
+    (o) => SPLITTABLE.has(o.status) && rules.some((r) => conditionHolds(r, o)),
+  );
   if (eligible.length === 0) return made;
   const lineRows = await tx.execute<(CandidateLine & { order_id: string })[]>(
     `select l.order_id, l.id, coalesce(p.cold_chain, false) as "coldChain", l.line_total as "lineTotal"
@@ -271,7 +275,7 @@ export async function splitOrder(ctx: RequestContext, orderId: string): Promise<
     const made = await splitOrders(
       ctx,
       tx,
-      [{ id, externalId: row.external_id, channelCode: order.channel_code, remote }],
+      [{ id, externalId: row.external_id, channelCode: order.channel_code, status: order.status, remote }],
       'api',
     );
     return made.get(id) ?? [];

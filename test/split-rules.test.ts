@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OrderStatus } from '../schema/enums.js';
 import { childExternalId, planSplit, type SplitRule } from '../services/splitting.js';
 
 describe('split rules', () => {
@@ -13,7 +14,13 @@ describe('split rules', () => {
       ],
     },
   };
-  const order = { id: 'o1', externalId: 'T-1', channelCode: 'taobao-main', remote: true };
+  const order = {
+    id: 'o1',
+    externalId: 'T-1',
+    channelCode: 'taobao-main',
+    status: OrderStatus.PAID,
+    remote: true,
+  };
   const lines = [
     { id: 'l1', coldChain: true, lineTotal: '10.00' },
     { id: 'l2', coldChain: false, lineTotal: '5.00' },
