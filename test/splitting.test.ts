@@ -299,6 +299,20 @@ describe('order splitting', () => {
       expect(await split(local.id, keys.OPS)).toEqual({ data: { splitOrder: [] } });
     });
 
+    it('splits once when asked many times at once', async () => {
+      await sql(`update split_rule set enabled = false`);
+      const order = await ingest(taobao('Xinjiang', MIXED));
+      await sql(`update split_rule set enabled = true`);
+      const answers = await Promise.all([1, 2, 3, 4].map(() => split(order.id, keys.OPS)));
+      expect(answers.flatMap((a) => a.errors ?? [])).toEqual([]);
+      const ids = answers.map((a) => a.data!.splitOrder.map((c) => c.id));
+      expect(new Set(ids.map((i) => i.join())).size).toBe(1);
+      expect(ids[0]).toHaveLength(2);
+      expect(await sql(`select count(*)::int as n from order_event where type = 'SPLIT'`)).toEqual([
+        { n: 1 },
+      ]);
+    });
+
     it('reads the address with the current remote list, and sets the flag to match', async () => {
       await sql(`update split_rule set enabled = false`);
       const order = await ingest(taobao('Hainan', MIXED));
@@ -416,6 +430,21 @@ describe('order splitting', () => {
       expect(now.deliveredAt).toBe(late);
       // Stock was sold once, by the parent.
       expect((await stock()).map((s) => s.on_hand)).toEqual([18, 19, 20]);
+    });
+
+    it('moves the parent once when its sub-orders ship at the same moment', async () => {
+      const order = await place('Ningxia');
+      await hub.gql(MARK_PAID, { id: order.id }, keys.OPS);
+      const shipped = await Promise.all(
+        order.children.map((c: any, i: number) =>
+          hub.gql(SHIP, { id: c.id, tracking: `SAME-${seq}-${i}` }, keys.OPS),
+        ),
+      );
+      expect(shipped.flatMap((r) => r.errors ?? [])).toEqual([]);
+      expect((await get(order.id)).status).toBe('SHIPPED');
+      expect(
+        (await timeline(order.id)).filter((e) => e.to_status === 'SHIPPED').map((e) => e.source),
+      ).toEqual(['system']);
     });
 
     it('cancels the sub-orders with the parent, and refuses to cancel a sub-order alone', async () => {
