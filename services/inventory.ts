@@ -105,6 +105,7 @@ async function timeOutOrders(tx: EntityManager, orderIds: string[]): Promise<str
      from "order" o join channel c on c.id = o.channel_id where o.id in (${idList})`,
     ids,
   );
+  // A split sale's sub-orders are cancelled with it.
   await carryToChildren(tx, ids, OrderStatus.CANCELLED, 'system', { reason: 'payment timeout' });
   const released: string[] = [];
   for (const id of ids) released.push(...(await releaseHolds(tx, id)));
