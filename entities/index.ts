@@ -10,6 +10,7 @@ import { Product } from './product.js';
 import { ReconciliationLine, ReconciliationReport } from './reconciliation-report.js';
 import { Reservation } from './reservation.js';
 import { Shipment, ShipmentEvent } from './shipment.js';
+import { SplitRule } from './split-rule.js';
 import { StockAlert } from './stock-alert.js';
 import { StockMovement } from './stock-movement.js';
 
@@ -29,6 +30,7 @@ export {
   Reservation,
   Shipment,
   ShipmentEvent,
+  SplitRule,
   StockAlert,
   StockMovement,
 };
@@ -49,6 +51,7 @@ export const entities = [
   Reservation,
   Shipment,
   ShipmentEvent,
+  SplitRule,
   StockAlert,
   StockMovement,
 ];

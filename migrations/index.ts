@@ -1,4 +1,5 @@
 import { Migration20261127055000_order_event_numbering } from './Migration20261127055000_order_event_numbering.js';
+import { Migration20261127061000_split_rules } from './Migration20261127061000_split_rules.js';
 import { Migration20261127045000_change_notifications } from './Migration20261127045000_change_notifications.js';
 import { Migration20261127040819_stock_levels } from './Migration20261127040819_stock_levels.js';
 import { Migration20261127033737_unknown_product_alert } from './Migration20261127033737_unknown_product_alert.js';
@@ -20,4 +21,5 @@ export const migrationsList = [
     name: 'Migration20261127055000_order_event_numbering',
     class: Migration20261127055000_order_event_numbering,
   },
+  { name: 'Migration20261127061000_split_rules', class: Migration20261127061000_split_rules },
 ];

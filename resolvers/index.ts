@@ -8,6 +8,7 @@ import { LifecycleResolver } from './lifecycle.js';
 import { NotAvailableResolver } from './not-available.js';
 import { OrderLineResolver, OrderResolver, ReservationResolver, ShipmentResolver } from './order.js';
 import { PollingResolver } from './polling.js';
+import { SplittingResolver } from './splitting.js';
 import { StockLevelResolver } from './stock.js';
 import { StockReservationResolver } from './reservations.js';
 import { SubscriptionResolver } from './subscriptions.js';
@@ -28,6 +29,7 @@ export const resolvers = [
   ReconciliationResolver,
   ReservationResolver,
   ShipmentResolver,
+  SplittingResolver,
   StockLevelResolver,
   StockReservationResolver,
   SubscriptionResolver,

@@ -1,6 +1,5 @@
-import { Arg, Authorized, Float, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Float, Query, Resolver } from 'type-graphql';
 import { SalesGroupBy } from '../schema/enums.js';
-import { OrderType } from '../schema/order.js';
 import { SalesRowType, StageDurationType, VolumeAnomalyType } from '../schema/report.js';
 import { DateTimeScalar } from '../schema/scalars.js';
 import { NotAvailableError } from '../services/errors.js';
@@ -44,11 +43,5 @@ export class NotAvailableResolver {
     @Arg('timeZone', () => String, { nullable: true, defaultValue: 'Asia/Shanghai' }) _timeZone: string,
   ): VolumeAnomalyType[] {
     throw new NotAvailableError('volumeAnomalies');
-  }
-
-  @Authorized()
-  @Mutation(() => [OrderType])
-  splitOrder(@Arg('orderId', () => ID) _orderId: string): OrderType[] {
-    throw new NotAvailableError('splitOrder');
   }
 }

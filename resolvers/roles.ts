@@ -16,3 +16,5 @@ export const WRITE_STOCK = [Role.OPS];
 export const MOVE_ORDERS = [Role.OPS, Role.STOREFRONT];
 // The warehouse and carriers: pack, ship, tracking events.
 export const SHIP_ORDERS = [Role.OPS];
+// Splitting by hand: operators, and a storefront for its own channel's orders (checked by the service).
+export const SPLIT_ORDERS = [Role.OPS, Role.STOREFRONT];

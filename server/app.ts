@@ -76,6 +76,7 @@ export function domainSettings(config: HubConfig): DomainSettings {
       suddenDropPercent: config.suddenDropPercent,
       suddenDropWindowSeconds: config.suddenDropWindowSeconds,
     },
+    remoteProvinces: config.remoteProvinces,
   };
 }
 

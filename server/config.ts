@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_REMOTE_PROVINCES, parseProvinceList } from '../services/provinces.js';
 
 /** Everything the hub reads from its environment, validated once at start and passed down. */
 export interface HubConfig {
@@ -48,6 +49,8 @@ export interface HubConfig {
   redisUrl: string | undefined;
   /** Messages that may wait for one websocket subscriber before it is disconnected as too slow. */
   subscriberMaxQueue: number;
+  /** Regions (canonical names) whose addresses are remote for the split rules. */
+  remoteProvinces: readonly string[];
 }
 
 const port = (name: string) =>
@@ -123,6 +126,18 @@ const schema = z.object({
     .regex(/^rediss?:\/\//, 'REDIS_URL must start with redis:// or rediss://')
     .optional(),
   SUBSCRIBER_MAX_QUEUE: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  REMOTE_PROVINCES: z
+    .string()
+    .optional()
+    .transform((value, zctx) => {
+      if (value === undefined) return DEFAULT_REMOTE_PROVINCES;
+      try {
+        return parseProvinceList(value);
+      } catch (err) {
+        zctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
 
 const CARRIER_CODE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -203,5 +218,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     pubsub: e.PUBSUB,
     redisUrl: e.REDIS_URL,
     subscriberMaxQueue: e.SUBSCRIBER_MAX_QUEUE,
+    remoteProvinces: e.REMOTE_PROVINCES,
   };
 }

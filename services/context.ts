@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { Role } from '../schema/enums.js';
 import { createLoaders, type Loaders } from './loaders.js';
+import { DEFAULT_REMOTE_PROVINCES } from './provinces.js';
 
 /** Who is calling: the API key behind the request. */
 export interface Principal {
@@ -34,11 +35,14 @@ export interface DomainSettings {
   reservationTtlSeconds: number;
   /** Safety-stock and alert thresholds; DEFAULT_STOCK_LEVELS when absent. */
   stockLevels?: StockLevelSettings;
+  /** Regions (canonical names, see provinces.ts) whose addresses are remote; DEFAULT_REMOTE_PROVINCES when absent. */
+  remoteProvinces?: readonly string[];
 }
 
 export const DEFAULT_SETTINGS: DomainSettings = {
   reservationTtlSeconds: 900,
   stockLevels: DEFAULT_STOCK_LEVELS,
+  remoteProvinces: DEFAULT_REMOTE_PROVINCES,
 };
 
 /**

@@ -63,8 +63,8 @@ export class InsufficientStockError extends HubError {
 }
 
 export class InvalidTransitionError extends HubError {
-  constructor(orderId: string, from: string, to: string) {
-    super('INVALID_TRANSITION', 409, `Order ${orderId} cannot go from ${from} to ${to}.`, {
+  constructor(orderId: string, from: string, to: string, message?: string) {
+    super('INVALID_TRANSITION', 409, message ?? `Order ${orderId} cannot go from ${from} to ${to}.`, {
       orderId,
       from,
       to,

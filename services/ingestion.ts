@@ -6,7 +6,7 @@ import type { CanonicalOrder } from '../connectors/canonical.js';
 import { Channel, IngestLog, Order, Product } from '../entities/index.js';
 import { IngestOutcome, IngestSource, OrderStatus, StockAlertKind } from '../schema/enums.js';
 import { assertChannelAccess } from './access.js';
-import type { RequestContext } from './context.js';
+import type { DomainSettings, RequestContext } from './context.js';
 import {
   BadUserInputError,
   ChannelClosedError,
@@ -16,6 +16,9 @@ import {
   NotFoundError,
 } from './errors.js';
 import { isForward, STOCK_TAKEN } from './lifecycle.js';
+import { carryToChildren } from './order-lifecycle.js';
+import { isRemoteProvince } from './provinces.js';
+import { splitOrders } from './splitting.js';
 import { evaluateStockLevels } from './stock-levels.js';
 import {
   commitLines,
@@ -225,6 +228,7 @@ async function storeBatch(
     tx,
     channel,
     [...first.values()].map((k) => items[k]),
+    ctx.settings,
   );
   const created = [...first.entries()]
     .filter(([externalId]) => inserted.has(externalId))
@@ -356,13 +360,16 @@ async function insertOrders(
   tx: EntityManager,
   channel: Channel,
   items: IngestItem[],
-): Promise<Map<string, { id: string; status: OrderStatus }>> {
-  const rows = await tx.execute<{ id: string; external_id: string; status: OrderStatus }[]>(
+  settings: DomainSettings,
+): Promise<Map<string, { id: string; status: OrderStatus; remote: boolean }>> {
+  const rows = await tx.execute<
+    { id: string; external_id: string; status: OrderStatus; ship_remote: boolean }[]
+  >(
     `insert into "order" (id, channel_id, external_id, status, customer_name, ship_name, ship_phone, ship_province,
-       ship_city, ship_district, ship_line1, ship_postal_code, ship_country, total_amount, currency_code,
+       ship_city, ship_district, ship_line1, ship_postal_code, ship_country, ship_remote, total_amount, currency_code,
        placed_at, paid_at, raw)
-     values ${items.map(() => '(gen_random_uuid(), ?, ?, ?::order_status, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)').join(', ')}
-     on conflict (channel_id, external_id) do nothing returning id, external_id, status`,
+     values ${items.map(() => '(gen_random_uuid(), ?, ?, ?::order_status, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)').join(', ')}
+     on conflict (channel_id, external_id) do nothing returning id, external_id, status, ship_remote`,
     items.flatMap(({ order, raw }) => {
       const a = order.shippingAddress;
       return [
@@ -378,6 +385,7 @@ async function insertOrders(
         a.line1,
         a.postalCode,
         a.country,
+        isRemoteProvince(a.province, settings.remoteProvinces),
         order.total,
         order.currencyCode,
         order.placedAt,
@@ -386,7 +394,7 @@ async function insertOrders(
       ];
     }),
   );
-  return new Map(rows.map((r) => [r.external_id, { id: r.id, status: r.status }]));
+  return new Map(rows.map((r) => [r.external_id, { id: r.id, status: r.status, remote: r.ship_remote }]));
 }
 
 async function insertLines(tx: EntityManager, orders: { orderId: string; lines: ResolvedLine[] }[]) {
@@ -441,12 +449,18 @@ function stockLines(lines: ResolvedLine[]): StockLine[] {
     .map((l) => ({ productId: l.productId!, productCode: l.productCode, quantity: l.quantity }));
 }
 
-/** New orders: their lines, a CREATED entry each, alerts for unknown codes, and their stock effect. */
+/** New orders: their lines, a CREATED entry each, the split rules, alerts for unknown codes, and their stock effect. */
 async function onCreated(
   ctx: RequestContext,
   tx: EntityManager,
   channel: Channel,
-  created: { id: string; status: OrderStatus; order: CanonicalOrder; lines: ResolvedLine[] }[],
+  created: {
+    id: string;
+    status: OrderStatus;
+    remote: boolean;
+    order: CanonicalOrder;
+    lines: ResolvedLine[];
+  }[],
   historical: boolean,
 ) {
   if (created.length === 0) return;
@@ -465,6 +479,18 @@ async function onCreated(
       source: channel.code,
       detail: { platformStatus: c.order.platformStatus, ...(historical ? { historical: true } : {}) },
     })),
+  );
+  await splitOrders(
+    ctx,
+    tx,
+    created.map((c) => ({
+      id: c.id,
+      externalId: c.order.externalId,
+      channelCode: channel.code,
+      status: c.status,
+      remote: c.remote,
+    })),
+    'system',
   );
   for (const c of created) {
     for (const line of c.lines.filter((l) => !l.productId)) {
@@ -550,6 +576,8 @@ async function onKnown(
       detail: { platformStatus: order.platformStatus },
     },
   ]);
+  // The platform speaks for the whole sale: a split order's sub-orders follow it.
+  await carryToChildren(tx, [current.id], to, channel.code, { platformStatus: order.platformStatus });
   if (!historical) {
     const target = { id: current.id, channelCode: channel.code };
     const wasTaken = STOCK_TAKEN.has(current.status);
@@ -690,7 +718,7 @@ export async function placeOrder(ctx: RequestContext, input: PlaceOrderInput): P
   try {
     const orderId = await ctx.em.transactional(async (tx) => {
       const [lines] = await resolveLines(tx, channel, [order]);
-      const inserted = await insertOrders(tx, channel, [{ order, raw: null }]);
+      const inserted = await insertOrders(tx, channel, [{ order, raw: null }], ctx.settings);
       const created = inserted.get(order.externalId);
       if (!created)
         throw new ConflictError(`Order "${order.externalId}" is being placed right now; ask again.`);
@@ -705,6 +733,20 @@ export async function placeOrder(ctx: RequestContext, input: PlaceOrderInput): P
           source: 'api',
         },
       ]);
+      await splitOrders(
+        ctx,
+        tx,
+        [
+          {
+            id: created.id,
+            externalId: order.externalId,
+            channelCode: channel.code,
+            status: created.status,
+            remote: created.remote,
+          },
+        ],
+        'system',
+      );
       const wanted = stockLines(lines).map((l) => ({ ...l, orderId: created.id }));
       const short = await holdMany(tx, channel.code, wanted, ctx.settings.reservationTtlSeconds);
       if (short.length)

@@ -1,8 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { InventoryItem, Reservation, StockAlert } from '../entities/index.js';
+import { OrderStatus } from '../schema/enums.js';
 import { channelScope } from './access.js';
 import type { RequestContext } from './context.js';
 import { parseId } from './ids.js';
+import { carryToChildren } from './order-lifecycle.js';
 import { releaseHolds } from './stock.js';
 import { evaluateStockLevels } from './stock-levels.js';
 
@@ -103,6 +105,8 @@ async function timeOutOrders(tx: EntityManager, orderIds: string[]): Promise<str
      from "order" o join channel c on c.id = o.channel_id where o.id in (${idList})`,
     ids,
   );
+  // A split sale's sub-orders are cancelled with it.
+  await carryToChildren(tx, ids, OrderStatus.CANCELLED, 'system', { reason: 'payment timeout' });
   const released: string[] = [];
   for (const id of ids) released.push(...(await releaseHolds(tx, id)));
   return released;

@@ -31,3 +31,17 @@ export function isForward(from: OrderStatus, to: OrderStatus): boolean {
   if (to === OrderStatus.REFUNDED) return RANK[from] >= RANK[OrderStatus.PAID];
   return RANK[to] > RANK[from];
 }
+
+/** Fulfilment statuses a split order takes from its sub-orders (the parcels). */
+const FOLLOWS_CHILDREN = new Set([OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.DELIVERED]);
+
+/**
+ * The status a split order moves to after one of its sub-orders moved, or null: it
+ * is as far as its least advanced sub-order (SHIPPED once all are shipped). Payment
+ * and cancellation are the parent's own and go the other way, parent to children.
+ */
+export function statusFollowingChildren(parent: OrderStatus, children: OrderStatus[]): OrderStatus | null {
+  if (children.length === 0) return null;
+  const least = children.reduce((a, b) => (RANK[b] < RANK[a] ? b : a));
+  return FOLLOWS_CHILDREN.has(least) && isForward(parent, least) ? least : null;
+}

@@ -51,7 +51,11 @@ export function createLoaders(em: EntityManager) {
     inventoryByProductId: one(InventoryItem, 'product', (i) => i.product.id),
     orderById: one(Order, 'id', (o) => o.id),
     linesByOrderId: many(OrderLine, 'order', (l) => l.order.id, { lineNo: 'asc' }),
-    childrenByParentId: many(Order, 'parent', (o) => o.parent!.id, { placedAt: 'asc', id: 'asc' }),
+    childrenByParentId: many(Order, 'parent', (o) => o.parent!.id, {
+      placedAt: 'asc',
+      externalId: 'asc',
+      id: 'asc',
+    }),
     shipmentsByOrderId: many(Shipment, 'order', (s) => s.order.id, { createdAt: 'asc', id: 'asc' }),
     shipmentEventsByShipmentId: many(ShipmentEvent, 'shipment', (e) => e.shipment.id, {
       occurredAt: 'asc',

@@ -11,14 +11,19 @@ import {
   NotFoundError,
 } from './errors.js';
 import { parseId } from './ids.js';
-import { isForward, STOCK_TAKEN } from './lifecycle.js';
+import { isForward, statusFollowingChildren, STOCK_TAKEN } from './lifecycle.js';
 import { actorOf, evaluateStockLevels } from './stock-levels.js';
 import { commitLines, releaseHolds, restockCommitted } from './stock.js';
 
 /**
  * Status moves made through the API (an operator or the storefront), each one
- * transaction: the order row is locked first, then the stock rows in product-id
- * order; the new status, its timeline entry and its stock effect commit together.
+ * transaction: the order row is locked first (a sub-order's parent before it, and a
+ * parent before its sub-orders), then the stock rows in product-id order; the new
+ * status, its timeline entry and its stock effect commit together.
+ *
+ * A split order (see splitting.ts) is the sale, its sub-orders are the parcels:
+ * payment and cancellation act on the parent and carry over to the sub-orders;
+ * packing, shipping and delivery act on the sub-orders and the parent follows.
  */
 
 const MAX_REASON = 500;
@@ -26,13 +31,17 @@ const MAX_REASON = 500;
 /** PostgreSQL aborts one side of a deadlock (e.g. with the hold sweeper); the move is then simply run again. */
 const RETRYABLE = new Set(['40P01', '40001']);
 
-interface LockedOrder {
+export interface LockedOrder {
   id: string;
   status: OrderStatus;
   channel_code: string;
+  parent_id: string | null;
 }
 
-async function inTransaction<T>(ctx: RequestContext, work: (tx: EntityManager) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  ctx: RequestContext,
+  work: (tx: EntityManager) => Promise<T>,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await ctx.em.transactional(work);
@@ -44,16 +53,132 @@ async function inTransaction<T>(ctx: RequestContext, work: (tx: EntityManager) =
   }
 }
 
-/** Locks the order for the move, or says why it cannot be moved by this key. */
-async function lockOrder(ctx: RequestContext, tx: EntityManager, id: string): Promise<LockedOrder> {
+async function lockRow(tx: EntityManager, id: string): Promise<LockedOrder | undefined> {
   const [order] = await tx.execute<LockedOrder[]>(
-    `select o.id, o.status, c.code as channel_code from "order" o join channel c on c.id = o.channel_id
+    `select o.id, o.status, o.parent_id, c.code as channel_code from "order" o join channel c on c.id = o.channel_id
      where o.id = ? for update of o`,
     [id],
   );
+  return order;
+}
+
+/**
+ * Locks the order for the move, or says why it cannot be moved by this key. A
+ * sub-order's parent is locked first, so moves of one split family queue on the
+ * parent and never deadlock; parent_id never changes, so it may be read unlocked.
+ */
+export async function lockOrder(
+  ctx: RequestContext,
+  tx: EntityManager,
+  id: string,
+): Promise<LockedOrder & { parent: LockedOrder | null }> {
+  const [family] = await tx.execute<{ parent_id: string | null }[]>(
+    'select parent_id from "order" where id = ?',
+    [id],
+  );
+  const parent = family?.parent_id ? ((await lockRow(tx, family.parent_id)) ?? null) : null;
+  const order = await lockRow(tx, id);
   if (!order) throw new NotFoundError('Order', id);
   assertChannelAccess(ctx, order.channel_code);
-  return order;
+  return { ...order, parent };
+}
+
+/** The ids of a split order's sub-orders (none for an order that is not split). */
+export async function childIds(tx: EntityManager, parentId: string): Promise<string[]> {
+  const rows = await tx.execute<{ id: string }[]>(
+    'select id from "order" where parent_id = ? order by external_id, id',
+    [parentId],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** A sub-order is a parcel of its parent's sale: payment and cancellation go to the parent. */
+function refuseSubOrder(order: LockedOrder, to: OrderStatus, action: string) {
+  if (order.parent_id)
+    throw new InvalidTransitionError(
+      order.id,
+      order.status,
+      to,
+      `Order ${order.id} is a sub-order of ${order.parent_id}: ${action} that order instead.`,
+    );
+}
+
+/** A split order's parcels are its sub-orders: packing and shipping go to them. */
+async function refuseSplitParent(tx: EntityManager, order: LockedOrder, to: OrderStatus, action: string) {
+  const children = await childIds(tx, order.id);
+  if (children.length)
+    throw new InvalidTransitionError(
+      order.id,
+      order.status,
+      to,
+      `Order ${order.id} is split into sub-orders ${children.join(', ')}: ${action} them instead.`,
+    );
+}
+
+/**
+ * Payment and cancellation of a split order carry over to its sub-orders in the same
+ * transaction (the callers have locked the parents; the sub-orders are locked next).
+ * Each sub-order that moves gets its own timeline entry; it takes its parent's times.
+ */
+export async function carryToChildren(
+  tx: EntityManager,
+  parentIds: string[],
+  to: OrderStatus,
+  source: string,
+  detail: Record<string, unknown> | null,
+): Promise<void> {
+  if (parentIds.length === 0) return;
+  const children = await tx.execute<LockedOrder[]>(
+    `select o.id, o.status, o.parent_id, c.code as channel_code from "order" o join channel c on c.id = o.channel_id
+     where o.parent_id in (${parentIds.map(() => '?').join(', ')}) order by o.id for update of o`,
+    parentIds,
+  );
+  const moving = children.filter((c) => isForward(c.status, to));
+  if (moving.length === 0) return;
+  await tx.execute(
+    `update "order" c set status = ?::order_status, updated_at = now(), paid_at = coalesce(c.paid_at, p.paid_at),
+       shipped_at = coalesce(c.shipped_at, p.shipped_at), delivered_at = coalesce(c.delivered_at, p.delivered_at)
+     from "order" p where p.id = c.parent_id and c.id in (${moving.map(() => '?').join(', ')})`,
+    [to, ...moving.map((c) => c.id)],
+  );
+  await tx.execute(
+    `insert into order_event (order_id, channel_code, type, from_status, to_status, source, detail)
+     values ${moving.map(() => `(?, ?, 'STATUS_CHANGED', ?::order_status, ?::order_status, ?, ?::jsonb)`).join(', ')}`,
+    moving.flatMap((c) => [
+      c.id,
+      c.channel_code,
+      c.status,
+      to,
+      source,
+      JSON.stringify({ ...detail, parentId: c.parent_id }),
+    ]),
+  );
+}
+
+/** After a sub-order moved: its parent follows when every sub-order got as far (statusFollowingChildren). */
+async function followChildren(tx: EntityManager, parent: LockedOrder) {
+  const children = await tx.execute<{ status: OrderStatus; delivered_at: Date | null }[]>(
+    'select status, delivered_at from "order" where parent_id = ?',
+    [parent.id],
+  );
+  const to = statusFollowingChildren(
+    parent.status,
+    children.map((c) => c.status),
+  );
+  if (!to) return;
+  // Delivered when the last parcel was, by the carriers' times.
+  const lastDelivery = children.reduce<Date | null>(
+    (last, c) => (c.delivered_at && (!last || c.delivered_at > last) ? c.delivered_at : last),
+    null,
+  );
+  await moveTo(
+    tx,
+    parent,
+    to,
+    { reason: `all sub-orders ${to}` },
+    'system',
+    to === OrderStatus.DELIVERED ? lastDelivery : null,
+  );
 }
 
 async function lineProducts(tx: EntityManager, orderId: string) {
@@ -101,6 +226,7 @@ export async function markPaid(ctx: RequestContext, orderId: string): Promise<Or
   const id = parseId(orderId, 'orderId');
   await inTransaction(ctx, async (tx) => {
     const order = await lockOrder(ctx, tx, id);
+    refuseSubOrder(order, OrderStatus.PAID, 'pay');
     if (order.status !== OrderStatus.PENDING_PAYMENT || !isForward(order.status, OrderStatus.PAID))
       throw new InvalidTransitionError(id, order.status, OrderStatus.PAID);
     const lines = await lineProducts(tx, id);
@@ -108,6 +234,7 @@ export async function markPaid(ctx: RequestContext, orderId: string): Promise<Or
     if (short.length)
       throw new InsufficientStockError(short[0].productCode, short[0].quantity, short[0].available);
     await moveTo(tx, order, OrderStatus.PAID, null);
+    await carryToChildren(tx, [id], OrderStatus.PAID, 'api', null);
     await evaluateStockLevels(
       tx,
       lines.map((l) => l.productId),
@@ -131,12 +258,26 @@ export async function cancelOrder(ctx: RequestContext, orderId: string, reason: 
     throw new BadUserInputError(`reason must be at most ${MAX_REASON} characters.`, 'reason');
   await inTransaction(ctx, async (tx) => {
     const order = await lockOrder(ctx, tx, id);
+    refuseSubOrder(order, OrderStatus.CANCELLED, 'cancel');
     if (!isForward(order.status, OrderStatus.CANCELLED))
       throw new InvalidTransitionError(id, order.status, OrderStatus.CANCELLED);
+    // A parcel on its way cannot be taken back by cancelling the sale.
+    const [shipped] = await tx.execute<{ id: string }[]>(
+      `select id from "order" where parent_id = ? and status in ('SHIPPED', 'DELIVERED') limit 1`,
+      [id],
+    );
+    if (shipped)
+      throw new InvalidTransitionError(
+        id,
+        order.status,
+        OrderStatus.CANCELLED,
+        `Order ${id} has a shipped sub-order (${shipped.id}), so it can no longer be cancelled.`,
+      );
     const touched = STOCK_TAKEN.has(order.status)
       ? await restockCommitted(tx, id, actorOf(ctx))
       : await releaseHolds(tx, id);
     await moveTo(tx, order, OrderStatus.CANCELLED, { reason: why });
+    await carryToChildren(tx, [id], OrderStatus.CANCELLED, 'api', { reason: why });
     await evaluateStockLevels(tx, touched, ctx.settings);
   });
   return ctx.em.findOneOrFail(Order, { id }, { refresh: true });
@@ -173,9 +314,11 @@ export async function markPacked(ctx: RequestContext, orderId: string): Promise<
   const id = parseId(orderId, 'orderId');
   await inTransaction(ctx, async (tx) => {
     const order = await lockOrder(ctx, tx, id);
+    await refuseSplitParent(tx, order, OrderStatus.PACKED, 'pack');
     if (order.status !== OrderStatus.PAID)
       throw new InvalidTransitionError(id, order.status, OrderStatus.PACKED);
     await moveTo(tx, order, OrderStatus.PACKED, null);
+    if (order.parent) await followChildren(tx, order.parent);
   });
   return ctx.em.findOneOrFail(Order, { id }, { refresh: true });
 }
@@ -206,6 +349,7 @@ export async function shipOrder(
     );
     if (known && known.order_id === id) return; // the same scan again
     if (known) throw new ConflictError(`Tracking number "${tracking}" belongs to another order.`);
+    await refuseSplitParent(tx, order, OrderStatus.SHIPPED, 'ship');
     if (order.status !== OrderStatus.PACKED && order.status !== OrderStatus.PAID)
       throw new InvalidTransitionError(id, order.status, OrderStatus.SHIPPED);
     // Another order may take the same number at the same moment: the unique key decides.
@@ -228,6 +372,7 @@ export async function shipOrder(
       trackingNumber: tracking,
       status: ShipmentStatus.LABEL_CREATED,
     });
+    if (order.parent) await followChildren(tx, order.parent);
   });
   return ctx.em.findOneOrFail(Order, { id }, { refresh: true });
 }
@@ -295,8 +440,10 @@ export async function recordShipmentEvent(
       occurredAt: at.toISOString(),
       newest,
     });
-    if (status === ShipmentStatus.DELIVERED && order.status === OrderStatus.SHIPPED)
+    if (status === ShipmentStatus.DELIVERED && order.status === OrderStatus.SHIPPED) {
       await moveTo(tx, order, OrderStatus.DELIVERED, { trackingNumber: tracking }, 'logistics', at);
+      if (order.parent) await followChildren(tx, order.parent);
+    }
     return shipment.id;
   });
   return ctx.em.findOneOrFail(Shipment, { id: shipmentId }, { refresh: true });
