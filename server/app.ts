@@ -21,6 +21,7 @@ import type { Sql } from '../subscriptions/order-events.js';
 import { PostgresListener } from '../subscriptions/postgres-listener.js';
 import { RedisTransport } from '../subscriptions/redis-transport.js';
 import { bindStreams, HubStreams } from '../subscriptions/streams.js';
+import { bindConnection, SubscriptionFanout } from '../subscriptions/fanout.js';
 import type { HubConfig } from './config.js';
 import { formatHubError, logUnexpected } from './errors.js';
 import { hubSchema } from './graphql-schema.js';
@@ -39,6 +40,8 @@ export interface Hub {
   events: EventBus;
   /** Publishes numbered order events to `events`; its `lastSeq` is how far this process has got. */
   orderFeed: OrderEventFeed;
+  /** Groups identical subscriptions; its stats show how many source streams serve how many sockets. */
+  fanout: SubscriptionFanout;
   /** Stops taking work, lets in-flight requests finish, closes websockets with 1001. */
   close(): Promise<void>;
 }
@@ -166,13 +169,15 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     },
   });
   await listener.start();
-  const streams = new HubStreams(events, orderFeed, sql, config.subscriberMaxQueue);
-  const sockets = useGraphqlWs(deps, schema, limits, wss, streams);
+  const streams = new HubStreams(events, orderFeed, sql);
+  const fanout = new SubscriptionFanout(config.subscriberMaxQueue, logger);
+  const sockets = useGraphqlWs(deps, schema, limits, wss, streams, fanout);
 
   return {
     app,
     events,
     orderFeed,
+    fanout,
     async close() {
       closing = true;
       await sockets.dispose();
@@ -229,12 +234,14 @@ function useGraphqlWs(
   limits: ValidationRule[],
   wss: WebSocketServer,
   streams: HubStreams,
+  fanout: SubscriptionFanout,
 ) {
   type Extra = { principalSecret?: string; connectionId?: string };
   return useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema,
       validate: (s, document) => validate(s, document, [...specifiedRules, ...limits]),
+      subscribe: (args) => fanout.subscribe(args),
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const secret = bearer(params.Authorization ?? params.authorization) ?? stringOrNull(params.apiKey);
@@ -258,6 +265,7 @@ function useGraphqlWs(
           `${ctx.extra.connectionId}:${id}`,
         );
         bindStreams(context, streams);
+        bindConnection(context, (code, reason) => ctx.extra.socket.close(code, reason));
         return context;
       },
       onNext: (ctx, id, _payload, _args, result) => {

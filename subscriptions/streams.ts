@@ -10,6 +10,11 @@ import {
 } from './order-events.js';
 
 const REPLAY_PAGE = 500;
+/**
+ * How far one shared source stream may lag a burst. It feeds a fan-out group, whose
+ * sockets each have their own, smaller limit (SUBSCRIBER_MAX_QUEUE).
+ */
+const SOURCE_QUEUE = 100_000;
 
 export interface ShipmentFilter {
   orderId?: string | null;
@@ -23,7 +28,6 @@ export class HubStreams {
     readonly bus: EventBus,
     private readonly feed: OrderEventFeed,
     private readonly sql: Sql,
-    private readonly maxQueue: number,
   ) {}
 
   /**
@@ -34,7 +38,7 @@ export class HubStreams {
     // Listening starts before the table is read. Everything up to `level` was published
     // before this line, everything after it will arrive live, so the table is read up to
     // `level` only and nothing is missed or sent twice.
-    const live = this.bus.subscribe('orderEvent', (e) => matchesEvent(filter, e), this.maxQueue);
+    const live = this.bus.subscribe('orderEvent', (e) => matchesEvent(filter, e), SOURCE_QUEUE);
     const level = this.feed.lastSeq;
     try {
       let last = after;
@@ -63,7 +67,7 @@ export class HubStreams {
         (filter.orderId == null || s.orderId === filter.orderId) &&
         (filter.trackingNumber == null || s.trackingNumber === filter.trackingNumber) &&
         (filter.channelCode == null || s.channelCode === filter.channelCode),
-      this.maxQueue,
+      SOURCE_QUEUE,
     );
   }
 }

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql, startHubProcess } from '../bench/support.js';
 import { Platform } from '../schema/enums.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
-import { errorCodes, startTestHub, wsExecute, type TestHub } from './support/hub.js';
+import { WebSocket } from 'ws';
+import { ADMIN_KEY, errorCodes, startTestHub, wsExecute, type TestHub } from './support/hub.js';
 import { feed, waitFor } from './support/subscribe.js';
 
 const ORDER_EVENTS = `subscription ($orderId: ID, $channelCode: String, $after: ID) {
@@ -327,5 +328,115 @@ describe.skipIf(!process.env.REDIS_URL)('PUBSUB=redis (REDIS_URL set)', () => {
       await other.stop();
       await listener.close();
     }
+  }, 60_000);
+});
+
+describe('fan-out: identical subscriptions share one execution, a slow reader is cut off alone', () => {
+  let hub: TestHub;
+  const sql = <T = any>(q: string, p: unknown[] = []) => hub.orm.em.getConnection().execute<T[]>(q, p);
+
+  beforeAll(async () => {
+    hub = await startTestHub('order-fanout', { env: { SUBSCRIBER_MAX_QUEUE: '50' } });
+    await seedChannel(hub.orm, 'web', Platform.STOREFRONT);
+    await seedProduct(hub.orm, 'TEA', 100);
+  });
+  afterAll(() => hub.close());
+
+  const place = async (externalId: string) => {
+    const placed = await hub.gql<{ placeOrder: { id: string } }>(PLACE, {
+      input: {
+        channelCode: 'web',
+        externalId,
+        customerName: 'Ada',
+        shippingAddress: { line1: '1 Road' },
+        lines: [{ productCode: 'TEA', quantity: 1, unitPrice: '2.50' }],
+      },
+    });
+    return placed.data!.placeOrder.id;
+  };
+
+  it('runs one source stream per distinct selection and scope, and one per replaying subscriber', async () => {
+    const ops = await hub.apiKey('OPS');
+    const web = await hub.apiKey('STOREFRONT', 'web');
+    const clients = Array.from({ length: 20 }, () => hub.wsClient(ops));
+    const feeds = clients.map((c) =>
+      feed<Event>(c, ORDER_EVENTS, 'orderStatusChanged', { channelCode: 'web' }),
+    );
+    const storefront = hub.wsClient(web);
+    const scoped = feed<Event>(storefront, ORDER_EVENTS, 'orderStatusChanged', { channelCode: 'web' });
+    const replaying = feed<Event>(storefront, ORDER_EVENTS, 'orderStatusChanged', { after: '0' });
+    await waitFor(() => hub.hub.fanout.stats().subscribers === 22, 'every subscriber');
+    expect(hub.hub.fanout.stats()).toEqual({ groups: 3, subscribers: 22 });
+
+    const id = await place('FO-1');
+    await hub.gql(PAID, { id });
+    for (const f of [...feeds, scoped]) {
+      const got = await f.take(2);
+      expect(got.map((e) => e.toStatus)).toEqual(['PENDING_PAYMENT', 'PAID']);
+    }
+    await replaying.take(2);
+    expect(feeds.every((f) => f.events.length === 2)).toBe(true);
+    await Promise.all([...clients, storefront].map((c) => c.dispose()));
+    await waitFor(() => hub.hub.fanout.stats().groups === 0, 'the groups to close');
+  });
+
+  it('disconnects a subscriber that stops reading with a clear close reason; the others get everything', async () => {
+    const id = await place('FO-SLOW');
+    const healthy = hub.wsClient();
+    const fast = feed<Event>(healthy, ORDER_EVENTS, 'orderStatusChanged', { orderId: id });
+
+    // A raw graphql-ws client that stops reading its socket after the first message.
+    const slow = new WebSocket(hub.wsUrl, 'graphql-transport-ws');
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      slow.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+    let firstMessage: () => void;
+    let paused = false;
+    const gotFirst = new Promise<void>((resolve) => (firstMessage = resolve));
+    slow.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as { type: string };
+      if (message.type === 'connection_ack') {
+        // Many aliases make each message big, so the socket's buffers fill within the burst.
+        const fields = Array.from({ length: 29 }, (_, i) => `a${i}: source`).join(' ');
+        slow.send(
+          JSON.stringify({
+            id: '1',
+            type: 'subscribe',
+            payload: { query: `subscription { orderStatusChanged(orderId: "${id}") { seq ${fields} } }` },
+          }),
+        );
+      } else if (message.type === 'next' && !paused) {
+        paused = true;
+        slow.pause();
+        firstMessage();
+      }
+    });
+    await new Promise((resolve) => slow.once('open', resolve));
+    slow.send(JSON.stringify({ type: 'connection_init', payload: { Authorization: `Bearer ${ADMIN_KEY}` } }));
+    await waitFor(() => hub.hub.fanout.stats().subscribers === 2, 'both subscribers');
+
+    await sql(
+      `insert into order_event (order_id, channel_code, type, source) values (?, 'web', 'PING', 'system')`,
+      [id],
+    );
+    await gotFirst;
+    const burst = 20_000;
+    await sql(
+      `insert into order_event (order_id, channel_code, type, source)
+       select ?, 'web', 'NOTE', 'system' from generate_series(1, ${burst})`,
+      [id],
+    );
+    await fast.take(burst + 1);
+    await waitFor(
+      () => hub.hub.fanout.stats().subscribers === 1,
+      'the slow subscriber to be cut off',
+      30_000,
+    );
+    slow.resume();
+    const { code, reason } = await closed;
+    expect(code).toBe(4029);
+    expect(reason).toMatch(/^Slow consumer/);
+    fast.stop();
+    await healthy.dispose();
   }, 60_000);
 });

@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import { getOperationAST, Kind, print, subscribe, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { Logger } from 'pino';
+import type { RequestContext } from '../services/context.js';
+
+/** Close code for a subscriber that does not read fast enough (graphql-ws clients retry on it). */
+export const SLOW_CONSUMER_CLOSE_CODE = 4029;
+
+type Results = AsyncIterableIterator<ExecutionResult, void, void>;
+type CloseConnection = (code: number, reason: string) => void;
+
+const closers = new WeakMap<object, CloseConnection>();
+
+/** Lets the fan-out disconnect the socket a subscription context belongs to. */
+export function bindConnection(context: object, close: CloseConnection): void {
+  closers.set(context, close);
+}
+
+/**
+ * Executes each subscription event once per group of identical subscriptions, not once
+ * per socket: subscribers with the same document, variables and access scope (role and
+ * channel) share one source stream and receive the same result object. A subscription
+ * that replays (`after` set) has a stream of its own. Every subscriber reads from its
+ * own bounded queue; one that falls `maxQueue` results behind is disconnected with
+ * SLOW_CONSUMER_CLOSE_CODE, so it never holds the others up, and can resume with `after`.
+ */
+export class SubscriptionFanout {
+  private readonly groups = new Map<string, Group>();
+
+  constructor(
+    private readonly maxQueue: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** How many source streams run, and how many subscribers read from them. */
+  stats(): { groups: number; subscribers: number } {
+    let subscribers = 0;
+    for (const group of this.groups.values()) subscribers += group.members.size;
+    return { groups: this.groups.size, subscribers };
+  }
+
+  async subscribe(args: ExecutionArgs): Promise<Results | ExecutionResult> {
+    const key = groupKey(args);
+    let group = this.groups.get(key);
+    if (!group) {
+      const source = await subscribe(args);
+      if (!(Symbol.asyncIterator in source)) return source;
+      // Another subscriber of the same key may have made the group while this one awaited.
+      group = this.groups.get(key);
+      if (group) {
+        await source.return?.();
+      } else {
+        group = new Group(source, () => this.groups.delete(key), this.logger);
+        this.groups.set(key, group);
+      }
+    }
+    const close = closers.get(args.contextValue as object);
+    return group.join(this.maxQueue, (reason) => close?.(SLOW_CONSUMER_CLOSE_CODE, reason));
+  }
+}
+
+function groupKey(args: ExecutionArgs): string {
+  if (replays(args)) return `replay:${randomUUID()}`;
+  const principal = (args.contextValue as RequestContext).principal;
+  return JSON.stringify([
+    principal?.role ?? null,
+    principal?.channelCode ?? null,
+    print(args.document),
+    args.operationName ?? null,
+    args.variableValues ?? {},
+  ]);
+}
+
+/** Whether the subscription asks for a replay (`after` given), which no other subscriber shares. */
+function replays(args: ExecutionArgs): boolean {
+  const operation = getOperationAST(args.document, args.operationName);
+  for (const selection of operation?.selectionSet.selections ?? []) {
+    if (selection.kind !== Kind.FIELD) continue;
+    for (const arg of selection.arguments ?? []) {
+      if (arg.name.value !== 'after') continue;
+      if (arg.value.kind === Kind.VARIABLE) return args.variableValues?.[arg.value.name.value] != null;
+      return arg.value.kind !== Kind.NULL;
+    }
+  }
+  return false;
+}
+
+class Group {
+  readonly members = new Set<Member>();
+  private done = false;
+
+  constructor(
+    private readonly source: AsyncGenerator<ExecutionResult, void, void>,
+    private readonly forget: () => void,
+    private readonly logger: Logger,
+  ) {
+    void this.pump();
+  }
+
+  join(maxQueue: number, tooSlow: (reason: string) => void): Results {
+    const member = new Member(maxQueue, tooSlow, () => this.leave(member));
+    if (this.done) member.end();
+    else this.members.add(member);
+    return member.results();
+  }
+
+  private leave(member: Member): void {
+    this.members.delete(member);
+    if (this.members.size === 0 && !this.done) {
+      this.done = true;
+      this.forget();
+      void this.source.return();
+    }
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for await (const result of this.source) {
+        for (const member of this.members) member.push(result);
+        // Let sockets flush between events, so a burst does not look like a slow reader.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } catch (err) {
+      this.logger.debug({ err }, 'subscriptions: a shared stream failed');
+      for (const member of this.members) member.fail(err);
+    } finally {
+      if (!this.done) {
+        this.done = true;
+        this.forget();
+      }
+      for (const member of this.members) member.end();
+    }
+  }
+}
+
+/** One subscriber's bounded queue, read by graphql-ws; `return()` ends it at once, even while it waits. */
+class Member {
+  private readonly queue: ExecutionResult[] = [];
+  private waiting: {
+    resolve: (result: IteratorResult<ExecutionResult, void>) => void;
+    reject: (err: Error) => void;
+  } | null = null;
+  private failure: unknown = null;
+  private ended = false;
+
+  constructor(
+    private readonly maxQueue: number,
+    private readonly tooSlow: (reason: string) => void,
+    private readonly detach: () => void,
+  ) {}
+
+  push(result: ExecutionResult): void {
+    if (this.ended) return;
+    if (this.waiting) {
+      const { resolve } = this.waiting;
+      this.waiting = null;
+      resolve({ value: result, done: false });
+      return;
+    }
+    if (this.queue.length >= this.maxQueue) {
+      this.end();
+      this.tooSlow(
+        `Slow consumer: more than ${this.maxQueue} messages waited; resubscribe with after: <last seq>`,
+      );
+      return;
+    }
+    this.queue.push(result);
+  }
+
+  fail(err: unknown): void {
+    this.failure = err;
+    this.end();
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.detach();
+    this.queue.length = 0;
+    if (!this.waiting) return;
+    const { resolve, reject } = this.waiting;
+    this.waiting = null;
+    if (this.failure === null) resolve({ value: undefined, done: true });
+    else reject(asError(this.failure));
+  }
+
+  results(): Results {
+    const next = (): Promise<IteratorResult<ExecutionResult, void>> => {
+      if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift()!, done: false });
+      if (this.failure !== null) {
+        const failure = this.failure;
+        this.failure = null;
+        return Promise.reject(asError(failure));
+      }
+      if (this.ended) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve, reject) => {
+        this.waiting = { resolve, reject };
+      });
+    };
+    const iterator: Results = {
+      next,
+      return: () => {
+        this.end();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      throw: (err?: unknown) => {
+        this.end();
+        return Promise.reject(asError(err));
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
