@@ -1,5 +1,6 @@
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import pg from 'pg';
 import { entities } from '../entities/index.js';
 import { migrationsList } from '../migrations/index.js';
 import type { Logger } from './logger.js';
@@ -37,8 +38,19 @@ export async function openOrm(
   return MikroORM.init(ormOptions(databaseUrl, logger, overrides));
 }
 
-/** Applies every pending migration; returns the names it ran. */
+/**
+ * Applies every pending migration; returns the names it ran. Hub processes starting
+ * together take turns (a session advisory lock): the first migrates, the others then
+ * find nothing pending.
+ */
 export async function migrate(orm: MikroORM): Promise<string[]> {
-  const done = await orm.getMigrator().up();
-  return done.map((m) => m.name);
+  const lock = new pg.Client({ connectionString: orm.config.get('clientUrl') });
+  await lock.connect();
+  try {
+    await lock.query(`select pg_advisory_lock(hashtext('order-hub:migrations'))`);
+    const done = await orm.getMigrator().up();
+    return done.map((m) => m.name);
+  } finally {
+    await lock.end();
+  }
 }

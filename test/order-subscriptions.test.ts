@@ -3,6 +3,7 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql, startHubProcess } from '../bench/support.js';
 import { Platform } from '../schema/enums.js';
+import { loadConfig } from '../server/config.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { WebSocket } from 'ws';
 import { ADMIN_KEY, errorCodes, startTestHub, wsExecute, type TestHub } from './support/hub.js';
@@ -331,12 +332,12 @@ describe.skipIf(!process.env.REDIS_URL)('PUBSUB=redis (REDIS_URL set)', () => {
   }, 60_000);
 });
 
-describe('fan-out: identical subscriptions share one execution, a slow reader is cut off alone', () => {
+describe('fan-out (on PUBSUB=memory): identical subscriptions share one execution, a slow reader is cut off alone', () => {
   let hub: TestHub;
   const sql = <T = any>(q: string, p: unknown[] = []) => hub.orm.em.getConnection().execute<T[]>(q, p);
 
   beforeAll(async () => {
-    hub = await startTestHub('order-fanout', { env: { SUBSCRIBER_MAX_QUEUE: '50' } });
+    hub = await startTestHub('order-fanout', { env: { SUBSCRIBER_MAX_QUEUE: '50', PUBSUB: 'memory' } });
     await seedChannel(hub.orm, 'web', Platform.STOREFRONT);
     await seedProduct(hub.orm, 'TEA', 100);
   });
@@ -439,4 +440,17 @@ describe('fan-out: identical subscriptions share one execution, a slow reader is
     fast.stop();
     await healthy.dispose();
   }, 60_000);
+});
+
+describe('the PUBSUB setting', () => {
+  it('defaults to postgres, needs REDIS_URL for redis, and names a bad value', () => {
+    expect(loadConfig({}).pubsub).toBe('postgres');
+    expect(loadConfig({ PUBSUB: 'memory' }).pubsub).toBe('memory');
+    expect(() => loadConfig({ PUBSUB: 'redis' })).toThrow(/REDIS_URL: required when PUBSUB=redis/);
+    expect(() => loadConfig({ PUBSUB: 'kafka' })).toThrow(/PUBSUB must be postgres, redis or memory/);
+    expect(() => loadConfig({ PUBSUB: 'redis', REDIS_URL: 'http://x' })).toThrow(/REDIS_URL must start/);
+    expect(loadConfig({ PUBSUB: 'redis', REDIS_URL: 'redis://127.0.0.1:6379' }).redisUrl).toBe(
+      'redis://127.0.0.1:6379',
+    );
+  });
 });
