@@ -265,7 +265,7 @@ function useGraphqlWs(
           `${ctx.extra.connectionId}:${id}`,
         );
         bindStreams(context, streams);
-        bindConnection(context, (code, reason) => ctx.extra.socket.close(code, reason));
+        bindConnection(context, { socket: ctx.extra.socket, id });
         return context;
       },
       onNext: (ctx, id, _payload, _args, result) => {

@@ -7,13 +7,20 @@ import type { RequestContext } from '../services/context.js';
 export const SLOW_CONSUMER_CLOSE_CODE = 4029;
 
 type Results = AsyncIterableIterator<ExecutionResult, void, void>;
-type CloseConnection = (code: number, reason: string) => void;
+/** The websocket a subscription lives on and its graphql-ws id. */
+export interface Connection {
+  socket: {
+    send(data: string, done: (err?: Error) => void): void;
+    close(code: number, reason: string): void;
+  };
+  id: string;
+}
 
-const closers = new WeakMap<object, CloseConnection>();
+const connections = new WeakMap<object, Connection>();
 
-/** Lets the fan-out disconnect the socket a subscription context belongs to. */
-export function bindConnection(context: object, close: CloseConnection): void {
-  closers.set(context, close);
+/** Lets the fan-out write to, and disconnect, the socket a subscription context belongs to. */
+export function bindConnection(context: object, connection: Connection): void {
+  connections.set(context, connection);
 }
 
 /**
@@ -54,8 +61,7 @@ export class SubscriptionFanout {
         this.groups.set(key, group);
       }
     }
-    const close = closers.get(args.contextValue as object);
-    return group.join(this.maxQueue, (reason) => close?.(SLOW_CONSUMER_CLOSE_CODE, reason));
+    return group.join(this.maxQueue, connections.get(args.contextValue as object) ?? null);
   }
 }
 
@@ -97,8 +103,8 @@ class Group {
     void this.pump();
   }
 
-  join(maxQueue: number, tooSlow: (reason: string) => void): Results {
-    const member = new Member(maxQueue, tooSlow, () => this.leave(member));
+  join(maxQueue: number, connection: Connection | null): Results {
+    const member = new Member(maxQueue, connection, () => this.leave(member));
     if (this.done) member.end();
     else this.members.add(member);
     return member.results();
@@ -116,7 +122,9 @@ class Group {
   private async pump(): Promise<void> {
     try {
       for await (const result of this.source) {
-        for (const member of this.members) member.push(result);
+        // Serialised once for the whole group; a result with errors takes graphql-ws's path to be formatted.
+        const json = result.errors ? null : JSON.stringify(result);
+        for (const member of this.members) member.push(result, json);
         // Let sockets flush between events, so a burst does not look like a slow reader.
         await new Promise((resolve) => setImmediate(resolve));
       }
@@ -142,28 +150,41 @@ class Member {
   } | null = null;
   private failure: unknown = null;
   private ended = false;
+  /** Messages written to the socket and not yet flushed to the network. */
+  private unsent = 0;
 
   constructor(
     private readonly maxQueue: number,
-    private readonly tooSlow: (reason: string) => void,
+    private readonly connection: Connection | null,
     private readonly detach: () => void,
   ) {}
 
-  push(result: ExecutionResult): void {
+  private tooSlow(): void {
+    this.end();
+    this.connection?.socket.close(
+      SLOW_CONSUMER_CLOSE_CODE,
+      `Slow consumer: more than ${this.maxQueue} messages waited; resubscribe with after: <last seq>`,
+    );
+  }
+
+  push(result: ExecutionResult, json: string | null): void {
     if (this.ended) return;
+    // The same bytes as graphql-ws would send, written straight to the socket: no per-socket
+    // serialisation or promise chain. Kept in order behind anything still queued.
+    if (this.connection && json !== null && this.queue.length === 0) {
+      if (this.unsent >= this.maxQueue) return this.tooSlow();
+      this.unsent++;
+      const { socket, id } = this.connection;
+      socket.send(`{"id":${JSON.stringify(id)},"type":"next","payload":${json}}`, () => this.unsent--);
+      return;
+    }
     if (this.waiting) {
       const { resolve } = this.waiting;
       this.waiting = null;
       resolve({ value: result, done: false });
       return;
     }
-    if (this.queue.length >= this.maxQueue) {
-      this.end();
-      this.tooSlow(
-        `Slow consumer: more than ${this.maxQueue} messages waited; resubscribe with after: <last seq>`,
-      );
-      return;
-    }
+    if (this.queue.length >= this.maxQueue) return this.tooSlow();
     this.queue.push(result);
   }
 
