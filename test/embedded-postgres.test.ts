@@ -12,7 +12,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres } from '../server/embedded-postgres.js';
-import { freePort } from './support/ports.js';
+import { freePort } from '../bench/support.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const moduleUrl = new URL('../server/embedded-postgres.ts', import.meta.url).href;

@@ -6,7 +6,7 @@ import { seedChannel, seedProduct } from './support/fixtures.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 import { deliver, sample } from './support/webhooks.js';
-import { freePort } from './support/ports.js';
+import { freePort } from '../bench/support.js';
 
 const SECRET = 'fault-secret';
 

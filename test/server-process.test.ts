@@ -7,7 +7,7 @@ import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from './support/ports.js';
+import { freePort } from '../bench/support.js';
 
 const root = new URL('..', import.meta.url).pathname;
 

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../server/embedded-postgres.js';
 import { createLogger } from '../../server/logger.js';
-import { freePort } from './ports.js';
+import { freePort } from '../../bench/support.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
