@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Platform } from '../schema/enums.js';
 import { createTestDatabase } from './support/database.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
-import { startTestHub, type TestHub } from './support/hub.js';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { startTestHubBehindProxy, type TestHub } from './support/hub.js';
+import type { TcpProxy } from './support/tcp-proxy.js';
 import { deliver, sample } from './support/webhooks.js';
 import { freePort } from '../bench/support.js';
 
@@ -31,15 +31,7 @@ describe('a database outage under a running hub', () => {
   let hub: TestHub;
 
   beforeAll(async () => {
-    const server = new URL(inject('databaseUrl'));
-    proxy = await startTcpProxy(server.hostname, Number(server.port || 5432));
-    hub = await startTestHub('db-outage', {
-      connectVia: (url) => {
-        url.hostname = '127.0.0.1';
-        url.port = String(proxy.port);
-        return url;
-      },
-    });
+    ({ hub, proxy } = await startTestHubBehindProxy('db-outage'));
   });
 
   afterAll(async () => {

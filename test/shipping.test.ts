@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Platform } from '../schema/enums.js';
 import { ConfigError, loadConfig } from '../server/config.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
-import { errorCodes, startTestHub, type TestHub } from './support/hub.js';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { errorCodes, startTestHub, startTestHubBehindProxy, type TestHub } from './support/hub.js';
+import type { TcpProxy } from './support/tcp-proxy.js';
 
 const PLACE = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`;
 const ORDER_FIELDS = `id status paidAt shippedAt deliveredAt
@@ -401,16 +401,9 @@ describe('the carrier webhook while the database is away', () => {
   let hub: TestHub;
 
   beforeAll(async () => {
-    const server = new URL(inject('databaseUrl'));
-    proxy = await startTcpProxy(server.hostname, Number(server.port || 5432));
-    hub = await startTestHub('shipping-outage', {
+    ({ hub, proxy } = await startTestHubBehindProxy('shipping-outage', {
       env: { CARRIER_WEBHOOK_SECRETS: `sf=${SF_SECRET}` },
-      connectVia: (url) => {
-        url.hostname = '127.0.0.1';
-        url.port = String(proxy.port);
-        return url;
-      },
-    });
+    }));
   });
 
   afterAll(async () => {

@@ -1,3 +1,5 @@
+import { inject } from 'vitest';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -150,4 +152,22 @@ export function wsExecute<T = Record<string, unknown>>(
 
 export function errorCodes(response: GraphQLResponse): unknown[] {
   return (response.errors ?? []).map((e) => e.extensions?.code);
+}
+
+/** A test hub whose database connections go through a TCP proxy the test can cut and restore. */
+export async function startTestHubBehindProxy(
+  label: string,
+  options: Omit<Parameters<typeof startTestHub>[1] & object, 'connectVia'> = {},
+): Promise<{ hub: TestHub; proxy: TcpProxy }> {
+  const server = new URL(inject('databaseUrl'));
+  const proxy = await startTcpProxy(server.hostname, Number(server.port || 5432));
+  const hub = await startTestHub(label, {
+    ...options,
+    connectVia: (url) => {
+      url.hostname = '127.0.0.1';
+      url.port = String(proxy.port);
+      return url;
+    },
+  });
+  return { hub, proxy };
 }
