@@ -10,13 +10,14 @@ type Results = AsyncIterableIterator<ExecutionResult, void, void>;
 /** The websocket a subscription lives on and its graphql-ws id. */
 export interface Connection {
   socket: {
-    send(data: string, done: (err?: Error) => void): void;
+    send(data: Buffer, options: { binary: false }, done: (err?: Error) => void): void;
     close(code: number, reason: string): void;
   };
   id: string;
 }
 
 const connections = new WeakMap<object, Connection>();
+const TEXT_FRAME = { binary: false } as const;
 
 /** Lets the fan-out write to, and disconnect, the socket a subscription context belongs to. */
 export function bindConnection(context: object, connection: Connection): void {
@@ -122,9 +123,10 @@ class Group {
   private async pump(): Promise<void> {
     try {
       for await (const result of this.source) {
-        // Serialised once for the whole group; a result with errors takes graphql-ws's path to be formatted.
-        const json = result.errors ? null : JSON.stringify(result);
-        for (const member of this.members) member.push(result, json);
+        // Serialised and encoded once for the whole group: the tail of every member's `next`
+        // message. A result with errors takes graphql-ws's path to be formatted.
+        const tail = result.errors ? null : Buffer.from(`${JSON.stringify(result)}}`);
+        for (const member of this.members) member.push(result, tail);
         // Let sockets flush between events, so a burst does not look like a slow reader.
         await new Promise((resolve) => setImmediate(resolve));
       }
@@ -152,12 +154,17 @@ class Member {
   private ended = false;
   /** Messages written to the socket and not yet flushed to the network. */
   private unsent = 0;
+  private readonly flushed = () => void this.unsent--;
+  /** The head of this subscription's `next` messages, `{"id":…,"type":"next","payload":`, encoded once. */
+  private readonly head: Buffer | null;
 
   constructor(
     private readonly maxQueue: number,
     private readonly connection: Connection | null,
     private readonly detach: () => void,
-  ) {}
+  ) {
+    this.head = connection && Buffer.from(`{"id":${JSON.stringify(connection.id)},"type":"next","payload":`);
+  }
 
   private tooSlow(): void {
     this.end();
@@ -167,15 +174,15 @@ class Member {
     );
   }
 
-  push(result: ExecutionResult, json: string | null): void {
+  push(result: ExecutionResult, tail: Buffer | null): void {
     if (this.ended) return;
     // The same bytes as graphql-ws would send, written straight to the socket: no per-socket
     // serialisation or promise chain. Kept in order behind anything still queued.
-    if (this.connection && json !== null && this.queue.length === 0) {
+    if (this.connection && this.head && tail !== null && this.queue.length === 0) {
       if (this.unsent >= this.maxQueue) return this.tooSlow();
       this.unsent++;
-      const { socket, id } = this.connection;
-      socket.send(`{"id":${JSON.stringify(id)},"type":"next","payload":${json}}`, () => this.unsent--);
+      const message = Buffer.concat([this.head, tail], this.head.length + tail.length);
+      this.connection.socket.send(message, TEXT_FRAME, this.flushed);
       return;
     }
     if (this.waiting) {

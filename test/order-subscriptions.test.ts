@@ -440,6 +440,51 @@ describe('fan-out (on PUBSUB=memory): identical subscriptions share one executio
     fast.stop();
     await healthy.dispose();
   }, 60_000);
+
+  it('sends each member of a group a text frame carrying its own subscription id', async () => {
+    const id = await place('FO-FRAMES');
+    const query = `subscription { orderStatusChanged(orderId: "${id}") { orderId type source } }`;
+    const raw = (subscriptionId: string) => {
+      const socket = new WebSocket(hub.wsUrl, 'graphql-transport-ws');
+      const frame = new Promise<{ isBinary: boolean; message: unknown }>((resolve) =>
+        socket.on('message', (data, isBinary) => {
+          const message = JSON.parse(data.toString()) as { type: string };
+          if (message.type === 'connection_ack')
+            socket.send(JSON.stringify({ id: subscriptionId, type: 'subscribe', payload: { query } }));
+          if (message.type === 'next') resolve({ isBinary, message });
+        }),
+      );
+      socket.once('open', () =>
+        socket.send(
+          JSON.stringify({ type: 'connection_init', payload: { Authorization: `Bearer ${ADMIN_KEY}` } }),
+        ),
+      );
+      return { socket, frame };
+    };
+    const one = raw('first-subscription');
+    const two = raw('second-subscription');
+    await waitFor(() => hub.hub.fanout.stats().subscribers === 2, 'both subscribers');
+    expect(hub.hub.fanout.stats().groups).toBe(1);
+
+    await sql(
+      `insert into order_event (order_id, channel_code, type, source) values (?, 'web', 'NOTE', 'system')`,
+      [id],
+    );
+    for (const [client, subscriptionId] of [
+      [one, 'first-subscription'],
+      [two, 'second-subscription'],
+    ] as const) {
+      expect(await client.frame).toEqual({
+        isBinary: false,
+        message: {
+          id: subscriptionId,
+          type: 'next',
+          payload: { data: { orderStatusChanged: { orderId: id, type: 'NOTE', source: 'system' } } },
+        },
+      });
+      client.socket.close();
+    }
+  });
 });
 
 describe('the PUBSUB setting', () => {
