@@ -7,16 +7,20 @@
 //
 // Usage (after `npm run build`):
 //   node dist/bench/fanout.js [--clients 5000] [--changes 100] [--rate 10] [--two-processes]
-//                             [--batch 200] [--no-bare]
+//                             [--client raw|graphql-ws] [--batch 200] [--no-bare]
 // --two-processes: a second hub process on the same database; the clients stay on hub A,
 // the changes are made through hub B's HTTP (so each event crosses PostgreSQL NOTIFY).
+// --client: raw (default) speaks graphql-transport-ws over `ws` and does per message what
+// the bare run's clients do, so both runs load this process alike; graphql-ws uses the
+// library's client, which costs this process more per message than the bare clients.
 //
 // Everything runs on 127.0.0.1: the hub (own process), the bare server (own process),
 // all client sockets (this process) and PostgreSQL. The clients are part of the cost.
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { createClient, type Client } from 'graphql-ws';
+import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket, { WebSocketServer } from 'ws';
 import { graphql, percentile, scratchDatabase, startHubProcess } from './support.js';
@@ -36,13 +40,17 @@ function option(name: string, fallback: number): number {
 }
 const flag = (name: string) => process.argv.includes(`--${name}`);
 
-/** utime + stime of a process, in ms, from /proc/<pid>/stat (Linux). */
-function cpuMs(pid: number): number {
+/** utime and stime of a process, in ms, from /proc/<pid>/stat (Linux). */
+function cpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state); utime is field 14, stime field 15.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  return { user: (Number(fields[11]) * 1000) / CLK_TCK, system: (Number(fields[12]) * 1000) / CLK_TCK };
 }
+const cpuMs = (pid: number) => {
+  const { user, system } = cpuTimes(pid);
+  return user + system;
+};
 
 function softFdLimit(): number {
   const line = readFileSync('/proc/self/limits', 'utf8')
@@ -91,6 +99,7 @@ interface Figures {
   dup: number;
   ended: number; // sockets/subscriptions that closed or errored during the run
   serverCpuMs: number;
+  serverSystemMs: number; // the part of serverCpuMs spent in the kernel (socket writes)
   otherCpuMs?: number; // hub B's CPU in the two-process run
   clientCpuMs: number;
   changeSpanMs: number; // first change to last change sent
@@ -117,6 +126,26 @@ class Receipts {
       this.count++;
     } else this.dup++;
   }
+  /** The `n` changes whose last receipt came latest: first and last receipt against t0. */
+  slowest(t0: Float64Array, n: number): string {
+    const spans: Array<{ k: number; first: number; last: number }> = [];
+    for (let k = 0; k < this.changes; k++) {
+      let first = Infinity;
+      let last = -Infinity;
+      for (let c = 0; c < this.clients; c++) {
+        const at = this.first[c * this.changes + k];
+        if (Number.isNaN(at)) continue;
+        first = Math.min(first, at - t0[k]);
+        last = Math.max(last, at - t0[k]);
+      }
+      spans.push({ k, first, last });
+    }
+    return spans
+      .sort((a, b) => b.last - a.last)
+      .slice(0, n)
+      .map((s) => `#${s.k} first ${s.first.toFixed(1)} ms, last ${s.last.toFixed(1)} ms`)
+      .join('; ');
+  }
   /** Latency of every first receipt against its change's t0. */
   latencies(t0: Float64Array): { latencies: number[]; early: number; lost: number } {
     const latencies: number[] = [];
@@ -133,6 +162,99 @@ class Receipts {
     latencies.sort((a, b) => a - b);
     return { latencies, early, lost: this.clients * this.changes - this.count };
   }
+}
+
+interface StatusEvent {
+  orderId: string;
+  type: string;
+  toStatus: string | null;
+}
+interface HubClient {
+  /** Resolves once the subscription is sent on an acknowledged connection. */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+interface HubClientEvents {
+  event(e: StatusEvent, at: number): void;
+  errors(): void;
+  ended(): void;
+}
+type ClientKind = 'raw' | 'graphql-ws';
+
+/**
+ * One subscriber of the hub. `raw`: a `ws` socket speaking the graphql-transport-ws protocol
+ * by hand, doing per message what the bare broadcast's clients do (JSON.parse, record), so
+ * both runs put the same load on this process. `graphql-ws`: the graphql-ws library's client,
+ * which costs this process more per message (it validates and dispatches every message).
+ */
+function openHubClient(kind: ClientKind, url: string, key: string, on: HubClientEvents): HubClient {
+  const connectionParams = { Authorization: `Bearer ${key}` };
+  if (kind === 'graphql-ws') {
+    const client = createClient({
+      url,
+      webSocketImpl: WebSocket,
+      lazy: false,
+      retryAttempts: 0,
+      connectionParams,
+    });
+    const ready = new Promise<void>((resolve, reject) => {
+      client.on('connected', () => resolve());
+      client.on('closed', (event) => reject(new Error(`closed: ${(event as { code?: number }).code}`)));
+      client.on('error', (err) => reject(err instanceof Error ? err : new Error(String(err))));
+    });
+    client.subscribe<{ orderStatusChanged: StatusEvent }>(
+      { query: SUBSCRIPTION },
+      {
+        next: (result) => {
+          const at = now();
+          const e = result.data?.orderStatusChanged;
+          if (e) on.event(e, at);
+          else if (result.errors) on.errors();
+        },
+        error: () => on.ended(),
+        complete: () => on.ended(),
+      },
+    );
+    return { ready, close: async () => void (await client.dispose()) };
+  }
+  const id = randomUUID();
+  const socket = new WebSocket(url, 'graphql-transport-ws');
+  let closing = false;
+  const ready = new Promise<void>((resolve, reject) => {
+    socket.once('open', () =>
+      socket.send(JSON.stringify({ type: 'connection_init', payload: connectionParams })),
+    );
+    socket.on('error', reject);
+    socket.once('close', (code) => reject(new Error(`closed: ${code}`)));
+    socket.on('message', (data) => {
+      const at = now();
+      const m = JSON.parse(data.toString()) as {
+        id?: string;
+        type: string;
+        payload?: { data?: { orderStatusChanged?: StatusEvent }; errors?: unknown };
+      };
+      if (m.type === 'next' && m.id === id) {
+        const e = m.payload?.data?.orderStatusChanged;
+        if (e) on.event(e, at);
+        else if (m.payload?.errors) on.errors();
+      } else if (m.type === 'connection_ack') {
+        socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query: SUBSCRIPTION } }));
+        resolve();
+      } else if (m.type === 'ping') socket.send('{"type":"pong"}');
+      else if (m.type === 'error' || m.type === 'complete') on.ended();
+    });
+  });
+  socket.on('close', () => void (closing || on.ended()));
+  return {
+    ready,
+    close: () =>
+      new Promise<void>((resolve) => {
+        closing = true;
+        if (socket.readyState === WebSocket.CLOSED) return resolve();
+        socket.once('close', () => resolve());
+        socket.close(1000);
+      }),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -167,6 +289,9 @@ async function main() {
   const rate = option('rate', 10);
   const batch = option('batch', 200);
   const twoProcesses = flag('two-processes');
+  const clientArg = process.argv[process.argv.indexOf('--client') + 1];
+  const clientKind: ClientKind = process.argv.includes('--client') ? (clientArg as ClientKind) : 'raw';
+  if (clientKind !== 'raw' && clientKind !== 'graphql-ws') throw new Error('--client is raw or graphql-ws');
   const withBare = !flag('no-bare');
   const HARD_LIMIT_MS = 15 * 60_000;
 
@@ -265,55 +390,32 @@ async function main() {
     let ended = 0;
     let otherErrors = 0;
     const wsUrl = hubA.base.replace(/^http/, 'ws') + '/graphql';
-    const gqlClients: Client[] = [];
-    cleanups.push(() => Promise.all(gqlClients.map((c) => c.dispose())));
+    const hubClients: HubClient[] = [];
+    cleanups.push(() => Promise.all(hubClients.map((c) => c.close())));
     const connectStart = now();
     for (let start = 0; start < clients; start += batch) {
       const opened: Promise<void>[] = [];
       for (let c = start; c < Math.min(clients, start + batch); c++) {
-        const client = createClient({
-          url: wsUrl,
-          webSocketImpl: WebSocket,
-          lazy: false,
-          retryAttempts: 0,
-          connectionParams: { Authorization: `Bearer ${hubA.adminKey}` },
-        });
-        gqlClients.push(client);
-        opened.push(
-          new Promise<void>((resolve, reject) => {
-            client.on('connected', () => resolve());
-            client.on('closed', (event) =>
-              reject(new Error(`client ${c} closed: ${(event as { code?: number }).code}`)),
-            );
-            client.on('error', (err) => reject(err instanceof Error ? err : new Error(String(err))));
-          }),
-        );
-        client.subscribe<{ orderStatusChanged: { orderId: string; type: string; toStatus: string | null } }>(
-          { query: SUBSCRIPTION },
-          {
-            next: (result) => {
-              const at = now();
-              const e = result.data?.orderStatusChanged;
-              if (!e || e.type !== 'STATUS_CHANGED' || e.toStatus !== 'PAID') {
-                if (result.errors) otherErrors++;
-                return;
-              }
-              const k = index.get(e.orderId);
-              if (k !== undefined) receipts.record(c, k, at);
-              else if (!warmSeen[c] && warmups.includes(e.orderId)) {
-                warmSeen[c] = 1;
-                warmCount++;
-              }
-            },
-            error: () => ended++,
-            complete: () => ended++,
+        const client = openHubClient(clientKind, wsUrl, hubA.adminKey, {
+          event: (e, at) => {
+            if (e.type !== 'STATUS_CHANGED' || e.toStatus !== 'PAID') return;
+            const k = index.get(e.orderId);
+            if (k !== undefined) receipts.record(c, k, at);
+            else if (!warmSeen[c] && warmups.includes(e.orderId)) {
+              warmSeen[c] = 1;
+              warmCount++;
+            }
           },
-        );
+          errors: () => otherErrors++,
+          ended: () => ended++,
+        });
+        hubClients.push(client);
+        opened.push(client.ready);
       }
       await within(`connecting clients ${start}..${start + opened.length - 1}`, 60_000, Promise.all(opened));
     }
     console.log(
-      `hub: ${clients} graphql-ws clients connected in ${((now() - connectStart) / 1000).toFixed(1)} s`,
+      `hub: ${clients} ${clientKind} clients connected in ${((now() - connectStart) / 1000).toFixed(1)} s`,
     );
 
     // Warm-up: a paid order every client must see, which also proves every subscription is live.
@@ -334,7 +436,7 @@ async function main() {
 
     // Change phase: one markPaid every 1/rate s, on schedule (not waiting for the previous one).
     const t0 = new Float64Array(changes).fill(NaN);
-    const cpuA0 = cpuMs(hubA.child.pid!);
+    const cpuA0 = cpuTimes(hubA.child.pid!);
     const cpuB0 = twoProcesses ? cpuMs(hubB.child.pid!) : 0;
     const self0 = process.cpuUsage();
     const phaseStart = now();
@@ -362,7 +464,7 @@ async function main() {
       10_000,
       120_000,
     );
-    const hubCpu = cpuMs(hubA.child.pid!) - cpuA0;
+    const cpuA1 = cpuTimes(hubA.child.pid!);
     const otherCpu = twoProcesses ? cpuMs(hubB.child.pid!) - cpuB0 : undefined;
     const self = process.cpuUsage(self0);
     if (failedChanges) console.error(`${failedChanges} markPaid calls failed`);
@@ -395,14 +497,18 @@ async function main() {
         `p99 ${percentile(byResponse.latencies, 99).toFixed(1)} ms, ${byResponse.early} receipts before their response`,
     );
     const hubResult = receipts.latencies(commits);
+    console.log(
+      `hub: slowest changes (the p99 is about one change's fan-out): ${receipts.slowest(commits, 3)}`,
+    );
     rows.push({
-      scenario: twoProcesses ? 'hub, change on other process' : 'hub, one process',
+      scenario: `${twoProcesses ? 'hub, change on other process' : 'hub, one process'} (${clientKind} clients)`,
       clients,
       changes,
       ...hubResult,
       dup: receipts.dup,
       ended,
-      serverCpuMs: hubCpu,
+      serverCpuMs: cpuA1.user + cpuA1.system - cpuA0.user - cpuA0.system,
+      serverSystemMs: cpuA1.system - cpuA0.system,
       otherCpuMs: otherCpu,
       clientCpuMs: (self.user + self.system) / 1000,
       changeSpanMs,
@@ -426,7 +532,7 @@ async function main() {
       },
     };
     // Close the hub clients before the bare run, so both runs have the same sockets open.
-    await within('closing hub clients', 60_000, Promise.all(gqlClients.splice(0).map((c) => c.dispose())));
+    await within('closing hub clients', 60_000, Promise.all(hubClients.splice(0).map((c) => c.close())));
     // Let the hub processes finish closing 5,000 subscriptions (and any backlog) before the bare run.
     const quietStart = Date.now();
     for (;;) {
@@ -453,7 +559,10 @@ async function bare(
   sample: { payload: { data: { orderStatusChanged: Record<string, string> } } } & Record<string, unknown>,
   cleanups: Array<() => Promise<unknown> | unknown>,
 ): Promise<Figures> {
+  // Node flags given to this script (GC settings for the clients) are not passed on: the bare
+  // server runs with Node's defaults, like the hub.
   const child = fork(new URL(import.meta.url), ['--bare-server'], {
+    execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   cleanups.push(() => stopChild(child));
@@ -499,7 +608,7 @@ async function bare(
   console.log(`bare: ${count} sockets open on the bare ws server`);
 
   const t0 = new Float64Array(changes).fill(NaN);
-  const cpu0 = cpuMs(child.pid!);
+  const cpu0 = cpuTimes(child.pid!);
   const self0 = process.cpuUsage();
   const phaseStart = now();
   const sent: Promise<unknown>[] = [];
@@ -520,11 +629,12 @@ async function bare(
     10_000,
     120_000,
   );
-  const serverCpuMs = cpuMs(child.pid!) - cpu0;
+  const cpu1 = cpuTimes(child.pid!);
   const self = process.cpuUsage(self0);
   await sleep(500);
   closing = true;
   const result = receipts.latencies(t0);
+  console.log(`bare: slowest changes: ${receipts.slowest(t0, 3)}`);
   sockets.splice(0).forEach((s) => s.terminate());
   return {
     scenario: 'bare ws broadcast',
@@ -533,7 +643,8 @@ async function bare(
     ...result,
     dup: receipts.dup,
     ended,
-    serverCpuMs,
+    serverCpuMs: cpu1.user + cpu1.system - cpu0.user - cpu0.system,
+    serverSystemMs: cpu1.system - cpu0.system,
     clientCpuMs: (self.user + self.system) / 1000,
     changeSpanMs,
   };
@@ -576,7 +687,7 @@ function print(rows: Figures[]) {
   console.table(table);
   for (const r of rows) {
     console.log(
-      `${r.scenario}: server CPU ${r.serverCpuMs.toFixed(0)} ms` +
+      `${r.scenario}: server CPU ${r.serverCpuMs.toFixed(0)} ms (${r.serverSystemMs.toFixed(0)} ms of it in the kernel)` +
         (r.otherCpuMs !== undefined
           ? ` (hub B, which took the changes: ${r.otherCpuMs.toFixed(0)} ms)`
           : '') +
