@@ -96,30 +96,60 @@ export async function releaseHolds(tx: EntityManager, orderId: string): Promise<
   return released.map((r) => r.product_id);
 }
 
-/** A sold order that was cancelled before it shipped: its units go back on the shelf; returns the products. */
+/**
+ * A sold order that was cancelled: its units go back on the shelf, except those of its
+ * sub-orders that had already shipped (a platform may close a sale after one parcel
+ * left), which stay sold and committed. Returns the products put back.
+ */
 export async function restockCommitted(tx: EntityManager, orderId: string, actor: string): Promise<string[]> {
-  const returned = await tx.execute<{ product_id: string; quantity: number }[]>(
+  const released = await tx.execute<
+    {
+      product_id: string;
+      product_code: string;
+      channel_code: string | null;
+      quantity: number;
+      kept: number;
+    }[]
+  >(
     `with r as (update reservation set status = 'RELEASED', updated_at = now()
-                where order_id = ? and status = 'COMMITTED' returning product_id, quantity)
-     select product_id, sum(quantity)::int as quantity from r group by product_id order by product_id`,
-    [orderId],
+                where order_id = ? and status = 'COMMITTED'
+                returning product_id, product_code, channel_code, quantity),
+          shipped as (select l.product_id, sum(l.quantity)::int as quantity
+                      from order_line l join "order" c on c.id = l.order_id
+                      where c.parent_id = ? and c.status in ('SHIPPED', 'DELIVERED') and l.product_id is not null
+                      group by l.product_id)
+     select r.product_id, min(r.product_code) as product_code, min(r.channel_code) as channel_code,
+            sum(r.quantity)::int as quantity, least(sum(r.quantity), coalesce(max(s.quantity), 0))::int as kept
+     from r left join shipped s on s.product_id = r.product_id
+     group by r.product_id order by r.product_id`,
+    [orderId, orderId],
   );
-  for (const r of returned) {
+  const restocked: string[] = [];
+  for (const r of released) {
+    if (r.kept > 0)
+      await tx.execute(
+        `insert into reservation (id, product_id, product_code, order_id, quantity, status, expires_at, channel_code)
+         values (gen_random_uuid(), ?, ?, ?, ?, 'COMMITTED', now(), ?)`,
+        [r.product_id, r.product_code, orderId, r.kept, r.channel_code],
+      );
+    const back = r.quantity - r.kept;
+    if (back === 0) continue;
     const rows = await tx.execute<{ on_hand: number }[]>(
       `update inventory_item set on_hand = on_hand + ?, updated_at = now() where product_id = ? returning on_hand`,
-      [r.quantity, r.product_id],
+      [back, r.product_id],
     );
     await movement(
       tx,
       r.product_id,
-      r.quantity,
+      back,
       rows[0].on_hand,
       'order cancelled before shipping',
       actor,
       orderId,
     );
+    restocked.push(r.product_id);
   }
-  return returned.map((r) => r.product_id);
+  return restocked;
 }
 
 async function movement(

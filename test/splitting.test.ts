@@ -485,6 +485,49 @@ describe('order splitting', () => {
         detail: { reason: 'payment timeout' },
       });
     });
+
+    it('gives back only the parcels still on the shelf when the platform cancels a sale with a shipped sub-order', async () => {
+      const trade = taobao('新疆维吾尔自治区', MIXED);
+      const order = await ingest(trade);
+      const chilled = order.children.find((c: any) => c.externalId.endsWith('#chilled'));
+      expect(
+        (await hub.gql(SHIP, { id: chilled.id, tracking: `PART-${seq}` }, keys.OPS)).errors,
+      ).toBeUndefined();
+      expect((await stock()).map((s) => s.on_hand)).toEqual([18, 19, 17]);
+
+      // The platform closes the sale after the chilled parcel (milk, yogurt) has left.
+      const closed = { ...trade, status: 'TRADE_CLOSED_BY_TAOBAO' };
+      for (const delivery of [closed, closed]) {
+        const now = await ingest(delivery);
+        expect([
+          now.status,
+          ...now.children.map((c: any) => `${c.externalId.split('#')[1]} ${c.status}`),
+        ]).toEqual(['CANCELLED', 'ambient CANCELLED', 'chilled SHIPPED']);
+        // The tea goes back on the shelf, once; the shipped milk and yogurt stay sold.
+        expect(await stock()).toEqual([
+          { product_code: 'MILK-1L', on_hand: 18, reserved: 0 },
+          { product_code: 'TEA-250G', on_hand: 20, reserved: 0 },
+          { product_code: 'YOGURT', on_hand: 17, reserved: 0 },
+        ]);
+      }
+      expect(
+        await sql(
+          `select product_code, sum(quantity)::int as quantity from reservation
+           where order_id = ? and status = 'COMMITTED' group by product_code order by product_code`,
+          [order.id],
+        ),
+      ).toEqual([
+        { product_code: 'MILK-1L', quantity: 2 },
+        { product_code: 'YOGURT', quantity: 3 },
+      ]);
+      // Every unit on the shelf is accounted for by a movement.
+      expect(
+        await sql(
+          `select i.product_code from inventory_item i left join stock_movement m on m.product_id = i.product_id
+           group by i.product_code, i.on_hand having 20 + coalesce(sum(m.delta), 0) <> i.on_hand`,
+        ),
+      ).toEqual([]);
+    });
   });
 
   describe('rules as data', () => {
