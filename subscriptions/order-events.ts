@@ -1,4 +1,4 @@
-import type { OrderStatus, ShipmentStatus } from '../schema/enums.js';
+import { ShipmentStatus, type OrderStatus } from '../schema/enums.js';
 
 /** A numbered order event, shaped like the GraphQL `OrderEvent` plus what filters need. */
 export interface OrderEventMessage {
@@ -13,7 +13,7 @@ export interface OrderEventMessage {
   detail: Record<string, unknown> | null;
 }
 
-/** A shipment as it stands after an update, shaped like the GraphQL `Shipment`. */
+/** A shipment as it stood right after an update, shaped like the GraphQL `Shipment`. */
 export interface ShipmentMessage {
   id: string;
   orderId: string;
@@ -118,36 +118,50 @@ interface ShipmentRow {
   channel_code: string;
   carrier: string;
   tracking_number: string;
-  status: ShipmentStatus;
-  updated_at: Date | string;
   events: { status: ShipmentStatus; description: string | null; occurredAt: string }[];
 }
 
-/** The shipments named, as they stand now, with their tracking events in time order. */
-export async function loadShipments(sql: Sql, ids: string[]): Promise<Map<string, ShipmentMessage>> {
-  if (ids.length === 0) return new Map();
-  const rows = await sql<ShipmentRow>(
-    `select s.id, s.order_id, c.code as channel_code, s.carrier, s.tracking_number, s.status, s.updated_at,
+/**
+ * Each SHIPMENT_UPDATED event's shipment as it stood right after that update, in the
+ * events' order: its tracking events up to the one that update recorded, and the status
+ * of the latest of them (LABEL_CREATED before any). Tracking events of one shipment are
+ * written under its order's lock, so their ids follow commit order; the update names its
+ * tracking event by status and time, which are unique per shipment.
+ */
+export async function loadShipmentUpdates(
+  sql: Sql,
+  updates: OrderEventMessage[],
+): Promise<ShipmentMessage[]> {
+  const named = updates.filter((u) => typeof u.detail?.shipmentId === 'string');
+  if (named.length === 0) return [];
+  const rows = await sql<ShipmentRow & { n: string }>(
+    `select w.n, s.id, s.order_id, c.code as channel_code, s.carrier, s.tracking_number,
        coalesce((select json_agg(json_build_object('status', e.status, 'description', e.description,
                   'occurredAt', e.occurred_at) order by e.occurred_at, e.id)
-                 from shipment_event e where e.shipment_id = s.id), '[]'::json) as events
-     from shipment s join "order" o on o.id = s.order_id join channel c on c.id = o.channel_id
-     where s.id = any($1::uuid[])`,
-    [ids],
+                 from shipment_event e where e.shipment_id = s.id and e.id <= coalesce(t.id, 0)), '[]'::json) as events
+     from unnest($1::uuid[], $2::text[], $3::timestamptz[]) with ordinality as w(shipment_id, status, occurred_at, n)
+     join shipment s on s.id = w.shipment_id
+     join "order" o on o.id = s.order_id join channel c on c.id = o.channel_id
+     left join shipment_event t
+       on t.shipment_id = w.shipment_id and t.status = w.status and t.occurred_at = w.occurred_at
+     order by w.n`,
+    [
+      named.map((u) => u.detail!.shipmentId),
+      named.map((u) => u.detail!.status ?? null),
+      named.map((u) => u.detail!.occurredAt ?? null),
+    ],
   );
-  return new Map(
-    rows.map((row) => [
-      row.id,
-      {
-        id: row.id,
-        orderId: row.order_id,
-        channelCode: row.channel_code,
-        carrier: row.carrier,
-        trackingNumber: row.tracking_number,
-        status: row.status,
-        updatedAt: new Date(row.updated_at),
-        events: row.events.map((e) => ({ ...e, occurredAt: new Date(e.occurredAt) })),
-      },
-    ]),
-  );
+  return rows.map((row) => {
+    const events = row.events.map((e) => ({ ...e, occurredAt: new Date(e.occurredAt) }));
+    return {
+      id: row.id,
+      orderId: row.order_id,
+      channelCode: row.channel_code,
+      carrier: row.carrier,
+      trackingNumber: row.tracking_number,
+      status: events.at(-1)?.status ?? ShipmentStatus.LABEL_CREATED,
+      updatedAt: named[Number(row.n) - 1].at,
+      events,
+    };
+  });
 }

@@ -3,7 +3,7 @@ import type { EventBus } from './bus.js';
 import {
   highestSeq,
   loadOrderEvents,
-  loadShipments,
+  loadShipmentUpdates,
   numberOrderEvents,
   type OrderEventMessage,
   type Sql,
@@ -154,24 +154,15 @@ export class OrderEventFeed {
 
   private async publish(events: OrderEventMessage[]): Promise<void> {
     const { bus, sql } = this.options;
+    const updates: OrderEventMessage[] = [];
     for (const event of events) {
       if (BigInt(event.seq) <= this.last) continue;
       this.last = BigInt(event.seq);
       bus.publish('orderEvent', event);
+      if (event.type === SHIPMENT_UPDATED) updates.push(event);
     }
-    const shipmentIds = [
-      ...new Set(
-        events
-          .filter((e) => e.type === SHIPMENT_UPDATED && typeof e.detail?.shipmentId === 'string')
-          .map((e) => e.detail!.shipmentId as string),
-      ),
-    ];
-    if (shipmentIds.length === 0 || bus.listenerCount('shipmentUpdated') === 0) return;
-    const shipments = await loadShipments(sql, shipmentIds);
-    for (const id of shipmentIds) {
-      const shipment = shipments.get(id);
-      if (shipment) bus.publish('shipmentUpdated', shipment);
-    }
+    if (updates.length === 0 || bus.listenerCount('shipmentUpdated') === 0) return;
+    for (const shipment of await loadShipmentUpdates(sql, updates)) bus.publish('shipmentUpdated', shipment);
   }
 }
 

@@ -249,6 +249,38 @@ describe('orderStatusChanged and shipmentUpdated: after commit, filtered, replay
     await client.dispose();
   });
 
+  it('sends each shipment update as the parcel stood then, even when several are published together', async () => {
+    const id = await place();
+    await move(PAID, { id });
+    const parcel = `SU-BATCH-${n}`;
+    const client = hub.wsClient(keys.WEB);
+    const updates = feed<Record<string, any>>(client, SHIPMENTS, 'shipmentUpdated', {
+      trackingNumber: parcel,
+    });
+    await waitFor(() => hub.hub.events.listenerCount('shipmentUpdated') > 0, 'the subscription');
+    await move(SHIP, { id, t: parcel });
+    expect((await updates.take(1)).map((s) => s.status)).toEqual(['LABEL_CREATED']);
+    // Numbering waits while another session holds its lock, so both updates are published in one batch.
+    const holder = new pg.Client({ connectionString: hub.database.url });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query(`select pg_advisory_xact_lock(hashtext('order-hub:order_event.seq'))`);
+      await move(TRACK, { t: parcel, s: 'PICKED_UP', d: 'Shenzhen hub' });
+      await move(TRACK, { t: parcel, s: 'DELIVERED', d: null });
+      await holder.query('commit');
+    } finally {
+      await holder.end();
+    }
+    const got = (await updates.take(3)).slice(1);
+    expect(got.map((s) => [s.status, s.events.map((e: { status: string }) => e.status)])).toEqual([
+      ['PICKED_UP', ['PICKED_UP']],
+      ['DELIVERED', ['PICKED_UP', 'DELIVERED']],
+    ]);
+    updates.stop();
+    await client.dispose();
+  });
+
   it('delivers what another hub process commits, to subscribers of this one', async () => {
     const other = await startHubProcess(hub.database.url, { HOST: '127.0.0.1', SWEEP_INTERVAL_SECONDS: '0' });
     const client = hub.wsClient(keys.OPS);
