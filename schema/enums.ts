@@ -74,6 +74,12 @@ export enum SortDirection {
   DESC = 'DESC',
 }
 
+export enum OrderLevel {
+  SALES = 'SALES',
+  PARCELS = 'PARCELS',
+  ALL = 'ALL',
+}
+
 export enum SalesGroupBy {
   CHANNEL = 'CHANNEL',
   PLATFORM = 'PLATFORM',
@@ -120,3 +126,14 @@ const enums = {
   Role,
 };
 for (const [name, values] of Object.entries(enums)) registerEnumType(values, { name });
+registerEnumType(OrderLevel, {
+  name: 'OrderLevel',
+  description: 'Which orders a list holds when some sales are split into sub-orders.',
+  valuesConfig: {
+    SALES: {
+      description: 'One order per sale: orders not split, and split orders (sub-orders under `children`).',
+    },
+    PARCELS: { description: 'What the warehouse fulfils: orders not split, and sub-orders.' },
+    ALL: { description: 'Every order: split orders and their sub-orders both.' },
+  },
+});

@@ -1,5 +1,5 @@
 import { Field, InputType, Int } from 'type-graphql';
-import { IngestionMode, OrderSortField, OrderStatus, Platform, SortDirection } from './enums.js';
+import { IngestionMode, OrderLevel, OrderSortField, OrderStatus, Platform, SortDirection } from './enums.js';
 import { DateTimeScalar, DecimalScalar } from './scalars.js';
 
 @InputType('OrderFilter')
@@ -14,6 +14,8 @@ export class OrderFilterInput {
   @Field(() => String, { nullable: true, description: 'Orders with a line of this product.' })
   productCode?: string | null;
   @Field(() => String, { nullable: true }) externalId?: string | null;
+  @Field(() => OrderLevel, { nullable: true, defaultValue: OrderLevel.SALES })
+  level?: OrderLevel | null;
 }
 
 @InputType('OrderSort')

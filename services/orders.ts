@@ -1,5 +1,11 @@
 import { Order, OrderEvent } from '../entities/index.js';
-import { OrderSortField, SortDirection, type OrderStatus, type Platform } from '../schema/enums.js';
+import {
+  OrderLevel,
+  OrderSortField,
+  SortDirection,
+  type OrderStatus,
+  type Platform,
+} from '../schema/enums.js';
 import { assertChannelAccess, channelScope } from './access.js';
 import type { RequestContext } from './context.js';
 import { BadUserInputError, ForbiddenError } from './errors.js';
@@ -14,6 +20,7 @@ export interface OrderFilter {
   customerName?: string | null;
   productCode?: string | null;
   externalId?: string | null;
+  level?: OrderLevel | null;
 }
 
 export interface OrderSort {
@@ -143,6 +150,11 @@ function filterSql(ctx: RequestContext, filter: OrderFilter): { where: string[];
     where.push('o.external_id = ?');
     params.push(filter.externalId);
   }
+  // A split sale is one order with its parcels as sub-orders; lists show one of the two levels.
+  const level = filter.level ?? OrderLevel.SALES;
+  if (level === OrderLevel.SALES) where.push('o.parent_id is null');
+  if (level === OrderLevel.PARCELS)
+    where.push('not exists (select 1 from "order" k where k.parent_id = o.id)');
   if (filter.placedFrom && filter.placedTo && filter.placedFrom > filter.placedTo) {
     throw new BadUserInputError('placedFrom must not be after placedTo.', 'filter.placedFrom');
   }

@@ -272,6 +272,34 @@ describe('order splitting', () => {
     ]);
   });
 
+  it('lists one order per sale by default, the parcels for the warehouse, or both', async () => {
+    const split = await place('Hainan');
+    const whole = await place('Zhejiang');
+    const list = async (filter: Record<string, unknown> | null) => {
+      const response = await hub.gql<{ orders: any }>(
+        `query($filter: OrderFilter) { orders(filter: $filter, sort: {field: PLACED_AT, direction: ASC}) {
+           totalCount edges { node { externalId } } } }`,
+        { filter },
+      );
+      expect(response.errors).toBeUndefined();
+      const names = response.data!.orders.edges.map((e: any) => e.node.externalId).sort();
+      expect(response.data!.orders.totalCount).toBe(names.length);
+      return names;
+    };
+    const sales = [split.externalId, whole.externalId].sort();
+    expect(await list(null)).toEqual(sales);
+    expect(await list({})).toEqual(sales);
+    expect(await list({ level: 'SALES' })).toEqual(sales);
+    expect(await list({ level: 'PARCELS' })).toEqual(
+      [`${split.externalId}#ambient`, `${split.externalId}#chilled`, whole.externalId].sort(),
+    );
+    expect(await list({ level: 'ALL' })).toHaveLength(4);
+    // Filters apply at the level asked for: the chilled parcel holds the milk, the ambient one the tea.
+    expect(await list({ level: 'PARCELS', productCode: 'TEA-250G' })).toEqual(
+      [`${split.externalId}#ambient`, whole.externalId].sort(),
+    );
+  });
+
   describe('splitOrder', () => {
     it('applies the rules by hand, answers the same sub-orders when asked again, and [] when no rule applies', async () => {
       await sql(`update split_rule set enabled = false`);
