@@ -165,6 +165,7 @@ class Receipts {
 }
 
 interface StatusEvent {
+  seq: string;
   orderId: string;
   type: string;
   toStatus: string | null;
@@ -259,26 +260,51 @@ function openHubClient(kind: ClientKind, url: string, key: string, on: HubClient
 
 // ---------------------------------------------------------------------------------------------
 // Bare broadcast server: this same file, forked with --bare-server. Parent → child over IPC:
-// {broadcast: k, data} sends one text frame to every open socket; the child answers {sent: k}.
+// {broadcast: k, data, payload} sends one text frame to every socket; the child answers {sent: k}.
+// With --graphql-ws it also speaks the least of graphql-transport-ws that graphql-ws clients
+// need (connection_ack, the subscription id, pong), and each socket's message carries its own
+// subscription id: its head encoded once per socket, the payload once per broadcast.
 if (flag('bare-server')) {
+  const protocol = flag('graphql-ws');
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  const heads = new Map<WebSocket, Buffer>();
+  if (protocol)
+    wss.on('connection', (socket) => {
+      socket.on('message', (data) => {
+        const m = JSON.parse(data.toString()) as { type: string; id?: string };
+        if (m.type === 'connection_init') socket.send('{"type":"connection_ack"}');
+        else if (m.type === 'subscribe')
+          heads.set(socket, Buffer.from(`{"id":${JSON.stringify(m.id)},"type":"next","payload":`));
+        else if (m.type === 'ping') socket.send('{"type":"pong"}');
+      });
+      socket.on('close', () => heads.delete(socket));
+    });
   wss.on('listening', () => {
     const { port } = wss.address() as { port: number };
     process.send!({ port });
   });
-  process.on('message', (m: { broadcast?: number; data?: string; count?: true; close?: true }) => {
-    if (m.count) process.send!({ count: wss.clients.size });
-    if (m.broadcast !== undefined) {
-      // One serialisation per event, the same bytes to every socket: the best a broadcast can do.
-      const frame = Buffer.from(m.data!);
-      for (const socket of wss.clients) socket.send(frame);
-      process.send!({ sent: m.broadcast });
-    }
-    if (m.close) {
-      for (const socket of wss.clients) socket.terminate();
-      wss.close(() => process.exit(0));
-    }
-  });
+  const text = { binary: false };
+  process.on(
+    'message',
+    (m: { broadcast?: number; data?: string; payload?: string; count?: true; close?: true }) => {
+      if (m.count) process.send!({ count: protocol ? heads.size : wss.clients.size });
+      if (m.broadcast !== undefined) {
+        if (protocol) {
+          const tail = Buffer.from(`${m.payload!}}`);
+          for (const [socket, head] of heads) socket.send(Buffer.concat([head, tail]), text);
+        } else {
+          // One serialisation per event, the same bytes to every socket: the best a broadcast can do.
+          const frame = Buffer.from(m.data!);
+          for (const socket of wss.clients) socket.send(frame, text);
+        }
+        process.send!({ sent: m.broadcast });
+      }
+      if (m.close) {
+        for (const socket of wss.clients) socket.terminate();
+        wss.close(() => process.exit(0));
+      }
+    },
+  );
 } else {
   await main();
 }
@@ -543,7 +569,7 @@ async function main() {
     }
 
     // ---- Bare broadcast --------------------------------------------------------------------
-    if (withBare) rows.push(await bare(clients, changes, rate, batch, sample, cleanups));
+    if (withBare) rows.push(await bare(clientKind, clients, changes, rate, batch, sample, cleanups));
   } finally {
     clearTimeout(hardStop);
     await cleanup();
@@ -552,6 +578,7 @@ async function main() {
 }
 
 async function bare(
+  clientKind: ClientKind,
   clients: number,
   changes: number,
   rate: number,
@@ -561,7 +588,7 @@ async function bare(
 ): Promise<Figures> {
   // Node flags given to this script (GC settings for the clients) are not passed on: the bare
   // server runs with Node's defaults, like the hub.
-  const child = fork(new URL(import.meta.url), ['--bare-server'], {
+  const child = fork(new URL(import.meta.url), ['--bare-server', `--${clientKind}`], {
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -577,14 +604,26 @@ async function bare(
 
   const receipts = new Receipts(clients, changes);
   let ended = 0;
-  const sockets: WebSocket[] = [];
-  cleanups.push(() => sockets.forEach((s) => s.terminate()));
+  // Raw: plain sockets that parse every message. graphql-ws: the same client as the hub run's.
+  const closers: Array<() => unknown> = [];
+  cleanups.push(() => Promise.all(closers.map((close) => close())));
   let closing = false;
   for (let start = 0; start < clients; start += batch) {
     const opened: Promise<void>[] = [];
     for (let c = start; c < Math.min(clients, start + batch); c++) {
-      const socket = new WebSocket(`ws://127.0.0.1:${port}`);
-      sockets.push(socket);
+      const url = `ws://127.0.0.1:${port}`;
+      if (clientKind === 'graphql-ws') {
+        const client = openHubClient(clientKind, url, 'bare', {
+          event: (e, at) => receipts.record(c, Number(e.seq), at),
+          errors: () => undefined,
+          ended: () => void (closing || ended++),
+        });
+        closers.push(() => client.close());
+        opened.push(client.ready);
+        continue;
+      }
+      const socket = new WebSocket(url);
+      closers.push(() => socket.terminate());
       opened.push(
         new Promise((resolve, reject) => {
           socket.once('open', () => resolve());
@@ -593,7 +632,7 @@ async function bare(
       );
       socket.on('message', (data) => {
         const at = now();
-        // Parsed like graphql-ws parses each message, so the client side does the same work.
+        // Parsed as the hub run's raw clients parse each message, so both runs do the same work.
         const m = JSON.parse(data.toString()) as {
           payload: { data: { orderStatusChanged: { seq: string } } };
         };
@@ -617,9 +656,10 @@ async function bare(
     const wait = due - now();
     if (wait > 0) await sleep(wait);
     const event = { ...sample.payload.data.orderStatusChanged, seq: String(k), at: new Date().toISOString() };
-    const data = JSON.stringify({ ...sample, payload: { data: { orderStatusChanged: event } } });
+    const payload = JSON.stringify({ data: { orderStatusChanged: event } });
+    const data = `{"id":${JSON.stringify(sample.id)},"type":"next","payload":${payload}}`;
     t0[k] = now(); // the broadcast call: the IPC message asking for it leaves now
-    sent.push(ask({ broadcast: k, data }));
+    sent.push(ask({ broadcast: k, data, payload }));
   }
   const changeSpanMs = now() - phaseStart;
   await within('bare broadcasts', 60_000, Promise.all(sent));
@@ -635,9 +675,9 @@ async function bare(
   closing = true;
   const result = receipts.latencies(t0);
   console.log(`bare: slowest changes: ${receipts.slowest(t0, 3)}`);
-  sockets.splice(0).forEach((s) => s.terminate());
+  await Promise.all(closers.splice(0).map((close) => close()));
   return {
-    scenario: 'bare ws broadcast',
+    scenario: `bare ws broadcast (${clientKind} clients)`,
     clients,
     changes,
     ...result,
