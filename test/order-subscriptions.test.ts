@@ -480,10 +480,14 @@ describe('fan-out (on PUBSUB=memory): identical subscriptions share one executio
       const socket = new WebSocket(hub.wsUrl, 'graphql-transport-ws');
       const frame = new Promise<{ isBinary: boolean; message: unknown }>((resolve) =>
         socket.on('message', (data, isBinary) => {
-          const message = JSON.parse(data.toString()) as { type: string };
+          const message = JSON.parse(data.toString()) as {
+            type: string;
+            payload?: { data?: { orderStatusChanged?: { type: string } } };
+          };
           if (message.type === 'connection_ack')
             socket.send(JSON.stringify({ id: subscriptionId, type: 'subscribe', payload: { query } }));
-          if (message.type === 'next') resolve({ isBinary, message });
+          // The order's CREATED event may still be on its way when the subscription starts.
+          if (message.payload?.data?.orderStatusChanged?.type === 'NOTE') resolve({ isBinary, message });
         }),
       );
       socket.once('open', () =>
