@@ -126,6 +126,15 @@ class Receipts {
       this.count++;
     } else this.dup++;
   }
+  /** Waits until every client has every change, or nothing more arrives for 10 s (at most 2 min). */
+  allArrived(): Promise<void> {
+    return settle(
+      () => this.count >= this.clients * this.changes,
+      () => this.count + this.dup,
+      10_000,
+      120_000,
+    );
+  }
   /** The `n` changes whose last receipt came latest: first and last receipt against t0. */
   slowest(t0: Float64Array, n: number): string {
     const spans: Array<{ k: number; first: number; last: number }> = [];
@@ -484,12 +493,7 @@ async function main() {
     }
     const changeSpanMs = now() - phaseStart;
     await within('markPaid responses', 60_000, Promise.all(sends));
-    await settle(
-      () => receipts.count >= clients * changes,
-      () => receipts.count + receipts.dup,
-      10_000,
-      120_000,
-    );
+    await receipts.allArrived();
     const cpuA1 = cpuTimes(hubA.child.pid!);
     const otherCpu = twoProcesses ? cpuMs(hubB.child.pid!) - cpuB0 : undefined;
     const self = process.cpuUsage(self0);
@@ -663,12 +667,7 @@ async function bare(
   }
   const changeSpanMs = now() - phaseStart;
   await within('bare broadcasts', 60_000, Promise.all(sent));
-  await settle(
-    () => receipts.count >= clients * changes,
-    () => receipts.count + receipts.dup,
-    10_000,
-    120_000,
-  );
+  await receipts.allArrived();
   const cpu1 = cpuTimes(child.pid!);
   const self = process.cpuUsage(self0);
   await sleep(500);
