@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Channel, ChannelSku, InventoryItem, Product } from '../entities/index.js';
-import { IngestionMode, Platform, Role } from '../schema/enums.js';
+import { IngestionMode, Platform, Role } from '../common/enums.js';
 import { DEFAULT_SETTINGS, RequestContext } from '../services/context.js';
 import { DEFAULT_CONCURRENCY, importOrdersCsv, type ImportReport } from '../services/csv-import.js';
 import { createLogger } from '../server/logger.js';

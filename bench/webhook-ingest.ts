@@ -12,7 +12,9 @@ const seconds = Number(process.argv[2] ?? 20);
 const connections = Number(process.argv[3] ?? 32);
 const PRODUCTS = 50;
 const SECRET = 'bench-secret';
-const sample = JSON.parse(readFileSync(new URL('../../../shared/channels/jd.json', import.meta.url), 'utf8'));
+const sample = JSON.parse(
+  readFileSync(new URL('../../test/fixtures/channels/jd.json', import.meta.url), 'utf8'),
+);
 
 const db = await scratchDatabase('bench_webhook_ingest');
 const hub = await startHubProcess(db.url);

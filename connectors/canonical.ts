@@ -1,4 +1,4 @@
-import type { OrderStatus, Platform } from '../schema/enums.js';
+import type { OrderStatus, Platform } from '../common/enums.js';
 
 /** What every connector turns its platform's payload into. Pure data: no entities, no database. */
 export interface CanonicalAddress {

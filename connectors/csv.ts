@@ -1,5 +1,5 @@
-import { OrderStatus, Platform } from '../schema/enums.js';
-import { BadUserInputError, PayloadMappingError } from '../services/errors.js';
+import { OrderStatus, Platform } from '../common/enums.js';
+import { BadUserInputError, PayloadMappingError } from '../common/errors.js';
 import type { CanonicalLine, CanonicalOrder } from './canonical.js';
 import { describe, Field, isoCode, line, orderTotal, type Money, type StatusTable } from './payload.js';
 
@@ -59,7 +59,7 @@ export interface CsvLayoutSpec {
 const req = (header: string): Column => ({ header, required: true });
 const opt = (header: string): Column => ({ header, required: false });
 
-/** The hub's own layout, one row per order line (see /work/shared/channels/canonical.csv). */
+/** The hub's own layout, one row per order line (see test/fixtures/channels/canonical.csv). */
 export const CANONICAL_CSV: CsvLayoutSpec = {
   id: 'canonical',
   label: "the hub's canonical columns",

@@ -1,4 +1,4 @@
-import type { Platform } from '../schema/enums.js';
+import type { Platform } from '../common/enums.js';
 import type { Connector } from './canonical.js';
 import { douyin } from './douyin.js';
 import { jd } from './jd.js';

@@ -1,4 +1,4 @@
-import { OrderStatus, Platform } from '../schema/enums.js';
+import { OrderStatus, Platform } from '../common/enums.js';
 import type { CanonicalOrder, Connector } from './canonical.js';
 import {
   Field,

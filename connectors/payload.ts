@@ -1,6 +1,6 @@
 import { Decimal } from 'decimal.js';
-import type { OrderStatus } from '../schema/enums.js';
-import { PayloadMappingError } from '../services/errors.js';
+import type { OrderStatus } from '../common/enums.js';
+import { PayloadMappingError } from '../common/errors.js';
 import type { CanonicalLine, PullProtocol } from './canonical.js';
 
 // The connectors' shared toolkit: a path-aware reader for untrusted payloads, exact money, platform

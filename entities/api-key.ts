@@ -1,5 +1,5 @@
 import { Entity, Enum, ManyToOne, Property, Unique } from '@mikro-orm/core';
-import { Role } from '../schema/enums.js';
+import { Role } from '../common/enums.js';
 import { BaseEntity } from './base.js';
 import { Channel } from './channel.js';
 

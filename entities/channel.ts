@@ -1,5 +1,5 @@
 import { Entity, Enum, Property, Unique, type Opt } from '@mikro-orm/core';
-import { ConnectorHealth, IngestionMode, Platform } from '../schema/enums.js';
+import { ConnectorHealth, IngestionMode, Platform } from '../common/enums.js';
 import { BaseEntity } from './base.js';
 
 @Entity({ tableName: 'channel' })

@@ -1,5 +1,5 @@
 import { BigIntType, Entity, Enum, Index, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
-import { IngestOutcome, IngestSource } from '../schema/enums.js';
+import { IngestOutcome, IngestSource } from '../common/enums.js';
 
 /** Every body a channel sent, written before it is processed, so a failure can be read and replayed. */
 @Entity({ tableName: 'ingest_log' })

@@ -9,7 +9,7 @@ import {
   Unique,
   type Opt,
 } from '@mikro-orm/core';
-import { OrderStatus } from '../schema/enums.js';
+import { OrderStatus } from '../common/enums.js';
 import { BaseEntity } from './base.js';
 import { Channel } from './channel.js';
 

@@ -1,5 +1,5 @@
 import { Check, Entity, Enum, Index, ManyToOne, Property, type Opt } from '@mikro-orm/core';
-import { ReservationStatus } from '../schema/enums.js';
+import { ReservationStatus } from '../common/enums.js';
 import { BaseEntity } from './base.js';
 import { Order } from './order.js';
 import { Product } from './product.js';

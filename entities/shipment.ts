@@ -9,7 +9,7 @@ import {
   Unique,
   type Opt,
 } from '@mikro-orm/core';
-import { ShipmentStatus } from '../schema/enums.js';
+import { ShipmentStatus } from '../common/enums.js';
 import { BaseEntity } from './base.js';
 import { Order } from './order.js';
 

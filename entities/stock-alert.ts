@@ -1,5 +1,5 @@
 import { BigIntType, Entity, Enum, Index, ManyToOne, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
-import { StockAlertKind } from '../schema/enums.js';
+import { StockAlertKind } from '../common/enums.js';
 import { Product } from './product.js';
 
 /** Stored, so no alert is lost when no one is subscribed. */

@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
 import type { ApiKey } from '../entities/index.js';
 import { ApiKeyType, CreatedApiKeyType } from '../schema/access.js';
-import { Role } from '../schema/enums.js';
+import { Role } from '../common/enums.js';
 import { createApiKey, revokeApiKey } from '../services/api-keys.js';
 import type { RequestContext } from '../services/context.js';
 import { ADMIN_ONLY } from './roles.js';

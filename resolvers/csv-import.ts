@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
 import { ImportReportType } from '../schema/ingestion.js';
 import type { RequestContext } from '../services/context.js';
 import { importOrdersCsv } from '../services/csv-import.js';
-import { BadUserInputError } from '../services/errors.js';
+import { BadUserInputError } from '../common/errors.js';
 import { INGEST } from './roles.js';
 
 /**

@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Resolver } from 'type-graphql';
-import { ShipmentStatus } from '../schema/enums.js';
+import { ShipmentStatus } from '../common/enums.js';
 import { OrderType, ShipmentType } from '../schema/order.js';
 import { DateTimeScalar } from '../schema/scalars.js';
 import type { RequestContext } from '../services/context.js';

@@ -1,8 +1,8 @@
 import { Arg, Authorized, Float, Query, Resolver } from 'type-graphql';
-import { SalesGroupBy } from '../schema/enums.js';
+import { SalesGroupBy } from '../common/enums.js';
 import { SalesRowType, StageDurationType, VolumeAnomalyType } from '../schema/report.js';
 import { DateTimeScalar } from '../schema/scalars.js';
-import { NotAvailableError } from '../services/errors.js';
+import { NotAvailableError } from '../common/errors.js';
 import { READ_OPERATIONS } from './roles.js';
 
 /**

@@ -1,4 +1,4 @@
-import { Role } from '../schema/enums.js';
+import { Role } from '../common/enums.js';
 
 // Who may call what, beside ADMIN, who may call everything. Channel-bound roles are
 // further limited to their own channel by the services.

@@ -1,5 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
-import { Role } from './enums.js';
+import { Role } from '../common/enums.js';
 import { DateTimeScalar } from './scalars.js';
 
 @ObjectType('ApiKey')

@@ -1,5 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
-import { ConnectorHealth, IngestionMode, Platform } from './enums.js';
+import { ConnectorHealth, IngestionMode, Platform } from '../common/enums.js';
 import { DateTimeScalar } from './scalars.js';
 
 @ObjectType('Channel')

@@ -1,5 +1,12 @@
 import { Field, InputType, Int } from 'type-graphql';
-import { IngestionMode, OrderLevel, OrderSortField, OrderStatus, Platform, SortDirection } from './enums.js';
+import {
+  IngestionMode,
+  OrderLevel,
+  OrderSortField,
+  OrderStatus,
+  Platform,
+  SortDirection,
+} from '../common/enums.js';
 import { DateTimeScalar, DecimalScalar } from './scalars.js';
 
 @InputType('OrderFilter')

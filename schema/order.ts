@@ -1,6 +1,6 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { ChannelType } from './channel.js';
-import { OrderStatus, ReservationStatus, ShipmentStatus } from './enums.js';
+import { OrderStatus, ReservationStatus, ShipmentStatus } from '../common/enums.js';
 import { DateTimeScalar, DecimalScalar, JSONScalar } from './scalars.js';
 import { ProductType } from './stock.js';
 

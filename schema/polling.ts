@@ -1,5 +1,5 @@
 import { Field, Int, ObjectType } from 'type-graphql';
-import { ConnectorHealth } from './enums.js';
+import { ConnectorHealth } from '../common/enums.js';
 
 @ObjectType('PollReport', { description: "One pull of a channel's orders from its platform's order API." })
 export class PollReportType {

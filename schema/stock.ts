@@ -1,5 +1,5 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
-import { StockAlertKind } from './enums.js';
+import { StockAlertKind } from '../common/enums.js';
 import { DateTimeScalar } from './scalars.js';
 
 @ObjectType('InventoryItem')

@@ -2,7 +2,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import type { Logger } from './logger.js';
-import { HubError, type ErrorCode } from '../services/errors.js';
+import { HubError, type ErrorCode } from '../common/errors.js';
 
 /** Codes graphql-js and Apollo give to a request the client got wrong; they reach clients as BAD_USER_INPUT. */
 const CLIENT_MISTAKES = new Set([

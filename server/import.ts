@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { Role } from '../schema/enums.js';
+import { Role } from '../common/enums.js';
 import { RequestContext } from '../services/context.js';
 import { importOrdersCsv, type ImportReport } from '../services/csv-import.js';
 import { argsOrExit, isMain, runCli, UsageError } from './cli.js';

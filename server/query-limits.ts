@@ -3,7 +3,7 @@ import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import type { GraphQLError, ValidationContext, ValidationRule } from 'graphql';
-import { QueryTooComplexError } from '../services/errors.js';
+import { QueryTooComplexError } from '../common/errors.js';
 
 export interface QueryLimits {
   maxQueryDepth: number;

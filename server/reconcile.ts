@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { RequestContext, type DomainSettings } from '../services/context.js';
-import { HubError } from '../services/errors.js';
+import { HubError } from '../common/errors.js';
 import {
   DEFAULT_TOLERANCE_PERCENT,
   formatPercent,

@@ -1,6 +1,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Channel } from '../entities/index.js';
-import { ConnectorHealth } from '../schema/enums.js';
+import { ConnectorHealth } from '../common/enums.js';
 import { RequestContext, type DomainSettings } from '../services/context.js';
 import { expireHolds } from '../services/inventory.js';
 import {

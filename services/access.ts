@@ -1,6 +1,6 @@
-import { Role } from '../schema/enums.js';
+import { Role } from '../common/enums.js';
 import type { Principal, RequestContext } from './context.js';
-import { ForbiddenError, UnauthenticatedError } from './errors.js';
+import { ForbiddenError, UnauthenticatedError } from '../common/errors.js';
 
 /** Roles whose keys act for one channel only. */
 const CHANNEL_BOUND: ReadonlySet<Role> = new Set([Role.STOREFRONT, Role.CONNECTOR]);

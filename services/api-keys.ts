@@ -1,10 +1,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ApiKey, Channel } from '../entities/index.js';
-import { Role } from '../schema/enums.js';
+import { Role } from '../common/enums.js';
 import { isChannelBound } from './access.js';
 import type { Principal, RequestContext } from './context.js';
-import { BadUserInputError, NotFoundError } from './errors.js';
+import { BadUserInputError, NotFoundError } from '../common/errors.js';
 import { parseId } from './ids.js';
 
 const ENV_ADMIN_KEY_ID = 'env-admin';

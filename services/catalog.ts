@@ -1,6 +1,6 @@
 import { ChannelSku, InventoryItem, Product } from '../entities/index.js';
 import type { RequestContext } from './context.js';
-import { BadUserInputError, NotFoundError } from './errors.js';
+import { BadUserInputError, NotFoundError } from '../common/errors.js';
 import { requireChannel } from './channels.js';
 import { pageSize } from './ids.js';
 

@@ -1,8 +1,8 @@
 import { Channel } from '../entities/index.js';
-import { IngestionMode, Platform } from '../schema/enums.js';
+import { IngestionMode, Platform } from '../common/enums.js';
 import { assertChannelAccess, channelScope } from './access.js';
 import type { RequestContext } from './context.js';
-import { BadUserInputError, NotFoundError } from './errors.js';
+import { BadUserInputError, NotFoundError } from '../common/errors.js';
 
 const CODE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 

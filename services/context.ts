@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
-import type { Role } from '../schema/enums.js';
+import type { Role } from '../common/enums.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import { DEFAULT_REMOTE_PROVINCES } from './provinces.js';
 

@@ -12,10 +12,10 @@ import {
   type CsvRow,
 } from '../connectors/csv.js';
 import type { Channel } from '../entities/index.js';
-import { IngestOutcome, IngestSource } from '../schema/enums.js';
+import { IngestOutcome, IngestSource } from '../common/enums.js';
 import { assertChannelAccess } from './access.js';
 import { RequestContext } from './context.js';
-import { BadUserInputError, HubError } from './errors.js';
+import { BadUserInputError, HubError } from '../common/errors.js';
 import { ingestMany, requireChannelByCode, type IngestItem, type IngestResult } from './ingestion.js';
 
 /**

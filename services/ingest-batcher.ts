@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { Channel } from '../entities/index.js';
-import type { IngestSource } from '../schema/enums.js';
+import type { IngestSource } from '../common/enums.js';
 import { RequestContext, type DomainSettings } from './context.js';
 import { ingestRawMany, type IngestResult } from './ingestion.js';
 

@@ -4,7 +4,7 @@ import { connectorFor } from '../connectors/index.js';
 import { canonicalFromLoggedCsv } from '../connectors/csv.js';
 import type { CanonicalOrder } from '../connectors/canonical.js';
 import { Channel, IngestLog, Order, Product } from '../entities/index.js';
-import { IngestOutcome, IngestSource, OrderStatus, StockAlertKind } from '../schema/enums.js';
+import { IngestOutcome, IngestSource, OrderStatus, StockAlertKind } from '../common/enums.js';
 import { assertChannelAccess } from './access.js';
 import type { DomainSettings, RequestContext } from './context.js';
 import {
@@ -14,7 +14,7 @@ import {
   HubError,
   InsufficientStockError,
   NotFoundError,
-} from './errors.js';
+} from '../common/errors.js';
 import { isForward, STOCK_TAKEN } from './lifecycle.js';
 import { carryToChildren } from './order-lifecycle.js';
 import { isRemoteProvince } from './provinces.js';

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { InventoryItem, Reservation, StockAlert } from '../entities/index.js';
-import { OrderStatus } from '../schema/enums.js';
+import { OrderStatus } from '../common/enums.js';
 import { channelScope } from './access.js';
 import type { RequestContext } from './context.js';
 import { parseId } from './ids.js';

@@ -1,4 +1,4 @@
-import { OrderStatus } from '../schema/enums.js';
+import { OrderStatus } from '../common/enums.js';
 
 const RANK: Record<OrderStatus, number> = {
   [OrderStatus.PENDING_PAYMENT]: 0,

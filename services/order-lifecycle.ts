@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Order, Shipment } from '../entities/index.js';
-import { OrderStatus, ShipmentStatus } from '../schema/enums.js';
+import { OrderStatus, ShipmentStatus } from '../common/enums.js';
 import { assertChannelAccess, requirePrincipal } from './access.js';
 import type { RequestContext } from './context.js';
 import {
@@ -9,7 +9,7 @@ import {
   InsufficientStockError,
   InvalidTransitionError,
   NotFoundError,
-} from './errors.js';
+} from '../common/errors.js';
 import { parseId } from './ids.js';
 import { isForward, statusFollowingChildren, STOCK_TAKEN } from './lifecycle.js';
 import { actorOf, evaluateStockLevels } from './stock-levels.js';

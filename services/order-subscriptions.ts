@@ -1,6 +1,6 @@
 import { assertChannelAccess, channelScope, requirePrincipal } from './access.js';
 import type { RequestContext } from './context.js';
-import { BadUserInputError, NotFoundError } from './errors.js';
+import { BadUserInputError, NotFoundError } from '../common/errors.js';
 import { findOrder } from './orders.js';
 
 /**

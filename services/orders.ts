@@ -5,10 +5,10 @@ import {
   SortDirection,
   type OrderStatus,
   type Platform,
-} from '../schema/enums.js';
+} from '../common/enums.js';
 import { assertChannelAccess, channelScope } from './access.js';
 import type { RequestContext } from './context.js';
-import { BadUserInputError, ForbiddenError } from './errors.js';
+import { BadUserInputError, ForbiddenError } from '../common/errors.js';
 import { pageSize, parseId } from './ids.js';
 
 export interface OrderFilter {

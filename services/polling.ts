@@ -4,9 +4,9 @@ import CircuitBreaker from 'opossum';
 import { connectorFor } from '../connectors/index.js';
 import type { Connector } from '../connectors/canonical.js';
 import type { Channel } from '../entities/index.js';
-import { ConnectorHealth, IngestionMode, IngestOutcome, IngestSource } from '../schema/enums.js';
+import { ConnectorHealth, IngestionMode, IngestOutcome, IngestSource } from '../common/enums.js';
 import { RequestContext } from './context.js';
-import { BadUserInputError, ConflictError, HubError } from './errors.js';
+import { BadUserInputError, ConflictError, HubError } from '../common/errors.js';
 import { ingestRawMany, requireChannelByCode } from './ingestion.js';
 
 /**

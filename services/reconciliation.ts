@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { CsvError, parse } from 'csv-parse';
-import { StockAlertKind } from '../schema/enums.js';
+import { StockAlertKind } from '../common/enums.js';
 import type { RequestContext } from './context.js';
-import { BadUserInputError, NotFoundError } from './errors.js';
+import { BadUserInputError, NotFoundError } from '../common/errors.js';
 import { raiseAlert } from './stock.js';
 
 /**

@@ -1,8 +1,8 @@
 import { Reservation } from '../entities/index.js';
-import { ReservationStatus } from '../schema/enums.js';
+import { ReservationStatus } from '../common/enums.js';
 import { channelScope } from './access.js';
 import type { RequestContext } from './context.js';
-import { BadUserInputError, ChannelClosedError, ForbiddenError, NotFoundError } from './errors.js';
+import { BadUserInputError, ChannelClosedError, ForbiddenError, NotFoundError } from '../common/errors.js';
 import { parseId } from './ids.js';
 import { reserveCombinerFor } from './reserve-combiner.js';
 

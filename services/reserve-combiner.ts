@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { DomainSettings } from './context.js';
-import { InsufficientStockError, NotFoundError } from './errors.js';
+import { InsufficientStockError, NotFoundError } from '../common/errors.js';
 import { evaluateStockLevels } from './stock-levels.js';
 
 /** A reservation row as PostgreSQL returns it (snake_case columns). */

@@ -1,9 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { InventoryItem } from '../entities/index.js';
-import { StockAlertKind } from '../schema/enums.js';
+import { StockAlertKind } from '../common/enums.js';
 import { requirePrincipal } from './access.js';
 import { DEFAULT_STOCK_LEVELS, type DomainSettings, type RequestContext } from './context.js';
-import { BadUserInputError, InsufficientStockError, NotFoundError } from './errors.js';
+import { BadUserInputError, InsufficientStockError, NotFoundError } from '../common/errors.js';
 
 /**
  * Safety stock and stock alerts, evaluated inside the transaction that changed the stock.

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { StockAlertKind } from '../schema/enums.js';
+import { StockAlertKind } from '../common/enums.js';
 
 /**
  * Stock effects of orders, inside the caller's transaction. Every change is one

@@ -1,5 +1,5 @@
-import { HubError } from '../services/errors.js';
-import type { StockAlertKind } from '../schema/enums.js';
+import { HubError } from '../common/errors.js';
+import type { StockAlertKind } from '../common/enums.js';
 import type { OrderEventMessage, ShipmentMessage } from './order-events.js';
 
 /** A stored stock alert, shaped like the GraphQL `StockAlert`. */

@@ -1,4 +1,4 @@
-import { ShipmentStatus, type OrderStatus } from '../schema/enums.js';
+import { ShipmentStatus, type OrderStatus } from '../common/enums.js';
 
 /** A numbered order event, shaped like the GraphQL `OrderEvent` plus what filters need. */
 export interface OrderEventMessage {

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { StockAlertKind } from '../schema/enums.js';
+import type { StockAlertKind } from '../common/enums.js';
 import type { EventBus, InventoryEvent, StockAlertEvent } from './bus.js';
 
 export const ALERT_CHANNEL = 'hub_stock_alert';

@@ -1,7 +1,7 @@
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reservation, type Order } from '../entities/index.js';
-import { Platform, Role } from '../schema/enums.js';
+import { Platform, Role } from '../common/enums.js';
 import { seedChannel, seedOrder, seedProduct } from './support/fixtures.js';
 import {
   ADMIN_KEY,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Platform, Role } from '../schema/enums.js';
+import { Platform, Role } from '../common/enums.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { errorCodes, startTestHub, type GraphQLResponse, type TestHub } from './support/hub.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalFromLoggedCsv } from '../connectors/csv.js';
-import { Platform, Role } from '../schema/enums.js';
+import { Platform, Role } from '../common/enums.js';
 import { cliContext, formatReport, parseImportArgs, runImport, UsageError } from '../server/import.js';
 import { createLogger } from '../server/logger.js';
 import { DEFAULT_SETTINGS, RequestContext } from '../services/context.js';
@@ -14,8 +14,7 @@ import { douyinExportLines, douyinHeader } from './support/csv-fixtures.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { errorCodes, startTestHub, type TestHub } from './support/hub.js';
 
-const shared = (name: string) =>
-  readFileSync(new URL(`../../shared/channels/${name}`, import.meta.url), 'utf8');
+const shared = (name: string) => readFileSync(new URL(`fixtures/channels/${name}`, import.meta.url), 'utf8');
 const CANONICAL = shared('canonical.csv');
 const DOUYIN = shared('douyin-export.csv');
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Platform } from '../schema/enums.js';
+import { Platform } from '../common/enums.js';
 import { createTestDatabase } from './support/database.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { startTestHubBehindProxy, type TestHub } from './support/hub.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Platform } from '../schema/enums.js';
+import { Platform } from '../common/enums.js';
 import { RequestContext } from '../services/context.js';
 import { expireHolds } from '../services/inventory.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Platform } from '../schema/enums.js';
+import { Platform } from '../common/enums.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { errorCodes, startTestHub, type TestHub } from './support/hub.js';
 import { sample } from './support/webhooks.js';

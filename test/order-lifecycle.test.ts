@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { OrderStatus, Platform } from '../schema/enums.js';
+import { OrderStatus, Platform } from '../common/enums.js';
 import { seedChannel, seedOrder, seedProduct } from './support/fixtures.js';
 import { errorCodes, startTestHub, type TestHub } from './support/hub.js';
 

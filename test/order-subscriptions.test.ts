@@ -2,7 +2,7 @@ import pg from 'pg';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql, startHubProcess } from '../bench/support.js';
-import { Platform } from '../schema/enums.js';
+import { Platform } from '../common/enums.js';
 import { loadConfig } from '../server/config.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { WebSocket } from 'ws';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Channel, Order, Product } from '../entities/index.js';
-import { OrderStatus, Platform } from '../schema/enums.js';
+import { OrderStatus, Platform } from '../common/enums.js';
 import { seedChannel, seedOrder, seedProduct } from './support/fixtures.js';
 import { errorCodes, startTestHub, type TestHub } from './support/hub.js';
 

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ConnectorHealth, IngestionMode, Platform, Role } from '../schema/enums.js';
+import { ConnectorHealth, IngestionMode, Platform, Role } from '../common/enums.js';
 import { ConfigError, loadConfig } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
 import { startScheduler, type Scheduler } from '../server/scheduler.js';

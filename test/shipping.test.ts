@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Platform } from '../schema/enums.js';
+import { Platform } from '../common/enums.js';
 import { ConfigError, loadConfig } from '../server/config.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { errorCodes, startTestHub, startTestHubBehindProxy, type TestHub } from './support/hub.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OrderStatus } from '../schema/enums.js';
+import { OrderStatus } from '../common/enums.js';
 import { childExternalId, planSplit, type SplitRule } from '../services/splitting.js';
 
 describe('split rules', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Platform } from '../schema/enums.js';
+import { Platform } from '../common/enums.js';
 import { RequestContext } from '../services/context.js';
 import { expireHolds } from '../services/inventory.js';
 import { createLogger } from '../server/logger.js';

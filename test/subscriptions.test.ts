@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql, startHubProcess } from '../bench/support.js';
-import { Platform, Role } from '../schema/enums.js';
+import { Platform, Role } from '../common/enums.js';
 import { EventBus, SubscriberFellBehindError, type InventoryEvent } from '../subscriptions/bus.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { LISTENER_APPLICATION_NAME } from '../subscriptions/postgres-listener.js';

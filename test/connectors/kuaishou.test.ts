@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { kuaishou } from '../../connectors/kuaishou.js';
-import { OrderStatus, Platform } from '../../schema/enums.js';
+import { OrderStatus, Platform } from '../../common/enums.js';
 import { thrown, variantOf } from '../support/connector-cases.js';
 import { sample as loadSample } from '../support/webhooks.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { connectorFor, connectors } from '../../connectors/index.js';
-import { Platform } from '../../schema/enums.js';
+import { Platform } from '../../common/enums.js';
 
 describe('connector registry', () => {
   it.each(Object.values(Platform))('%s has a connector', (platform) => {

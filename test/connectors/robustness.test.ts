@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { CanonicalOrder } from '../../connectors/canonical.js';
 import { connectorFor } from '../../connectors/index.js';
-import { OrderStatus, Platform } from '../../schema/enums.js';
-import { PayloadMappingError } from '../../services/errors.js';
+import { OrderStatus, Platform } from '../../common/enums.js';
+import { PayloadMappingError } from '../../common/errors.js';
 
 // Whatever a payload holds, a connector answers with a well-formed canonical order or a PayloadMappingError:
 // never a TypeError, never a malformed amount or an invalid date. Each sample is mutated at every path in turn.
 
 const channelSample = (name: string) =>
-  JSON.parse(readFileSync(new URL(`../../../shared/channels/${name}.json`, import.meta.url), 'utf8'));
+  JSON.parse(readFileSync(new URL(`../fixtures/channels/${name}.json`, import.meta.url), 'utf8'));
 
 const samples: Record<Platform, unknown> = {
   [Platform.TAOBAO]: channelSample('taobao'),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { storefront } from '../../connectors/storefront.js';
-import { OrderStatus, Platform } from '../../schema/enums.js';
+import { OrderStatus, Platform } from '../../common/enums.js';
 import { thrown, variantOf } from '../support/connector-cases.js';
 
 /** The merchant's own storefront sends the hub's canonical shape (see connectors/storefront.ts). */

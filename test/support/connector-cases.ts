@@ -1,4 +1,4 @@
-import { PayloadMappingError } from '../../services/errors.js';
+import { PayloadMappingError } from '../../common/errors.js';
 
 /** A deep copy of `base`, changed by `change`: each test builds its variant of a sample payload. */
 export function variantOf(base: unknown) {

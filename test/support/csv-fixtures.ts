@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 
-/** The Douyin export's header (as in /work/shared/channels/douyin-export.csv) and a few of its other columns. */
+/** The Douyin export's header (as in test/fixtures/channels/douyin-export.csv) and a few of its other columns. */
 export const DOUYIN_HEADER = [
   '主订单编号',
   '子订单编号',

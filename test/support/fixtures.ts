@@ -17,7 +17,7 @@ import {
   Platform,
   ReservationStatus,
   ShipmentStatus,
-} from '../../schema/enums.js';
+} from '../../common/enums.js';
 
 /**
  * Writes rows straight through the ORM, so read-side tests do not depend on the

@@ -1,11 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-/** A sample payload from ../shared/channels, freshly parsed so each test can change its copy. */
+/** A sample payload from test/fixtures/channels, freshly parsed so each test can change its copy. */
 export function sample<T = any>(name: string): T {
-  return JSON.parse(
-    readFileSync(new URL(`../../../shared/channels/${name}.json`, import.meta.url), 'utf8'),
-  ) as T;
+  return JSON.parse(readFileSync(new URL(`../fixtures/channels/${name}.json`, import.meta.url), 'utf8')) as T;
 }
 
 /** POSTs a body to the hub's webhook door, signed the way the channel's platform is. */
