@@ -110,3 +110,31 @@ export enum IngestOutcome {
   DUPLICATE = 'DUPLICATE',
   FAILED = 'FAILED',
 }
+
+/** What an entry of an order's timeline records; the GraphQL `OrderEvent.type` is its name. */
+export enum OrderEventType {
+  /** The order was stored (from a platform, a CSV file or placeOrder). */
+  CREATED = 'CREATED',
+  /** The status moved; only services/order-transitions.ts writes these. */
+  STATUS_CHANGED = 'STATUS_CHANGED',
+  /** A parcel was scanned out or a carrier reported on it. */
+  SHIPMENT_UPDATED = 'SHIPMENT_UPDATED',
+  /** The order was split into sub-orders (the parcels). */
+  SPLIT = 'SPLIT',
+  /** The platform reported a status the hub does not map (e.g. under review); the status stays. */
+  HELD_BY_PLATFORM = 'HELD_BY_PLATFORM',
+  /** The order's stock holds ran out before it was paid. */
+  HOLD_EXPIRED = 'HOLD_EXPIRED',
+}
+
+/** How an order entered the hub, set when it is stored. */
+export enum OrderOrigin {
+  /** A platform's payload: pushed to a webhook, pulled by polling, or sent to `ingestChannelOrder`. */
+  WEBHOOK = 'WEBHOOK',
+  POLL = 'POLL',
+  API = 'API',
+  /** A row group of a CSV backfill. */
+  CSV = 'CSV',
+  /** `placeOrder`: the hub took the order itself, so it also owns its payment timeout. */
+  PLACED = 'PLACED',
+}

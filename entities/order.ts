@@ -9,7 +9,7 @@ import {
   Unique,
   type Opt,
 } from '@mikro-orm/core';
-import { OrderStatus } from '../common/enums.js';
+import { OrderOrigin, OrderStatus } from '../common/enums.js';
 import { BaseEntity } from './base.js';
 import { Channel } from './channel.js';
 
@@ -93,6 +93,10 @@ export class Order extends BaseEntity {
 
   @ManyToOne({ entity: () => Order, nullable: true, index: true, deleteRule: 'restrict' })
   parent: Order | null = null;
+
+  /** How the order entered the hub; a sub-order takes its parent's. */
+  @Enum({ items: () => OrderOrigin, nativeEnumName: 'order_origin' })
+  origin!: OrderOrigin;
 
   /** The payload as the channel sent it (null for orders placed through the API). */
   @Property({ type: 'json', nullable: true })

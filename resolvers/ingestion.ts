@@ -4,7 +4,9 @@ import { PlaceOrderInput } from '../schema/inputs.js';
 import { OrderType } from '../schema/order.js';
 import { JSONScalar } from '../schema/scalars.js';
 import type { RequestContext } from '../services/context.js';
-import { ingestChannelOrder, placeOrder, replayIngestLog } from '../services/ingestion.js';
+import { ingestChannelOrder } from '../services/order-gateway.js';
+import { placeOrder } from '../services/place-order.js';
+import { replayIngestLog } from '../services/replay.js';
 import { INGEST, PLACE_ORDERS, WRITE_CATALOG } from './roles.js';
 
 @Resolver()

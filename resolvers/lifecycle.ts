@@ -3,13 +3,8 @@ import { ShipmentStatus } from '../common/enums.js';
 import { OrderType, ShipmentType } from '../schema/order.js';
 import { DateTimeScalar } from '../schema/scalars.js';
 import type { RequestContext } from '../services/context.js';
-import {
-  cancelOrder,
-  markPacked,
-  markPaid,
-  recordShipmentEvent,
-  shipOrder,
-} from '../services/order-lifecycle.js';
+import { cancelOrder, markPacked, markPaid } from '../services/order-actions.js';
+import { recordShipmentEvent, shipOrder } from '../services/shipping.js';
 import { MOVE_ORDERS, SHIP_ORDERS } from './roles.js';
 
 @Resolver()

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { Role, ShipmentStatus } from '../common/enums.js';
 import { RequestContext, type DomainSettings } from '../services/context.js';
 import { HubError } from '../common/errors.js';
-import { recordShipmentEvent } from '../services/order-lifecycle.js';
+import { recordShipmentEvent } from '../services/shipping.js';
 import type { HubConfig } from './config.js';
 import type { Logger } from './logger.js';
 

@@ -1,6 +1,6 @@
 // `npm run replay -- [--failed] [--channel CODE] [--limit N]`: processes stored payloads again.
 import { parseArgs } from 'node:util';
-import { replayIngestLog } from '../services/ingestion.js';
+import { replayIngestLog } from '../services/replay.js';
 import { runCli } from './cli.js';
 
 const { values } = parseArgs({

@@ -1,3 +1,4 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { Channel } from '../entities/index.js';
 import { IngestionMode, Platform } from '../common/enums.js';
 import { assertChannelAccess, channelScope } from './access.js';
@@ -92,5 +93,12 @@ export async function setChannelSalesOpen(
   const channel = await requireChannel(ctx, code);
   channel.salesOpen = open;
   await ctx.em.flush();
+  return channel;
+}
+
+/** The channel by code, for internal doors (ingestion, polling, CSV) that have checked access already. */
+export async function requireChannelByCode(em: EntityManager, code: string): Promise<Channel> {
+  const channel = await em.findOne(Channel, { code }, { disableIdentityMap: true });
+  if (!channel) throw new NotFoundError('Channel', code);
   return channel;
 }

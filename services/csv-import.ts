@@ -12,11 +12,12 @@ import {
   type CsvRow,
 } from '../connectors/csv.js';
 import type { Channel } from '../entities/index.js';
-import { IngestOutcome, IngestSource } from '../common/enums.js';
+import { IngestOutcome, IngestSource, OrderOrigin } from '../common/enums.js';
 import { assertChannelAccess } from './access.js';
 import { RequestContext } from './context.js';
 import { BadUserInputError, HubError } from '../common/errors.js';
-import { ingestMany, requireChannelByCode, type IngestItem, type IngestResult } from './ingestion.js';
+import { requireChannelByCode } from './channels.js';
+import { ingestMany, type IngestItem, type IngestResult } from './order-gateway.js';
 
 /**
  * CSV backfill: a file of orders (the hub's canonical columns or a platform's own export) streamed through
@@ -324,7 +325,7 @@ async function ingestBatch(
       ctx,
       channel,
       batch.map((p) => p.item),
-      { historical },
+      { origin: OrderOrigin.CSV, historical },
     );
     return stored.map((result, k) =>
       'error' in result

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Channel } from '../entities/index.js';
 import type { IngestSource } from '../common/enums.js';
 import { RequestContext, type DomainSettings } from './context.js';
-import { ingestRawMany, type IngestResult } from './ingestion.js';
+import { ingestRawMany, type IngestResult } from './order-gateway.js';
 
 interface Pending {
   rawBody: string;

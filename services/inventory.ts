@@ -1,14 +1,19 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { InventoryItem, Reservation, StockAlert } from '../entities/index.js';
-import { OrderStatus } from '../common/enums.js';
+import { OrderEventType, OrderStatus } from '../common/enums.js';
 import { channelScope } from './access.js';
 import type { RequestContext } from './context.js';
 import { parseId } from './ids.js';
-import { carryToChildren } from './order-lifecycle.js';
+import {
+  carryToChildren,
+  recordOrderEvents,
+  transitionOrders,
+  type LockedOrder,
+} from './order-transitions.js';
 import { releaseHolds } from './stock.js';
 import { evaluateStockLevels } from './stock-levels.js';
 
-/** The central stock pool. Every unit of stock changes here, whatever channel sells it. */
+/** The central stock pool as operators see it (items, low stock, alerts, holds), and the hold sweeper. */
 
 export async function findInventory(ctx: RequestContext, productCode: string): Promise<InventoryItem | null> {
   return ctx.em.findOne(InventoryItem, { productCode });
@@ -79,35 +84,40 @@ export async function expireHolds(ctx: RequestContext, batchSize = 500): Promise
   }
 }
 
-/** Returns the products whose other holds it released. */
+/**
+ * The timeline of each order whose holds ran out says so. The hub owns the payment
+ * timeout only of orders it took itself (placeOrder, and its own storefront channel):
+ * those are cancelled, with their other holds released; a marketplace order waits
+ * for its platform to say what happened. Returns the products whose other holds it released.
+ */
 async function timeOutOrders(tx: EntityManager, orderIds: string[]): Promise<string[]> {
-  const list = orderIds.map(() => '?').join(', ');
-  await tx.execute(
-    `insert into order_event (order_id, channel_code, type, from_status, to_status, source, detail)
-     select o.id, c.code, 'HOLD_EXPIRED', o.status, o.status, 'system', '{"reason": "payment timeout"}'::jsonb
-     from "order" o join channel c on c.id = o.channel_id where o.id in (${list})`,
+  const orders = await tx.execute<(LockedOrder & { owned: boolean })[]>(
+    `select o.id, o.status, o.parent_id, c.code as channel_code,
+       (o.origin = 'PLACED' or c.platform = 'STOREFRONT') as owned
+     from "order" o join channel c on c.id = o.channel_id
+     where o.id in (${orderIds.map(() => '?').join(', ')}) order by o.id for update of o`,
     orderIds,
   );
-  // The hub owns the payment timeout of its own storefront's and the API's orders.
-  const cancelled = await tx.execute<{ id: string }[]>(
-    `update "order" o set status = 'CANCELLED', updated_at = now()
-     from channel c where c.id = o.channel_id and o.id in (${list}) and o.status = 'PENDING_PAYMENT'
-       and (c.platform = 'STOREFRONT' or o.raw is null)
-     returning o.id`,
-    orderIds,
+  await recordOrderEvents(
+    tx,
+    OrderEventType.HOLD_EXPIRED,
+    orders.map((o) => ({
+      orderId: o.id,
+      channelCode: o.channel_code,
+      status: o.status,
+      source: 'system',
+      detail: TIMEOUT,
+    })),
   );
+  const cancelled = orders.filter((o) => o.owned && o.status === OrderStatus.PENDING_PAYMENT);
   if (cancelled.length === 0) return [];
-  const ids = cancelled.map((c) => c.id);
-  const idList = ids.map(() => '?').join(', ');
-  await tx.execute(
-    `insert into order_event (order_id, channel_code, type, from_status, to_status, source, detail)
-     select o.id, c.code, 'STATUS_CHANGED', 'PENDING_PAYMENT', 'CANCELLED', 'system', '{"reason": "payment timeout"}'::jsonb
-     from "order" o join channel c on c.id = o.channel_id where o.id in (${idList})`,
-    ids,
-  );
+  await transitionOrders(tx, cancelled, OrderStatus.CANCELLED, { source: 'system', detail: TIMEOUT });
   // A split sale's sub-orders are cancelled with it.
-  await carryToChildren(tx, ids, OrderStatus.CANCELLED, 'system', { reason: 'payment timeout' });
+  const ids = cancelled.map((o) => o.id);
+  await carryToChildren(tx, ids, OrderStatus.CANCELLED, { source: 'system', detail: TIMEOUT });
   const released: string[] = [];
   for (const id of ids) released.push(...(await releaseHolds(tx, id)));
   return released;
 }
+
+const TIMEOUT = { reason: 'payment timeout' };

@@ -7,7 +7,8 @@ import type { Channel } from '../entities/index.js';
 import { ConnectorHealth, IngestionMode, IngestOutcome, IngestSource } from '../common/enums.js';
 import { RequestContext } from './context.js';
 import { BadUserInputError, ConflictError, HubError } from '../common/errors.js';
-import { ingestRawMany, requireChannelByCode } from './ingestion.js';
+import { requireChannelByCode } from './channels.js';
+import { ingestRawMany } from './order-gateway.js';
 
 /**
  * Polling: pulls the orders changed since a channel's cursor from its platform's order API, page by page,

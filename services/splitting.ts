@@ -3,12 +3,13 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Decimal } from 'decimal.js';
 import { z } from 'zod';
 import { Order } from '../entities/index.js';
-import { OrderStatus } from '../common/enums.js';
+import { OrderEventType, OrderStatus } from '../common/enums.js';
 import { requirePrincipal } from './access.js';
 import type { RequestContext } from './context.js';
 import { BadUserInputError, ConflictError, InvalidTransitionError } from '../common/errors.js';
 import { parseId } from './ids.js';
-import { childIds, inTransaction, lockOrder } from './order-lifecycle.js';
+import { childIds, lockOrder, recordOrderEvents } from './order-transitions.js';
+import { inTransaction } from './transactions.js';
 import { isRemoteProvince } from './provinces.js';
 
 /**
@@ -181,10 +182,10 @@ export async function splitOrders(
   const inserted = await tx.execute<{ id: string; external_id: string; parent_id: string }[]>(
     `insert into "order" (id, channel_id, external_id, status, customer_name, ship_name, ship_phone, ship_province,
        ship_city, ship_district, ship_line1, ship_postal_code, ship_country, ship_remote, total_amount, currency_code,
-       placed_at, paid_at, shipped_at, delivered_at, parent_id)
+       placed_at, paid_at, shipped_at, delivered_at, parent_id, origin)
      select gen_random_uuid(), p.channel_id, v.external_id, p.status, p.customer_name, p.ship_name, p.ship_phone,
        p.ship_province, p.ship_city, p.ship_district, p.ship_line1, p.ship_postal_code, p.ship_country, p.ship_remote,
-       v.total, p.currency_code, p.placed_at, p.paid_at, p.shipped_at, p.delivered_at, p.id
+       v.total, p.currency_code, p.placed_at, p.paid_at, p.shipped_at, p.delivered_at, p.id, p.origin
      from (values ${children.map(() => '(?::uuid, ?, ?::numeric)').join(', ')}) as v(parent_id, external_id, total)
      join "order" p on p.id = v.parent_id
      on conflict (channel_id, external_id) do nothing
@@ -216,26 +217,26 @@ export async function splitOrders(
     made.set(c.parent.id, ids);
   }
   const parents = [...new Set(children.map((c) => c.parent))];
-  await tx.execute(
-    `insert into order_event (order_id, channel_code, type, from_status, to_status, source, detail)
-     select p.id, v.channel_code, 'SPLIT', p.status, p.status, ?, v.detail::jsonb
-     from (values ${parents.map(() => '(?::uuid, ?, ?)').join(', ')}) as v(order_id, channel_code, detail)
-     join "order" p on p.id = v.order_id`,
-    [
-      source,
-      ...parents.flatMap((parent) => {
-        const mine = children.filter((c) => c.parent === parent);
-        const detail = {
+  await recordOrderEvents(
+    tx,
+    OrderEventType.SPLIT,
+    parents.map((parent) => {
+      const mine = children.filter((c) => c.parent === parent);
+      return {
+        orderId: parent.id,
+        channelCode: parent.channelCode,
+        status: parent.status,
+        source,
+        detail: {
           rule: mine[0].rule,
           children: mine.map((c) => ({
-            id: idOf.get(`${parent.id} ${c.externalId}`),
+            id: idOf.get(`${parent.id} ${c.externalId}`)!,
             externalId: c.externalId,
             label: c.label,
           })),
-        };
-        return [parent.id, parent.channelCode, JSON.stringify(detail)];
-      }),
-    ],
+        },
+      };
+    }),
   );
   return made;
 }
@@ -262,7 +263,7 @@ export async function splitOrder(ctx: RequestContext, orderId: string): Promise<
       throw new InvalidTransitionError(
         id,
         order.status,
-        'SPLIT',
+        OrderEventType.SPLIT,
         `Order ${id} is ${order.status}: only an order that has not shipped can be split.`,
       );
     const [row] = await tx.execute<

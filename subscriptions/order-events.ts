@@ -1,4 +1,5 @@
-import { ShipmentStatus, type OrderStatus } from '../common/enums.js';
+import { OrderEventType, ShipmentStatus, type OrderStatus } from '../common/enums.js';
+import { detailOf } from '../common/order-event-details.js';
 
 /** A numbered order event, shaped like the GraphQL `OrderEvent` plus what filters need. */
 export interface OrderEventMessage {
@@ -132,7 +133,10 @@ export async function loadShipmentUpdates(
   sql: Sql,
   updates: OrderEventMessage[],
 ): Promise<ShipmentMessage[]> {
-  const named = updates.filter((u) => typeof u.detail?.shipmentId === 'string');
+  const named = updates.flatMap((u) => {
+    const detail = detailOf(u, OrderEventType.SHIPMENT_UPDATED);
+    return detail ? [{ at: u.at, detail }] : [];
+  });
   if (named.length === 0) return [];
   const rows = await sql<ShipmentRow & { n: string }>(
     `select w.n, s.id, s.order_id, c.code as channel_code, s.carrier, s.tracking_number,
@@ -146,9 +150,9 @@ export async function loadShipmentUpdates(
        on t.shipment_id = w.shipment_id and t.status = w.status and t.occurred_at = w.occurred_at
      order by w.n`,
     [
-      named.map((u) => u.detail!.shipmentId),
-      named.map((u) => u.detail!.status ?? null),
-      named.map((u) => u.detail!.occurredAt ?? null),
+      named.map((u) => u.detail.shipmentId),
+      named.map((u) => u.detail.status),
+      named.map((u) => u.detail.occurredAt ?? null),
     ],
   );
   return rows.map((row) => {

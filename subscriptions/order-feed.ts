@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { OrderEventType } from '../common/enums.js';
 import type { EventBus } from './bus.js';
 import {
   highestSeq,
@@ -43,7 +44,6 @@ export class MemoryTransport implements FeedTransport {
 }
 
 const PAGE = 1000;
-const SHIPMENT_UPDATED = 'SHIPMENT_UPDATED';
 
 export interface OrderEventFeedOptions {
   sql: Sql;
@@ -159,7 +159,7 @@ export class OrderEventFeed {
       if (BigInt(event.seq) <= this.last) continue;
       this.last = BigInt(event.seq);
       bus.publish('orderEvent', event);
-      if (event.type === SHIPMENT_UPDATED) updates.push(event);
+      if (event.type === OrderEventType.SHIPMENT_UPDATED) updates.push(event);
     }
     if (updates.length === 0 || bus.listenerCount('shipmentUpdated') === 0) return;
     for (const shipment of await loadShipmentUpdates(sql, updates)) bus.publish('shipmentUpdated', shipment);

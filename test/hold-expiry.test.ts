@@ -70,6 +70,30 @@ describe('holds that run out of time', () => {
     expect(alert).toEqual({ kind: 'OUT_OF_STOCK', order_id: id });
   });
 
+  it('cancels by how the order entered: placed through the API yes, a platform payload sent to the API no', async () => {
+    await sql(`update inventory_item set on_hand = 10, reserved = 0`);
+    const placed = await hub.gql<{ placeOrder: { id: string } }>(
+      `mutation { placeOrder(input: {channelCode: "taobao-main", externalId: "API-1", customerName: "A",
+        shippingAddress: {line1: "x"}, lines: [{productCode: "MILK-1L", quantity: 1, unitPrice: "1.00"}]}) { id } }`,
+    );
+    const payload = { ...sample('taobao'), status: 'WAIT_BUYER_PAY', tid_str: 'PAYLOAD-1', tid: 1 };
+    const sent = await hub.gql<{ ingestChannelOrder: { id: string } }>(
+      `mutation($payload: JSON!) { ingestChannelOrder(channelCode: "taobao-main", payload: $payload) { id } }`,
+      { payload },
+    );
+    const ids = [placed.data!.placeOrder.id, sent.data!.ingestChannelOrder.id];
+    expect(await sql(`select origin from "order" where id in (?, ?) order by origin`, ids)).toEqual([
+      { origin: 'API' },
+      { origin: 'PLACED' },
+    ]);
+    await sql(`update reservation set expires_at = now() - interval '1 second' where status = 'HELD'`);
+    expect(await sweep()).toBe(2);
+    expect(await sql(`select status from "order" where id = ?`, [ids[0]])).toEqual([{ status: 'CANCELLED' }]);
+    expect(await sql(`select status from "order" where id = ?`, [ids[1]])).toEqual([
+      { status: 'PENDING_PAYMENT' },
+    ]);
+  });
+
   it('is safe with several sweepers at once: each hold expires exactly once', async () => {
     await sql(`update inventory_item set on_hand = 100, reserved = 0`);
     for (let i = 0; i < 30; i++) {

@@ -11,13 +11,7 @@ import {
   Shipment,
   ShipmentEvent,
 } from '../../entities/index.js';
-import {
-  IngestionMode,
-  OrderStatus,
-  Platform,
-  ReservationStatus,
-  ShipmentStatus,
-} from '../../common/enums.js';
+import { IngestionMode, OrderOrigin, OrderStatus, Platform, ReservationStatus, ShipmentStatus } from '../../common/enums.js';
 
 /**
  * Writes rows straight through the ORM, so read-side tests do not depend on the
@@ -82,6 +76,7 @@ export async function seedOrder(orm: MikroORM, input: SeedOrder): Promise<Order>
     totalAmount: `${total.slice(0, -2) || '0'}.${total.slice(-2).padStart(2, '0')}`,
     placedAt: input.placedAt ?? new Date(),
     parent: input.parent ? em.getReference(Order, input.parent.id) : null,
+    origin: OrderOrigin.WEBHOOK,
     raw: { source: 'fixture', externalId: input.externalId },
   });
   lines.forEach((l, i) =>
