@@ -104,19 +104,17 @@ describe('the order lifecycle table, every (from, to) pair', () => {
   it('published one event for each allowed move and none for a refused one', async () => {
     // A last entry, committed after every move: once it is published, so is everything before it.
     const marker = orders.get(key(S.CANCELLED, S.CANCELLED))!;
-    await hub.orm.em
-      .fork()
-      .transactional((tx) =>
-        recordOrderEvents(tx, OrderEventType.HELD_BY_PLATFORM, [
-          {
-            orderId: marker,
-            channelCode: 'tb',
-            status: S.CANCELLED,
-            source: 'test',
-            detail: { platformStatus: 'X' },
-          },
-        ]),
-      );
+    await hub.orm.em.fork().transactional((tx) =>
+      recordOrderEvents(tx, OrderEventType.HELD_BY_PLATFORM, [
+        {
+          orderId: marker,
+          channelCode: 'tb',
+          status: S.CANCELLED,
+          source: 'test',
+          detail: { platformStatus: 'X' },
+        },
+      ]),
+    );
     await waitFor(
       () => published.some((e) => e.orderId === marker && e.type === 'HELD_BY_PLATFORM'),
       'the marker',

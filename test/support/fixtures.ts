@@ -11,7 +11,14 @@ import {
   Shipment,
   ShipmentEvent,
 } from '../../entities/index.js';
-import { IngestionMode, OrderOrigin, OrderStatus, Platform, ReservationStatus, ShipmentStatus } from '../../common/enums.js';
+import {
+  IngestionMode,
+  OrderOrigin,
+  OrderStatus,
+  Platform,
+  ReservationStatus,
+  ShipmentStatus,
+} from '../../common/enums.js';
 
 /**
  * Writes rows straight through the ORM, so read-side tests do not depend on the
