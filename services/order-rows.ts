@@ -142,3 +142,43 @@ export function stockLines(lines: ResolvedLine[]): StockLine[] {
     .filter((l) => l.productId)
     .map((l) => ({ productId: l.productId!, productCode: l.productCode, quantity: l.quantity }));
 }
+
+/**
+ * Sub-orders of split orders: each copies its parent's channel, customer, address, status,
+ * times and origin, with its own externalId and total. Returns those the (channel,
+ * externalId) key let in; a missing one was taken by another order.
+ */
+export async function insertSubOrders(
+  tx: EntityManager,
+  children: { parentId: string; externalId: string; total: string }[],
+): Promise<{ id: string; external_id: string; parent_id: string }[]> {
+  return tx.execute(
+    `insert into "order" (id, channel_id, external_id, status, customer_name, ship_name, ship_phone, ship_province,
+       ship_city, ship_district, ship_line1, ship_postal_code, ship_country, ship_remote, total_amount, currency_code,
+       placed_at, paid_at, shipped_at, delivered_at, parent_id, origin)
+     select gen_random_uuid(), p.channel_id, v.external_id, p.status, p.customer_name, p.ship_name, p.ship_phone,
+       p.ship_province, p.ship_city, p.ship_district, p.ship_line1, p.ship_postal_code, p.ship_country, p.ship_remote,
+       v.total, p.currency_code, p.placed_at, p.paid_at, p.shipped_at, p.delivered_at, p.id, p.origin
+     from (values ${children.map(() => '(?::uuid, ?, ?::numeric)').join(', ')}) as v(parent_id, external_id, total)
+     join "order" p on p.id = v.parent_id
+     on conflict (channel_id, external_id) do nothing
+     returning id, external_id, parent_id`,
+    children.flatMap((c) => [c.parentId, c.externalId, c.total]),
+  );
+}
+
+/** Copies lines (a split order's) to other orders (its sub-orders), numbered anew there. */
+export async function copyLines(
+  tx: EntityManager,
+  copies: { orderId: string; lineId: string; lineNo: number }[],
+): Promise<void> {
+  if (copies.length === 0) return;
+  await tx.execute(
+    `insert into order_line (id, order_id, line_no, product_code, product_id, platform_sku_id, quantity, unit_price, line_total)
+     select gen_random_uuid(), v.order_id, v.line_no, l.product_code, l.product_id, l.platform_sku_id, l.quantity,
+       l.unit_price, l.line_total
+     from (values ${copies.map(() => '(?::uuid, ?::uuid, ?::int)').join(', ')}) as v(order_id, line_id, line_no)
+     join order_line l on l.id = v.line_id`,
+    copies.flatMap((c) => [c.orderId, c.lineId, c.lineNo]),
+  );
+}

@@ -10,6 +10,7 @@ import { BadUserInputError, ConflictError, InvalidTransitionError } from '../com
 import { parseId } from './ids.js';
 import { childIds, lockOrder, recordOrderEvents } from './order-transitions.js';
 import { inTransaction } from './transactions.js';
+import { copyLines, insertSubOrders } from './order-rows.js';
 import { isRemoteProvince } from './provinces.js';
 
 /**
@@ -179,18 +180,9 @@ export async function splitOrders(
   });
   if (children.length === 0) return made;
 
-  const inserted = await tx.execute<{ id: string; external_id: string; parent_id: string }[]>(
-    `insert into "order" (id, channel_id, external_id, status, customer_name, ship_name, ship_phone, ship_province,
-       ship_city, ship_district, ship_line1, ship_postal_code, ship_country, ship_remote, total_amount, currency_code,
-       placed_at, paid_at, shipped_at, delivered_at, parent_id, origin)
-     select gen_random_uuid(), p.channel_id, v.external_id, p.status, p.customer_name, p.ship_name, p.ship_phone,
-       p.ship_province, p.ship_city, p.ship_district, p.ship_line1, p.ship_postal_code, p.ship_country, p.ship_remote,
-       v.total, p.currency_code, p.placed_at, p.paid_at, p.shipped_at, p.delivered_at, p.id, p.origin
-     from (values ${children.map(() => '(?::uuid, ?, ?::numeric)').join(', ')}) as v(parent_id, external_id, total)
-     join "order" p on p.id = v.parent_id
-     on conflict (channel_id, external_id) do nothing
-     returning id, external_id, parent_id`,
-    children.flatMap((c) => [c.parent.id, c.externalId, c.total]),
+  const inserted = await insertSubOrders(
+    tx,
+    children.map((c) => ({ parentId: c.parent.id, externalId: c.externalId, total: c.total })),
   );
   const idOf = new Map(inserted.map((r) => [`${r.parent_id} ${r.external_id}`, r.id]));
   const taken = children.find((c) => !idOf.has(`${c.parent.id} ${c.externalId}`));
@@ -200,16 +192,13 @@ export async function splitOrders(
     );
 
   const lineCopies = children.flatMap((c) =>
-    c.lineIds.map((lineId, i) => [idOf.get(`${c.parent.id} ${c.externalId}`)!, lineId, i + 1]),
+    c.lineIds.map((lineId, i) => ({
+      orderId: idOf.get(`${c.parent.id} ${c.externalId}`)!,
+      lineId,
+      lineNo: i + 1,
+    })),
   );
-  await tx.execute(
-    `insert into order_line (id, order_id, line_no, product_code, product_id, platform_sku_id, quantity, unit_price, line_total)
-     select gen_random_uuid(), v.order_id, v.line_no, l.product_code, l.product_id, l.platform_sku_id, l.quantity,
-       l.unit_price, l.line_total
-     from (values ${lineCopies.map(() => '(?::uuid, ?::uuid, ?::int)').join(', ')}) as v(order_id, line_id, line_no)
-     join order_line l on l.id = v.line_id`,
-    lineCopies.flat(),
-  );
+  await copyLines(tx, lineCopies);
 
   for (const c of children) {
     const ids = made.get(c.parent.id) ?? [];
