@@ -185,7 +185,7 @@ export class PlatformClients {
     return breaker.halfOpen ? 'HALF_OPEN' : 'OPEN';
   }
 
-  /** Stops every breaker's timers; calls after this fail. */
+  /** Stops every breaker's timers; a call in flight fails at its next attempt. */
   close(): void {
     for (const breaker of this.breakers.values()) breaker.shutdown();
     this.breakers.clear();
