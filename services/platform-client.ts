@@ -44,7 +44,7 @@ export type PlatformClientOptions = Partial<Omit<PlatformClientSettings, 'breake
   clock?: Clock;
 };
 
-export function clientSettings(options: PlatformClientOptions = {}): PlatformClientSettings {
+function clientSettings(options: PlatformClientOptions = {}): PlatformClientSettings {
   return {
     timeoutMs: options.timeoutMs ?? DEFAULT_CLIENT_SETTINGS.timeoutMs,
     retries: options.retries ?? DEFAULT_CLIENT_SETTINGS.retries,
