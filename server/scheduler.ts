@@ -9,10 +9,10 @@ import {
   type HeartbeatReport,
   type PollReport,
   isPollable,
-  PlatformClients,
   pollChannel,
   withChannelLock,
 } from '../services/polling.js';
+import { PlatformClients } from '../services/platform-client.js';
 import { domainSettings } from './app.js';
 import type { HubConfig } from './config.js';
 import type { Logger } from './logger.js';

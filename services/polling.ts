@@ -1,6 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import CircuitBreaker from 'opossum';
 import { connectorFor } from '../connectors/index.js';
 import type { Connector } from '../connectors/canonical.js';
 import type { Channel } from '../entities/index.js';
@@ -9,246 +7,40 @@ import { RequestContext } from './context.js';
 import { BadUserInputError, ConflictError, HubError } from '../common/errors.js';
 import { requireChannelByCode } from './channels.js';
 import { ingestRawMany } from './order-gateway.js';
+import {
+  fetchJson,
+  PlatformClients,
+  PlatformRequestError,
+  type Attempt,
+  type HttpRequest,
+} from './platform-client.js';
 
 /**
  * Polling: pulls the orders changed since a channel's cursor from its platform's order API, page by page,
- * through one circuit breaker per channel, with retries and backoff; and the heartbeat that keeps
- * `Channel.health` true. Every order goes through the same ingestion gateway as webhooks.
+ * through the platform client (one circuit breaker per channel, keyed by its id, with retries and backoff);
+ * and the heartbeat that keeps `Channel.health` true. Every order goes through the same ingestion gateway as
+ * webhooks.
  */
 
-export interface PlatformClientSettings {
-  /** One HTTP attempt, headers and body, may take this long (POLL_TIMEOUT_MS). */
-  timeoutMs: number;
-  /** Attempts after the first for timeouts, network errors, 5xx, 408 and 429 (POLL_RETRIES). */
-  retries: number;
-  /** Exponential backoff between attempts: base × 2^n, capped, with jitter. */
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-  /** A heartbeat that succeeded but took longer than this marks the channel DEGRADED. */
-  degradedLatencyMs: number;
-  /** A bound on one poll, so a platform that always answers with a next cursor cannot hold it forever. */
-  maxPagesPerPoll: number;
-  breaker: {
-    /** How long an open breaker fails fast before it lets one trial request through. */
-    resetTimeoutMs: number;
-    /** Opens when more than this percentage of the attempts in the window failed… */
-    errorThresholdPercentage: number;
-    /** …and the window holds at least this many attempts. */
-    volumeThreshold: number;
-    rollingWindowMs: number;
+/** A bound on one poll, so a platform that always answers with a next cursor cannot hold it forever. */
+const MAX_PAGES_PER_POLL = 100;
+
+type PageOfOrders = ReturnType<Connector['pull']['parse']>;
+
+/** One page of orders from the platform, parsed by the connector: the attempt the client runs. */
+function fetchPage(connector: Connector, request: HttpRequest): Attempt<PageOfOrders> {
+  return async (signal) => {
+    const body = await fetchJson(request, signal);
+    try {
+      return connector.pull.parse(body);
+    } catch (err) {
+      const reason = err instanceof HubError ? err.message : 'it could not be read';
+      throw new PlatformRequestError(
+        'protocol',
+        `The platform's reply is not a ${connector.platform} order page: ${reason}`,
+      );
+    }
   };
-}
-
-export const DEFAULT_CLIENT_SETTINGS: PlatformClientSettings = {
-  timeoutMs: 10_000,
-  retries: 3,
-  backoffBaseMs: 500,
-  backoffMaxMs: 30_000,
-  degradedLatencyMs: 3_000,
-  maxPagesPerPoll: 100,
-  breaker: {
-    resetTimeoutMs: 30_000,
-    errorThresholdPercentage: 50,
-    volumeThreshold: 5,
-    rollingWindowMs: 60_000,
-  },
-};
-
-export type PlatformClientOptions = Partial<Omit<PlatformClientSettings, 'breaker'>> & {
-  breaker?: Partial<PlatformClientSettings['breaker']>;
-};
-
-/** The settings with defaults filled in; the degraded threshold stays below the timeout. */
-export function clientSettings(options: PlatformClientOptions = {}): PlatformClientSettings {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_SETTINGS.timeoutMs;
-  return {
-    ...DEFAULT_CLIENT_SETTINGS,
-    degradedLatencyMs: Math.min(DEFAULT_CLIENT_SETTINGS.degradedLatencyMs, Math.round(timeoutMs / 2)),
-    ...options,
-    timeoutMs,
-    breaker: { ...DEFAULT_CLIENT_SETTINGS.breaker, ...options.breaker },
-  };
-}
-
-export type RequestFailure = 'timeout' | 'network' | 'http' | 'protocol' | 'breaker-open' | 'aborted';
-
-/** A call to a platform that did not give a usable page. */
-export class PlatformRequestError extends Error {
-  override name = 'PlatformRequestError';
-  constructor(
-    readonly kind: RequestFailure,
-    message: string,
-    readonly status: number | null = null,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-
-  /** Worth another attempt: the platform may answer next time. A 4xx other than 408/429 will not change. */
-  get retryable(): boolean {
-    if (this.kind === 'timeout' || this.kind === 'network') return true;
-    if (this.kind !== 'http' || this.status === null) return false;
-    return this.status >= 500 || this.status === 408 || this.status === 429;
-  }
-
-  /** Our own request was refused (or we stopped): says nothing about the platform being down. */
-  get isCallerSide(): boolean {
-    return this.kind === 'aborted' || (this.kind === 'http' && !this.retryable);
-  }
-}
-
-export interface CallResult<T> {
-  value: T;
-  /** 1 when the first attempt succeeded. */
-  attempts: number;
-  /** Of the attempt that succeeded. */
-  latencyMs: number;
-}
-
-export type BreakerState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
-
-type Attempt = () => Promise<unknown>;
-
-/**
- * The process's connections to the platforms: one circuit breaker per channel, created on first use and
- * kept for the life of the process, so every poll and heartbeat of a channel shares its failure record.
- */
-export class PlatformClients {
-  readonly settings: PlatformClientSettings;
-  private readonly breakers = new Map<string, CircuitBreaker<[Attempt], unknown>>();
-
-  constructor(options: PlatformClientOptions = {}) {
-    this.settings = clientSettings(options);
-  }
-
-  /**
-   * Runs `attempt` through the channel's breaker, again after a backoff while it fails in a way worth
-   * retrying; an open breaker fails at once. Throws PlatformRequestError.
-   */
-  async call<T>(channel: Channel, attempt: () => Promise<T>, signal?: AbortSignal): Promise<CallResult<T>> {
-    const breaker = this.breakerFor(channel);
-    for (let n = 0; ; n++) {
-      if (signal?.aborted) throw new PlatformRequestError('aborted', 'The poll was stopped.');
-      const started = performance.now();
-      try {
-        const value = (await breaker.fire(attempt)) as T;
-        return { value, attempts: n + 1, latencyMs: Math.round(performance.now() - started) };
-      } catch (err) {
-        const failure = asRequestError(err);
-        if (!failure.retryable || n >= this.settings.retries) throw failure;
-        try {
-          await sleep(this.backoffMs(n), undefined, { signal });
-        } catch {
-          throw new PlatformRequestError('aborted', 'The poll was stopped.');
-        }
-      }
-    }
-  }
-
-  /** CLOSED, OPEN or HALF_OPEN; CLOSED for a channel not called yet. */
-  breakerState(channelId: string): BreakerState {
-    const breaker = this.breakers.get(channelId);
-    if (!breaker || breaker.closed) return 'CLOSED';
-    return breaker.halfOpen ? 'HALF_OPEN' : 'OPEN';
-  }
-
-  /** Stops every breaker's timers; calls after this fail. */
-  close(): void {
-    for (const breaker of this.breakers.values()) breaker.shutdown();
-    this.breakers.clear();
-  }
-
-  /** Full jitter on an exponential step: spreads the retries of many hubs over the whole interval. */
-  private backoffMs(n: number): number {
-    const step = Math.min(this.settings.backoffMaxMs, this.settings.backoffBaseMs * 2 ** n);
-    return Math.round(step / 2 + (Math.random() * step) / 2);
-  }
-
-  private breakerFor(channel: Channel): CircuitBreaker<[Attempt], unknown> {
-    let breaker = this.breakers.get(channel.id);
-    if (!breaker) {
-      const b = this.settings.breaker;
-      breaker = new CircuitBreaker((attempt: Attempt) => attempt(), {
-        name: channel.code,
-        // Each attempt has its own AbortSignal timeout, which also stops the request; the breaker's would not.
-        timeout: false,
-        resetTimeout: b.resetTimeoutMs,
-        errorThresholdPercentage: b.errorThresholdPercentage,
-        volumeThreshold: b.volumeThreshold,
-        rollingCountTimeout: b.rollingWindowMs,
-        rollingPercentilesEnabled: false,
-        // A refused request (401, 404…) or our own stop is no sign that the platform is down.
-        errorFilter: (err: unknown) => err instanceof PlatformRequestError && err.isCallerSide,
-      });
-      this.breakers.set(channel.id, breaker);
-    }
-    return breaker;
-  }
-}
-
-function asRequestError(err: unknown): PlatformRequestError {
-  if (err instanceof PlatformRequestError) return err;
-  if (err instanceof Error && CircuitBreaker.isOurError(err)) {
-    const code = (err as Error & { code?: string }).code;
-    return new PlatformRequestError(
-      'breaker-open',
-      code === 'ESHUTDOWN'
-        ? 'The platform client is shut down.'
-        : 'The circuit breaker is open after repeated failures; requests fail fast until it lets a trial through.',
-    );
-  }
-  return new PlatformRequestError('network', `The request failed: ${(err as Error).message}`, null, {
-    cause: err,
-  });
-}
-
-/** One HTTP request for one page, read and parsed by the connector: the attempt the breaker runs. */
-async function fetchPage(
-  connector: Connector,
-  request: { url: string; init?: RequestInit },
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-): Promise<ReturnType<Connector['pull']['parse']>> {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const both = signal ? AbortSignal.any([timeout, signal]) : timeout;
-  let text: string;
-  let status: number;
-  try {
-    const response = await fetch(request.url, { ...request.init, signal: both });
-    status = response.status;
-    // The body is read under the same deadline: a reply that stalls halfway is a timeout too.
-    text = await response.text();
-  } catch (err) {
-    if (timeout.aborted) {
-      throw new PlatformRequestError('timeout', `No complete reply within ${timeoutMs} ms.`, null, {
-        cause: err,
-      });
-    }
-    if (signal?.aborted) throw new PlatformRequestError('aborted', 'The poll was stopped.');
-    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
-    const detail = cause?.code ?? cause?.message ?? (err as Error).message;
-    throw new PlatformRequestError('network', `The platform could not be reached (${detail}).`, null, {
-      cause: err,
-    });
-  }
-  if (status < 200 || status > 299) {
-    throw new PlatformRequestError('http', `The platform answered HTTP ${status}.`, status);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new PlatformRequestError('protocol', 'The platform answered with a body that is not JSON.');
-  }
-  try {
-    return connector.pull.parse(body);
-  } catch (err) {
-    const reason = err instanceof HubError ? err.message : 'it could not be read';
-    throw new PlatformRequestError(
-      'protocol',
-      `The platform's reply is not a ${connector.platform} order page: ${reason}`,
-    );
-  }
 }
 
 // ---- channels ----
@@ -361,13 +153,9 @@ export async function pollChannel(
   };
   let retried = false;
   try {
-    while (report.pages < clients.settings.maxPagesPerPoll) {
+    while (report.pages < MAX_PAGES_PER_POLL) {
       const request = connector.pull.request(channel.apiBaseUrl, cursor);
-      const page = await clients.call(
-        channel,
-        () => fetchPage(connector, request, clients.settings.timeoutMs, signal),
-        signal,
-      );
+      const page = await clients.call(channel.id, fetchPage(connector, request), signal);
       report.pages++;
       if (page.attempts > 1) retried = true;
       await ingestPage(ctx, channel, page.value.orders, report);
@@ -431,6 +219,15 @@ export interface HeartbeatReport {
   error: string | null;
 }
 
+export interface HeartbeatOptions {
+  signal?: AbortSignal;
+  /**
+   * A heartbeat that succeeded but took longer than this marks the channel DEGRADED: by default 3 s, or half
+   * the client's timeout if that is shorter.
+   */
+  degradedLatencyMs?: number;
+}
+
 /**
  * Checks the platform connection with one light request through the channel's breaker (the page at the
  * current cursor, read but not ingested): UP; DEGRADED when it needed retries or was slow; DOWN when it
@@ -440,26 +237,22 @@ export async function heartbeat(
   ctx: RequestContext,
   channel: Channel,
   clients: PlatformClients,
-  options: { signal?: AbortSignal } = {},
+  options: HeartbeatOptions = {},
 ): Promise<HeartbeatReport> {
   assertPollable(channel);
   const connector = connectorFor(channel.platform);
   const request = connector.pull.request(channel.apiBaseUrl, await storedCursor(ctx.em, channel.id));
-  const { settings } = clients;
+  const degradedLatencyMs =
+    options.degradedLatencyMs ?? Math.min(3_000, Math.round(clients.settings.timeoutMs / 2));
   let health: ConnectorHealth;
   let attempts = 1;
   let latencyMs: number | null = null;
   let error: string | null = null;
   try {
-    const result = await clients.call(
-      channel,
-      () => fetchPage(connector, request, settings.timeoutMs, options.signal),
-      options.signal,
-    );
+    const result = await clients.call(channel.id, fetchPage(connector, request), options.signal);
     attempts = result.attempts;
     latencyMs = result.latencyMs;
-    health =
-      attempts > 1 || latencyMs > settings.degradedLatencyMs ? ConnectorHealth.DEGRADED : ConnectorHealth.UP;
+    health = attempts > 1 || latencyMs > degradedLatencyMs ? ConnectorHealth.DEGRADED : ConnectorHealth.UP;
   } catch (err) {
     if (!(err instanceof PlatformRequestError)) throw err;
     if (err.kind === 'aborted') {

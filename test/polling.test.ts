@@ -6,13 +6,8 @@ import { ConfigError, loadConfig } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
 import { startScheduler, type Scheduler } from '../server/scheduler.js';
 import { DEFAULT_SETTINGS, RequestContext } from '../services/context.js';
-import {
-  heartbeat,
-  PlatformClients,
-  pollChannel,
-  withChannelLock,
-  type PlatformClientOptions,
-} from '../services/polling.js';
+import { PlatformClients, type Clock, type PlatformClientOptions } from '../services/platform-client.js';
+import { heartbeat, pollChannel, withChannelLock } from '../services/polling.js';
 import { seedChannel } from './support/fixtures.js';
 import { errorCodes, startTestHub, type TestHub } from './support/hub.js';
 import { sample } from './support/webhooks.js';
@@ -27,7 +22,6 @@ import { sample } from './support/webhooks.js';
 interface Answer {
   status?: number;
   body?: unknown;
-  delayMs?: number;
 }
 type Reply = Answer | 'hang';
 
@@ -58,13 +52,8 @@ async function platformServer(respond: PlatformServer['respond']): Promise<Platf
     });
     void Promise.resolve(state.respond(url)).then((reply) => {
       if (reply === 'hang' || res.destroyed) return;
-      const send = () => {
-        if (res.destroyed) return;
-        res.writeHead(reply.status ?? 200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(reply.body ?? {}));
-      };
-      if (reply.delayMs) setTimeout(send, reply.delayMs);
-      else send();
+      res.writeHead(reply.status ?? 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(reply.body ?? {}));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -165,20 +154,73 @@ const servers: PlatformServer[] = [];
 const clientSets: PlatformClients[] = [];
 const schedulers: Scheduler[] = [];
 
-/** Short times, so that timeouts, retries and the breaker's reset run in well under a second. */
-function fastClients(options: PlatformClientOptions = {}): PlatformClients {
+/** How long to wait for what takes milliseconds: ample on a busy machine, and within the test's 30 s. */
+const WAIT = { timeout: 20_000, interval: 20 };
+
+/**
+ * The clients' time, moved only by the test: no deadline passes and no backoff ends on its own, so a busy
+ * machine cannot time a request out, and a reply takes exactly as long as the test says.
+ */
+class ManualClock implements Clock {
+  private time = 0;
+  private timers: { at: number; fire: () => void }[] = [];
+
+  now(): number {
+    return this.time;
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const timer = this.schedule(ms, resolve);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.timers = this.timers.filter((t) => t !== timer);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+    });
+  }
+
+  timeout(ms: number): AbortSignal {
+    const controller = new AbortController();
+    this.schedule(ms, () => controller.abort(new DOMException('timed out', 'TimeoutError')));
+    return controller.signal;
+  }
+
+  /** Moves the time on, firing the timers that fall due, in order. */
+  advance(ms: number): void {
+    this.time += ms;
+    const due = this.timers.filter((t) => t.at <= this.time).sort((a, b) => a.at - b.at);
+    this.timers = this.timers.filter((t) => t.at > this.time);
+    for (const timer of due) timer.fire();
+  }
+
+  private schedule(ms: number, fire: () => void) {
+    const timer = { at: this.time + ms, fire };
+    if (ms <= 0) fire();
+    else this.timers.push(timer);
+    return timer;
+  }
+}
+
+/**
+ * Clients on a manual clock (its own unless given one), with no backoff between attempts, two retries, and a
+ * breaker that opens at the third failure and stays open for the rest of the test unless told otherwise.
+ */
+function testClients(options: PlatformClientOptions = {}): PlatformClients {
   const clients = new PlatformClients({
-    timeoutMs: 200,
     retries: 2,
-    backoffBaseMs: 5,
-    backoffMaxMs: 20,
-    degradedLatencyMs: 1_000,
+    backoffBaseMs: 0,
+    clock: new ManualClock(),
     ...options,
     breaker: {
-      resetTimeoutMs: 300,
+      resetTimeoutMs: 600_000,
       volumeThreshold: 3,
       errorThresholdPercentage: 50,
-      rollingWindowMs: 10_000,
+      rollingWindowMs: 600_000,
       ...options.breaker,
     },
   });
@@ -257,7 +299,7 @@ describe('pollChannel', () => {
       const orders = [builders[platform](), builders[platform](), builders[platform]()];
       const server = await serve(feed(platform, orders));
       const channel = await pollingChannel(code, platform, server);
-      const clients = fastClients();
+      const clients = testClients();
       const path = FORMATS[platform].path;
       const param = FORMATS[platform].param;
 
@@ -300,9 +342,7 @@ describe('pollChannel', () => {
       const later = await pollChannel(ctx(), channel, clients);
       expect(later).toMatchObject({ orders: 1, created: 1, cursor: '4' });
       expect(await orderCount(code)).toBe(4);
-      await vi.waitFor(async () => expect((await channelRow(code)).last_order_ms).toBeGreaterThan(0), {
-        timeout: 5_000,
-      });
+      await vi.waitFor(async () => expect((await channelRow(code)).last_order_ms).toBeGreaterThan(0), WAIT);
     },
   );
 
@@ -313,7 +353,7 @@ describe('pollChannel', () => {
     const server = await serve((url) => (++calls <= 2 ? { status: 500, body: { error: 'busy' } } : ok(url)));
     const channel = await pollingChannel('taobao-flaky', Platform.TAOBAO, server);
 
-    const report = await pollChannel(ctx(), channel, fastClients());
+    const report = await pollChannel(ctx(), channel, testClients());
     expect(report).toMatchObject({ orders: 2, created: 2, failed: 0, error: null, cursor: '2' });
     expect(report.health).toBe(ConnectorHealth.DEGRADED);
     // Three tries of the first page, then the empty last page.
@@ -327,7 +367,7 @@ describe('pollChannel', () => {
       body: { error_response: { code: 27, msg: 'Invalid session' } },
     }));
     const channel = await pollingChannel('taobao-unauthorised', Platform.TAOBAO, server);
-    const clients = fastClients({ breaker: { volumeThreshold: 1 } });
+    const clients = testClients({ breaker: { volumeThreshold: 1 } });
 
     const report = await pollChannel(ctx(), channel, clients);
     expect(report).toMatchObject({ pages: 0, orders: 0, health: ConnectorHealth.DOWN, cursor: null });
@@ -343,7 +383,7 @@ describe('pollChannel', () => {
     const server = await serve(feed(Platform.TAOBAO, [good1, bad, good2], 3));
     const channel = await pollingChannel('taobao-bad-order', Platform.TAOBAO, server);
 
-    const report = await pollChannel(ctx(), channel, fastClients());
+    const report = await pollChannel(ctx(), channel, testClients());
     expect(report).toMatchObject({ pages: 2, orders: 3, created: 2, failed: 1, cursor: '3', error: null });
     expect(report.health).toBe(ConnectorHealth.UP);
     const rows = await sql<{
@@ -369,7 +409,7 @@ describe('pollChannel', () => {
     );
     const channel = await pollingChannel('taobao-page-two-fails', Platform.TAOBAO, server);
 
-    const report = await pollChannel(ctx(), channel, fastClients({ breaker: { volumeThreshold: 100 } }));
+    const report = await pollChannel(ctx(), channel, testClients({ breaker: { volumeThreshold: 100 } }));
     expect(report).toMatchObject({
       pages: 1,
       orders: 2,
@@ -381,27 +421,31 @@ describe('pollChannel', () => {
     expect((await channelRow('taobao-page-two-fails')).poll_cursor).toBe('2');
 
     server.respond = ok;
-    const resumed = await pollChannel(ctx(), channel, fastClients());
+    const resumed = await pollChannel(ctx(), channel, testClients());
     expect(resumed).toMatchObject({ orders: 1, created: 1, cursor: '3', health: ConnectorHealth.UP });
     expect(await orderCount('taobao-page-two-fails')).toBe(3);
   });
 });
 
 describe('breaker and heartbeat', () => {
-  it('a hanging platform times out, is retried, opens the breaker and goes DOWN; it comes back UP', async () => {
-    const orders = [taobaoTrade()];
+  it('a hanging platform times out at each deadline, is retried, opens the breaker and goes DOWN', async () => {
     const server = await serve(() => 'hang');
     const channel = await pollingChannel('taobao-hangs', Platform.TAOBAO, server);
-    const clients = fastClients();
+    const clock = new ManualClock();
+    const clients = testClients({ clock, timeoutMs: 200 });
 
-    const started = performance.now();
-    const report = await pollChannel(ctx(), channel, clients);
-    expect(performance.now() - started).toBeLessThan(5_000);
+    const polling = pollChannel(ctx(), channel, clients);
+    // The first try and two retries: each waits on the platform until its deadline passes, then gives up.
+    for (let n = 1; n <= 3; n++) {
+      await vi.waitFor(() => expect(server.requests).toHaveLength(n), WAIT);
+      clock.advance(200);
+    }
+    const report = await polling;
     expect(report).toMatchObject({ pages: 0, orders: 0, health: ConnectorHealth.DOWN });
     expect(report.error).toContain('No complete reply within 200 ms');
-    // The first try and two retries, each given up at its timeout; the third failure opens the breaker.
     expect(server.requests).toHaveLength(3);
-    await vi.waitFor(() => expect(server.abandoned).toBe(3), { timeout: 2_000 });
+    await vi.waitFor(() => expect(server.abandoned).toBe(3), WAIT);
+    // The third failure opened the breaker.
     expect(clients.breakerState(channel.id)).toBe('OPEN');
     expect(logged('warn', 'taobao-hangs is DOWN')).toBe(true);
 
@@ -419,51 +463,78 @@ describe('breaker and heartbeat', () => {
       `{ channel(code: "taobao-hangs") { health lastHeartbeatAt } }`,
     );
     expect(seen.data?.channel).toMatchObject({ health: 'DOWN', lastHeartbeatAt: expect.any(String) });
+  });
 
-    // The platform recovers; after the reset timeout the breaker lets a trial through and the heartbeat is UP.
+  it('after its reset timeout the breaker lets a trial through: the heartbeat is UP again', async () => {
+    const orders = [taobaoTrade()];
+    const server = await serve(() => ({ status: 503, body: {} }));
+    const channel = await pollingChannel('taobao-recovers', Platform.TAOBAO, server);
+    const clients = testClients({ breaker: { resetTimeoutMs: 50 } });
+
+    const down = await pollChannel(ctx(), channel, clients);
+    expect(down).toMatchObject({ pages: 0, health: ConnectorHealth.DOWN });
+    expect(down.error).toContain('HTTP 503');
+    // Open after the third failure; half open (one trial allowed) once the reset timeout has passed.
+    await vi.waitFor(() => expect(clients.breakerState(channel.id)).toBe('HALF_OPEN'), WAIT);
+    expect(server.requests).toHaveLength(3);
+
+    // The platform has recovered: the trial succeeds and closes the breaker.
     server.respond = feed(Platform.TAOBAO, orders);
-    await vi.waitFor(
-      async () => expect((await heartbeat(ctx(), channel, clients)).health).toBe(ConnectorHealth.UP),
-      { timeout: 5_000, interval: 50 },
-    );
+    const up = await heartbeat(ctx(), channel, clients);
+    expect(up).toMatchObject({ health: ConnectorHealth.UP, previous: ConnectorHealth.DOWN, attempts: 1 });
     expect(clients.breakerState(channel.id)).toBe('CLOSED');
-    expect(logged('info', 'taobao-hangs recovered')).toBe(true);
-    expect((await channelRow('taobao-hangs')).health).toBe(ConnectorHealth.UP);
+    expect(logged('info', 'taobao-recovers recovered')).toBe(true);
+    expect((await channelRow('taobao-recovers')).health).toBe(ConnectorHealth.UP);
     // The heartbeat reads, it does not ingest.
-    expect(await orderCount('taobao-hangs')).toBe(0);
+    expect(await orderCount('taobao-recovers')).toBe(0);
 
     const after = await pollChannel(ctx(), channel, clients);
     expect(after).toMatchObject({ orders: 1, created: 1, error: null, health: ConnectorHealth.UP });
   });
 
-  it('a heartbeat is DEGRADED when slow or when it needed a retry, and UP otherwise', async () => {
+  it('a heartbeat is DEGRADED when slower than the threshold or when it needed a retry, and UP otherwise', async () => {
     const ok = feed(Platform.JD, [jdOrder()]);
-    let mode: 'ok' | 'slow' | 'flaky' = 'ok';
-    let flakyCalls = 0;
+    const clock = new ManualClock();
+    let replyMs = 0;
+    let failFirst = false;
     const server = await serve((url) => {
-      if (mode === 'slow') return { ...ok(url), delayMs: 150 };
-      if (mode === 'flaky' && ++flakyCalls === 1) return { status: 502 };
+      // The reply takes `replyMs` of the client's time.
+      clock.advance(replyMs);
+      if (failFirst) {
+        failFirst = false;
+        return { status: 502 };
+      }
       return ok(url);
     });
     const channel = await pollingChannel('jd-heartbeat', Platform.JD, server);
-    const clients = fastClients({ degradedLatencyMs: 100, timeoutMs: 2_000 });
+    const clients = testClients({ clock, timeoutMs: 2_000 });
+    const check = (degradedLatencyMs?: number) => heartbeat(ctx(), channel, clients, { degradedLatencyMs });
 
-    const up = await heartbeat(ctx(), channel, clients);
-    expect(up).toMatchObject({ health: ConnectorHealth.UP, previous: ConnectorHealth.UNKNOWN, attempts: 1 });
+    const up = await check(100);
+    expect(up).toMatchObject({
+      health: ConnectorHealth.UP,
+      previous: ConnectorHealth.UNKNOWN,
+      attempts: 1,
+      latencyMs: 0,
+    });
     const first = (await channelRow('jd-heartbeat')).last_heartbeat_ms;
     expect(first).toBeGreaterThan(0);
 
-    mode = 'slow';
-    const slow = await heartbeat(ctx(), channel, clients);
-    expect(slow).toMatchObject({ health: ConnectorHealth.DEGRADED, attempts: 1 });
-    expect(slow.latencyMs).toBeGreaterThanOrEqual(100);
+    replyMs = 100;
+    expect(await check(100)).toMatchObject({ health: ConnectorHealth.UP, latencyMs: 100 });
+    replyMs = 101;
+    expect(await check(100)).toMatchObject({ health: ConnectorHealth.DEGRADED, attempts: 1, latencyMs: 101 });
+    // By default the threshold is half the timeout (under 3 s).
+    replyMs = 1_000;
+    expect(await check()).toMatchObject({ health: ConnectorHealth.UP, latencyMs: 1_000 });
+    replyMs = 1_001;
+    expect(await check()).toMatchObject({ health: ConnectorHealth.DEGRADED, latencyMs: 1_001 });
 
-    mode = 'flaky';
-    const flaky = await heartbeat(ctx(), channel, clients);
-    expect(flaky).toMatchObject({ health: ConnectorHealth.DEGRADED, attempts: 2 });
+    replyMs = 0;
+    failFirst = true;
+    expect(await check(100)).toMatchObject({ health: ConnectorHealth.DEGRADED, attempts: 2, latencyMs: 0 });
 
-    mode = 'ok';
-    expect((await heartbeat(ctx(), channel, clients)).health).toBe(ConnectorHealth.UP);
+    expect((await check(100)).health).toBe(ConnectorHealth.UP);
     const row = await channelRow('jd-heartbeat');
     expect(row.last_heartbeat_ms).toBeGreaterThan(first!);
     // A heartbeat neither ingests nor moves the cursor.
@@ -577,26 +648,23 @@ describe('the scheduler', () => {
         orm: hub.orm,
         logger,
         settings: DEFAULT_SETTINGS,
-        clients: fastClients({ timeoutMs: 20_000 }),
+        clients: testClients(),
         pollIntervalMs: 20,
         heartbeatIntervalMs: 0,
       });
     schedulers.push(start(), start());
 
     // One scheduler's run waits on the platform with the lock held; the other keeps finding it taken.
-    await vi.waitFor(
-      () => {
-        expect(server.requests).toHaveLength(1);
-        expect(logged('debug', 'poll skipped: another hub process is on this channel', 'sched-taobao')).toBe(
-          true,
-        );
-      },
-      { timeout: 5_000, interval: 20 },
-    );
+    await vi.waitFor(() => {
+      expect(server.requests).toHaveLength(1);
+      expect(logged('debug', 'poll skipped: another hub process is on this channel', 'sched-taobao')).toBe(
+        true,
+      );
+    }, WAIT);
     expect(server.requests).toHaveLength(1);
 
     release();
-    await vi.waitFor(async () => expect(await orderCount('sched-taobao')).toBe(2), { timeout: 5_000 });
+    await vi.waitFor(async () => expect(await orderCount('sched-taobao')).toBe(2), WAIT);
     await Promise.all(schedulers.splice(0).map((s) => s.stop()));
     expect((await channelRow('sched-taobao')).poll_cursor).toBe('2');
   });
@@ -609,17 +677,16 @@ describe('the scheduler', () => {
       orm: hub.orm,
       logger,
       settings: DEFAULT_SETTINGS,
-      clients: fastClients({ timeoutMs: 30_000 }),
+      // On a manual clock the request never times out: only the stop can end it.
+      clients: testClients(),
       pollIntervalMs: 60_000,
       heartbeatIntervalMs: 0,
     });
-    await vi.waitFor(() => expect(server.requests).toHaveLength(1), { timeout: 5_000, interval: 20 });
+    await vi.waitFor(() => expect(server.requests).toHaveLength(1), WAIT);
 
-    const started = performance.now();
     await scheduler.stop();
-    expect(performance.now() - started).toBeLessThan(2_000);
-    await vi.waitFor(() => expect(server.abandoned).toBe(1), { timeout: 2_000 });
-    expect(logged('info', 'poll of sched-stop failed: The poll was stopped.')).toBe(true);
+    await vi.waitFor(() => expect(server.abandoned).toBe(1), WAIT);
+    expect(logged('info', 'poll of sched-stop failed: The request was stopped.')).toBe(true);
     // A stop is not an outage, and nothing was skipped.
     const row = await channelRow('sched-stop');
     expect(row.health).toBe(ConnectorHealth.UNKNOWN);
