@@ -5,7 +5,7 @@ import { ConnectorHealth, IngestionMode, Platform, Role } from '../common/enums.
 import { ConfigError, loadConfig } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
 import { startScheduler, type Scheduler } from '../server/scheduler.js';
-import { DEFAULT_SETTINGS, RequestContext } from '../services/context.js';
+import { RequestContext } from '../services/context.js';
 import {
   heartbeat,
   PlatformClients,
@@ -192,7 +192,7 @@ async function serve(respond: PlatformServer['respond']) {
   return server;
 }
 
-const ctx = () => RequestContext.system(hub.orm.em.fork(), logger, DEFAULT_SETTINGS, 'polling-test');
+const ctx = () => RequestContext.system(hub.orm.em.fork(), logger, hub.hub.services, 'polling-test');
 
 const sql = <T = any>(query: string, params: unknown[] = []) =>
   hub.orm.em.getConnection().execute<T[]>(query, params);
@@ -576,8 +576,7 @@ describe('the scheduler', () => {
       startScheduler({
         orm: hub.orm,
         logger,
-        settings: DEFAULT_SETTINGS,
-        clients: fastClients({ timeoutMs: 20_000 }),
+        hub: { ...hub.hub.services, platformClients: fastClients({ timeoutMs: 20_000 }) },
         pollIntervalMs: 20,
         heartbeatIntervalMs: 0,
       });
@@ -608,8 +607,7 @@ describe('the scheduler', () => {
     const scheduler = startScheduler({
       orm: hub.orm,
       logger,
-      settings: DEFAULT_SETTINGS,
-      clients: fastClients({ timeoutMs: 30_000 }),
+      hub: { ...hub.hub.services, platformClients: fastClients({ timeoutMs: 30_000 }) },
       pollIntervalMs: 60_000,
       heartbeatIntervalMs: 0,
     });
