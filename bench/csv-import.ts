@@ -11,8 +11,10 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Channel, ChannelSku, InventoryItem, Product } from '../entities/index.js';
 import { IngestionMode, Platform, Role } from '../common/enums.js';
-import { DEFAULT_SETTINGS, RequestContext } from '../services/context.js';
+import { RequestContext } from '../services/context.js';
 import { DEFAULT_CONCURRENCY, importOrdersCsv, type ImportReport } from '../services/csv-import.js';
+import { hubServices } from '../server/app.js';
+import { loadConfig } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
 import { migrate, openOrm } from '../server/orm.js';
 import { writeDouyinExport } from '../test/support/csv-fixtures.js';
@@ -89,7 +91,8 @@ try {
     principal: { keyId: 'bench', role: Role.ADMIN, channelCode: null, label: 'bench' },
     requestId: 'bench',
     logger,
-    settings: DEFAULT_SETTINGS,
+    // The defaults: the bench reads no hub configuration.
+    hub: hubServices(loadConfig({}), orm),
   });
   const run = async (label: string) => {
     started = performance.now();

@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
 import { PollReportType } from '../schema/polling.js';
 import type { RequestContext } from '../services/context.js';
-import { platformClients, pollChannelNow } from '../services/polling.js';
+import { pollChannelNow } from '../services/polling.js';
 import { WRITE_CATALOG } from './roles.js';
 
 @Resolver()
@@ -12,6 +12,6 @@ export class PollingResolver {
       "Pulls the channel's orders changed since its cursor now, as the scheduler does (OPS, ADMIN).",
   })
   pollChannel(@Ctx() ctx: RequestContext, @Arg('code', () => String) code: string) {
-    return pollChannelNow(ctx, platformClients(), code);
+    return pollChannelNow(ctx, ctx.hub.platformClients, code);
   }
 }

@@ -10,12 +10,19 @@ import {
   type StockAlertEvent,
 } from '../subscriptions/bus.js';
 import type { OrderEventMessage, ShipmentMessage } from '../subscriptions/order-events.js';
-import { streamsOf } from '../subscriptions/streams.js';
+import type { HubStreams } from '../subscriptions/streams.js';
 import { READ_OPERATIONS, READ_ORDERS } from './roles.js';
 
 interface Subscribing<A> {
   args: A;
   context: RequestContext;
+}
+
+/** The streams of the context's hub; every hub that serves websockets has them. */
+function streamsOf(context: RequestContext): HubStreams {
+  const { streams } = context.hub;
+  if (!streams) throw new Error('This hub serves no subscriptions.');
+  return streams;
 }
 
 /** Keeps only the given product's events when a product code is given. */

@@ -8,7 +8,9 @@ import { specifiedRules, validate, type GraphQLSchema, type ValidationRule } fro
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { authenticate } from '../services/api-keys.js';
-import { RequestContext, type DomainSettings } from '../services/context.js';
+import { RequestContext, type DomainSettings, type HubServices } from '../services/context.js';
+import { PlatformClients } from '../services/platform-client.js';
+import { ReserveCombiner } from '../services/reserve-combiner.js';
 import pg from 'pg';
 import { EventBus } from '../subscriptions/bus.js';
 import {
@@ -20,8 +22,8 @@ import {
 import type { Sql } from '../subscriptions/order-events.js';
 import { PostgresListener } from '../subscriptions/postgres-listener.js';
 import { RedisTransport } from '../subscriptions/redis-transport.js';
-import { bindStreams, HubStreams } from '../subscriptions/streams.js';
-import { bindConnection, SubscriptionFanout } from '../subscriptions/fanout.js';
+import { HubStreams } from '../subscriptions/streams.js';
+import { SubscriptionFanout, type Connection } from '../subscriptions/fanout.js';
 import type { HubConfig } from './config.js';
 import { formatHubError, logUnexpected } from './errors.js';
 import { hubSchema } from './graphql-schema.js';
@@ -42,6 +44,8 @@ export interface Hub {
   orderFeed: OrderEventFeed;
   /** Groups identical subscriptions; its stats show how many source streams serve how many sockets. */
   fanout: SubscriptionFanout;
+  /** What every context this hub makes reaches as `ctx.hub`; the scheduler takes it too. */
+  services: HubServices;
   /** Stops taking work, lets in-flight requests finish, closes websockets with 1001. */
   close(): Promise<void>;
 }
@@ -61,14 +65,19 @@ function bearer(value: unknown): string | null {
   return match ? match[1] : null;
 }
 
-async function contextFor(deps: HubDeps, secret: string | null, requestId: string): Promise<RequestContext> {
+async function contextFor(
+  deps: HubDeps,
+  hub: HubServices,
+  secret: string | null,
+  requestId: string,
+  connection: Connection | null = null,
+): Promise<RequestContext> {
   const em = deps.orm.em.fork();
   const logger = deps.logger.child({ requestId });
-  const settings = domainSettings(deps.config);
-  if (secret === null) return new RequestContext({ em, principal: null, requestId, logger, settings });
+  if (secret === null) return new RequestContext({ em, principal: null, requestId, logger, hub, connection });
   const principal = await authenticate(em, secret, deps.config.adminKey);
   const authFailure = principal ? null : 'This API key is unknown or revoked.';
-  return new RequestContext({ em, principal, requestId, logger, settings, authFailure });
+  return new RequestContext({ em, principal, requestId, logger, hub, connection, authFailure });
 }
 
 export function domainSettings(config: HubConfig): DomainSettings {
@@ -80,6 +89,25 @@ export function domainSettings(config: HubConfig): DomainSettings {
       suddenDropWindowSeconds: config.suddenDropWindowSeconds,
     },
     remoteProvinces: config.remoteProvinces,
+  };
+}
+
+/**
+ * One hub's long-lived services, from its configuration; `streams` where it serves
+ * websockets. Its owner closes `platformClients` when it is done.
+ */
+export function hubServices(
+  config: HubConfig,
+  orm: MikroORM,
+  streams: HubStreams | null = null,
+): HubServices {
+  const settings = domainSettings(config);
+  return {
+    settings,
+    reserveCombiner: new ReserveCombiner(orm.em.fork(), settings),
+    platformClients: new PlatformClients({ timeoutMs: config.pollTimeoutMs, retries: config.pollRetries }),
+    streams,
+    lastOrderNoted: new Map(),
   };
 }
 
@@ -116,8 +144,23 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     }
   });
 
-  await registerWebhooks(app, { orm, logger, settings: domainSettings(config) });
-  await registerCarrierWebhooks(app, { orm, logger, config, settings: domainSettings(config) });
+  const databaseUrl = deps.databaseUrl ?? orm.config.get('clientUrl')!;
+  const events = new EventBus();
+  // The feed's own small pool: publishing and replays never queue behind request traffic.
+  const feedPool = new pg.Pool({ connectionString: databaseUrl, max: 4, application_name: 'order-hub-feed' });
+  feedPool.on('error', (err) => logger.warn({ err }, 'subscriptions: feed connection lost'));
+  const sql: Sql = async <T>(query: string, params?: unknown[]) =>
+    (await feedPool.query(query, params)).rows as T[];
+  const orderFeed = new OrderEventFeed({
+    sql,
+    bus: events,
+    transport: await feedTransport(config, sql, logger),
+    logger,
+  });
+  const services = hubServices(config, orm, new HubStreams(events, orderFeed, sql));
+
+  await registerWebhooks(app, { orm, logger, hub: services });
+  await registerCarrierWebhooks(app, { orm, logger, config, hub: services });
 
   const apollo = new ApolloServer<RequestContext>({
     schema,
@@ -137,23 +180,11 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   await apollo.start();
   await app.register(fastifyApollo(apollo), {
     path: GRAPHQL_PATH,
-    context: async (request) => contextFor(deps, bearer(request.headers.authorization), String(request.id)),
+    context: async (request) =>
+      contextFor(deps, services, bearer(request.headers.authorization), String(request.id)),
   });
 
   const wss = new WebSocketServer({ server: app.server, path: GRAPHQL_PATH, maxPayload: MAX_BODY_BYTES });
-  const databaseUrl = deps.databaseUrl ?? orm.config.get('clientUrl')!;
-  const events = new EventBus();
-  // The feed's own small pool: publishing and replays never queue behind request traffic.
-  const feedPool = new pg.Pool({ connectionString: databaseUrl, max: 4, application_name: 'order-hub-feed' });
-  feedPool.on('error', (err) => logger.warn({ err }, 'subscriptions: feed connection lost'));
-  const sql: Sql = async <T>(query: string, params?: unknown[]) =>
-    (await feedPool.query(query, params)).rows as T[];
-  const orderFeed = new OrderEventFeed({
-    sql,
-    bus: events,
-    transport: await feedTransport(config, sql, logger),
-    logger,
-  });
   await orderFeed.start();
   const listener = new PostgresListener({
     databaseUrl,
@@ -169,15 +200,15 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     },
   });
   await listener.start();
-  const streams = new HubStreams(events, orderFeed, sql);
   const fanout = new SubscriptionFanout(config.subscriberMaxQueue, logger);
-  const sockets = useGraphqlWs(deps, schema, limits, wss, streams, fanout);
+  const sockets = useGraphqlWs(deps, services, schema, limits, wss, fanout);
 
   return {
     app,
     events,
     orderFeed,
     fanout,
+    services,
     async close() {
       closing = true;
       await sockets.dispose();
@@ -187,6 +218,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       await feedPool.end();
       await app.close();
       await apollo.stop();
+      services.platformClients.close();
     },
   };
 }
@@ -230,10 +262,10 @@ function requestIdPlugin(logger: Logger): ApolloServerPlugin<RequestContext> {
  */
 function useGraphqlWs(
   deps: HubDeps,
+  hub: HubServices,
   schema: GraphQLSchema,
   limits: ValidationRule[],
   wss: WebSocketServer,
-  streams: HubStreams,
   fanout: SubscriptionFanout,
 ) {
   type Extra = { principalSecret?: string; connectionId?: string };
@@ -258,16 +290,11 @@ function useGraphqlWs(
         ctx.extra.connectionId = randomUUID();
         return true;
       },
-      context: async (ctx, id) => {
-        const context = await contextFor(
-          deps,
-          ctx.extra.principalSecret ?? null,
-          `${ctx.extra.connectionId}:${id}`,
-        );
-        bindStreams(context, streams);
-        bindConnection(context, { socket: ctx.extra.socket, id });
-        return context;
-      },
+      context: (ctx, id) =>
+        contextFor(deps, hub, ctx.extra.principalSecret ?? null, `${ctx.extra.connectionId}:${id}`, {
+          socket: ctx.extra.socket,
+          id,
+        }),
       onNext: (ctx, id, _payload, _args, result) => {
         if (!result.errors) return result;
         const requestId = `${ctx.extra.connectionId}:${id}`;

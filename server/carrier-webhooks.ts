@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Role, ShipmentStatus } from '../common/enums.js';
-import { RequestContext, type DomainSettings } from '../services/context.js';
+import { RequestContext, type HubServices } from '../services/context.js';
 import { HubError } from '../common/errors.js';
 import { recordShipmentEvent } from '../services/shipping.js';
 import type { HubConfig } from './config.js';
@@ -33,7 +33,7 @@ const trackingEvent = z.object({
 type Deps = {
   orm: MikroORM;
   logger: Logger;
-  settings: DomainSettings;
+  hub: HubServices;
   config: Pick<HubConfig, 'carrierWebhookSecrets'>;
 };
 
@@ -95,7 +95,7 @@ async function handle(
     },
     requestId: String(request.id),
     logger,
-    settings: deps.settings,
+    hub: deps.hub,
   });
   try {
     const shipment = await recordShipmentEvent(

@@ -3,7 +3,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { RequestContext } from '../services/context.js';
-import { domainSettings } from './app.js';
+import { hubServices } from './app.js';
 import { ConfigError, loadConfig, type HubConfig } from './config.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { createLogger, type Logger } from './logger.js';
@@ -33,14 +33,17 @@ export async function runCli(
         shareRunning: true,
       });
   const orm = await openOrm(config.databaseUrl ?? embedded!.url, logger);
+  // The tool's own services: it serves no websockets, so no streams.
+  const hub = hubServices(config, orm);
   let code = 1;
   try {
     await migrate(orm);
-    const ctx = RequestContext.system(orm.em.fork(), logger, domainSettings(config), 'cli');
+    const ctx = RequestContext.system(orm.em.fork(), logger, hub, 'cli');
     code = await task({ ctx, orm, config, logger });
   } catch (err) {
     console.error(err instanceof Error ? err.message : err);
   } finally {
+    hub.platformClients.close();
     await orm.close();
     await embedded?.stop();
   }

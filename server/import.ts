@@ -60,7 +60,7 @@ export function cliContext(ctx: RequestContext): RequestContext {
     principal: { keyId: 'cli', role: Role.ADMIN, channelCode: null, label: 'npm run import' },
     requestId: 'cli-import',
     logger: ctx.logger,
-    settings: ctx.settings,
+    hub: ctx.hub,
   });
 }
 

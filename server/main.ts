@@ -49,7 +49,7 @@ async function start() {
     throw err;
   }
 
-  const scheduler = startHubScheduler({ config, logger, orm });
+  const scheduler = startHubScheduler({ config, logger, orm, hub: hub.services });
 
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shownHost}:${config.port}${GRAPHQL_PATH}`;
@@ -69,10 +69,11 @@ async function start() {
       process.exit(1);
     }, config.shutdownGraceSeconds * 1000);
     deadline.unref();
-    await hub.close();
-    logger.debug('http and websockets closed');
+    // The scheduler first: it uses the hub's platform clients, which the hub closes.
     await scheduler.stop();
     logger.debug('scheduler stopped');
+    await hub.close();
+    logger.debug('http and websockets closed');
     await orm.close();
     logger.debug('database pool closed');
     await embedded?.stop();

@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { RequestContext, type DomainSettings } from '../services/context.js';
+import { RequestContext, type HubServices } from '../services/context.js';
 import { HubError } from '../common/errors.js';
 import {
   DEFAULT_TOLERANCE_PERCENT,
@@ -150,7 +150,7 @@ function zonedTime(year: number, month: number, day: number, hour: number, minut
 export interface DailyReconciliationOptions {
   orm: MikroORM;
   logger: Logger;
-  settings: DomainSettings;
+  hub: HubServices;
   /** HH:MM in `timeZone`. */
   at: string;
   timeZone: string;
@@ -165,7 +165,7 @@ export async function runDailyReconciliation(
   const logger = options.logger.child({ job: 'reconcile', slot: slot.toISOString() });
   try {
     const counts = await readStockCountsCsv(createReadStream(options.countsFile));
-    const ctx = RequestContext.system(options.orm.em.fork(), logger, options.settings, 'reconcile');
+    const ctx = RequestContext.system(options.orm.em.fork(), logger, options.hub, 'reconcile');
     const outcome = await runScheduledReconciliation(ctx, { counts, slot });
     if (outcome.ran) {
       const { report } = outcome;

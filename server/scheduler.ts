@@ -1,19 +1,16 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Channel } from '../entities/index.js';
 import { ConnectorHealth } from '../common/enums.js';
-import { RequestContext, type DomainSettings } from '../services/context.js';
+import { RequestContext, type HubServices } from '../services/context.js';
 import { expireHolds } from '../services/inventory.js';
 import {
   heartbeat,
-  installPlatformClients,
   type HeartbeatReport,
   type PollReport,
   isPollable,
   pollChannel,
   withChannelLock,
 } from '../services/polling.js';
-import { PlatformClients } from '../services/platform-client.js';
-import { domainSettings } from './app.js';
 import type { HubConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { startDailyReconciliation } from './reconcile.js';
@@ -32,8 +29,8 @@ export interface Scheduler {
 export interface SchedulerOptions {
   orm: MikroORM;
   logger: Logger;
-  settings: DomainSettings;
-  clients: PlatformClients;
+  /** The hub whose work this is: its settings, and its platform clients for polls and heartbeats. */
+  hub: HubServices;
   /** 0 turns the job off. */
   pollIntervalMs: number;
   heartbeatIntervalMs: number;
@@ -68,17 +65,18 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   };
 }
 
-/** The scheduler as the hub runs it, from its configuration; it also installs the process's platform clients. */
-export function startHubScheduler(deps: { config: HubConfig; logger: Logger; orm: MikroORM }): Scheduler {
+/** The scheduler as the hub runs it, from its configuration, with the hub's services. */
+export function startHubScheduler(deps: {
+  config: HubConfig;
+  logger: Logger;
+  orm: MikroORM;
+  hub: HubServices;
+}): Scheduler {
   const { config } = deps;
-  const clients = installPlatformClients(
-    new PlatformClients({ timeoutMs: config.pollTimeoutMs, retries: config.pollRetries }),
-  );
-  const scheduler = startScheduler({
+  return startScheduler({
     orm: deps.orm,
     logger: deps.logger.child({ component: 'scheduler' }),
-    settings: domainSettings(config),
-    clients,
+    hub: deps.hub,
     pollIntervalMs: config.pollIntervalSeconds * 1000,
     heartbeatIntervalMs: config.heartbeatIntervalSeconds * 1000,
     sweepIntervalMs: config.sweepIntervalSeconds * 1000,
@@ -91,12 +89,6 @@ export function startHubScheduler(deps: { config: HubConfig; logger: Logger; orm
           }
         : null,
   });
-  return {
-    async stop() {
-      await scheduler.stop();
-      clients.close();
-    },
-  };
 }
 
 function startJob(
@@ -137,7 +129,7 @@ async function sweepHolds(options: SchedulerOptions): Promise<void> {
   const logger = options.logger.child({ job: 'sweep' });
   try {
     const expired = await expireHolds(
-      RequestContext.system(options.orm.em.fork(), logger, options.settings, 'sweep'),
+      RequestContext.system(options.orm.em.fork(), logger, options.hub, 'sweep'),
     );
     if (expired > 0) logger.info({ expired }, 'expired stock holds released');
   } catch (err) {
@@ -171,18 +163,13 @@ async function runForChannel(
   signal: AbortSignal,
 ) {
   const logger = options.logger.child({ job: name, channel: channel.code });
-  const ctx = RequestContext.system(
-    options.orm.em.fork(),
-    logger,
-    options.settings,
-    `${name}:${channel.code}`,
-  );
+  const ctx = RequestContext.system(options.orm.em.fork(), logger, options.hub, `${name}:${channel.code}`);
   const wasDown = channel.health === ConnectorHealth.DOWN;
   try {
     const outcome = await withChannelLock<PollReport | HeartbeatReport>(ctx.em, name, channel.id, () =>
       name === 'poll'
-        ? pollChannel(ctx, channel, options.clients, { signal })
-        : heartbeat(ctx, channel, options.clients, { signal }),
+        ? pollChannel(ctx, channel, options.hub.platformClients, { signal })
+        : heartbeat(ctx, channel, options.hub.platformClients, { signal }),
     );
     if (!outcome.acquired) {
       logger.debug(`${name} skipped: another hub process is on this channel`);

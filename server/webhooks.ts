@@ -3,7 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Channel } from '../entities/index.js';
 import { IngestSource, Platform } from '../common/enums.js';
-import type { DomainSettings } from '../services/context.js';
+import type { HubServices } from '../services/context.js';
 import { HubError } from '../common/errors.js';
 import { ChannelCache } from '../services/channel-cache.js';
 import { IngestBatcher } from '../services/ingest-batcher.js';
@@ -19,9 +19,9 @@ const MAX_WEBHOOK_BYTES = 1024 * 1024;
  */
 export async function registerWebhooks(
   app: FastifyInstance,
-  deps: { orm: MikroORM; logger: Logger; settings: DomainSettings },
+  deps: { orm: MikroORM; logger: Logger; hub: HubServices },
 ) {
-  const batcher = new IngestBatcher({ em: deps.orm.em, logger: deps.logger, settings: deps.settings });
+  const batcher = new IngestBatcher({ em: deps.orm.em, logger: deps.logger, hub: deps.hub });
   const channels = new ChannelCache(deps.orm.em);
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();

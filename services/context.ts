@@ -1,8 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { Role } from '../common/enums.js';
+import type { Connection } from '../subscriptions/fanout.js';
+import type { HubStreams } from '../subscriptions/streams.js';
 import { createLoaders, type Loaders } from './loaders.js';
-import { DEFAULT_REMOTE_PROVINCES } from './provinces.js';
+import type { PlatformClients } from './platform-client.js';
+import type { ReserveCombiner } from './reserve-combiner.js';
 
 /** Who is calling: the API key behind the request. */
 export interface Principal {
@@ -39,11 +42,22 @@ export interface DomainSettings {
   remoteProvinces?: readonly string[];
 }
 
-export const DEFAULT_SETTINGS: DomainSettings = {
-  reservationTtlSeconds: 900,
-  stockLevels: DEFAULT_STOCK_LEVELS,
-  remoteProvinces: DEFAULT_REMOTE_PROVINCES,
-};
+/**
+ * The long-lived services of one hub, made once from its configuration (server/app.ts
+ * `hubServices`) and reached from every context it makes as `ctx.hub`: nothing of
+ * the kind lives in module state, so one process can run two hubs.
+ */
+export interface HubServices {
+  readonly settings: DomainSettings;
+  /** Combines concurrent stock holds into shared transactions (reserveStock). */
+  readonly reserveCombiner: ReserveCombiner;
+  /** The platform order APIs' clients (a breaker per channel), shared by the scheduler and pollChannel. */
+  readonly platformClients: PlatformClients;
+  /** The event streams subscriptions read; null in a process that serves no websockets (a CLI tool). */
+  readonly streams: HubStreams | null;
+  /** When this hub last wrote each channel's lastOrderAt (ms, by channel id), so it moves at most once a second. */
+  readonly lastOrderNoted: Map<string, number>;
+}
 
 /**
  * Everything a service function needs about the request it serves: passed first to
@@ -54,7 +68,11 @@ export class RequestContext {
   readonly principal: Principal | null;
   readonly requestId: string;
   readonly logger: Logger;
+  readonly hub: HubServices;
+  /** The hub's settings (`hub.settings`). */
   readonly settings: DomainSettings;
+  /** The websocket a subscription's context belongs to, which the fan-out writes to; null for anything else. */
+  readonly connection: Connection | null;
   /** Why a key that was sent was refused (unknown or revoked), to say so rather than "no key". */
   readonly authFailure: string | null;
   readonly loaders: Loaders;
@@ -64,25 +82,23 @@ export class RequestContext {
     principal: Principal | null;
     requestId: string;
     logger: Logger;
-    settings: DomainSettings;
+    hub: HubServices;
+    connection?: Connection | null;
     authFailure?: string | null;
   }) {
     this.em = init.em;
     this.principal = init.principal;
     this.requestId = init.requestId;
     this.logger = init.logger;
-    this.settings = init.settings;
+    this.hub = init.hub;
+    this.settings = init.hub.settings;
+    this.connection = init.connection ?? null;
     this.authFailure = init.authFailure ?? null;
     this.loaders = createLoaders(init.em);
   }
 
   /** A context for work the hub does by itself (sweepers, pollers, CLI, start-up). */
-  static system(
-    em: EntityManager,
-    logger: Logger,
-    settings: DomainSettings,
-    requestId = 'system',
-  ): RequestContext {
-    return new RequestContext({ em, principal: null, requestId, logger, settings });
+  static system(em: EntityManager, logger: Logger, hub: HubServices, requestId = 'system'): RequestContext {
+    return new RequestContext({ em, principal: null, requestId, logger, hub });
   }
 }

@@ -288,7 +288,7 @@ async function ingestBatch(
     principal: parent.principal,
     requestId: parent.requestId,
     logger: parent.logger,
-    settings: parent.settings,
+    hub: parent.hub,
   });
   const results: (Pick<IngestResult, 'outcome'> | { errors: ImportRowError[] })[] = new Array(groups.length);
   const raws = groups.map((group) =>

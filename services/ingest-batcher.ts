@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { Channel } from '../entities/index.js';
 import type { IngestSource } from '../common/enums.js';
-import { RequestContext, type DomainSettings } from './context.js';
+import { RequestContext, type HubServices } from './context.js';
 import { ingestRawMany, type IngestResult } from './order-gateway.js';
 
 interface Pending {
@@ -27,7 +27,7 @@ export class IngestBatcher {
     private readonly deps: {
       em: EntityManager;
       logger: Logger;
-      settings: DomainSettings;
+      hub: HubServices;
       /** Most payloads in one transaction. */
       maxBatch?: number;
       /** Most transactions writing at once. */
@@ -71,12 +71,7 @@ export class IngestBatcher {
   }
 
   private async write(channel: Channel, source: IngestSource, batch: Pending[]) {
-    const ctx = RequestContext.system(
-      this.deps.em.fork(),
-      this.deps.logger,
-      this.deps.settings,
-      'ingest-batch',
-    );
+    const ctx = RequestContext.system(this.deps.em.fork(), this.deps.logger, this.deps.hub, 'ingest-batch');
     try {
       const results = await ingestRawMany(
         ctx,

@@ -156,7 +156,7 @@ export async function ingestMany(
   );
   stored.forEach((result, k) => (results[valid[k]] = result));
   if (results.some((r) => 'outcome' in r && r.outcome === IngestOutcome.CREATED))
-    noteOrderArrived(ctx.em, channel.id);
+    noteOrderArrived(ctx, channel.id);
   return results;
 }
 
@@ -331,12 +331,12 @@ async function onCreated(
 }
 
 /** lastOrderAt moves at most once a second per channel: one hot row must not serialise every ingestion. */
-const lastNoted = new Map<string, number>();
-function noteOrderArrived(em: EntityManager, channelId: string) {
+function noteOrderArrived(ctx: RequestContext, channelId: string) {
+  const lastNoted = ctx.hub.lastOrderNoted;
   const now = Date.now();
   if (now - (lastNoted.get(channelId) ?? 0) < 1000) return;
   lastNoted.set(channelId, now);
-  void em
+  void ctx.em
     .execute(
       `update channel set last_order_at = now() where id = ? and (last_order_at is null or last_order_at < now())`,
       [channelId],

@@ -141,8 +141,8 @@ export type BreakerState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 export type Attempt<T> = (signal: AbortSignal) => Promise<T>;
 
 /**
- * The process's connections to the platforms: one circuit breaker per key, created on first use and kept for
- * the life of the process, so every call with that key shares its failure record.
+ * A hub's connections to the platforms: one circuit breaker per key, created on first use and kept for the
+ * life of the hub, so every call with that key shares its failure record.
  */
 export class PlatformClients {
   readonly settings: PlatformClientSettings;

@@ -191,7 +191,7 @@ async function ingestPage(
   report: PollReport,
 ): Promise<void> {
   if (orders.length === 0) return;
-  const pageCtx = RequestContext.system(ctx.em.fork(), ctx.logger, ctx.settings, ctx.requestId);
+  const pageCtx = RequestContext.system(ctx.em.fork(), ctx.logger, ctx.hub, ctx.requestId);
   const bodies = orders.map((payload) => JSON.stringify(payload) ?? 'null');
   const results = await ingestRawMany(pageCtx, channel, IngestSource.POLL, bodies);
   report.orders += orders.length;
@@ -309,20 +309,4 @@ export async function pollChannelNow(
     );
   }
   return outcome.value;
-}
-
-// ---- the process's clients ----
-
-let processClients: PlatformClients | null = null;
-
-/** The one set of platform clients of this process: the one the hub installed, else one with defaults. */
-export function platformClients(): PlatformClients {
-  return (processClients ??= new PlatformClients());
-}
-
-/** Made once at start from the configuration (server/scheduler.ts); returns it. */
-export function installPlatformClients(clients: PlatformClients): PlatformClients {
-  if (processClients && processClients !== clients) processClients.close();
-  processClients = clients;
-  return clients;
 }

@@ -4,7 +4,6 @@ import { channelScope } from './access.js';
 import type { RequestContext } from './context.js';
 import { BadUserInputError, ChannelClosedError, ForbiddenError, NotFoundError } from '../common/errors.js';
 import { parseId } from './ids.js';
-import { reserveCombinerFor } from './reserve-combiner.js';
 
 /** Holds outside an order: a cart, a checkout page, a live-stream flash sale. */
 
@@ -39,7 +38,7 @@ export async function reserveStock(
   }
   const channelCode = channelScope(ctx);
   if (channelCode !== null) await assertOpenFor(ctx, channelCode, productCode);
-  const row = await reserveCombinerFor(ctx.em, ctx.settings).submit({
+  const row = await ctx.hub.reserveCombiner.submit({
     productCode,
     quantity,
     ttlSeconds,

@@ -39,7 +39,7 @@ interface Waiter extends HoldRequest {
  *
  * Correct across processes because the statements themselves are the guard (and
  * the table's check constraint `on_hand >= reserved` behind them): the combiner only
- * saves commits, it is never the source of truth.
+ * saves commits, it is never the source of truth. Each hub has one (`ctx.hub.reserveCombiner`).
  */
 export class ReserveCombiner {
   private readonly waiting = new Map<string, Waiter[]>();
@@ -203,17 +203,4 @@ async function holdTogether(
     );
   }
   return outcome;
-}
-
-const combiners = new WeakMap<object, ReserveCombiner>();
-
-/** The combiner of the process's database connection (one per MikroORM instance). */
-export function reserveCombinerFor(em: EntityManager, settings: DomainSettings): ReserveCombiner {
-  const key = em.getDriver();
-  let combiner = combiners.get(key);
-  if (!combiner) {
-    combiner = new ReserveCombiner(em.fork(), settings);
-    combiners.set(key, combiner);
-  }
-  return combiner;
 }

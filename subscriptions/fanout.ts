@@ -16,13 +16,7 @@ export interface Connection {
   id: string;
 }
 
-const connections = new WeakMap<object, Connection>();
 const TEXT_FRAME = { binary: false } as const;
-
-/** Lets the fan-out write to, and disconnect, the socket a subscription context belongs to. */
-export function bindConnection(context: object, connection: Connection): void {
-  connections.set(context, connection);
-}
 
 /**
  * Executes each subscription event once per group of identical subscriptions, not once
@@ -62,7 +56,8 @@ export class SubscriptionFanout {
         this.groups.set(key, group);
       }
     }
-    return group.join(this.maxQueue, connections.get(args.contextValue as object) ?? null);
+    // The socket the subscription's context belongs to: the fan-out writes to it, and disconnects it.
+    return group.join(this.maxQueue, (args.contextValue as RequestContext).connection);
   }
 }
 

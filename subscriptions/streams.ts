@@ -71,16 +71,3 @@ export class HubStreams {
     );
   }
 }
-
-const streamsOfContext = new WeakMap<object, HubStreams>();
-
-/** Ties a request context to its hub's streams, so subscription resolvers find them. */
-export function bindStreams(context: object, streams: HubStreams): void {
-  streamsOfContext.set(context, streams);
-}
-
-export function streamsOf(context: object): HubStreams {
-  const streams = streamsOfContext.get(context);
-  if (!streams) throw new Error('This context belongs to no hub (subscriptions run over websockets).');
-  return streams;
-}

@@ -8,7 +8,7 @@ import { canonicalFromLoggedCsv } from '../connectors/csv.js';
 import { Platform, Role } from '../common/enums.js';
 import { cliContext, formatReport, parseImportArgs, runImport, UsageError } from '../server/import.js';
 import { createLogger } from '../server/logger.js';
-import { DEFAULT_SETTINGS, RequestContext } from '../services/context.js';
+import { RequestContext } from '../services/context.js';
 import { importOrdersCsv, type ImportReport } from '../services/csv-import.js';
 import { douyinExportLines, douyinHeader } from './support/csv-fixtures.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
@@ -35,7 +35,7 @@ function adminCtx(): RequestContext {
     principal: { keyId: 'test', role: Role.ADMIN, channelCode: null, label: 'test' },
     requestId: 'csv-import-test',
     logger,
-    settings: DEFAULT_SETTINGS,
+    hub: hub.hub.services,
   });
 }
 
@@ -592,7 +592,7 @@ describe('the import command', () => {
   const cliRun = async (file: string, historical = false) => {
     const out: string[] = [];
     const code = await runImport(
-      cliContext(RequestContext.system(hub.orm.em.fork(), logger, DEFAULT_SETTINGS, 'cli')),
+      cliContext(RequestContext.system(hub.orm.em.fork(), logger, hub.hub.services, 'cli')),
       { channel: 'douyin-cli', file, historical },
       { out: (line) => out.push(line), progress: null },
     );

@@ -11,9 +11,7 @@ describe('holds that run out of time', () => {
   let base: string;
   const sql = (q: string, p: unknown[] = []) => hub.orm.em.getConnection().execute(q, p);
   const sweep = () =>
-    expireHolds(
-      RequestContext.system(hub.orm.em.fork(), hub.hub.app.log as never, { reservationTtlSeconds: 900 }),
-    );
+    expireHolds(RequestContext.system(hub.orm.em.fork(), hub.hub.app.log as never, hub.hub.services));
 
   beforeAll(async () => {
     hub = await startTestHub('hold-expiry');

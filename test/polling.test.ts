@@ -5,7 +5,7 @@ import { ConnectorHealth, IngestionMode, Platform, Role } from '../common/enums.
 import { ConfigError, loadConfig } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
 import { startScheduler, type Scheduler } from '../server/scheduler.js';
-import { DEFAULT_SETTINGS, RequestContext } from '../services/context.js';
+import { RequestContext } from '../services/context.js';
 import { PlatformClients, type Clock, type PlatformClientOptions } from '../services/platform-client.js';
 import { heartbeat, pollChannel, withChannelLock } from '../services/polling.js';
 import { seedChannel } from './support/fixtures.js';
@@ -234,7 +234,7 @@ async function serve(respond: PlatformServer['respond']) {
   return server;
 }
 
-const ctx = () => RequestContext.system(hub.orm.em.fork(), logger, DEFAULT_SETTINGS, 'polling-test');
+const ctx = () => RequestContext.system(hub.orm.em.fork(), logger, hub.hub.services, 'polling-test');
 
 const sql = <T = any>(query: string, params: unknown[] = []) =>
   hub.orm.em.getConnection().execute<T[]>(query, params);
@@ -647,8 +647,7 @@ describe('the scheduler', () => {
       startScheduler({
         orm: hub.orm,
         logger,
-        settings: DEFAULT_SETTINGS,
-        clients: testClients(),
+        hub: { ...hub.hub.services, platformClients: testClients() },
         pollIntervalMs: 20,
         heartbeatIntervalMs: 0,
       });
@@ -676,9 +675,8 @@ describe('the scheduler', () => {
     const scheduler = startScheduler({
       orm: hub.orm,
       logger,
-      settings: DEFAULT_SETTINGS,
       // On a manual clock the request never times out: only the stop can end it.
-      clients: testClients(),
+      hub: { ...hub.hub.services, platformClients: testClients() },
       pollIntervalMs: 60_000,
       heartbeatIntervalMs: 0,
     });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
 import { nextDailyRun, parseReconcileArgs, runDailyReconciliation, UsageError } from '../server/reconcile.js';
-import { DEFAULT_SETTINGS, RequestContext } from '../services/context.js';
+import { RequestContext } from '../services/context.js';
 import { readStockCountsCsv, runScheduledReconciliation } from '../services/reconciliation.js';
 import { seedProduct } from './support/fixtures.js';
 import { errorCodes, startTestHub, type TestHub } from './support/hub.js';
@@ -345,7 +345,7 @@ describe('reconcileInventory: physical counts against the system’s on-hand sto
       await writeFile(file, 'product_code,physical_count\nJOB-A,50\n');
       // The slot is now: no earlier report counts as this slot's run.
       const slot = new Date();
-      const job = { orm: hub.orm, logger, settings: DEFAULT_SETTINGS, countsFile: file };
+      const job = { orm: hub.orm, logger, hub: hub.hub.services, countsFile: file };
       const outcomes = await Promise.all([
         runDailyReconciliation(job, slot),
         runDailyReconciliation(job, slot),
@@ -374,7 +374,7 @@ describe('reconcileInventory: physical counts against the system’s on-hand sto
       const em = hub.orm.em.fork();
       await em.transactional(async (tx) => {
         await tx.execute(`select pg_advisory_xact_lock(hashtextextended('order-hub:reconcile', 0))`);
-        const other = RequestContext.system(hub.orm.em.fork(), logger, DEFAULT_SETTINGS);
+        const other = RequestContext.system(hub.orm.em.fork(), logger, hub.hub.services);
         expect(
           await runScheduledReconciliation(other, {
             counts: [{ productCode: 'JOB-A', physicalCount: 100 }],

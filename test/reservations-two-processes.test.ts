@@ -39,9 +39,7 @@ describe('holds from two hub processes on one database', () => {
   }
   const reserve = (i: number, code: string, q: number) => send(i, RESERVE, { code, q }) as Promise<Hold>;
   const sweep = () =>
-    expireHolds(
-      RequestContext.system(hub.orm.em.fork(), hub.hub.app.log as never, { reservationTtlSeconds: 900 }),
-    );
+    expireHolds(RequestContext.system(hub.orm.em.fork(), hub.hub.app.log as never, hub.hub.services));
 
   async function expectInvariants() {
     const rows = await sql<{ product_code: string; available: number; reserved: number; held: number }>(

@@ -34,9 +34,7 @@ describe('reserveStock and releaseReservation', () => {
       )
     )[0];
   const sweep = () =>
-    expireHolds(
-      RequestContext.system(hub.orm.em.fork(), hub.hub.app.log as never, { reservationTtlSeconds: 900 }),
-    );
+    expireHolds(RequestContext.system(hub.orm.em.fork(), hub.hub.app.log as never, hub.hub.services));
   let storefront: string;
   let otherStorefront: string;
 

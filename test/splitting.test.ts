@@ -501,7 +501,7 @@ describe('order splitting', () => {
         order.id,
       ]);
       const logger = createLogger('silent');
-      await expireHolds(RequestContext.system(hub.orm.em.fork(), logger, { reservationTtlSeconds: 900 }));
+      await expireHolds(RequestContext.system(hub.orm.em.fork(), logger, hub.hub.services));
       const now = await get(order.id);
       expect([now.status, ...now.children.map((c: any) => c.status)]).toEqual([
         'CANCELLED',
