@@ -1,6 +1,10 @@
 import { GraphQLError } from 'graphql';
 
-/** The contract's error codes: every error a client sees carries one of these in `extensions.code`. */
+/**
+ * Every error a client sees carries one of these in `extensions.code`: the contract's codes, and two the
+ * hub adds for what is neither the client's mistake nor a failure of the server (NOT_AVAILABLE,
+ * SUBSCRIBER_FELL_BEHIND), so they are not logged as unexpected.
+ */
 export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
@@ -11,6 +15,8 @@ export type ErrorCode =
   | 'CHANNEL_CLOSED'
   | 'CONFLICT'
   | 'QUERY_TOO_COMPLEX'
+  | 'NOT_AVAILABLE'
+  | 'SUBSCRIBER_FELL_BEHIND'
   | 'INTERNAL_SERVER_ERROR';
 
 /** An error the client caused or can act on: its message is safe to show as it is. */
@@ -101,9 +107,23 @@ export class QueryTooComplexError extends HubError {
 export class NotAvailableError extends HubError {
   constructor(operation: string) {
     super(
-      'INTERNAL_SERVER_ERROR',
+      'NOT_AVAILABLE',
       501,
       `${operation} is part of the contract but not available in this version of the hub yet.`,
+    );
+  }
+}
+
+/**
+ * Ends a subscription whose events piled up faster than its reader took them, so it never holds the
+ * others up; `catchUp` tells the client how to get what it missed.
+ */
+export class SubscriberFellBehindError extends HubError {
+  constructor(maxQueue: number, catchUp: string) {
+    super(
+      'SUBSCRIBER_FELL_BEHIND',
+      429,
+      `This subscription fell more than ${maxQueue} events behind and was ended; to catch up, ${catchUp}.`,
     );
   }
 }

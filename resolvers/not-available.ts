@@ -6,10 +6,9 @@ import { NotAvailableError } from '../common/errors.js';
 import { READ_OPERATIONS } from './roles.js';
 
 /**
- * Contract operations whose services are still being built (ingestion, the stock
- * pool, the lifecycle, reports, subscriptions). They are served so the schema keeps
- * the contract, and answer with a clear error; each moves to its own resolver when
- * its service lands.
+ * Contract operations whose services are still being built (the reports). They are
+ * served so the schema keeps the contract, and answer NOT_AVAILABLE; each moves to its
+ * own resolver when its service lands.
  */
 @Resolver()
 export class NotAvailableResolver {

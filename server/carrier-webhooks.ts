@@ -1,4 +1,3 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -8,6 +7,7 @@ import { HubError } from '../common/errors.js';
 import { recordShipmentEvent } from '../services/shipping.js';
 import type { HubConfig } from './config.js';
 import type { Logger } from './logger.js';
+import { HUB_SIGNATURE, signatureValid } from './webhook-signature.js';
 
 /** A tracking event is a few hundred bytes; anything much larger is refused with 413 before it is read. */
 const MAX_CARRIER_WEBHOOK_BYTES = 64 * 1024;
@@ -68,7 +68,7 @@ async function handle(
   const rawBody = typeof request.body === 'string' ? request.body : '';
   const secret = deps.config.carrierWebhookSecrets.get(carrier);
   // An unknown carrier is answered like a bad signature: the door does not say which carriers exist.
-  if (!secret || !signatureValid(secret, rawBody, request.headers['x-hub-signature-256'])) {
+  if (!secret || !signatureValid(HUB_SIGNATURE, secret, rawBody, request.headers)) {
     return reply.code(401).send({ error: 'Missing or wrong webhook signature.' });
   }
   let json: unknown;
@@ -119,12 +119,4 @@ async function handle(
       .header('retry-after', '5')
       .send({ error: 'Temporarily unavailable; retry later.' });
   }
-}
-
-function signatureValid(secret: string, rawBody: string, header: string | string[] | undefined): boolean {
-  const given = Buffer.from(typeof header === 'string' ? header : '');
-  const expected = Buffer.from(
-    `sha256=${createHmac('sha256', secret).update(rawBody, 'utf8').digest('hex')}`,
-  );
-  return given.length === expected.length && timingSafeEqual(given, expected);
 }

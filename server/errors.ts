@@ -58,7 +58,11 @@ export function formatHubError(
   };
 }
 
-/** Logs, with the request id, every error the client did not cause. */
+/**
+ * Logs, with the request id, every error that is the hub's own failure: not one with a code of its own
+ * (the client's mistake, an operation NOT_AVAILABLE yet, a subscriber that fell behind), nor a request
+ * graphql-js refused.
+ */
 export function logUnexpected(errors: readonly GraphQLError[], requestId: string, logger: Logger): void {
   for (const error of errors) {
     const hubError = hubErrorOf(error);

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { Cron } from 'croner';
 import { RequestContext, type HubServices } from '../services/context.js';
 import { HubError } from '../common/errors.js';
 import {
@@ -99,52 +100,15 @@ export async function runReconcile(
   }
 }
 
-/** `HH:MM` in `timeZone`: the first such moment strictly after `now`. */
-export function nextDailyRun(now: Date, at: string, timeZone: string): Date {
+/**
+ * Every day at `at` (HH:MM) in `timeZone`, daylight saving included: a time that a spring-forward
+ * skips runs at the first minute after the gap, one that repeats in autumn runs once. `protect`:
+ * a run still going when the next is due makes that one skip, so a run never overlaps itself.
+ */
+export function dailySchedule(at: string, timeZone: string): Cron {
   const [hour, minute] = at.split(':').map(Number);
-  const today = zonedParts(now, timeZone);
-  for (let day = 0; day <= 2; day++) {
-    const slot = zonedTime(today.year, today.month, today.day + day, hour, minute, timeZone);
-    if (slot.getTime() > now.getTime()) return slot;
-  }
-  throw new Error(`No run time found after ${now.toISOString()} for ${at} in ${timeZone}.`);
-}
-
-function zonedParts(instant: Date, timeZone: string) {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  }).formatToParts(instant);
-  const part = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)!.value);
-  return {
-    year: part('year'),
-    month: part('month'),
-    day: part('day'),
-    hour: part('hour'),
-    minute: part('minute'),
-    second: part('second'),
-  };
-}
-
-/** Milliseconds the zone's wall clock is ahead of UTC at `instant`. */
-function offsetAt(instant: number, timeZone: string): number {
-  const p = zonedParts(new Date(instant), timeZone);
-  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
-  return wall - Math.floor(instant / 1000) * 1000;
-}
-
-/** The instant a wall-clock time in the zone names (day may overflow the month; Date.UTC normalises it). */
-function zonedTime(year: number, month: number, day: number, hour: number, minute: number, timeZone: string) {
-  const wall = Date.UTC(year, month - 1, day, hour, minute);
-  const first = wall - offsetAt(wall, timeZone);
-  // Once more with the offset at the first guess, in case a daylight-saving change lies between.
-  return new Date(wall - offsetAt(first, timeZone));
+  // A timer never keeps the process alive on its own.
+  return new Cron(`${minute} ${hour} * * *`, { timezone: timeZone, protect: true, unref: true });
 }
 
 export interface DailyReconciliationOptions {
@@ -183,32 +147,24 @@ export async function runDailyReconciliation(
 
 /** Runs the reconciliation every day at `at` in `timeZone`, until the signal aborts. */
 export function startDailyReconciliation(options: DailyReconciliationOptions, signal: AbortSignal) {
-  let timer: NodeJS.Timeout | null = null;
   let running: Promise<unknown> | null = null;
-  const schedule = (after: Date) => {
-    const slot = nextDailyRun(after, options.at, options.timeZone);
-    const fire = () => {
-      timer = null;
-      // A timer may fire a moment early: a run belongs to its slot, so it never starts before it.
-      if (Date.now() < slot.getTime()) {
-        timer = setTimeout(fire, slot.getTime() - Date.now()).unref();
-        return;
-      }
-      running = runDailyReconciliation(options, slot).finally(() => {
-        running = null;
-        if (!signal.aborted) schedule(new Date(Math.max(Date.now(), slot.getTime())));
-      });
-    };
-    timer = setTimeout(fire, slot.getTime() - Date.now());
-    // A timer never keeps the process alive on its own.
-    timer.unref();
-    options.logger.info({ job: 'reconcile', next: slot.toISOString() }, 'daily reconciliation scheduled');
-  };
-  schedule(new Date());
+  const schedule = dailySchedule(options.at, options.timeZone);
+  schedule.schedule(async () => {
+    // The slot is the schedule's time, not the moment the timer fired: processes that fire a little
+    // apart must name the same slot. previousRuns is strictly before its reference, hence the 1 ms.
+    const [slot] = schedule.previousRuns(1, new Date(Date.now() + 1));
+    running = runDailyReconciliation(options, slot);
+    await running;
+    running = null;
+  });
+  signal.addEventListener('abort', () => schedule.stop(), { once: true });
+  options.logger.info(
+    { job: 'reconcile', next: schedule.nextRun()?.toISOString() },
+    'daily reconciliation scheduled',
+  );
   return {
+    /** Resolves once a run in flight has finished. */
     async stopped() {
-      if (timer) clearTimeout(timer);
-      timer = null;
       await running;
     },
   };

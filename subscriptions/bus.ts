@@ -1,4 +1,4 @@
-import { HubError } from '../common/errors.js';
+import { SubscriberFellBehindError } from '../common/errors.js';
 import type { StockAlertKind } from '../common/enums.js';
 import type { OrderEventMessage, ShipmentMessage } from './order-events.js';
 
@@ -36,16 +36,17 @@ export type HubTopic = keyof HubEventMap;
 /** How many events may wait for one slow subscriber before it is ended. */
 export const DEFAULT_MAX_QUEUE = 1000;
 
-/** Ends a subscriber whose socket does not keep up, so it never holds the others up. */
-export class SubscriberFellBehindError extends HubError {
-  constructor(maxQueue: number) {
-    super(
-      'INTERNAL_SERVER_ERROR',
-      503,
-      `This subscription fell more than ${maxQueue} events behind and was ended; subscribe again (missed alerts can be read with the stockAlerts query).`,
-    );
-  }
-}
+/** How a subscriber that fell behind gets what it missed: only order events can be replayed (`after`). */
+const CATCH_UP: Record<HubTopic, string> = {
+  orderEvent: 'subscribe to orderStatusChanged again with after: <the last seq received>',
+  shipmentUpdated: "query the order's shipments for their current state, then subscribe again",
+  stockAlert:
+    "read the missed alerts with the stockAlerts query (since: the last alert's createdAt), then subscribe again",
+  inventoryChanged: 'query the current stock with inventory(productCode), then subscribe again',
+};
+
+// Re-exported with Delivery, the type it belongs to.
+export { SubscriberFellBehindError };
 
 /** What a subscriber's iterator yields: an event, or the marker that it fell behind (its last item). */
 export type Delivery<T> = T | SubscriberFellBehindError;
@@ -106,7 +107,7 @@ export class EventBus {
         queue.length = 0;
         ended = true;
         detach();
-        deliver(new SubscriberFellBehindError(maxQueue));
+        deliver(new SubscriberFellBehindError(maxQueue, CATCH_UP[topic]));
         return;
       }
       deliver(event);

@@ -5,6 +5,12 @@ import type { RequestContext } from '../services/context.js';
 
 /** Close code for a subscriber that does not read fast enough (graphql-ws clients retry on it). */
 export const SLOW_CONSUMER_CLOSE_CODE = 4029;
+/**
+ * Its close reason (at most 123 bytes): closing the socket ends every subscription on it, and only
+ * orderStatusChanged can replay what was missed.
+ */
+export const SLOW_CONSUMER_REASON =
+  'Slow consumer: resubscribe orderStatusChanged with after: <last seq received>; others: query the current state first';
 
 type Results = AsyncIterableIterator<ExecutionResult, void, void>;
 /** The websocket a subscription lives on and its graphql-ws id. */
@@ -24,7 +30,7 @@ const TEXT_FRAME = { binary: false } as const;
  * channel) share one source stream and receive the same result object. A subscription
  * that replays (`after` set) has a stream of its own. Every subscriber reads from its
  * own bounded queue; one that falls `maxQueue` results behind is disconnected with
- * SLOW_CONSUMER_CLOSE_CODE, so it never holds the others up, and can resume with `after`.
+ * SLOW_CONSUMER_CLOSE_CODE, so it never holds the others up (not an error of the hub: nothing is logged).
  */
 export class SubscriptionFanout {
   private readonly groups = new Map<string, Group>();
@@ -163,10 +169,7 @@ class Member {
 
   private tooSlow(): void {
     this.end();
-    this.connection?.socket.close(
-      SLOW_CONSUMER_CLOSE_CODE,
-      `Slow consumer: more than ${this.maxQueue} messages waited; resubscribe with after: <last seq>`,
-    );
+    this.connection?.socket.close(SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER_REASON);
   }
 
   push(result: ExecutionResult, tail: Buffer | null): void {

@@ -3,10 +3,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
-import { nextDailyRun, parseReconcileArgs, runDailyReconciliation, UsageError } from '../server/reconcile.js';
+import {
+  dailySchedule,
+  parseReconcileArgs,
+  runDailyReconciliation,
+  startDailyReconciliation,
+  UsageError,
+} from '../server/reconcile.js';
 import { RequestContext } from '../services/context.js';
 import { readStockCountsCsv, runScheduledReconciliation } from '../services/reconciliation.js';
 import { seedProduct } from './support/fixtures.js';
@@ -383,6 +389,48 @@ describe('reconcileInventory: physical counts against the system’s on-hand sto
         ).toEqual({ ran: false, reason: 'another process is running it' });
       });
     });
+
+    it('fires at HH:MM in the zone for that slot, and stopping waits for the run in flight', async () => {
+      const file = join(dir, 'scheduled.csv');
+      await writeFile(file, 'product_code,physical_count\nJOB-A,100\n');
+      const lines: Record<string, unknown>[] = [];
+      const captured = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+      const outcomes = () => lines.filter((l) => String(l.msg).startsWith('daily reconciliation of'));
+      // Only the clock and the timers croner uses are fake; the database and the file are real. The
+      // slot lies after every report the database holds, so it is not found done already.
+      vi.useFakeTimers({
+        now: new Date('2030-01-01T17:59:58Z'),
+        toFake: ['Date', 'setTimeout', 'clearTimeout'],
+      });
+      const stopping = new AbortController();
+      try {
+        const job = startDailyReconciliation(
+          {
+            orm: hub.orm,
+            logger: captured,
+            hub: hub.hub.services,
+            at: '02:00',
+            timeZone: 'Asia/Shanghai',
+            countsFile: file,
+          },
+          stopping.signal,
+        );
+        expect(lines).toEqual([expect.objectContaining({ next: '2030-01-01T18:00:00.000Z' })]);
+        await vi.advanceTimersByTimeAsync(2_000);
+        // The run has started and reads the file and the database; stopping waits for it to end.
+        stopping.abort();
+        await job.stopped();
+        expect(outcomes()).toEqual([
+          expect.objectContaining({ slot: '2030-01-01T18:00:00.000Z', lines: 1, mismatches: 0 }),
+        ]);
+        // Stopped: no timer is left for the next day's run.
+        await vi.advanceTimersByTimeAsync(24 * 3600_000);
+        expect(vi.getTimerCount()).toBe(0);
+      } finally {
+        stopping.abort();
+        vi.useRealTimers();
+      }
+    });
   });
 });
 
@@ -424,39 +472,51 @@ describe('the command line’s options', () => {
 });
 
 describe('the next daily run time', () => {
+  const nextRun = (now: string, at: string, timeZone: string) =>
+    dailySchedule(at, timeZone).nextRun(new Date(now));
+
   it('is today’s HH:MM in the zone when still ahead, otherwise tomorrow’s', () => {
     // 09:00 in Shanghai (UTC+8): 02:00 has passed today, so 02:00 tomorrow.
-    expect(nextDailyRun(new Date('2026-11-27T01:00:00Z'), '02:00', 'Asia/Shanghai')).toEqual(
+    expect(nextRun('2026-11-27T01:00:00Z', '02:00', 'Asia/Shanghai')).toEqual(
       new Date('2026-11-27T18:00:00Z'),
     );
     // 01:59 in Shanghai: 02:00 is a minute away.
-    expect(nextDailyRun(new Date('2026-11-26T17:59:00Z'), '02:00', 'Asia/Shanghai')).toEqual(
+    expect(nextRun('2026-11-26T17:59:00Z', '02:00', 'Asia/Shanghai')).toEqual(
       new Date('2026-11-26T18:00:00Z'),
     );
     // Exactly at the time: the next run is the next day's.
-    expect(nextDailyRun(new Date('2026-11-26T18:00:00Z'), '02:00', 'Asia/Shanghai')).toEqual(
+    expect(nextRun('2026-11-26T18:00:00Z', '02:00', 'Asia/Shanghai')).toEqual(
       new Date('2026-11-27T18:00:00Z'),
     );
     // 04:00 on 1 January in Shanghai: 03:30 has passed, so 03:30 on 2 January.
-    expect(nextDailyRun(new Date('2026-12-31T20:00:00Z'), '03:30', 'Asia/Shanghai')).toEqual(
+    expect(nextRun('2026-12-31T20:00:00Z', '03:30', 'Asia/Shanghai')).toEqual(
       new Date('2027-01-01T19:30:00Z'),
     );
     // 22:00 on 31 December in Shanghai: the next 03:30 is in the new year.
-    expect(nextDailyRun(new Date('2026-12-31T14:00:00Z'), '03:30', 'Asia/Shanghai')).toEqual(
+    expect(nextRun('2026-12-31T14:00:00Z', '03:30', 'Asia/Shanghai')).toEqual(
       new Date('2026-12-31T19:30:00Z'),
     );
-    expect(nextDailyRun(new Date('2026-12-31T10:00:00Z'), '23:45', 'UTC')).toEqual(
-      new Date('2026-12-31T23:45:00Z'),
-    );
+    expect(nextRun('2026-12-31T10:00:00Z', '23:45', 'UTC')).toEqual(new Date('2026-12-31T23:45:00Z'));
   });
 
   it('follows daylight saving time in zones that have it', () => {
     // Berlin: UTC+1 in winter, UTC+2 from 29 March 2026.
-    expect(nextDailyRun(new Date('2026-03-28T12:00:00Z'), '06:00', 'Europe/Berlin')).toEqual(
+    expect(nextRun('2026-03-28T12:00:00Z', '06:00', 'Europe/Berlin')).toEqual(
       new Date('2026-03-29T04:00:00Z'),
     );
-    expect(nextDailyRun(new Date('2026-03-27T12:00:00Z'), '06:00', 'Europe/Berlin')).toEqual(
+    expect(nextRun('2026-03-27T12:00:00Z', '06:00', 'Europe/Berlin')).toEqual(
       new Date('2026-03-28T05:00:00Z'),
+    );
+    // 02:30 does not exist on 29 March in Berlin (02:00 jumps to 03:00): the run is at 03:00.
+    expect(nextRun('2026-03-28T12:00:00Z', '02:30', 'Europe/Berlin')).toEqual(
+      new Date('2026-03-29T01:00:00Z'),
+    );
+    // 02:30 happens twice on 25 October (03:00 falls back to 02:00): the run is once, at the first.
+    expect(nextRun('2026-10-24T12:00:00Z', '02:30', 'Europe/Berlin')).toEqual(
+      new Date('2026-10-25T00:30:00Z'),
+    );
+    expect(nextRun('2026-10-25T00:30:00Z', '02:30', 'Europe/Berlin')).toEqual(
+      new Date('2026-10-26T01:30:00Z'),
     );
   });
 });

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql, startHubProcess } from '../bench/support.js';
-import { Platform, Role } from '../common/enums.js';
-import { EventBus, SubscriberFellBehindError, type InventoryEvent } from '../subscriptions/bus.js';
+import { Platform, Role, StockAlertKind } from '../common/enums.js';
+import {
+  DEFAULT_MAX_QUEUE,
+  EventBus,
+  SubscriberFellBehindError,
+  type InventoryEvent,
+  type StockAlertEvent,
+} from '../subscriptions/bus.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { LISTENER_APPLICATION_NAME } from '../subscriptions/postgres-listener.js';
 import { errorCodes, startTestHub, wsExecute, type TestHub } from './support/hub.js';
@@ -23,6 +29,8 @@ describe('stockAlert and inventoryChanged over websockets, published after commi
   let hub: TestHub;
   const keys = {} as Record<Role, string>;
   let seq = 0;
+  /** What the hub logs at error level or above. */
+  const errorLines: string[] = [];
 
   /** Subscribes and waits until the hub has registered the subscriber, so no event can slip past. */
   async function subscribed<T>(
@@ -47,7 +55,7 @@ describe('stockAlert and inventoryChanged over websockets, published after commi
   }
 
   beforeAll(async () => {
-    hub = await startTestHub('subscriptions');
+    hub = await startTestHub('subscriptions', { env: { LOG_LEVEL: 'error' }, logLines: errorLines });
     await seedChannel(hub.orm, 'shop', Platform.STOREFRONT);
     keys[Role.OPS] = await hub.apiKey(Role.OPS);
     keys[Role.ANALYST] = await hub.apiKey(Role.ANALYST);
@@ -170,6 +178,38 @@ describe('stockAlert and inventoryChanged over websockets, published after commi
     alerts.stop();
   });
 
+  it('ends a subscriber that fell behind with SUBSCRIBER_FELL_BEHIND and how to catch up, logging no error', async () => {
+    // The earlier tests' subscribers leave first, so this one's arrival shows in the count.
+    await waitFor(() => hub.hub.events.listenerCount('stockAlert') === 0, 'earlier subscribers to leave');
+    const alerts = await subscribed<Record<string, unknown>>(keys.OPS, STOCK_ALERT, 'stockAlert', 'FLOOD');
+    const logged = errorLines.length;
+    const alert = (n: number): StockAlertEvent => ({
+      id: String(n),
+      kind: StockAlertKind.LOW_STOCK,
+      productCode: 'FLOOD',
+      available: n,
+      threshold: 5,
+      message: 'flood',
+      channelsClosed: [],
+      channelsReopened: [],
+      createdAt: new Date(),
+    });
+    // Published in one go: the subscription's queue overflows before its reader takes the second.
+    for (let n = 0; n < DEFAULT_MAX_QUEUE + 2; n++) hub.hub.events.publish('stockAlert', alert(n));
+    await waitFor(() => alerts.errors.length > 0, 'the fell-behind error');
+    expect(alerts.errors).toEqual([
+      expect.objectContaining({
+        message: expect.stringContaining(
+          "to catch up, read the missed alerts with the stockAlerts query (since: the last alert's createdAt), then subscribe again.",
+        ),
+        extensions: { code: 'SUBSCRIBER_FELL_BEHIND' },
+      }),
+    ]);
+    // The client's doing, not the hub's: no error is logged.
+    expect(errorLines.slice(logged)).toEqual([]);
+    alerts.stop();
+  });
+
   it('refuses a socket without a key (4401) and roles without the right', async () => {
     const code = await new Promise<number>((resolve) => {
       hub.wsClient(null, { onClose: (c) => resolve(c) });
@@ -202,7 +242,12 @@ describe('the in-process event bus', () => {
 
     const first = await slow.next();
     expect(first.value).toBeInstanceOf(SubscriberFellBehindError);
-    expect((first.value as SubscriberFellBehindError).message).toMatch(/fell more than 2 events behind/);
+    expect(first.value).toMatchObject({
+      code: 'SUBSCRIBER_FELL_BEHIND',
+      message:
+        'This subscription fell more than 2 events behind and was ended; to catch up, ' +
+        'query the current stock with inventory(productCode), then subscribe again.',
+    });
     expect((await slow.next()).done).toBe(true);
     for (const n of [1, 2, 3]) expect((await fast.next()).value).toMatchObject({ onHand: n });
     expect(bus.listenerCount('inventoryChanged')).toBe(1);
