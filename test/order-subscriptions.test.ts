@@ -1,13 +1,14 @@
 import pg from 'pg';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, startHubProcess } from '../bench/support.js';
 import { Platform } from '../common/enums.js';
 import { loadConfig } from '../server/config.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { WebSocket } from 'ws';
 import { ADMIN_KEY, errorCodes, startTestHub, wsExecute, type TestHub } from './support/hub.js';
-import { feed, waitFor } from './support/subscribe.js';
+import { graphql, startHubProcess } from './support/hub-process.js';
+import { feed } from './support/subscribe.js';
+import { waitFor } from './support/wait.js';
 
 const ORDER_EVENTS = `subscription ($orderId: ID, $channelCode: String, $after: ID) {
   orderStatusChanged(orderId: $orderId, channelCode: $channelCode, after: $after) {

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, startHubProcess } from '../bench/support.js';
 import { Platform, Role } from '../common/enums.js';
 import { EventBus, SubscriberFellBehindError, type InventoryEvent } from '../subscriptions/bus.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { LISTENER_APPLICATION_NAME } from '../subscriptions/postgres-listener.js';
 import { errorCodes, startTestHub, wsExecute, type TestHub } from './support/hub.js';
-import { feed, waitFor, type Feed } from './support/subscribe.js';
+import { graphql, startHubProcess } from './support/hub-process.js';
+import { feed, type Feed } from './support/subscribe.js';
+import { waitFor } from './support/wait.js';
 
 const STOCK_ALERT = `subscription ($code: String) {
   stockAlert(productCode: $code) { id kind productCode available threshold message channelsClosed createdAt }
