@@ -1,4 +1,4 @@
-// CSV backfill speed: `npm run build && node dist/bench/csv-import.js [--rows 100000] [--lines 2]
+// CSV backfill speed: `npm run build:bench && node dist/bench/csv-import.js [--rows 100000] [--lines 2]
 // [--historical] [--concurrency N]`, against DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
 // on a scratch database of its own that it drops afterwards. Imports the file twice: created, then all duplicates.
 import 'reflect-metadata';
@@ -8,7 +8,6 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { Channel, ChannelSku, InventoryItem, Product } from '../entities/index.js';
 import { IngestionMode, Platform, Role } from '../common/enums.js';
 import { RequestContext } from '../services/context.js';
@@ -18,6 +17,8 @@ import { loadConfig } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
 import { migrate, openOrm } from '../server/orm.js';
 import { writeDouyinExport } from '../test/support/csv-fixtures.js';
+import { scratchDatabase } from '../test/support/scratch-database.js';
+import { serverUrl } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,26 +32,12 @@ const { values } = parseArgs({
 const rowsWanted = Number(values.rows);
 const linesPerOrder = Number(values.lines);
 const concurrency = values.concurrency ? Number(values.concurrency) : DEFAULT_CONCURRENCY;
-const serverUrl = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-
-async function onServer(sql: string) {
-  const client = new pg.Client({ connectionString: serverUrl.toString() });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 const dbName = `bench_csv_${randomBytes(4).toString('hex')}`;
-const dbUrl = new URL(serverUrl);
-dbUrl.pathname = `/${dbName}`;
 const file = join(tmpdir(), `${dbName}.csv`);
 const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
 
-await onServer(`create database ${dbName}`);
-const orm = await openOrm(dbUrl.toString(), logger);
+const db = await scratchDatabase(serverUrl, dbName);
+const orm = await openOrm(db.url, logger);
 try {
   await migrate(orm);
   const em = orm.em.fork();
@@ -113,6 +100,6 @@ try {
   clearInterval(sampler);
 } finally {
   await orm.close();
-  await onServer(`drop database if exists ${dbName} with (force)`);
+  await db.drop();
   await rm(file, { force: true });
 }

@@ -5,7 +5,7 @@
 // number of sockets on a bare `ws` server (a child process) broadcasting payloads of the
 // same shape at the same rate, measured the same way.
 //
-// Usage (after `npm run build`):
+// Usage (after `npm run build:bench`):
 //   node dist/bench/fanout.js [--clients 5000] [--changes 100] [--rate 10] [--two-processes]
 //                             [--client raw|graphql-ws] [--batch 200] [--no-bare]
 // --two-processes: a second hub process on the same database; the clients stay on hub A,
@@ -23,7 +23,9 @@ import { performance } from 'node:perf_hooks';
 import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket, { WebSocketServer } from 'ws';
-import { graphql, percentile, scratchDatabase, startHubProcess } from './support.js';
+import { graphql, startHubProcess } from '../test/support/hub-process.js';
+import { scratchDatabase } from '../test/support/scratch-database.js';
+import { percentile, serverUrl } from './support.js';
 
 const CLK_TCK = 100; // `getconf CLK_TCK` on Linux
 const SUBSCRIPTION = `subscription { orderStatusChanged(channelCode: "web") { seq orderId type fromStatus toStatus at source } }`;
@@ -362,10 +364,10 @@ async function main() {
   const rows: Figures[] = [];
   try {
     const hubEnv = { RESERVATION_TTL_SECONDS: '3600' };
-    const db = await scratchDatabase('bench_fanout');
+    const db = await scratchDatabase(serverUrl, 'bench_fanout');
     cleanups.push(() => db.drop());
     const started = async () => {
-      const hub = await within('hub start', 60_000, startHubProcess(db.url, hubEnv));
+      const hub = await within('hub start', 60_000, startHubProcess(db.url, hubEnv, { passStderr: true }));
       cleanups.push(() => stopChild(hub.child));
       return hub;
     };

@@ -1,11 +1,13 @@
 // Holds through the GraphQL API against the running hub (a separate process), beside the
 // bare conditional UPDATE from as many connections on the same database in the same run.
 // Two scenarios: every request on one hot product, then each on a random one of 10,000.
-// Usage (after `npm run build`):
+// Usage (after `npm run build:bench`):
 //   node dist/bench/hot-product.js [seconds=15] [connections=64]
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { scratchDatabase, startHubProcess } from './support.js';
+import { startHubProcess } from '../test/support/hub-process.js';
+import { scratchDatabase } from '../test/support/scratch-database.js';
+import { serverUrl } from './support.js';
 
 const seconds = Number(process.argv[2] ?? 15);
 const connections = Number(process.argv[3] ?? 64);
@@ -13,8 +15,8 @@ const SPREAD = 10_000;
 const ON_HAND = 100_000_000;
 const RESERVE = `mutation ($code: String!) { reserveStock(productCode: $code, quantity: 1) { id status } }`;
 
-const db = await scratchDatabase('bench_hot_product');
-const hub = await startHubProcess(db.url);
+const db = await scratchDatabase(serverUrl, 'bench_hot_product');
+const hub = await startHubProcess(db.url, {}, { passStderr: true });
 const direct = new pg.Client({ connectionString: db.url });
 await direct.connect();
 try {

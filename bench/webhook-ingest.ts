@@ -1,12 +1,14 @@
 // Webhook ingestion against the running hub (a separate process), with signature check,
 // mapping, idempotency and stock effect, beside a bare INSERT loop into the same tables on
-// the same database as the ceiling. Usage (after `npm run build`):
+// the same database as the ceiling. Usage (after `npm run build:bench`):
 //   node dist/bench/webhook-ingest.js [seconds=20] [connections=32]
 import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { graphql, scratchDatabase, startHubProcess } from './support.js';
+import { graphql, startHubProcess } from '../test/support/hub-process.js';
+import { scratchDatabase } from '../test/support/scratch-database.js';
+import { serverUrl } from './support.js';
 
 const seconds = Number(process.argv[2] ?? 20);
 const connections = Number(process.argv[3] ?? 32);
@@ -16,8 +18,8 @@ const sample = JSON.parse(
   readFileSync(new URL('../../test/fixtures/channels/jd.json', import.meta.url), 'utf8'),
 );
 
-const db = await scratchDatabase('bench_webhook_ingest');
-const hub = await startHubProcess(db.url);
+const db = await scratchDatabase(serverUrl, 'bench_webhook_ingest');
+const hub = await startHubProcess(db.url, {}, { passStderr: true });
 try {
   await graphql(
     hub.base,

@@ -227,17 +227,6 @@ function closeCodeFor(key: string | null): Promise<number> {
   );
 }
 
-async function createKey(role: Role, label: string, channelCode: string | null = null) {
-  const res = await hub.gql<{ createApiKey: { secret: string; apiKey: { id: string } } }>(
-    `mutation ($role: Role!, $label: String!, $channelCode: String) {
-      createApiKey(role: $role, label: $label, channelCode: $channelCode) { secret apiKey { id } }
-    }`,
-    { role, label, channelCode },
-  );
-  expect(errorCodes(res)).toEqual([]);
-  return { secret: res.data!.createApiKey.secret, id: res.data!.createApiKey.apiKey.id };
-}
-
 async function revokeKey(id: string) {
   const res = await hub.gql(`mutation ($id: ID!) { revokeApiKey(id: $id) }`, { id });
   expect(errorCodes(res)).toEqual([]);
@@ -274,17 +263,23 @@ beforeAll(async () => {
   world.otherReservationId = (await em.findOneOrFail(Reservation, { order: world.otherOrders[0].id })).id;
 
   secrets.set(Role.ADMIN, ADMIN_KEY);
-  secrets.set(Role.OPS, (await createKey(Role.OPS, 'ops desk')).secret);
-  secrets.set(Role.ANALYST, (await createKey(Role.ANALYST, 'analyst')).secret);
-  secrets.set(Role.STOREFRONT, (await createKey(Role.STOREFRONT, 'shop storefront', 'shop')).secret);
-  secrets.set(Role.CONNECTOR, (await createKey(Role.CONNECTOR, 'shop connector', 'shop')).secret);
+  secrets.set(Role.OPS, (await hub.issueApiKey(Role.OPS, { label: 'ops desk' })).secret);
+  secrets.set(Role.ANALYST, (await hub.issueApiKey(Role.ANALYST, { label: 'analyst' })).secret);
+  secrets.set(
+    Role.STOREFRONT,
+    (await hub.issueApiKey(Role.STOREFRONT, { label: 'shop storefront', channelCode: 'shop' })).secret,
+  );
+  secrets.set(
+    Role.CONNECTOR,
+    (await hub.issueApiKey(Role.CONNECTOR, { label: 'shop connector', channelCode: 'shop' })).secret,
+  );
   secrets.set('no key', null);
   secrets.set('unknown key', 'hub_this-key-was-never-issued-by-the-hub');
   // The strongest key there is, revoked: revocation must beat the role.
-  const revoked = await createKey(Role.ADMIN, 'revoked admin');
+  const revoked = await hub.issueApiKey(Role.ADMIN, { label: 'revoked admin' });
   await revokeKey(revoked.id);
   secrets.set('revoked key', revoked.secret);
-  world.throwawayKeyId = (await createKey(Role.ANALYST, 'throwaway')).id;
+  world.throwawayKeyId = (await hub.issueApiKey(Role.ANALYST, { label: 'throwaway' })).id;
 });
 
 afterAll(async () => {
@@ -478,7 +473,7 @@ describe('a STOREFRONT key sees its own channel only', () => {
 
 describe('revoking a key', () => {
   it('takes effect on the very next request, and says why', async () => {
-    const key = await createKey(Role.OPS, 'soon revoked');
+    const key = await hub.issueApiKey(Role.OPS, { label: 'soon revoked' });
     const before = await hub.gql(`{ channels { code } }`, {}, key.secret);
     expect(errorCodes(before)).toEqual([]);
 
@@ -491,8 +486,8 @@ describe('revoking a key', () => {
   });
 
   it('leaves every other key working', async () => {
-    const doomed = await createKey(Role.ANALYST, 'doomed');
-    const survivor = await createKey(Role.ANALYST, 'survivor');
+    const doomed = await hub.issueApiKey(Role.ANALYST, { label: 'doomed' });
+    const survivor = await hub.issueApiKey(Role.ANALYST, { label: 'survivor' });
     await revokeKey(doomed.id);
     const res = await hub.gql<{ orders: { totalCount: number } }>(
       `{ orders { totalCount } }`,
@@ -504,7 +499,7 @@ describe('revoking a key', () => {
   });
 
   it('takes effect on a websocket that is already open, and a new socket with it is closed with 4403', async () => {
-    const key = await createKey(Role.ANALYST, 'revoked while connected');
+    const key = await hub.issueApiKey(Role.ANALYST, { label: 'revoked while connected' });
     const client = hub.wsClient(key.secret);
     const before = await wsExecute<{ channels: unknown[] }>(client, `{ channels { code } }`);
     expect(errorCodes(before)).toEqual([]);

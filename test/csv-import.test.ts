@@ -72,16 +72,6 @@ async function stock() {
   return Object.fromEntries(rows.map((r) => [r.product_code, { onHand: r.on_hand, reserved: r.reserved }]));
 }
 
-async function createKey(role: Role, channelCode: string | null) {
-  const res = await hub.gql<{ createApiKey: { secret: string } }>(
-    `mutation ($role: Role!, $channelCode: String) {
-      createApiKey(role: $role, label: "csv test", channelCode: $channelCode) { secret }
-    }`,
-    { role, channelCode },
-  );
-  return res.data!.createApiKey.secret;
-}
-
 /** A Douyin export in the shared file's columns (shuffled, with extra ones), one object per row. */
 const DOUYIN_ROW: Record<string, string> = {
   主订单编号: '\t6925000000000009001',
@@ -546,7 +536,7 @@ describe('the importOrdersCsv mutation', () => {
       errors: [],
     });
 
-    const ops = await createKey(Role.OPS, null);
+    const ops = await hub.apiKey(Role.OPS);
     const again = await hub.gql<{ importOrdersCsv: ImportReport }>(
       IMPORT,
       { channelCode: 'douyin-gql', csv: DOUYIN },
@@ -554,13 +544,13 @@ describe('the importOrdersCsv mutation', () => {
     );
     expect(again.data!.importOrdersCsv).toMatchObject({ created: 0, duplicates: 2 });
 
-    const connector = await createKey(Role.CONNECTOR, 'douyin-gql');
+    const connector = await hub.apiKey(Role.CONNECTOR, 'douyin-gql');
     const own = await hub.gql(IMPORT, { channelCode: 'douyin-gql', csv: DOUYIN }, connector);
     expect(own.errors).toBeUndefined();
     const other = await hub.gql(IMPORT, { channelCode: 'douyin-live', csv: DOUYIN }, connector);
     expect(errorCodes(other)).toEqual(['FORBIDDEN']);
 
-    const analyst = await createKey(Role.ANALYST, null);
+    const analyst = await hub.apiKey(Role.ANALYST);
     expect(errorCodes(await hub.gql(IMPORT, { channelCode: 'douyin-gql', csv: DOUYIN }, analyst))).toEqual([
       'FORBIDDEN',
     ]);

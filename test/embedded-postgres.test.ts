@@ -12,7 +12,8 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres } from '../server/embedded-postgres.js';
-import { freePort } from '../bench/support.js';
+import { freePort } from './support/hub-process.js';
+import { waitFor } from './support/wait.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const moduleUrl = new URL('../server/embedded-postgres.ts', import.meta.url).href;
@@ -57,14 +58,6 @@ function isRunning(pid: number): boolean {
   }
 }
 
-async function waitUntil(what: string, check: () => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 // Node 20 cannot run TypeScript, so the hub process gets a loader that transpiles our sources.
 const loaderHooks = `
 import { readFile } from 'node:fs/promises';
@@ -95,7 +88,7 @@ setInterval(() => {}, 60_000);
 `;
 
 /** A separate Node process that starts the embedded PostgreSQL, prints its url, then waits. */
-async function startHubProcess(dataDir: string, port: number) {
+async function startPostgresProcess(dataDir: string, port: number) {
   const child = spawn(
     process.execPath,
     [
@@ -136,7 +129,7 @@ function orphanedServer(pid: number) {
   cleanups.push(async () => {
     if (adopted || !isRunning(pid)) return;
     process.kill(pid, 'SIGINT');
-    await waitUntil(`the orphaned PostgreSQL ${pid} stopped`, () => !isRunning(pid));
+    await waitFor(() => !isRunning(pid), `the orphaned PostgreSQL ${pid} to stop`);
   });
   return {
     adopted: () => {
@@ -172,7 +165,7 @@ describe('the embedded PostgreSQL', () => {
   it('starts without manual cleanup after the Node process that ran it was killed with SIGKILL', async () => {
     const dataDir = await freshDataDir();
     const port = await freePort();
-    const hub = await startHubProcess(dataDir, port);
+    const hub = await startPostgresProcess(dataDir, port);
     await query(hub.url, "create table kept (note text); insert into kept values ('before the kill')");
     const leftover = await postmasterPid(dataDir);
     const orphan = orphanedServer(leftover);
@@ -190,14 +183,14 @@ describe('the embedded PostgreSQL', () => {
   it('starts without manual cleanup after both the Node process and its PostgreSQL were killed with SIGKILL', async () => {
     const dataDir = await freshDataDir();
     const port = await freePort();
-    const hub = await startHubProcess(dataDir, port);
+    const hub = await startPostgresProcess(dataDir, port);
     await query(hub.url, "create table kept (note text); insert into kept values ('before the kill')");
     const postmaster = await postmasterPid(dataDir);
 
     hub.child.kill('SIGKILL');
     process.kill(postmaster, 'SIGKILL');
     await once(hub.child, 'exit');
-    await waitUntil('the killed PostgreSQL is gone', () => !isRunning(postmaster));
+    await waitFor(() => !isRunning(postmaster), 'the killed PostgreSQL to be gone');
     expect(existsSync(join(dataDir, 'pg', 'postmaster.pid'))).toBe(true);
 
     const db = await start(dataDir, port);

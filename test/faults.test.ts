@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Platform } from '../common/enums.js';
 import { createTestDatabase } from './support/database.js';
@@ -6,7 +5,8 @@ import { seedChannel, seedProduct } from './support/fixtures.js';
 import { startTestHubBehindProxy, type TestHub } from './support/hub.js';
 import type { TcpProxy } from './support/tcp-proxy.js';
 import { deliver, sample } from './support/webhooks.js';
-import { freePort } from '../bench/support.js';
+import { freePort, graphql, startHubProcess, type HubProcess } from './support/hub-process.js';
+import { waitFor } from './support/wait.js';
 
 const SECRET = 'fault-secret';
 
@@ -14,16 +14,6 @@ function jdOrder(n: number) {
   const payload = sample('jd');
   payload.orderId = `F${String(n).padStart(6, '0')}`;
   return payload;
-}
-
-async function until<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await attempt();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('a database outage under a running hub', () => {
@@ -51,10 +41,11 @@ describe('a database outage under a running hub', () => {
     await proxy.restore();
 
     // The platform retries; the hub recovers without a restart.
-    await until('a 200 after the outage', async () => {
-      const reply = await deliver(base, 'jd-main', jdOrder(2), { secret: SECRET });
-      return reply.status === 200 ? reply : undefined;
-    });
+    await waitFor(
+      async () => (await deliver(base, 'jd-main', jdOrder(2), { secret: SECRET })).status === 200,
+      'a 200 after the outage',
+      30_000,
+    );
     const sql = hub.orm.em.getConnection();
     const orders = await sql.execute(`select external_id from "order" order by external_id`);
     expect(orders.map((o) => o.external_id)).toEqual(['F000001', 'F000002']);
@@ -66,45 +57,15 @@ describe('a database outage under a running hub', () => {
 });
 
 describe('a hub killed with SIGKILL in the middle of 1,000 webhook deliveries', () => {
-  const root = new URL('..', import.meta.url).pathname;
-  const ADMIN = 'fault-admin-key-0123456789';
-
-  function startHub(databaseUrl: string, port: number) {
-    const { NODE_ENV: _env, ...inherited } = process.env;
-    const child = spawn(process.execPath, ['dist/server/main.js'], {
-      cwd: root,
-      env: {
-        ...inherited,
-        DATABASE_URL: databaseUrl,
-        PORT: String(port),
-        HUB_ADMIN_KEY: ADMIN,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const ready = until('the hub to be ready', async () =>
-      output.includes('Order hub ready') ? true : undefined,
-    );
-    return { child, ready, exited, output: () => output };
-  }
-
   it('keeps every order it said 200 to, doubles none, and the retries complete the set', async () => {
     const db = await createTestDatabase('sigkill');
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
+    const hubs: HubProcess[] = [];
     try {
-      const first = startHub(db.url, port);
-      await first.ready;
-      const gql = (query: string) =>
-        fetch(`${base}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
-          body: JSON.stringify({ query }),
-        });
+      const first = await startHubProcess(db.url, {}, { port });
+      hubs.push(first);
+      const gql = (query: string) => graphql(base, first.adminKey, query);
       await gql(
         `mutation { upsertChannel(input: {code: "jd-main", platform: JD, name: "JD", webhookSecret: "${SECRET}"}) { id } }`,
       );
@@ -139,8 +100,8 @@ describe('a hub killed with SIGKILL in the middle of 1,000 webhook deliveries', 
       expect(before.size).toBeGreaterThanOrEqual(300);
       expect(before.size).toBeLessThan(total);
 
-      const second = startHub(db.url, port);
-      await second.ready;
+      const second = await startHubProcess(db.url, {}, { port });
+      hubs.push(second);
       // The platform retries every delivery it has no 200 for (and, harmlessly, the others too).
       let retry = 0;
       const again = new Map<number, { status: number; orderId: string }>();
@@ -169,9 +130,8 @@ describe('a hub killed with SIGKILL in the middle of 1,000 webhook deliveries', 
       );
       expect(stock[0]).toEqual({ on_hand: 5000 - 2 * total, reserved: 0 });
       await direct.end();
-      second.child.kill('SIGTERM');
-      await second.exited;
     } finally {
+      for (const hub of hubs) await hub.stop();
       await db.drop();
     }
   }, 120_000);

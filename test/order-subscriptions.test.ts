@@ -1,14 +1,15 @@
 import pg from 'pg';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, startHubProcess } from '../bench/support.js';
 import { Platform } from '../common/enums.js';
 import { loadConfig } from '../server/config.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { WebSocket } from 'ws';
 import { SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER_REASON } from '../subscriptions/fanout.js';
 import { ADMIN_KEY, errorCodes, startTestHub, wsExecute, type TestHub } from './support/hub.js';
-import { feed, waitFor } from './support/subscribe.js';
+import { graphql, startHubProcess } from './support/hub-process.js';
+import { feed } from './support/subscribe.js';
+import { waitFor } from './support/wait.js';
 
 const ORDER_EVENTS = `subscription ($orderId: ID, $channelCode: String, $after: ID) {
   orderStatusChanged(orderId: $orderId, channelCode: $channelCode, after: $after) {
@@ -299,7 +300,7 @@ describe('orderStatusChanged and shipmentUpdated: after commit, filtered, replay
       await client.dispose();
       await other.stop();
     }
-  }, 60_000);
+  }, 180_000);
 });
 
 describe.skipIf(!process.env.REDIS_URL)('PUBSUB=redis (REDIS_URL set)', () => {
@@ -362,7 +363,7 @@ describe.skipIf(!process.env.REDIS_URL)('PUBSUB=redis (REDIS_URL set)', () => {
       await other.stop();
       await listener.close();
     }
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('fan-out (on PUBSUB=memory): identical subscriptions share one execution, a slow reader is cut off alone', () => {
@@ -479,7 +480,7 @@ describe('fan-out (on PUBSUB=memory): identical subscriptions share one executio
     expect(errorLines).toEqual([]);
     fast.stop();
     await healthy.dispose();
-  }, 60_000);
+  }, 180_000);
 
   it('sends each member of a group a text frame carrying its own subscription id', async () => {
     const id = await place('FO-FRAMES');

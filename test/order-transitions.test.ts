@@ -5,7 +5,7 @@ import { lockOrders, recordOrderEvents, transitionOrders } from '../services/ord
 import type { OrderEventMessage } from '../subscriptions/order-events.js';
 import { seedChannel, seedOrder } from './support/fixtures.js';
 import { startTestHub, type TestHub } from './support/hub.js';
-import { waitFor } from './support/subscribe.js';
+import { waitFor } from './support/wait.js';
 
 /**
  * The order lifecycle's one table of moves, walked pair by pair through the one function

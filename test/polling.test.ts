@@ -584,10 +584,7 @@ describe('the pollChannel mutation', () => {
     expect(errorCodes(await hub.gql(POLL, { code: webhookOnly.code }))).toEqual(['BAD_USER_INPUT']);
     expect(errorCodes(await hub.gql(POLL, { code: 'no-such-channel' }))).toEqual(['NOT_FOUND']);
 
-    const key = await hub.gql<{ createApiKey: { secret: string } }>(
-      `mutation { createApiKey(role: ${Role.ANALYST}, label: "analyst") { secret } }`,
-    );
-    const analyst = key.data!.createApiKey.secret;
+    const analyst = await hub.apiKey(Role.ANALYST);
     expect(errorCodes(await hub.gql(POLL, { code: 'jd-on-demand' }, analyst))).toEqual(['FORBIDDEN']);
   });
 

@@ -260,15 +260,11 @@ describe('reconcileInventory: physical counts against the system’s on-hand sto
   });
 
   it('is for OPS and ADMIN keys: an ANALYST key is FORBIDDEN', async () => {
-    const key = async (role: string) => {
-      const res = await hub.gql<{ createApiKey: { secret: string } }>(
-        `mutation { createApiKey(role: ${role}, label: "${role.toLowerCase()}") { secret } }`,
-      );
-      return res.data!.createApiKey.secret;
-    };
     const counts = [{ productCode: 'MATCH-A', physicalCount: 100 }];
-    expect(errorCodes(await hub.gql(RECONCILE, { counts }, await key('ANALYST')))).toEqual(['FORBIDDEN']);
-    const ops = await hub.gql<{ reconcileInventory: Report }>(RECONCILE, { counts }, await key('OPS'));
+    expect(errorCodes(await hub.gql(RECONCILE, { counts }, await hub.apiKey('ANALYST')))).toEqual([
+      'FORBIDDEN',
+    ]);
+    const ops = await hub.gql<{ reconcileInventory: Report }>(RECONCILE, { counts }, await hub.apiKey('OPS'));
     expect(ops.errors).toBeUndefined();
     expect(ops.data!.reconcileInventory.mismatches).toBe(0);
   });

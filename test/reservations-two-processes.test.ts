@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHubProcess } from '../bench/support.js';
+import { startHubProcess } from './support/hub-process.js';
 import { RequestContext } from '../services/context.js';
 import { expireHolds } from '../services/inventory.js';
 import { seedProduct } from './support/fixtures.js';

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,44 +5,16 @@ import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../bench/support.js';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { freePort, graphql, spawnHub, type HubProcess } from './support/hub-process.js';
+import { waitFor } from './support/wait.js';
 
-const root = new URL('..', import.meta.url).pathname;
-
-interface Running {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
+/** The hub as `npm start` runs it, on the embedded PostgreSQL; stopped when the test ends, passed or failed. */
+function startHub(env: Record<string, string>, port: number): HubProcess {
+  const run = spawnHub({ port, env: { DATABASE_URL: undefined, LOG_LEVEL: 'info', ...env } });
+  onTestFinished(() => run.stop().then(() => undefined));
+  return run;
 }
-
-/** `node dist/server/main.js`, as `npm start` runs it, with the environment given (and no DATABASE_URL). */
-function startHub(env: Record<string, string>): Running {
-  // Not vitest's NODE_ENV=test either: libraries behave differently under it (Apollo's signal handling did).
-  const { DATABASE_URL: _url, NODE_ENV: _env, ...inherited } = process.env;
-  const child = spawn(process.execPath, ['dist/server/main.js'], {
-    cwd: root,
-    env: { ...inherited, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
-async function waitFor(what: string, check: () => boolean, run: Running, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (run.child.exitCode !== null)
-      throw new Error(`hub exited while waiting for ${what}:\n${run.output()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${run.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-const ready = (run: Running) => waitFor('ready', () => run.output().includes('Order hub ready at'), run);
 
 describe('the hub as a process (npm start)', () => {
   let dataDir: string;
@@ -57,23 +28,16 @@ describe('the hub as a process (npm start)', () => {
     await chmod(dataDir, 0o755);
     port = await freePort();
     pgPort = await freePort();
-    env = { PORT: String(port), HUB_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort) };
+    env = { HUB_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort) };
   }, 120_000);
 
   afterAll(async () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  const gql = (query: string, key: string) =>
-    fetch(`http://127.0.0.1:${port}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ query }),
-    });
-
   it('starts on an embedded PostgreSQL, prints the URL and a first ADMIN key once, and serves the IDE', async () => {
-    const run = startHub(env);
-    await ready(run);
+    const run = startHub(env, port);
+    await run.ready;
     const match = /\n\s+(hub_[\w-]+)\n/.exec(run.output());
     expect(match, run.output()).not.toBeNull();
     adminKey = match![1];
@@ -84,16 +48,15 @@ describe('the hub as a process (npm start)', () => {
     const ide = await fetch(`http://127.0.0.1:${port}/graphql`, { headers: { accept: 'text/html' } });
     expect(ide.status).toBe(200);
     expect(await ide.text()).toMatch(/<html/i);
-    const answer = await (await gql('{ channels { code } }', adminKey)).json();
-    expect(answer).toEqual({ data: { channels: [] } });
+    expect(await graphql(run.base, adminKey, '{ channels { code } }')).toEqual({ channels: [] });
 
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   });
 
   it('on SIGTERM lets an in-flight request finish, closes websockets with 1001, and exits cleanly', async () => {
-    const run = startHub(env);
-    await ready(run);
+    const run = startHub(env, port);
+    await run.ready;
     expect(run.output()).not.toContain('hub_');
 
     let connected!: () => void;
@@ -118,37 +81,31 @@ describe('the hub as a process (npm start)', () => {
     await locker.connect();
     await locker.query('begin');
     await locker.query('lock table channel in access exclusive mode');
-    const inFlight = gql('{ channels { code } }', adminKey);
-    let blocked = false;
-    const deadline = Date.now() + 10_000;
-    while (!blocked && Date.now() < deadline) {
+    const inFlight = graphql(run.base, adminKey, '{ channels { code } }');
+    await waitFor(async () => {
       const { rows } = await locker.query(
         `select count(*)::int as n from pg_locks where relation = 'channel'::regclass and not granted`,
       );
-      blocked = rows[0].n > 0;
-    }
-    expect(blocked).toBe(true);
+      return rows[0].n > 0;
+    }, 'the request to wait on the lock');
 
     run.child.kill('SIGTERM');
     expect(await closed).toBe(1001);
     await locker.query('commit');
     await locker.end();
-    const response = await inFlight;
-    expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ data: { channels: [] } });
+    expect(await inFlight).toEqual({ channels: [] });
     expect(await run.exited).toBe(0);
   });
 
   it('starts again on the same data after being killed with SIGKILL, with no hand-made fix', async () => {
-    const first = startHub(env);
-    await ready(first);
+    const first = startHub(env, port);
+    await first.ready;
     first.child.kill('SIGKILL');
     await first.exited;
 
-    const second = startHub(env);
-    await ready(second);
-    const answer = await (await gql('{ channels { code } }', adminKey)).json();
-    expect(answer).toEqual({ data: { channels: [] } });
+    const second = startHub(env, port);
+    await second.ready;
+    expect(await graphql(second.base, adminKey, '{ channels { code } }')).toEqual({ channels: [] });
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   });
@@ -157,7 +114,7 @@ describe('the hub as a process (npm start)', () => {
     const blocker = createServer().listen(port, '0.0.0.0');
     await new Promise((resolve) => blocker.once('listening', resolve));
     try {
-      const run = startHub(env);
+      const run = startHub(env, port);
       expect(await run.exited).toBe(1);
       expect(run.output()).toContain(`Port ${port} is already in use`);
     } finally {
@@ -166,7 +123,7 @@ describe('the hub as a process (npm start)', () => {
   });
 
   it('refuses a bad configuration value, naming the variable', async () => {
-    const run = startHub({ ...env, PORT: 'eighty' });
+    const run = startHub({ ...env, PORT: 'eighty' }, port);
     expect(await run.exited).toBe(1);
     expect(run.output()).toMatch(/PORT: PORT must be a port number/);
   });

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphql, startHubProcess } from '../bench/support.js';
 import { Platform, Role, StockAlertKind } from '../common/enums.js';
 import {
   DEFAULT_MAX_QUEUE,
@@ -11,7 +10,9 @@ import {
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { LISTENER_APPLICATION_NAME } from '../subscriptions/postgres-listener.js';
 import { errorCodes, startTestHub, wsExecute, type TestHub } from './support/hub.js';
-import { feed, waitFor, type Feed } from './support/subscribe.js';
+import { graphql, startHubProcess } from './support/hub-process.js';
+import { feed, type Feed } from './support/subscribe.js';
+import { waitFor } from './support/wait.js';
 
 const STOCK_ALERT = `subscription ($code: String) {
   stockAlert(productCode: $code) { id kind productCode available threshold message channelsClosed createdAt }
@@ -156,7 +157,7 @@ describe('stockAlert and inventoryChanged over websockets, published after commi
       alerts.stop();
       items.stop();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('loses no alert while its database connection is down: it reconnects and catches up', async () => {
     await seedProduct(hub.orm, 'LOST', 8, 5);

@@ -5,7 +5,8 @@ import { IngestionMode, Platform } from '../common/enums.js';
 import type { InventoryEvent } from '../subscriptions/bus.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { errorCodes, startTestHub, type TestHub } from './support/hub.js';
-import { feed, waitFor, type Feed } from './support/subscribe.js';
+import { feed, type Feed } from './support/subscribe.js';
+import { waitFor } from './support/wait.js';
 
 /**
  * Two hubs in one process, each on its own database and with its own configuration: every

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../server/embedded-postgres.js';
 import { createLogger } from '../../server/logger.js';
-import { freePort } from '../../bench/support.js';
+import { freePort } from './hub-process.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -17,15 +17,16 @@ declare module 'vitest' {
 
 /** Uses DATABASE_URL when set; otherwise one embedded PostgreSQL for the whole run, in a folder of its own. */
 export default async function setup(project: TestProject) {
-  // Tests that run the hub as a process (as `npm start` does) need it compiled, once for the run.
+  // Tests that run the hub or its tools as a process (as `npm start` does) need them compiled, once
+  // for the run, by the same incremental build as `npm start`: nothing to do when nothing changed.
   const root = new URL('../..', import.meta.url).pathname;
   await promisify(execFile)(process.execPath, [
     join(root, 'node_modules/typescript/bin/tsc'),
-    '-p',
-    root,
-  ]).catch((err: { code?: number }) => {
-    // Exit code 2: type errors, output still written; `npm run typecheck` is where they fail the run.
-    if (err.code !== 2) throw err;
+    '--build',
+    join(root, 'tsconfig.build.json'),
+  ]).catch((err: { stdout?: string }) => {
+    // Type errors: the output is still written; `npm run typecheck` is where they fail the run.
+    if (!/error TS\d+/.test(err.stdout ?? '')) throw err;
   });
 
   if (process.env.DATABASE_URL) {

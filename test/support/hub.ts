@@ -18,6 +18,11 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
+export interface IssuedKey {
+  secret: string;
+  id: string;
+}
+
 export interface TestHub {
   url: string;
   wsUrl: string;
@@ -31,7 +36,9 @@ export interface TestHub {
     variables?: Record<string, unknown>,
     key?: string | null,
   ): Promise<GraphQLResponse<T>>;
-  /** A new API key's secret, made with the ADMIN key. */
+  /** A new API key, made with the ADMIN key (label `test <role>` unless given). */
+  issueApiKey(role: string, options?: { channelCode?: string | null; label?: string }): Promise<IssuedKey>;
+  /** The secret of a new API key: `issueApiKey` for when the id is not needed. */
   apiKey(role: string, channelCode?: string | null): Promise<string>;
   /** A graphql-ws client on the same URL, authenticated with `key` (none when null). */
   wsClient(key?: string | null, options?: { onClose?: (code: number, reason: string) => void }): Client;
@@ -81,6 +88,19 @@ export async function startTestHub(
     });
     return (await response.json()) as GraphQLResponse<never>;
   };
+  const issueApiKey: TestHub['issueApiKey'] = async (
+    role,
+    { channelCode = null, label = `test ${role}` } = {},
+  ) => {
+    const response = await gql<{ createApiKey: { secret: string; apiKey: { id: string } } }>(
+      `mutation($role: Role!, $label: String!, $channelCode: String) {
+        createApiKey(role: $role, label: $label, channelCode: $channelCode) { secret apiKey { id } }
+      }`,
+      { role, label, channelCode },
+    );
+    if (!response.data) throw new Error(`createApiKey failed: ${JSON.stringify(response.errors)}`);
+    return { secret: response.data.createApiKey.secret, id: response.data.createApiKey.apiKey.id };
+  };
 
   return {
     url,
@@ -89,16 +109,8 @@ export async function startTestHub(
     hub,
     database: db,
     gql,
-    async apiKey(role, channelCode = null) {
-      const response = await gql<{ createApiKey: { secret: string } }>(
-        `mutation($role: Role!, $label: String!, $channelCode: String) {
-          createApiKey(role: $role, label: $label, channelCode: $channelCode) { secret }
-        }`,
-        { role, label: `test ${role}`, channelCode },
-      );
-      if (!response.data) throw new Error(`createApiKey failed: ${JSON.stringify(response.errors)}`);
-      return response.data.createApiKey.secret;
-    },
+    issueApiKey,
+    apiKey: async (role, channelCode = null) => (await issueApiKey(role, { channelCode })).secret,
     wsClient(key = ADMIN_KEY, wsOptions = {}) {
       const client = createClient({
         url: wsUrl,

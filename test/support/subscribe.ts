@@ -1,16 +1,6 @@
 import type { Client } from 'graphql-ws';
 import { expect } from 'vitest';
-
-const DEADLINE_MS = 10_000;
-
-/** Polls `check` until it holds or the deadline passes (no fixed sleeps). */
-export async function waitFor(check: () => boolean, what: string, ms = DEADLINE_MS): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { waitFor } from './wait.js';
 
 export interface Feed<T> {
   events: T[];
