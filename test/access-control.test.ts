@@ -222,7 +222,7 @@ function closeCodeFor(key: string | null): Promise<number> {
     new Promise<number>((resolve) => {
       hub.wsClient(key, { onClose: (code) => resolve(code) });
     }),
-    10_000,
+    60_000,
     'waiting for the server to close the socket',
   );
 }
