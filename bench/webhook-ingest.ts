@@ -77,8 +77,8 @@ try {
           const id = randomUUID();
           await client.query('begin');
           await client.query(
-            `insert into "order" (id, channel_id, external_id, status, customer_name, ship_line1, total_amount, placed_at, raw)
-             values ($1, $2, $3, 'PAID', 'x', 'y', '198.00', now(), $4)`,
+            `insert into "order" (id, channel_id, external_id, status, customer_name, ship_line1, total_amount, placed_at, raw, origin)
+             values ($1, $2, $3, 'PAID', 'x', 'y', '198.00', now(), $4, 'WEBHOOK')`,
             [id, channelId, `RAW-${id}`, JSON.stringify(sample)],
           );
           await client.query(

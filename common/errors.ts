@@ -19,7 +19,11 @@ export type ErrorCode =
   | 'SUBSCRIBER_FELL_BEHIND'
   | 'INTERNAL_SERVER_ERROR';
 
-/** An error the client caused or can act on: its message is safe to show as it is. */
+/**
+ * An error the client caused or can act on: its message is safe to show as it is. It is a GraphQLError
+ * (of the graphql library, not of the hub's schema or resolvers) so that validation rules can report it
+ * and graphql-js keeps its code; webhooks and CLI tools read `httpStatus` and the message.
+ */
 export abstract class HubError extends GraphQLError {
   constructor(
     readonly code: ErrorCode,
