@@ -53,12 +53,13 @@ async function start() {
 
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shownHost}:${config.port}${GRAPHQL_PATH}`;
-  console.log(`\nOrder hub ready at ${url}`);
   if (firstAdminKey) {
     console.log(
-      `\nFirst start: an ADMIN API key was made. It is shown only this once (only its hash is stored):\n\n  ${firstAdminKey}\n\nSend it as "Authorization: Bearer <key>".\n`,
+      `\nFirst start: an ADMIN API key was made. It is shown only this once (only its hash is stored):\n\n  ${firstAdminKey}\n\nSend it as "Authorization: Bearer <key>".`,
     );
   }
+  // The last line of the start: whoever waits for it (a script, a test) has everything printed before it.
+  console.log(`\nOrder hub ready at ${url}`);
 
   const shutdown = async (signal: string) => {
     if (stopping) return;
