@@ -3,12 +3,8 @@ import { OrderEventType, ShipmentType } from '../schema/order.js';
 import { InventoryItemType, StockAlertType } from '../schema/stock.js';
 import type { RequestContext } from '../services/context.js';
 import { orderEventSubscription, shipmentSubscription } from '../services/order-subscriptions.js';
-import {
-  SubscriberFellBehindError,
-  type Delivery,
-  type InventoryEvent,
-  type StockAlertEvent,
-} from '../subscriptions/bus.js';
+import { SubscriberFellBehindError } from '../common/errors.js';
+import type { Delivery, InventoryEvent, StockAlertEvent } from '../subscriptions/bus.js';
 import type { OrderEventMessage, ShipmentMessage } from '../subscriptions/order-events.js';
 import type { HubStreams } from '../subscriptions/streams.js';
 import { READ_OPERATIONS, READ_ORDERS } from './roles.js';

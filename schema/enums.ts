@@ -1,36 +1,23 @@
 import { registerEnumType } from 'type-graphql';
-import {
-  Platform,
-  IngestionMode,
-  ConnectorHealth,
-  ReservationStatus,
-  StockAlertKind,
-  OrderStatus,
-  ShipmentStatus,
-  OrderSortField,
-  SortDirection,
-  OrderLevel,
-  SalesGroupBy,
-  Role,
-} from '../common/enums.js';
+import * as common from '../common/enums.js';
 
 // Registers the contract's enums (common/enums.ts) with type-graphql, before any schema type uses them.
 
-const enums = {
-  Platform,
-  IngestionMode,
-  ConnectorHealth,
-  ReservationStatus,
-  StockAlertKind,
-  OrderStatus,
-  ShipmentStatus,
-  OrderSortField,
-  SortDirection,
-  SalesGroupBy,
-  Role,
-};
-for (const [name, values] of Object.entries(enums)) registerEnumType(values, { name });
-registerEnumType(OrderLevel, {
+const plain = [
+  'Platform',
+  'IngestionMode',
+  'ConnectorHealth',
+  'ReservationStatus',
+  'StockAlertKind',
+  'OrderStatus',
+  'ShipmentStatus',
+  'OrderSortField',
+  'SortDirection',
+  'SalesGroupBy',
+  'Role',
+] as const;
+for (const name of plain) registerEnumType(common[name], { name });
+registerEnumType(common.OrderLevel, {
   name: 'OrderLevel',
   description: 'Which orders a list holds when some sales are split into sub-orders.',
   valuesConfig: {

@@ -69,8 +69,6 @@ export class RequestContext {
   readonly requestId: string;
   readonly logger: Logger;
   readonly hub: HubServices;
-  /** The hub's settings (`hub.settings`). */
-  readonly settings: DomainSettings;
   /** The websocket a subscription's context belongs to, which the fan-out writes to; null for anything else. */
   readonly connection: Connection | null;
   /** Why a key that was sent was refused (unknown or revoked), to say so rather than "no key". */
@@ -91,7 +89,6 @@ export class RequestContext {
     this.requestId = init.requestId;
     this.logger = init.logger;
     this.hub = init.hub;
-    this.settings = init.hub.settings;
     this.connection = init.connection ?? null;
     this.authFailure = init.authFailure ?? null;
     this.loaders = createLoaders(init.em);

@@ -76,7 +76,7 @@ export async function expireHolds(ctx: RequestContext, batchSize = 500): Promise
       }
       const orderIds = [...new Set(rows.map((r) => r.order_id).filter((id): id is string => id !== null))];
       const released = orderIds.length ? await timeOutOrders(tx, orderIds) : [];
-      await evaluateStockLevels(tx, [...byProduct.keys(), ...released], ctx.settings);
+      await evaluateStockLevels(tx, [...byProduct.keys(), ...released], ctx.hub.settings);
       return rows.length;
     });
     total += expired;

@@ -92,7 +92,7 @@ export async function markPaid(ctx: RequestContext, orderId: string): Promise<Or
     await evaluateStockLevels(
       tx,
       lines.map((l) => l.productId),
-      ctx.settings,
+      ctx.hub.settings,
     );
   });
   return ctx.em.findOneOrFail(Order, { id }, { refresh: true });
@@ -131,7 +131,7 @@ export async function cancelOrder(ctx: RequestContext, orderId: string, reason: 
       : await releaseHolds(tx, id);
     await transitionOrders(tx, [order], OrderStatus.CANCELLED, { source: 'api', detail: { reason: why } });
     await carryToChildren(tx, [id], OrderStatus.CANCELLED, { source: 'api', detail: { reason: why } });
-    await evaluateStockLevels(tx, touched, ctx.settings);
+    await evaluateStockLevels(tx, touched, ctx.hub.settings);
   });
   return ctx.em.findOneOrFail(Order, { id }, { refresh: true });
 }

@@ -181,7 +181,7 @@ async function storeBatch(
     channel,
     [...first.values()].map((k) => items[k]),
     origin,
-    ctx.settings,
+    ctx.hub.settings,
   );
   const created = [...first.entries()]
     .filter(([externalId]) => inserted.has(externalId))
@@ -210,7 +210,7 @@ async function storeBatch(
         ? stockLines(lines[k]).map((l) => l.productId)
         : [],
     );
-    await evaluateStockLevels(tx, touched, ctx.settings);
+    await evaluateStockLevels(tx, touched, ctx.hub.settings);
   }
   await logOutcomes(
     tx,
@@ -317,7 +317,7 @@ async function onCreated(
       tx,
       channel.code,
       linesOf((s) => s === OrderStatus.PENDING_PAYMENT),
-      ctx.settings.reservationTtlSeconds,
+      ctx.hub.settings.reservationTtlSeconds,
     )),
     ...(await takeMany(
       tx,

@@ -71,7 +71,7 @@ export async function placeOrder(ctx: RequestContext, input: PlaceOrderInput): P
         channel,
         [{ order, raw: null }],
         OrderOrigin.PLACED,
-        ctx.settings,
+        ctx.hub.settings,
       );
       const created = inserted.get(order.externalId);
       if (!created)
@@ -101,13 +101,13 @@ export async function placeOrder(ctx: RequestContext, input: PlaceOrderInput): P
         'system',
       );
       const wanted = stockLines(lines).map((l) => ({ ...l, orderId: created.id }));
-      const short = await holdMany(tx, channel.code, wanted, ctx.settings.reservationTtlSeconds);
+      const short = await holdMany(tx, channel.code, wanted, ctx.hub.settings.reservationTtlSeconds);
       if (short.length)
         throw new InsufficientStockError(short[0].productCode, short[0].quantity, short[0].available);
       await evaluateStockLevels(
         tx,
         wanted.map((l) => l.productId),
-        ctx.settings,
+        ctx.hub.settings,
       );
       return created.id;
     });

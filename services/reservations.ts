@@ -23,7 +23,7 @@ export async function reserveStock(
   input: { productCode: string; quantity: number; ttlSeconds?: number | null },
 ): Promise<Reservation> {
   const { productCode, quantity } = input;
-  const ttlSeconds = input.ttlSeconds ?? ctx.settings.reservationTtlSeconds;
+  const ttlSeconds = input.ttlSeconds ?? ctx.hub.settings.reservationTtlSeconds;
   if (!Number.isInteger(quantity) || quantity <= 0 || quantity > MAX_HOLD_QUANTITY) {
     throw new BadUserInputError(
       `quantity must be a whole number from 1 to ${MAX_HOLD_QUANTITY}.`,

@@ -259,7 +259,7 @@ export async function splitOrder(ctx: RequestContext, orderId: string): Promise<
       { external_id: string; ship_province: string | null; ship_remote: boolean }[]
     >('select external_id, ship_province, ship_remote from "order" where id = ?', [id]);
     // The rules see the address through today's REMOTE_PROVINCES; the stored flag is brought in line with them.
-    const remote = isRemoteProvince(row.ship_province, ctx.settings.remoteProvinces);
+    const remote = isRemoteProvince(row.ship_province, ctx.hub.settings.remoteProvinces);
     if (remote !== row.ship_remote)
       await tx.execute('update "order" set ship_remote = ?, updated_at = now() where id = ?', [remote, id]);
     const made = await splitOrders(

@@ -241,7 +241,7 @@ export async function adjustStock(
       `insert into stock_movement (product_id, delta, on_hand_after, reason, actor) values (?, ?, ?, ?, ?)`,
       [row.product_id, delta, row.on_hand, why, actorOf(ctx)],
     );
-    await evaluateStockLevels(tx, [row.product_id], ctx.settings);
+    await evaluateStockLevels(tx, [row.product_id], ctx.hub.settings);
     return tx.map(InventoryItem, rows[0]);
   });
 }
@@ -265,7 +265,7 @@ export async function setSafetyStock(
       [safetyStock, productCode],
     );
     if (rows.length === 0) throw new NotFoundError('Product', productCode);
-    await evaluateStockLevels(tx, [(rows[0] as { product_id: string }).product_id], ctx.settings);
+    await evaluateStockLevels(tx, [(rows[0] as { product_id: string }).product_id], ctx.hub.settings);
     return tx.map(InventoryItem, rows[0]);
   });
 }

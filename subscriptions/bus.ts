@@ -46,7 +46,6 @@ const CATCH_UP: Record<HubTopic, string> = {
 };
 
 // Re-exported with Delivery, the type it belongs to.
-export { SubscriberFellBehindError };
 
 /** What a subscriber's iterator yields: an event, or the marker that it fell behind (its last item). */
 export type Delivery<T> = T | SubscriberFellBehindError;

@@ -1,4 +1,5 @@
-import { SubscriberFellBehindError, type Delivery, type EventBus } from './bus.js';
+import { SubscriberFellBehindError } from '../common/errors.js';
+import type { Delivery, EventBus } from './bus.js';
 import type { OrderEventFeed } from './order-feed.js';
 import {
   loadOrderEvents,

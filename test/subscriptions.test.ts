@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Platform, Role, StockAlertKind } from '../common/enums.js';
+import { SubscriberFellBehindError } from '../common/errors.js';
 import {
   DEFAULT_MAX_QUEUE,
   EventBus,
-  SubscriberFellBehindError,
   type InventoryEvent,
   type StockAlertEvent,
 } from '../subscriptions/bus.js';
