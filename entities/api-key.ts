@@ -22,4 +22,8 @@ export class ApiKey extends BaseEntity {
 
   @Property({ type: 'timestamptz', nullable: true })
   revokedAt: Date | null = null;
+
+  /** When the key last authenticated, to the minute: it moves at most once a minute. */
+  @Property({ type: 'timestamptz', nullable: true })
+  lastUsedAt: Date | null = null;
 }

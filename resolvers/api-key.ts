@@ -1,13 +1,29 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { ApiKey } from '../entities/index.js';
-import { ApiKeyType, CreatedApiKeyType } from '../schema/access.js';
+import { ApiKeyConnectionType, ApiKeyType, CreatedApiKeyType } from '../schema/access.js';
 import { Role } from '../common/enums.js';
-import { createApiKey, revokeApiKey } from '../services/api-keys.js';
+import { createApiKey, listApiKeys, revokeApiKey } from '../services/api-keys.js';
 import type { RequestContext } from '../services/context.js';
 import { ADMIN_ONLY } from './roles.js';
 
 @Resolver(() => ApiKeyType)
 export class ApiKeyResolver {
+  @Authorized(ADMIN_ONLY)
+  @Query(() => ApiKeyConnectionType, {
+    description:
+      'Stored keys, newest first, without their secrets; HUB_ADMIN_KEY is not stored, so not listed.',
+  })
+  apiKeys(
+    @Ctx() ctx: RequestContext,
+    @Arg('includeRevoked', () => Boolean, { defaultValue: false }) includeRevoked: boolean,
+    @Arg('role', () => Role, { nullable: true }) role: Role | null,
+    @Arg('channelCode', () => String, { nullable: true }) channelCode: string | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+  ) {
+    return listApiKeys(ctx, { includeRevoked, role, channelCode, first, after });
+  }
+
   @Authorized(ADMIN_ONLY)
   @Mutation(() => CreatedApiKeyType, { description: 'The secret is shown once.' })
   createApiKey(
@@ -20,7 +36,9 @@ export class ApiKeyResolver {
   }
 
   @Authorized(ADMIN_ONLY)
-  @Mutation(() => Boolean)
+  @Mutation(() => Boolean, {
+    description: "Closes the key's open websockets on every hub process, and refuses its next request.",
+  })
   revokeApiKey(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
     return revokeApiKey(ctx, id);
   }

@@ -1,5 +1,6 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { Role } from '../common/enums.js';
+import { PageInfoType } from './order.js';
 import { DateTimeScalar } from './scalars.js';
 
 @ObjectType('ApiKey')
@@ -13,6 +14,26 @@ export class ApiKeyType {
   channelCode!: string | null;
   @Field(() => String) label!: string;
   @Field(() => DateTimeScalar) createdAt!: Date;
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: 'When the key last authenticated, to the minute; null if never.',
+  })
+  lastUsedAt!: Date | null;
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Null while the key works.' })
+  revokedAt!: Date | null;
+}
+
+@ObjectType('ApiKeyEdge')
+export class ApiKeyEdgeType {
+  @Field(() => String) cursor!: string;
+  @Field(() => ApiKeyType) node!: ApiKeyType;
+}
+
+@ObjectType('ApiKeyConnection')
+export class ApiKeyConnectionType {
+  @Field(() => [ApiKeyEdgeType]) edges!: ApiKeyEdgeType[];
+  @Field(() => PageInfoType) pageInfo!: PageInfoType;
+  @Field(() => Int) totalCount!: number;
 }
 
 @ObjectType('CreatedApiKey')

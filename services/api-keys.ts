@@ -1,13 +1,16 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from 'pino';
 import { ApiKey, Channel } from '../entities/index.js';
 import { Role } from '../common/enums.js';
 import { isChannelBound } from './access.js';
 import type { Principal, RequestContext } from './context.js';
 import { BadUserInputError, NotFoundError } from '../common/errors.js';
-import { parseId } from './ids.js';
+import { pageSize, parseId } from './ids.js';
 
-const ENV_ADMIN_KEY_ID = 'env-admin';
+export const ENV_ADMIN_KEY_ID = 'env-admin';
+/** How stale `lastUsedAt` may get: a busy key writes its row once a minute, not on every request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
 
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
@@ -18,15 +21,17 @@ function newSecret(): string {
 }
 
 /**
- * Resolves a bearer secret to the key behind it. `adminKey` is the HUB_ADMIN_KEY
- * from the configuration, accepted as an ADMIN key without a row.
+ * Resolves a bearer secret to the key behind it, reading the database every time: a
+ * revoked key is refused by the next request on any process (keep it so, or make a cache
+ * forget a key when `hub_api_key_revoked` arrives). `adminKey` is the HUB_ADMIN_KEY from
+ * the configuration, accepted as an ADMIN key without a row.
  */
 export async function authenticate(
   em: EntityManager,
   secret: string,
-  adminKey: string | undefined,
+  options: { adminKey: string | undefined; logger: Logger },
 ): Promise<Principal | null> {
-  if (adminKey && safeEqual(secret, adminKey)) {
+  if (options.adminKey && safeEqual(secret, options.adminKey)) {
     return { keyId: ENV_ADMIN_KEY_ID, role: Role.ADMIN, channelCode: null, label: 'HUB_ADMIN_KEY' };
   }
   const key = await em.findOne(
@@ -35,7 +40,22 @@ export async function authenticate(
     { populate: ['channel'], disableIdentityMap: true },
   );
   if (!key) return null;
+  if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
+    noteKeyUsed(em, key.id, options.logger);
+  }
   return { keyId: key.id, role: key.role, channelCode: key.channel?.code ?? null, label: key.label };
+}
+
+/**
+ * Not awaited: the request does not wait for bookkeeping. The condition makes concurrent
+ * requests (on any process) write the row once a minute at most, whatever the clocks say.
+ */
+function noteKeyUsed(em: EntityManager, keyId: string, logger: Logger): void {
+  em.execute(
+    `update api_key set last_used_at = now() where id = ?
+       and (last_used_at is null or last_used_at < now() - interval '1 minute')`,
+    [keyId],
+  ).catch((err: unknown) => logger.warn({ err, keyId }, 'api keys: could not note when a key was last used'));
 }
 
 function safeEqual(a: string, b: string): boolean {
@@ -67,6 +87,69 @@ export async function createApiKey(
   const apiKey = ctx.em.create(ApiKey, { role: input.role, label, channel, secretHash: hashSecret(secret) });
   await ctx.em.flush();
   return { apiKey, secret };
+}
+
+export interface ApiKeyPage {
+  edges: { cursor: string; node: ApiKey }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  totalCount: number;
+}
+
+/**
+ * Stored keys, newest first (never a secret or its hash), in pages: the cursor is the
+ * last key's id, and the next page goes on from that key's place (created_at, id).
+ */
+export async function listApiKeys(
+  ctx: RequestContext,
+  args: {
+    includeRevoked?: boolean | null;
+    role?: Role | null;
+    channelCode?: string | null;
+    first?: number | null;
+    after?: string | null;
+  },
+): Promise<ApiKeyPage> {
+  const limit = pageSize(args.first, 50, 500);
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (!args.includeRevoked) where.push('k.revoked_at is null');
+  if (args.role) {
+    where.push('k.role = ?');
+    params.push(args.role);
+  }
+  if (args.channelCode) {
+    where.push('k.channel_id = (select id from channel where code = ?)');
+    params.push(args.channelCode);
+  }
+  const pageWhere = [...where];
+  const pageParams = [...params];
+  if (args.after) {
+    const after = parseId(args.after, 'after');
+    if (!(await ctx.em.findOne(ApiKey, { id: after }, { fields: ['id'] }))) {
+      throw new BadUserInputError('after is not a cursor this query handed out.', 'after');
+    }
+    pageWhere.push('(k.created_at, k.id) < (select created_at, id from api_key where id = ?)');
+    pageParams.push(after);
+  }
+  const whereSql = (clauses: string[]) => (clauses.length ? `where ${clauses.join(' and ')}` : '');
+  const [rows, counted] = await Promise.all([
+    limit === 0
+      ? Promise.resolve([])
+      : ctx.em.execute<Record<string, unknown>[]>(
+          `select k.* from api_key k ${whereSql(pageWhere)} order by k.created_at desc, k.id desc limit ${limit + 1}`,
+          pageParams,
+        ),
+    ctx.em.execute<{ n: string }[]>(`select count(*) as n from api_key k ${whereSql(where)}`, params),
+  ]);
+  const edges = rows.slice(0, limit).map((row) => {
+    const node = ctx.em.map(ApiKey, row);
+    return { cursor: node.id, node };
+  });
+  return {
+    edges,
+    pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null },
+    totalCount: Number(counted[0].n),
+  };
 }
 
 /** Revoking twice is not an error; an unknown id is. */
