@@ -7,7 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { authenticate } from '../services/api-keys.js';
+import { authenticate, ENV_ADMIN_KEY_ID } from '../services/api-keys.js';
 import { RequestContext, type DomainSettings, type HubServices } from '../services/context.js';
 import { PlatformClients } from '../services/platform-client.js';
 import { ReserveCombiner } from '../services/reserve-combiner.js';
@@ -24,6 +24,7 @@ import { PostgresListener } from '../subscriptions/postgres-listener.js';
 import { RedisTransport } from '../subscriptions/redis-transport.js';
 import { HubStreams } from '../subscriptions/streams.js';
 import { SubscriptionFanout, type Connection } from '../subscriptions/fanout.js';
+import { KeySockets } from '../subscriptions/key-sockets.js';
 import type { HubConfig } from './config.js';
 import { formatHubError, logUnexpected } from './errors.js';
 import { hubSchema } from './graphql-schema.js';
@@ -75,7 +76,7 @@ async function contextFor(
   const em = deps.orm.em.fork();
   const logger = deps.logger.child({ requestId });
   if (secret === null) return new RequestContext({ em, principal: null, requestId, logger, hub, connection });
-  const principal = await authenticate(em, secret, deps.config.adminKey);
+  const principal = await authenticate(em, secret, { adminKey: deps.config.adminKey, logger });
   const authFailure = principal ? null : 'This API key is unknown or revoked.';
   return new RequestContext({ em, principal, requestId, logger, hub, connection, authFailure });
 }
@@ -186,6 +187,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
 
   const wss = new WebSocketServer({ server: app.server, path: GRAPHQL_PATH, maxPayload: MAX_BODY_BYTES });
   await orderFeed.start();
+  const keySockets = new KeySockets();
   const listener = new PostgresListener({
     databaseUrl,
     bus: events,
@@ -198,10 +200,11 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         orderFeed.catchUp();
       },
     },
+    apiKeys: keySockets,
   });
   await listener.start();
   const fanout = new SubscriptionFanout(config.subscriberMaxQueue, logger);
-  const sockets = useGraphqlWs(deps, services, schema, limits, wss, fanout);
+  const sockets = useGraphqlWs(deps, services, schema, limits, wss, fanout, keySockets);
 
   return {
     app,
@@ -267,8 +270,9 @@ function useGraphqlWs(
   limits: ValidationRule[],
   wss: WebSocketServer,
   fanout: SubscriptionFanout,
+  keySockets: KeySockets,
 ) {
-  type Extra = { principalSecret?: string; connectionId?: string };
+  type Extra = { principalSecret?: string; connectionId?: string; keyId?: string };
   return useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema,
@@ -284,11 +288,22 @@ function useGraphqlWs(
           );
           return false;
         }
-        const principal = await authenticate(deps.orm.em.fork(), secret, deps.config.adminKey);
+        const principal = await authenticate(deps.orm.em.fork(), secret, {
+          adminKey: deps.config.adminKey,
+          logger: deps.logger,
+        });
         if (!principal) return false;
+        if (principal.keyId !== ENV_ADMIN_KEY_ID) {
+          // Refused if the key was revoked since it was read: the notification came in between.
+          if (!keySockets.add(principal.keyId, ctx.extra.socket)) return false;
+          ctx.extra.keyId = principal.keyId;
+        }
         ctx.extra.principalSecret = secret;
         ctx.extra.connectionId = randomUUID();
         return true;
+      },
+      onClose: (ctx) => {
+        if (ctx.extra.keyId) keySockets.remove(ctx.extra.keyId, ctx.extra.socket);
       },
       context: (ctx, id) =>
         contextFor(deps, hub, ctx.extra.principalSecret ?? null, `${ctx.extra.connectionId}:${id}`, {

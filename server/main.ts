@@ -36,7 +36,8 @@ async function start() {
   const applied = await migrate(orm);
   if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
 
-  const firstAdminKey = await ensureFirstAdminKey(orm.em.fork());
+  // With HUB_ADMIN_KEY set there is an ADMIN key already: none is made, so none lies in the logs.
+  const firstAdminKey = config.adminKey ? null : await ensureFirstAdminKey(orm.em.fork());
   const hub = await createHub({ config, logger, orm });
   try {
     await hub.app.listen({ port: config.port, host: config.host });

@@ -9,6 +9,8 @@ export const INVENTORY_CHANNEL = 'hub_inventory';
 export const ORDER_EVENTS_PENDING_CHANNEL = 'hub_order_event_pending';
 /** Order events were numbered; the payload is the highest seq. */
 export const ORDER_EVENTS_CHANNEL = 'hub_order_event';
+/** An API key was revoked (sent on commit by a trigger); the payload is its id. */
+export const API_KEY_REVOKED_CHANNEL = 'hub_api_key_revoked';
 /** How the listener's connection shows in pg_stat_activity. */
 export const LISTENER_APPLICATION_NAME = 'order-hub-listener';
 
@@ -53,6 +55,12 @@ export interface PostgresListenerOptions {
     numbered?: () => void;
     /** The connection was lost and is back: look for what was missed. */
     reconnected(): void;
+  };
+  /** Revoked API keys: their websockets are closed. */
+  apiKeys?: {
+    revoked(keyId: string): void;
+    /** The keys with websockets open here, checked again after a reconnect (a revocation may have been missed). */
+    openKeyIds(): string[];
   };
 }
 
@@ -107,6 +115,7 @@ export class PostgresListener {
       const channels = [ALERT_CHANNEL, INVENTORY_CHANNEL];
       if (this.options.orderEvents) channels.push(ORDER_EVENTS_PENDING_CHANNEL);
       if (this.options.orderEvents?.numbered) channels.push(ORDER_EVENTS_CHANNEL);
+      if (this.options.apiKeys) channels.push(API_KEY_REVOKED_CHANNEL);
       await client.query(channels.map((c) => `listen ${c};`).join(' '));
       if (this.stopped) {
         await client.end();
@@ -116,6 +125,8 @@ export class PostgresListener {
       this.attempt = 0;
       const since = this.lostAt;
       this.lostAt = null;
+      // Also after a first attempt that failed: websockets may have opened meanwhile.
+      if (since) this.enqueue(() => this.recheckKeys(client));
       if (this.connectedOnce && since) {
         this.options.logger.info('subscriptions: listening again, catching up');
         this.enqueue(() => this.catchUp(client, since));
@@ -148,6 +159,7 @@ export class PostgresListener {
     if (channel === ORDER_EVENTS_PENDING_CHANNEL) return this.options.orderEvents?.pending();
     if (channel === ORDER_EVENTS_CHANNEL) return this.options.orderEvents?.numbered?.();
     if (!payload) return;
+    if (channel === API_KEY_REVOKED_CHANNEL) return this.options.apiKeys?.revoked(payload);
     if (channel === ALERT_CHANNEL) this.pendingAlerts.add(payload);
     else if (channel === INVENTORY_CHANNEL) this.pendingCodes.add(payload);
     else return;
@@ -187,6 +199,19 @@ export class PostgresListener {
       );
       this.publishInventory(rows);
     }
+  }
+
+  /** Closes the websockets of keys revoked (or gone) while no notification could arrive. */
+  private async recheckKeys(client: pg.Client): Promise<void> {
+    const apiKeys = this.options.apiKeys;
+    const open = apiKeys?.openKeyIds() ?? [];
+    if (!apiKeys || open.length === 0) return;
+    const { rows } = await client.query<{ id: string }>(
+      `select id::text as id from api_key where id = any($1::uuid[]) and revoked_at is null`,
+      [open],
+    );
+    const valid = new Set(rows.map((row) => row.id));
+    for (const keyId of open) if (!valid.has(keyId)) apiKeys.revoked(keyId);
   }
 
   private async catchUp(client: pg.Client, since: Date): Promise<void> {
