@@ -6,7 +6,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { authenticate, ENV_ADMIN_KEY_ID } from '../services/api-keys.js';
 import { RequestContext, type DomainSettings, type HubServices } from '../services/context.js';
 import { PlatformClients } from '../services/platform-client.js';
@@ -294,6 +294,8 @@ function useGraphqlWs(
         });
         if (!principal) return false;
         if (principal.keyId !== ENV_ADMIN_KEY_ID) {
+          // A socket closed while its key was read would never leave the registry.
+          if (ctx.extra.socket.readyState !== WebSocket.OPEN) return false;
           // Refused if the key was revoked since it was read: the notification came in between.
           if (!keySockets.add(principal.keyId, ctx.extra.socket)) return false;
           ctx.extra.keyId = principal.keyId;
