@@ -1,3 +1,4 @@
+import { Migration20261202154000_delivery_replays } from './Migration20261202154000_delivery_replays.js';
 import { Migration20261202130000_order_origin } from './Migration20261202130000_order_origin.js';
 import { Migration20261127055000_order_event_numbering } from './Migration20261127055000_order_event_numbering.js';
 import { Migration20261127061000_split_rules } from './Migration20261127061000_split_rules.js';
@@ -24,4 +25,8 @@ export const migrationsList = [
   },
   { name: 'Migration20261127061000_split_rules', class: Migration20261127061000_split_rules },
   { name: 'Migration20261202130000_order_origin', class: Migration20261202130000_order_origin },
+  {
+    name: 'Migration20261202154000_delivery_replays',
+    class: Migration20261202154000_delivery_replays,
+  },
 ];

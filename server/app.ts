@@ -159,7 +159,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   });
   const services = hubServices(config, orm, new HubStreams(events, orderFeed, sql));
 
-  await registerWebhooks(app, { orm, logger, hub: services });
+  await registerWebhooks(app, { orm, logger, hub: services, config });
   await registerCarrierWebhooks(app, { orm, logger, config, hub: services });
 
   const apollo = new ApolloServer<RequestContext>({
