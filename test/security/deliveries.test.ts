@@ -224,12 +224,35 @@ describe('deliveries cannot be replayed into damage', () => {
   });
 });
 
-describe('the webhook door holds a bounded number of payloads', () => {
+describe('the webhook door holds a bounded number of payloads and bytes', () => {
   let hub: TestHub;
+  let base: string;
   let locker: pg.Client | null = null;
+  const logged = async () =>
+    (await hub.orm.em.getConnection().execute('select count(*)::int as n from ingest_log'))[0].n as number;
+
+  /** Stock writes wait behind this lock, so deliveries stay held by the door until it is let go. */
+  async function holdStock() {
+    locker = new pg.Client({ connectionString: hub.database.url });
+    await locker.connect();
+    await locker.query('begin');
+    await locker.query(`select 1 from inventory_item where product_code = 'MILK-1L' for update`);
+    return locker;
+  }
+
+  /** The answer to a delivery made while the door is full: it must come without waiting for the lock. */
+  async function answerWhileHeld(payload: unknown) {
+    let answer: Awaited<ReturnType<typeof deliver>> | null = null;
+    void deliver(base, 'taobao-main', payload, { secret: TAOBAO_SECRET }).then((r) => (answer = r));
+    await waitFor(() => answer !== null, 'an answer while the door is full');
+    return answer!;
+  }
 
   beforeAll(async () => {
-    hub = await startTestHub('security-deliveries-bound', { env: { WEBHOOK_MAX_PENDING: '3' } });
+    hub = await startTestHub('security-deliveries-bound', {
+      env: { WEBHOOK_MAX_PENDING: '3', WEBHOOK_MAX_PENDING_BYTES: String(1024 * 1024) },
+    });
+    base = hub.url.replace(/\/graphql$/, '');
     await seedChannel(hub.orm, 'taobao-main', Platform.TAOBAO, { webhookSecret: TAOBAO_SECRET });
     await seedProduct(hub.orm, 'MILK-1L', 1000);
   });
@@ -239,30 +262,34 @@ describe('the webhook door holds a bounded number of payloads', () => {
   });
   afterAll(() => hub?.close());
 
-  it('answers 503 with Retry-After over the bound, and takes the delivery when it comes again', async () => {
-    const base = hub.url.replace(/\/graphql$/, '');
-    // Stock writes wait behind this lock, so the first deliveries stay held by the door.
-    locker = new pg.Client({ connectionString: hub.database.url });
-    await locker.connect();
-    await locker.query('begin');
-    await locker.query(`select 1 from inventory_item where product_code = 'MILK-1L' for update`);
+  it('answers 503 with Retry-After over WEBHOOK_MAX_PENDING payloads, and takes the delivery when it comes again', async () => {
+    const lock = await holdStock();
+    const before = await logged();
     const held = [taobaoOrder(), taobaoOrder(), taobaoOrder()].map((p) =>
       deliver(base, 'taobao-main', p, { secret: TAOBAO_SECRET }),
     );
-    await waitFor(
-      async () =>
-        (await hub.orm.em.getConnection().execute('select count(*)::int as n from ingest_log'))[0].n === 3,
-      'the three deliveries logged and waiting',
-    );
+    await waitFor(async () => (await logged()) === before + 3, 'the three deliveries logged and waiting');
     const extra = taobaoOrder();
-    let answer: Awaited<ReturnType<typeof deliver>> | null = null;
-    void deliver(base, 'taobao-main', extra, { secret: TAOBAO_SECRET }).then((r) => (answer = r));
-    await waitFor(() => answer !== null, 'an answer while the door is full');
-    expect(answer!.status).toBe(503);
-    expect(answer!.headers.get('retry-after')).toMatch(/^\d+$/);
+    const refused = await answerWhileHeld(extra);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
 
-    await locker.query('commit');
+    await lock.query('commit');
     expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200, 200]);
+    expect((await deliver(base, 'taobao-main', extra, { secret: TAOBAO_SECRET })).status).toBe(200);
+  });
+
+  it('answers 503 over WEBHOOK_MAX_PENDING_BYTES', async () => {
+    const big = () => ({ ...taobaoOrder(), memo: 'x'.repeat(600_000) });
+    const lock = await holdStock();
+    const before = await logged();
+    const held = deliver(base, 'taobao-main', big(), { secret: TAOBAO_SECRET });
+    await waitFor(async () => (await logged()) === before + 1, 'the first large delivery logged and waiting');
+    const extra = big();
+    expect((await answerWhileHeld(extra)).status).toBe(503);
+
+    await lock.query('commit');
+    expect((await held).status).toBe(200);
     expect((await deliver(base, 'taobao-main', extra, { secret: TAOBAO_SECRET })).status).toBe(200);
   });
 });
