@@ -13,7 +13,7 @@ import { serverUrl } from './support.js';
 const seconds = Number(process.argv[2] ?? 20);
 const connections = Number(process.argv[3] ?? 32);
 const PRODUCTS = 50;
-const SECRET = 'bench-secret';
+const SECRET = 'bench-secret-0123456789abcdef01234567';
 const sample = JSON.parse(
   readFileSync(new URL('../../test/fixtures/channels/jd.json', import.meta.url), 'utf8'),
 );

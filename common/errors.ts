@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'QUERY_TOO_COMPLEX'
   | 'NOT_AVAILABLE'
   | 'SUBSCRIBER_FELL_BEHIND'
+  | 'INGEST_BUSY'
   | 'INTERNAL_SERVER_ERROR';
 
 /**
@@ -129,6 +130,17 @@ export class SubscriberFellBehindError extends HubError {
       429,
       `This subscription fell more than ${maxQueue} events behind and was ended; to catch up, ${catchUp}.`,
     );
+  }
+}
+
+/**
+ * The webhook door holds as many payloads as it may: the platform is answered 503 with
+ * Retry-After and delivers again, so a flood cannot fill the hub's memory.
+ */
+export class IngestBusyError extends HubError {
+  readonly retryAfterSeconds = 5;
+  constructor() {
+    super('INGEST_BUSY', 503, 'Too many deliveries are waiting to be stored; retry later.');
   }
 }
 

@@ -32,7 +32,7 @@ export interface ShipmentUpdateDetail {
   /** Set for a carrier's tracking event: it names the event by (status, occurredAt). */
   description?: string | null;
   occurredAt?: string;
-  /** Whether that tracking event is the shipment's latest, so its status became the shipment's. */
+  /** Whether that tracking event's status became the shipment's (see applyTrackingEvent in services/shipping.ts). */
   newest?: boolean;
 }
 

@@ -1,6 +1,7 @@
 import { ApiKey } from './api-key.js';
 import { Channel } from './channel.js';
 import { ChannelSku } from './channel-sku.js';
+import { HubSecret } from './hub-secret.js';
 import { IngestLog } from './ingest-log.js';
 import { InventoryItem } from './inventory-item.js';
 import { Address, Order } from './order.js';
@@ -13,12 +14,14 @@ import { Shipment, ShipmentEvent } from './shipment.js';
 import { SplitRule } from './split-rule.js';
 import { StockAlert } from './stock-alert.js';
 import { StockMovement } from './stock-movement.js';
+import { WebhookDelivery } from './webhook-delivery.js';
 
 export {
   Address,
   ApiKey,
   Channel,
   ChannelSku,
+  HubSecret,
   IngestLog,
   InventoryItem,
   Order,
@@ -33,6 +36,7 @@ export {
   SplitRule,
   StockAlert,
   StockMovement,
+  WebhookDelivery,
 };
 
 export const entities = [
@@ -40,6 +44,7 @@ export const entities = [
   ApiKey,
   Channel,
   ChannelSku,
+  HubSecret,
   IngestLog,
   InventoryItem,
   Order,
@@ -54,4 +59,5 @@ export const entities = [
   SplitRule,
   StockAlert,
   StockMovement,
+  WebhookDelivery,
 ];

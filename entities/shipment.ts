@@ -32,6 +32,7 @@ export class Shipment extends BaseEntity {
 /** A carrier's tracking event; the same event delivered twice is stored once. */
 @Entity({ tableName: 'shipment_event' })
 @Unique({ name: 'shipment_event_once', properties: ['shipment', 'status', 'occurredAt'] })
+@Unique({ name: 'shipment_event_content_once', properties: ['shipment', 'contentKey'] })
 @Index({ properties: ['shipment', 'occurredAt'] })
 export class ShipmentEvent {
   @PrimaryKey({ type: new BigIntType('string'), autoincrement: true })
@@ -48,6 +49,10 @@ export class ShipmentEvent {
 
   @Property({ type: 'timestamptz' })
   occurredAt!: Date;
+
+  /** For an event the carrier sent without a time: a hash of what it says, so it is stored once. */
+  @Property({ type: 'string', length: 64, nullable: true })
+  contentKey: string | null = null;
 
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt: Opt<Date> = new Date();

@@ -1,4 +1,5 @@
 import { Migration20261202152000_api_key_revocation } from './Migration20261202152000_api_key_revocation.js';
+import { Migration20261202154000_delivery_replays } from './Migration20261202154000_delivery_replays.js';
 import { Migration20261202130000_order_origin } from './Migration20261202130000_order_origin.js';
 import { Migration20261127055000_order_event_numbering } from './Migration20261127055000_order_event_numbering.js';
 import { Migration20261127061000_split_rules } from './Migration20261127061000_split_rules.js';
@@ -28,5 +29,9 @@ export const migrationsList = [
   {
     name: 'Migration20261202152000_api_key_revocation',
     class: Migration20261202152000_api_key_revocation,
+  },
+  {
+    name: 'Migration20261202154000_delivery_replays',
+    class: Migration20261202154000_delivery_replays,
   },
 ];

@@ -21,7 +21,7 @@ import {
 } from '../subscriptions/order-feed.js';
 import type { Sql } from '../subscriptions/order-events.js';
 import { PostgresListener } from '../subscriptions/postgres-listener.js';
-import { RedisTransport } from '../subscriptions/redis-transport.js';
+import { pubsubKey, RedisTransport } from '../subscriptions/redis-transport.js';
 import { HubStreams } from '../subscriptions/streams.js';
 import { SubscriptionFanout, type Connection } from '../subscriptions/fanout.js';
 import { KeySockets } from '../subscriptions/key-sockets.js';
@@ -160,7 +160,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   });
   const services = hubServices(config, orm, new HubStreams(events, orderFeed, sql));
 
-  await registerWebhooks(app, { orm, logger, hub: services });
+  await registerWebhooks(app, { orm, logger, hub: services, config });
   await registerCarrierWebhooks(app, { orm, logger, config, hub: services });
 
   const apollo = new ApolloServer<RequestContext>({
@@ -230,7 +230,7 @@ async function feedTransport(config: HubConfig, sql: Sql, logger: Logger): Promi
   if (config.pubsub === 'memory') return new MemoryTransport();
   if (config.pubsub === 'postgres') return new PostgresTransport();
   const [{ name }] = await sql<{ name: string }>('select current_database() as name');
-  return new RedisTransport(config.redisUrl!, `order-hub:${name}:order-events`, logger);
+  return new RedisTransport(config.redisUrl!, `order-hub:${name}:order-events`, logger, await pubsubKey(sql));
 }
 
 /** Logs unexpected errors and puts the request id into the errors the client sees, so a reply leads to its log line. */

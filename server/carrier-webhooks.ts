@@ -7,6 +7,7 @@ import { HubError } from '../common/errors.js';
 import { recordShipmentEvent } from '../services/shipping.js';
 import type { HubConfig } from './config.js';
 import type { Logger } from './logger.js';
+import { decodeBody } from './webhook-body.js';
 import { HUB_SIGNATURE, signatureValid } from './webhook-signature.js';
 
 /** A tracking event is a few hundred bytes; anything much larger is refused with 413 before it is read. */
@@ -48,10 +49,10 @@ export async function registerCarrierWebhooks(app: FastifyInstance, deps: Deps) 
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(
       '*',
-      { parseAs: 'string', bodyLimit: MAX_CARRIER_WEBHOOK_BYTES },
+      { parseAs: 'buffer', bodyLimit: MAX_CARRIER_WEBHOOK_BYTES },
       (_req, body, done) => done(null, body),
     );
-    scope.post<{ Params: { carrier: string }; Body: string }>(
+    scope.post<{ Params: { carrier: string }; Body: Buffer }>(
       '/webhooks/carriers/:carrier',
       (request, reply) => handle(deps, request, reply),
     );
@@ -60,20 +61,26 @@ export async function registerCarrierWebhooks(app: FastifyInstance, deps: Deps) 
 
 async function handle(
   deps: Deps,
-  request: FastifyRequest<{ Params: { carrier: string }; Body: string }>,
+  request: FastifyRequest<{ Params: { carrier: string }; Body: Buffer }>,
   reply: FastifyReply,
 ) {
   const carrier = request.params.carrier.toLowerCase();
   const logger = deps.logger.child({ requestId: request.id, carrier });
-  const rawBody = typeof request.body === 'string' ? request.body : '';
+  const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   const secret = deps.config.carrierWebhookSecrets.get(carrier);
   // An unknown carrier is answered like a bad signature: the door does not say which carriers exist.
   if (!secret || !signatureValid(HUB_SIGNATURE, secret, rawBody, request.headers)) {
     return reply.code(401).send({ error: 'Missing or wrong webhook signature.' });
   }
+  let text: string;
+  try {
+    text = decodeBody(rawBody, request.headers['content-type']);
+  } catch (err) {
+    return reply.code(400).send({ error: (err as Error).message });
+  }
   let json: unknown;
   try {
-    json = JSON.parse(rawBody);
+    json = JSON.parse(text);
   } catch {
     return reply.code(400).send({ error: 'The body is not valid JSON.' });
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_REMOTE_PROVINCES, parseProvinceList } from '../services/provinces.js';
+import { MIN_SECRET_LENGTH } from '../common/hmac.js';
 
 /** Everything the hub reads from its environment, validated once at start and passed down. */
 export interface HubConfig {
@@ -41,6 +42,10 @@ export interface HubConfig {
   reconcileCountsFile: string | undefined;
   /** Carrier code (lower case) -> the secret its tracking webhook signs with; empty: the door is shut. */
   carrierWebhookSecrets: ReadonlyMap<string, string>;
+  /** Most channel webhook payloads held at once (waiting or being stored); more are answered 503. */
+  webhookMaxPending: number;
+  /** Most bytes of channel webhook payloads held at once; more are answered 503. */
+  webhookMaxPendingBytes: number;
   /**
    * How order events reach the subscribers of every hub process: `postgres` (LISTEN/NOTIFY,
    * nothing else needed), `redis` (through `redisUrl`) or `memory` (one process only).
@@ -118,6 +123,12 @@ const schema = z.object({
         return z.NEVER;
       }
     }),
+  WEBHOOK_MAX_PENDING: z.coerce.number().int().min(1).max(1_000_000).default(5000),
+  WEBHOOK_MAX_PENDING_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024 * 1024, 'WEBHOOK_MAX_PENDING_BYTES must be at least 1048576 (one largest body)')
+    .default(64 * 1024 * 1024),
   PUBSUB: z
     .enum(['postgres', 'redis', 'memory'], { error: 'PUBSUB must be postgres, redis or memory' })
     .default('postgres'),
@@ -153,6 +164,8 @@ export function parseCarrierSecrets(value: string): Map<string, string> {
     if (!CARRIER_CODE.test(code))
       throw new Error(`"${code}" is not a carrier code (letters, digits, - and _)`);
     if (!secret) throw new Error(`carrier "${code}" has no secret (write code=secret)`);
+    if (secret.length < MIN_SECRET_LENGTH)
+      throw new Error(`carrier "${code}" has a secret shorter than ${MIN_SECRET_LENGTH} characters`);
     if (secrets.has(code)) throw new Error(`carrier "${code}" is listed twice`);
     secrets.set(code, secret);
   }
@@ -215,6 +228,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     reconcileTimeZone: e.RECONCILE_TIME_ZONE,
     reconcileCountsFile: e.RECONCILE_COUNTS_FILE,
     carrierWebhookSecrets: e.CARRIER_WEBHOOK_SECRETS,
+    webhookMaxPending: e.WEBHOOK_MAX_PENDING,
+    webhookMaxPendingBytes: e.WEBHOOK_MAX_PENDING_BYTES,
     pubsub: e.PUBSUB,
     redisUrl: e.REDIS_URL,
     subscriberMaxQueue: e.SUBSCRIBER_MAX_QUEUE,

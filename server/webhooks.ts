@@ -3,54 +3,91 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Channel } from '../entities/index.js';
 import { IngestSource, Platform } from '../common/enums.js';
 import type { HubServices } from '../services/context.js';
-import { HubError } from '../common/errors.js';
+import { BadUserInputError, HubError, IngestBusyError } from '../common/errors.js';
 import { ChannelCache } from '../services/channel-cache.js';
 import { IngestBatcher } from '../services/ingest-batcher.js';
+import { deliveredBefore } from '../services/ingest-log.js';
+import type { HubConfig } from './config.js';
 import type { Logger } from './logger.js';
+import { decodeBody } from './webhook-body.js';
 import { HUB_SIGNATURE, SHOPIFY_SIGNATURE, signatureValid } from './webhook-signature.js';
 
 /** Bodies a platform may send; a larger one is refused with 413 before it is read. */
 const MAX_WEBHOOK_BYTES = 1024 * 1024;
 
 /**
+ * The header in which a platform names each delivery, the same on its retries. The other
+ * platforms' pushes (see test/fixtures/channels) carry no such id: the same bytes again are
+ * recognised by the ingest log instead.
+ */
+const DELIVERY_ID_HEADER: Partial<Record<Platform, string>> = {
+  [Platform.SHOPIFY]: 'x-shopify-webhook-id',
+};
+const MAX_DELIVERY_ID = 255;
+
+type Deps = {
+  orm: MikroORM;
+  logger: Logger;
+  hub: HubServices;
+  config: Pick<HubConfig, 'webhookMaxPending' | 'webhookMaxPendingBytes'>;
+};
+
+/**
  * `POST /webhooks/:channelCode`: the hub's one door for pushed orders. The
  * signature is checked over the raw bytes, the body is logged before it is
- * processed, and 200 is sent only after the order is committed.
+ * processed, and 200 is sent only after the order is committed. A delivery
+ * seen before is answered with its order and no work.
  */
-export async function registerWebhooks(
-  app: FastifyInstance,
-  deps: { orm: MikroORM; logger: Logger; hub: HubServices },
-) {
-  const batcher = new IngestBatcher({ em: deps.orm.em, logger: deps.logger, hub: deps.hub });
+export async function registerWebhooks(app: FastifyInstance, deps: Deps) {
+  const batcher = new IngestBatcher({
+    em: deps.orm.em,
+    logger: deps.logger,
+    hub: deps.hub,
+    maxPending: deps.config.webhookMaxPending,
+    maxPendingBytes: deps.config.webhookMaxPendingBytes,
+  });
   const channels = new ChannelCache(deps.orm.em);
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: MAX_WEBHOOK_BYTES }, (_req, body, done) =>
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_WEBHOOK_BYTES }, (_req, body, done) =>
       done(null, body),
     );
-    scope.post<{ Params: { channelCode: string }; Body: string }>(
+    scope.post<{ Params: { channelCode: string }; Body: Buffer }>(
       '/webhooks/:channelCode',
-      async (request, reply) => handle({ logger: deps.logger, batcher, channels }, request, reply),
+      async (request, reply) =>
+        handle({ orm: deps.orm, logger: deps.logger, batcher, channels }, request, reply),
     );
   });
 }
 
 async function handle(
-  deps: { logger: Logger; batcher: IngestBatcher; channels: ChannelCache },
-  request: FastifyRequest<{ Params: { channelCode: string }; Body: string }>,
+  deps: { orm: MikroORM; logger: Logger; batcher: IngestBatcher; channels: ChannelCache },
+  request: FastifyRequest<{ Params: { channelCode: string }; Body: Buffer }>,
   reply: FastifyReply,
 ) {
   const logger = deps.logger.child({ requestId: request.id });
-  const rawBody = typeof request.body === 'string' ? request.body : '';
+  const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   try {
     const channel = await deps.channels.get(request.params.channelCode);
     if (!channel) return reply.code(404).send({ error: `Unknown channel "${request.params.channelCode}".` });
     if (!signedBy(channel, rawBody, request.headers)) {
       return reply.code(401).send({ error: 'Missing or wrong webhook signature.' });
     }
-    const { orderId } = await deps.batcher.submit(channel, IngestSource.WEBHOOK, rawBody);
+    const deliveryId = deliveryIdOf(channel, request.headers);
+    if (deliveryId) {
+      const orderId = await deliveredBefore(deps.orm.em.fork(), channel.id, deliveryId);
+      if (orderId) return reply.code(200).send({ orderId });
+    }
+    const body = decodeBody(rawBody, request.headers['content-type']);
+    const { orderId } = await deps.batcher.submit(channel, IngestSource.WEBHOOK, body, deliveryId);
     return reply.code(200).send({ orderId });
   } catch (err) {
+    if (err instanceof IngestBusyError) {
+      return reply
+        .code(503)
+        .header('retry-after', String(err.retryAfterSeconds))
+        .send({ error: err.message });
+    }
     if (err instanceof HubError && err.httpStatus < 500) {
       return reply.code(err.httpStatus).send({ error: err.message });
     }
@@ -63,8 +100,18 @@ async function handle(
   }
 }
 
-function signedBy(channel: Channel, rawBody: string, headers: FastifyRequest['headers']): boolean {
+function signedBy(channel: Channel, rawBody: Buffer, headers: FastifyRequest['headers']): boolean {
   if (!channel.webhookSecret) return false;
   const scheme = channel.platform === Platform.SHOPIFY ? SHOPIFY_SIGNATURE : HUB_SIGNATURE;
   return signatureValid(scheme, channel.webhookSecret, rawBody, headers);
+}
+
+/** The platform's id of this delivery, when it sends one. */
+function deliveryIdOf(channel: Channel, headers: FastifyRequest['headers']): string | null {
+  const name = DELIVERY_ID_HEADER[channel.platform];
+  const value = name ? headers[name] : undefined;
+  if (typeof value !== 'string' || !value) return null;
+  if (value.length > MAX_DELIVERY_ID)
+    throw new BadUserInputError(`${name} must be at most ${MAX_DELIVERY_ID} characters.`, name);
+  return value;
 }

@@ -4,6 +4,7 @@ import { IngestionMode, Platform } from '../common/enums.js';
 import { assertChannelAccess, channelScope } from './access.js';
 import type { RequestContext } from './context.js';
 import { BadUserInputError, NotFoundError } from '../common/errors.js';
+import { MIN_SECRET_LENGTH } from '../common/hmac.js';
 
 const CODE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -42,6 +43,12 @@ export async function upsertChannel(ctx: RequestContext, input: ChannelInput): P
   }
   const name = input.name.trim();
   if (!name) throw new BadUserInputError('name must not be empty.', 'name');
+  if (input.webhookSecret != null && input.webhookSecret.length < MIN_SECRET_LENGTH) {
+    throw new BadUserInputError(
+      `webhookSecret must be at least ${MIN_SECRET_LENGTH} characters: a shorter one could be guessed from one signed delivery.`,
+      'webhookSecret',
+    );
+  }
   if (input.apiBaseUrl != null && !/^https?:\/\/[^\s]+$/.test(input.apiBaseUrl)) {
     throw new BadUserInputError('apiBaseUrl must be an http:// or https:// URL.', 'apiBaseUrl');
   }

@@ -2,11 +2,14 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { Channel } from '../entities/index.js';
 import type { IngestSource } from '../common/enums.js';
+import { IngestBusyError } from '../common/errors.js';
+import { ThrottledWarning } from '../common/log-throttle.js';
 import { RequestContext, type HubServices } from './context.js';
 import { ingestRawMany, type IngestResult } from './order-gateway.js';
 
 interface Pending {
   rawBody: string;
+  deliveryId: string | null;
   resolve(result: IngestResult): void;
   reject(error: unknown): void;
 }
@@ -16,12 +19,17 @@ interface Pending {
  * in shared transactions: one commit and a handful of statements for a batch
  * instead of for each order. Under light load a batch is one payload and adds no
  * wait; under heavy load batches grow while the previous ones are being written.
- * Each caller still gets its own answer, only after its order is committed.
+ * Each caller still gets its own answer, only after its order is committed. It holds at
+ * most `maxPending` payloads of `maxPendingBytes` in all, from arrival until answered; over
+ * that a delivery is refused with IngestBusyError (503: the platform delivers it again).
  */
 export class IngestBatcher {
   private readonly queues = new Map<string, { channel: Channel; source: IngestSource; items: Pending[] }>();
   private running = 0;
   private scheduled = false;
+  private pending = 0;
+  private pendingBytes = 0;
+  private readonly refusals: ThrottledWarning;
 
   constructor(
     private readonly deps: {
@@ -32,17 +40,44 @@ export class IngestBatcher {
       maxBatch?: number;
       /** Most transactions writing at once. */
       maxConcurrent?: number;
+      /** Most payloads held (waiting or being written). */
+      maxPending: number;
+      /** Most bytes of payloads held. */
+      maxPendingBytes: number;
     },
-  ) {}
+  ) {
+    this.refusals = new ThrottledWarning(
+      deps.logger,
+      'webhooks: too many deliveries waiting; answering 503 until some are stored',
+    );
+  }
 
-  submit(channel: Channel, source: IngestSource, rawBody: string): Promise<IngestResult> {
-    return new Promise((resolve, reject) => {
+  submit(
+    channel: Channel,
+    source: IngestSource,
+    rawBody: string,
+    deliveryId: string | null = null,
+  ): Promise<IngestResult> {
+    const bytes = Buffer.byteLength(rawBody);
+    if (this.pending >= this.deps.maxPending || this.pendingBytes + bytes > this.deps.maxPendingBytes) {
+      this.refusals.warn({ pending: this.pending, pendingBytes: this.pendingBytes });
+      return Promise.reject(new IngestBusyError());
+    }
+    this.pending++;
+    this.pendingBytes += bytes;
+    const answered = new Promise<IngestResult>((resolve, reject) => {
       const key = `${channel.id}:${source}`;
       const queue = this.queues.get(key) ?? { channel, source, items: [] };
-      queue.items.push({ rawBody, resolve, reject });
+      queue.items.push({ rawBody, deliveryId, resolve, reject });
       this.queues.set(key, queue);
       this.schedule();
     });
+    const release = () => {
+      this.pending--;
+      this.pendingBytes -= bytes;
+    };
+    answered.then(release, release);
+    return answered;
   }
 
   private schedule() {
@@ -78,6 +113,7 @@ export class IngestBatcher {
         channel,
         source,
         batch.map((p) => p.rawBody),
+        { deliveryIds: batch.map((p) => p.deliveryId) },
       );
       results.forEach((result, i) =>
         'error' in result ? batch[i].reject(result.error) : batch[i].resolve(result),

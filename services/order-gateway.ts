@@ -15,7 +15,7 @@ import { Order, type Channel } from '../entities/index.js';
 import { assertChannelAccess } from './access.js';
 import { requireChannelByCode } from './channels.js';
 import type { RequestContext } from './context.js';
-import { logFailed, logOutcomes, logReceivedMany } from './ingest-log.js';
+import { logFailed, logOutcomes, logReceivedMany, recordDeliveries } from './ingest-log.js';
 import { insertLines, insertOrders, resolveLines, stockLines, type ResolvedLine } from './order-rows.js';
 import { recordOrderEvents, STOCK_TAKEN } from './order-transitions.js';
 import { applyPlatformUpdate, reportShortfall } from './platform-updates.js';
@@ -45,6 +45,8 @@ export interface IngestItem {
   logId?: string;
   /** The payload as received, kept on the order. */
   raw?: string | null;
+  /** The platform's id of the delivery that brought it, recorded with its order. */
+  deliveryId?: string | null;
 }
 
 /** Parses a body as JSON, naming the problem for the platform's operator. */
@@ -67,33 +69,58 @@ const ORIGIN_OF: Record<IngestSource, OrderOrigin> = {
 /**
  * Ingests raw payloads from one channel: logged first (unless they already have
  * log rows, as on replay), mapped by the channel's connector, then stored together.
- * A payload that cannot be mapped is recorded on its log row (for replay) and
- * answered with its error; the others are stored all the same.
+ * A body stored before (the same bytes) is answered with its order and no work; the
+ * same body twice in a batch is run once. A payload that cannot be mapped is recorded
+ * on its log row (for replay) and answered with its error; the others are stored all the same.
  */
 export async function ingestRawMany(
   ctx: RequestContext,
   channel: Channel,
   source: IngestSource,
   rawBodies: string[],
-  logIds?: string[],
+  options: {
+    /** Their ingest log rows, when they have some already (replay). */
+    logIds?: string[];
+    /** The platform's id of each delivery, recorded with its order (webhooks). */
+    deliveryIds?: (string | null)[];
+  } = {},
 ): Promise<ItemResult[]> {
   if (rawBodies.length === 0) return [];
-  const ids = logIds ?? (await logReceivedMany(ctx.em, channel.code, source, rawBodies));
+  const logged =
+    options.logIds?.map((logId) => ({ logId, orderId: null })) ??
+    (await logReceivedMany(ctx.em, channel.code, source, rawBodies));
   const connector = connectorFor(channel.platform);
   const results: ItemResult[] = new Array(rawBodies.length);
   const items: IngestItem[] = [];
   const positions: number[] = [];
+  const runAt = new Map<string, number>();
+  const repeats: [number, number][] = [];
   for (const [i, rawBody] of rawBodies.entries()) {
+    const { logId, orderId } = logged[i];
+    if (orderId) {
+      results[i] = { orderId, outcome: IngestOutcome.DUPLICATE };
+      continue;
+    }
+    if (runAt.has(logId)) {
+      repeats.push([i, runAt.get(logId)!]);
+      continue;
+    }
+    runAt.set(logId, i);
     try {
-      items.push({ order: connector.toOrder(parseJsonBody(rawBody)), logId: ids[i], raw: rawBody });
+      const deliveryId = options.deliveryIds?.[i] ?? null;
+      items.push({ order: connector.toOrder(parseJsonBody(rawBody)), logId, raw: rawBody, deliveryId });
       positions.push(i);
     } catch (err) {
       results[i] = { error: err as Error };
-      await logFailed(ctx.em, ids[i], err);
+      await logFailed(ctx.em, logId, err);
     }
   }
   const stored = await ingestMany(ctx, channel, items, { origin: ORIGIN_OF[source] });
   stored.forEach((result, k) => (results[positions[k]] = result));
+  for (const [i, first] of repeats) {
+    const result = results[first];
+    results[i] = 'error' in result ? result : { orderId: result.orderId, outcome: IngestOutcome.DUPLICATE };
+  }
   return results;
 }
 
@@ -105,7 +132,9 @@ export async function ingestRaw(
   rawBody: string,
   logId?: string,
 ): Promise<IngestResult> {
-  const [result] = await ingestRawMany(ctx, channel, source, [rawBody], logId ? [logId] : undefined);
+  const [result] = await ingestRawMany(ctx, channel, source, [rawBody], {
+    logIds: logId ? [logId] : undefined,
+  });
   if ('error' in result) throw result.error;
   return result;
 }
@@ -212,6 +241,13 @@ async function storeBatch(
     );
     await evaluateStockLevels(tx, touched, ctx.hub.settings);
   }
+  await recordDeliveries(
+    tx,
+    channel.id,
+    items.flatMap((item, k) =>
+      item.deliveryId ? [{ deliveryId: item.deliveryId, orderId: results[k].orderId }] : [],
+    ),
+  );
   await logOutcomes(
     tx,
     items.flatMap((item, k) =>

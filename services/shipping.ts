@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { OrderEventType, OrderStatus, ShipmentStatus } from '../common/enums.js';
 import { BadUserInputError, ConflictError, InvalidTransitionError, NotFoundError } from '../common/errors.js';
@@ -28,6 +29,62 @@ const MAX_TRACKING = 128;
 const MAX_DESCRIPTION = 1000;
 /** A tracking event dated further ahead than this is refused: it would pin the shipment's status. */
 const MAX_CLOCK_SKEW_MS = 60 * 60 * 1000;
+
+/**
+ * The stages a parcel goes through, in order. A shipment's status never moves back to an
+ * earlier stage, whatever arrives late or again (DELIVERED stays DELIVERED). EXCEPTION is not
+ * a stage: it interrupts any stage before DELIVERED, and the next event of the stage reached
+ * (or a later one) resumes.
+ */
+const STAGES: readonly ShipmentStatus[] = [
+  ShipmentStatus.LABEL_CREATED,
+  ShipmentStatus.PICKED_UP,
+  ShipmentStatus.IN_TRANSIT,
+  ShipmentStatus.OUT_FOR_DELIVERY,
+  ShipmentStatus.DELIVERED,
+];
+const DELIVERED_STAGE = STAGES.indexOf(ShipmentStatus.DELIVERED);
+
+/** Where a shipment stands after the tracking events it has received. */
+export interface TrackingState {
+  status: ShipmentStatus;
+  /** The latest stage reached (index in STAGES). */
+  reached: number;
+  /** The latest time any of its events carries. */
+  newestAt: number;
+}
+
+export const NO_TRACKING: TrackingState = {
+  status: ShipmentStatus.LABEL_CREATED,
+  reached: 0,
+  newestAt: -Infinity,
+};
+
+/**
+ * One tracking event, in the order they arrive: whether its status becomes the shipment's.
+ * A later stage does, whatever its time; the stage reached again, or an EXCEPTION before
+ * delivery, does when it is the newest event; an earlier stage never does.
+ */
+export function applyTrackingEvent(
+  state: TrackingState,
+  event: { status: ShipmentStatus; occurredAt: Date },
+): { state: TrackingState; applied: boolean } {
+  const at = event.occurredAt.getTime();
+  const newest = at >= state.newestAt;
+  const stage = STAGES.indexOf(event.status);
+  const applied =
+    stage < 0
+      ? newest && state.reached < DELIVERED_STAGE
+      : stage > state.reached || (stage === state.reached && newest);
+  return {
+    applied,
+    state: {
+      status: applied ? event.status : state.status,
+      reached: applied && stage > state.reached ? stage : state.reached,
+      newestAt: Math.max(state.newestAt, at),
+    },
+  };
+}
 
 function requiredText(value: string, field: string, max: number): string {
   const text = value.trim();
@@ -99,11 +156,11 @@ export interface ShipmentEventOptions {
 }
 
 /**
- * A carrier's tracking event. Stored once per (shipment, status, occurredAt): the same
- * event delivered again changes nothing. The shipment takes the event's status only
- * when it is the newest event (an older one arriving late is kept in the history but
- * does not undo a newer status). A new DELIVERED event moves a SHIPPED order to
- * DELIVERED, with deliveredAt the carrier's time.
+ * A carrier's tracking event. Stored once per (shipment, status, occurredAt), or, without
+ * an occurredAt, once per content (status and description): the same event delivered again
+ * changes nothing. Its status becomes the shipment's by `applyTrackingEvent` (never back to an
+ * earlier stage). A DELIVERED event moves a SHIPPED order to DELIVERED, with deliveredAt the
+ * carrier's time.
  */
 export async function recordShipmentEvent(
   ctx: RequestContext,
@@ -132,18 +189,30 @@ export async function recordShipmentEvent(
       throw new NotFoundError('Shipment', tracking);
     // The order row is the lock for everything about the order, its shipments included.
     const order = await lockOrder(ctx, tx, shipment.order_id);
-    const [latest] = await tx.execute<{ newest: Date | null }[]>(
-      'select max(occurred_at) as newest from shipment_event where shipment_id = ?',
+    const known = await tx.execute<{ status: ShipmentStatus; occurred_at: Date }[]>(
+      'select status, occurred_at from shipment_event where shipment_id = ? order by id',
       [shipment.id],
     );
+    // Without the carrier's time, the arrival time would make every delivery of it new.
+    const contentKey = occurredAt
+      ? null
+      : createHash('sha256')
+          .update(JSON.stringify([shipment.carrier.toLowerCase(), tracking, status, text]))
+          .digest('hex');
     const [stored] = await tx.execute<{ id: string }[]>(
-      `insert into shipment_event (shipment_id, status, description, occurred_at) values (?, ?, ?, ?)
-       on conflict on constraint shipment_event_once do nothing returning id`,
-      [shipment.id, status, text, at],
+      `insert into shipment_event (shipment_id, status, description, occurred_at, content_key)
+       values (?, ?, ?, ?, ?)
+       on conflict do nothing returning id`,
+      [shipment.id, status, text, at, contentKey],
     );
     if (!stored) return shipment.id; // delivered before: applied once already
-    const newest = !latest?.newest || at.getTime() >= new Date(latest.newest).getTime();
-    if (newest)
+    const before = known.reduce(
+      (state, e) =>
+        applyTrackingEvent(state, { status: e.status, occurredAt: new Date(e.occurred_at) }).state,
+      NO_TRACKING,
+    );
+    const { applied } = applyTrackingEvent(before, { status, occurredAt: at });
+    if (applied)
       await tx.execute('update shipment set status = ?, updated_at = now() where id = ?', [
         status,
         shipment.id,
@@ -154,9 +223,9 @@ export async function recordShipmentEvent(
       status,
       description: text,
       occurredAt: at.toISOString(),
-      newest,
+      newest: applied,
     });
-    if (status === ShipmentStatus.DELIVERED && order.status === OrderStatus.SHIPPED) {
+    if (applied && status === ShipmentStatus.DELIVERED && order.status === OrderStatus.SHIPPED) {
       await transitionOrders(tx, [order], OrderStatus.DELIVERED, {
         source: 'logistics',
         detail: { trackingNumber: tracking },

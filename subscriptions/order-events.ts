@@ -1,4 +1,5 @@
-import { OrderEventType, ShipmentStatus, type OrderStatus } from '../common/enums.js';
+import { OrderEventType, type OrderStatus, type ShipmentStatus } from '../common/enums.js';
+import { applyTrackingEvent, NO_TRACKING } from '../services/shipping.js';
 import { detailOf } from '../common/order-event-details.js';
 
 /** A numbered order event, shaped like the GraphQL `OrderEvent` plus what filters need. */
@@ -119,13 +120,13 @@ interface ShipmentRow {
   channel_code: string;
   carrier: string;
   tracking_number: string;
-  events: { status: ShipmentStatus; description: string | null; occurredAt: string }[];
+  events: { id: string; status: ShipmentStatus; description: string | null; occurredAt: string }[];
 }
 
 /**
  * Each SHIPMENT_UPDATED event's shipment as it stood right after that update, in the
  * events' order: its tracking events up to the one that update recorded, and the status
- * of the latest of them (LABEL_CREATED before any). Tracking events of one shipment are
+ * they gave it (services/shipping.ts's rule, over them in the order they arrived). Tracking events of one shipment are
  * written under its order's lock, so their ids follow commit order; the update names its
  * tracking event by status and time, which are unique per shipment.
  */
@@ -140,7 +141,7 @@ export async function loadShipmentUpdates(
   if (named.length === 0) return [];
   const rows = await sql<ShipmentRow & { n: string }>(
     `select w.n, s.id, s.order_id, c.code as channel_code, s.carrier, s.tracking_number,
-       coalesce((select json_agg(json_build_object('status', e.status, 'description', e.description,
+       coalesce((select json_agg(json_build_object('id', e.id, 'status', e.status, 'description', e.description,
                   'occurredAt', e.occurred_at) order by e.occurred_at, e.id)
                  from shipment_event e where e.shipment_id = s.id and e.id <= coalesce(t.id, 0)), '[]'::json) as events
      from unnest($1::uuid[], $2::text[], $3::timestamptz[]) with ordinality as w(shipment_id, status, occurred_at, n)
@@ -156,16 +157,22 @@ export async function loadShipmentUpdates(
     ],
   );
   return rows.map((row) => {
-    const events = row.events.map((e) => ({ ...e, occurredAt: new Date(e.occurredAt) }));
+    const events = row.events.map(({ id, ...e }) => ({
+      id: BigInt(id),
+      ...e,
+      occurredAt: new Date(e.occurredAt),
+    }));
+    const arrived = [...events].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const tracking = arrived.reduce((state, e) => applyTrackingEvent(state, e).state, NO_TRACKING);
     return {
       id: row.id,
       orderId: row.order_id,
       channelCode: row.channel_code,
       carrier: row.carrier,
       trackingNumber: row.tracking_number,
-      status: events.at(-1)?.status ?? ShipmentStatus.LABEL_CREATED,
+      status: tracking.status,
       updatedAt: named[Number(row.n) - 1].at,
-      events,
+      events: events.map(({ id: _id, ...e }) => e),
     };
   });
 }

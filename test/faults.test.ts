@@ -8,7 +8,7 @@ import { deliver, sample } from './support/webhooks.js';
 import { freePort, graphql, startHubProcess, type HubProcess } from './support/hub-process.js';
 import { waitFor } from './support/wait.js';
 
-const SECRET = 'fault-secret';
+const SECRET = 'fault-secret-0123456789abcdef0123456';
 
 function jdOrder(n: number) {
   const payload = sample('jd');

@@ -6,6 +6,8 @@ import { seedChannel, seedProduct } from './support/fixtures.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 import { deliver, sample } from './support/webhooks.js';
 
+const SECRET = 'tb-webhook-secret-0123456789abcdef0';
+
 describe('holds that run out of time', () => {
   let hub: TestHub;
   let base: string;
@@ -17,7 +19,7 @@ describe('holds that run out of time', () => {
     hub = await startTestHub('hold-expiry');
     base = hub.url.replace(/\/graphql$/, '');
     await seedChannel(hub.orm, 'shop', Platform.STOREFRONT);
-    await seedChannel(hub.orm, 'taobao-main', Platform.TAOBAO, { webhookSecret: 'tb' });
+    await seedChannel(hub.orm, 'taobao-main', Platform.TAOBAO, { webhookSecret: SECRET });
     await seedProduct(hub.orm, 'MILK-1L', 3);
   });
 
@@ -51,7 +53,7 @@ describe('holds that run out of time', () => {
   it('leaves a marketplace order open, and a later payment takes the units again or raises OUT_OF_STOCK', async () => {
     const payload = sample('taobao');
     payload.status = 'WAIT_BUYER_PAY';
-    const first = await deliver(base, 'taobao-main', payload, { secret: 'tb' });
+    const first = await deliver(base, 'taobao-main', payload, { secret: SECRET });
     const id = first.body.orderId;
     await sql(`update reservation set expires_at = now() - interval '1 second' where order_id = ?`, [id]);
     expect(await sweep()).toBe(1);
@@ -62,7 +64,7 @@ describe('holds that run out of time', () => {
 
     // Someone else buys the stock meanwhile; then the platform reports the payment.
     await sql(`update inventory_item set on_hand = 1`);
-    await deliver(base, 'taobao-main', { ...payload, status: 'WAIT_SELLER_SEND_GOODS' }, { secret: 'tb' });
+    await deliver(base, 'taobao-main', { ...payload, status: 'WAIT_SELLER_SEND_GOODS' }, { secret: SECRET });
     expect(await sql(`select status from "order" where id = ?`, [id])).toEqual([{ status: 'PAID' }]);
     const [alert] = await sql(`select kind, order_id from stock_alert where order_id = ?`, [id]);
     expect(alert).toEqual({ kind: 'OUT_OF_STOCK', order_id: id });

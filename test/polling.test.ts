@@ -332,10 +332,8 @@ describe('pollChannel', () => {
         `select outcome, count(*) as n from ingest_log where channel_code = ? and source = 'POLL' group by outcome order by outcome`,
         [code],
       );
-      expect(outcomes.map((r) => [r.outcome, Number(r.n)])).toEqual([
-        ['CREATED', 3],
-        ['DUPLICATE', 3],
-      ]);
+      // The same bytes again are not logged again: their first rows answer them.
+      expect(outcomes.map((r) => [r.outcome, Number(r.n)])).toEqual([['CREATED', 3]]);
 
       // A new order on the platform: the next poll takes exactly that one.
       orders.push(builders[platform]());

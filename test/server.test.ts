@@ -93,7 +93,7 @@ describe('the HTTP side of the hub', () => {
 
   it('never exposes a channel’s webhook secret', async () => {
     await hub.gql(
-      `mutation { upsertChannel(input: {code: "shopify-eu", platform: SHOPIFY, name: "EU", webhookSecret: "s3cr3t-value"}) { id } }`,
+      `mutation { upsertChannel(input: {code: "shopify-eu", platform: SHOPIFY, name: "EU", webhookSecret: "s3cr3t-value-0123456789abcdef01234"}) { id } }`,
     );
     const response = await hub.gql(`{ channels { code name } }`);
     expect(JSON.stringify(response)).not.toContain('s3cr3t-value');

@@ -22,8 +22,8 @@ const RECORD = `mutation($tracking: String!, $status: ShipmentStatus!, $descript
 }`;
 const ORDER = `query($id: ID!) { order(id: $id) { ${ORDER_FIELDS} } }`;
 
-const SF_SECRET = 'sf-carrier-secret';
-const JD_SECRET = 'jd-carrier-secret';
+const SF_SECRET = 'sf-carrier-secret-0123456789abcdef';
+const JD_SECRET = 'jd-carrier-secret-0123456789abcdef';
 
 describe('packing, shipping and delivering orders', () => {
   let hub: TestHub;
@@ -376,16 +376,18 @@ describe('packing, shipping and delivering orders', () => {
   });
 
   it('reads CARRIER_WEBHOOK_SECRETS as code=secret pairs and names a bad entry', () => {
-    const secrets = loadConfig({ CARRIER_WEBHOOK_SECRETS: 'sf=secret1, JD=secret2' }).carrierWebhookSecrets;
+    const secrets = loadConfig({
+      CARRIER_WEBHOOK_SECRETS: `sf=${SF_SECRET}, JD=${JD_SECRET}`,
+    }).carrierWebhookSecrets;
     expect([...secrets]).toEqual([
-      ['sf', 'secret1'],
-      ['jd', 'secret2'],
+      ['sf', SF_SECRET],
+      ['jd', JD_SECRET],
     ]);
     expect(loadConfig({}).carrierWebhookSecrets.size).toBe(0);
     for (const [value, problem] of [
       ['sf', 'carrier "sf" has no secret'],
       ['sf=', 'carrier "sf" has no secret'],
-      ['sf=a,sf=b', 'carrier "sf" is listed twice'],
+      [`sf=${SF_SECRET},sf=${SF_SECRET}`, 'carrier "sf" is listed twice'],
       ['s f=a', '"s f" is not a carrier code'],
     ]) {
       expect(() => loadConfig({ CARRIER_WEBHOOK_SECRETS: value })).toThrow(ConfigError);

@@ -11,7 +11,7 @@ const SAFETY = `mutation($code: String!, $safetyStock: Int!) {
   setSafetyStock(productCode: $code, safetyStock: $safetyStock) { productCode onHand reserved available safetyStock }
 }`;
 const PLACE = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }`;
-const SECRET = 'tmall-secret';
+const SECRET = 'tmall-secret-0123456789abcdef012345';
 
 describe('adjusting stock, safety stock and stock alerts', () => {
   let hub: TestHub;

@@ -6,21 +6,27 @@ export function sample<T = any>(name: string): T {
   return JSON.parse(readFileSync(new URL(`../fixtures/channels/${name}.json`, import.meta.url), 'utf8')) as T;
 }
 
-/** POSTs a body to the hub's webhook door, signed the way the channel's platform is. */
+/** POSTs a body (bytes as given, a string as UTF-8, anything else as JSON) to the hub's webhook door, signed over its bytes the way the channel's platform is. */
 export async function deliver(
   baseUrl: string,
   channelCode: string,
   body: unknown,
   options: { secret?: string | null; shopify?: boolean; headers?: Record<string, string> } = {},
-): Promise<{ status: number; body: any }> {
-  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const raw = Buffer.isBuffer(body)
+    ? body
+    : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
   const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
   if (options.secret) {
-    const mac = createHmac('sha256', options.secret).update(raw, 'utf8');
+    const mac = createHmac('sha256', options.secret).update(raw);
     if (options.shopify) headers['x-shopify-hmac-sha256'] = mac.digest('base64');
     else headers['x-hub-signature-256'] = `sha256=${mac.digest('hex')}`;
   }
-  const response = await fetch(`${baseUrl}/webhooks/${channelCode}`, { method: 'POST', headers, body: raw });
+  const response = await fetch(`${baseUrl}/webhooks/${channelCode}`, {
+    method: 'POST',
+    headers,
+    body: new Uint8Array(raw),
+  });
   const text = await response.text();
   let parsed: unknown = text;
   try {
@@ -28,5 +34,5 @@ export async function deliver(
   } catch {
     // Not JSON: keep the text.
   }
-  return { status: response.status, body: parsed };
+  return { status: response.status, body: parsed, headers: response.headers };
 }
