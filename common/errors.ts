@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'CHANNEL_CLOSED'
   | 'CONFLICT'
   | 'QUERY_TOO_COMPLEX'
+  | 'RATE_LIMITED'
   | 'NOT_AVAILABLE'
   | 'SUBSCRIBER_FELL_BEHIND'
   | 'INTERNAL_SERVER_ERROR';
@@ -104,6 +105,16 @@ export class ConflictError extends HubError {
 export class QueryTooComplexError extends HubError {
   constructor(message: string) {
     super('QUERY_TOO_COMPLEX', 400, message);
+  }
+}
+
+/** An API key (or, without one, an IP address) over one of its limits: try again after `retryAfterSeconds`. */
+export class RateLimitedError extends HubError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('RATE_LIMITED', 429, message, { retryAfterSeconds });
   }
 }
 

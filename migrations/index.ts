@@ -1,3 +1,4 @@
+import { Migration20261202153000_api_key_limits } from './Migration20261202153000_api_key_limits.js';
 import { Migration20261202130000_order_origin } from './Migration20261202130000_order_origin.js';
 import { Migration20261127055000_order_event_numbering } from './Migration20261127055000_order_event_numbering.js';
 import { Migration20261127061000_split_rules } from './Migration20261127061000_split_rules.js';
@@ -24,4 +25,5 @@ export const migrationsList = [
   },
   { name: 'Migration20261127061000_split_rules', class: Migration20261127061000_split_rules },
   { name: 'Migration20261202130000_order_origin', class: Migration20261202130000_order_origin },
+  { name: 'Migration20261202153000_api_key_limits', class: Migration20261202153000_api_key_limits },
 ];

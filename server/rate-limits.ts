@@ -1,0 +1,129 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Redis } from 'ioredis';
+import { RateLimitedError } from '../common/errors.js';
+import type { Principal } from '../services/context.js';
+import { effectiveLimits, type KeyLimits, type RateLimitSettings } from '../services/key-limits.js';
+import type { Sql } from '../subscriptions/order-events.js';
+import type { Logger } from './logger.js';
+
+/** Who sent a request: the key behind its bearer secret, or why a secret that was sent was refused. */
+export interface Caller {
+  principal: Principal | null;
+  authFailure: string | null;
+}
+
+export interface HttpLimits {
+  /** Adds the limits to the GraphQL route's scope (webhooks and health routes are outside it). */
+  register(scope: FastifyInstance): Promise<void>;
+  /** The caller found when the request came in. */
+  callerOf(request: FastifyRequest): Caller;
+  close(): Promise<void>;
+}
+
+/**
+ * Per-key limits on GraphQL over HTTP. The bearer secret is authenticated once, first
+ * (onRequest); then @fastify/rate-limit counts the key's requests per window (by key id, or by
+ * IP address without a valid key), in Redis when `redisUrl` is set so every hub process shares
+ * the count, in this process's memory otherwise. Requests in flight are counted per process.
+ */
+export async function httpLimits(deps: {
+  settings: RateLimitSettings;
+  redisUrl: string | undefined;
+  /** Names this hub's counters in a Redis other hubs (on other databases) may share. */
+  sql: Sql;
+  logger: Logger;
+  identify(authorization: string | undefined): Promise<Caller>;
+}): Promise<HttpLimits> {
+  const { settings, logger } = deps;
+  const redis = deps.redisUrl ? await connectRedis(deps.redisUrl, logger) : null;
+  const [{ name }] = await deps.sql<{ name: string }>('select current_database() as name');
+  const callers = new WeakMap<FastifyRequest, Caller & { limits: KeyLimits | null }>();
+  const inFlight = new Map<string, number>();
+  const windowMs = settings.windowSeconds * 1000;
+
+  const callerOf = (request: FastifyRequest) => {
+    const caller = callers.get(request);
+    if (!caller) throw new Error('the request was not identified (httpLimits not registered on its route)');
+    return caller;
+  };
+  const perSecond = (request: FastifyRequest) => {
+    const { limits } = callerOf(request);
+    return limits ? limits.requestsPerSecond : settings.anonymousPerSecond;
+  };
+  const counterOf = (request: FastifyRequest) => {
+    const { principal } = callerOf(request);
+    return principal ? `key:${principal.keyId}` : `ip:${request.ip}`;
+  };
+
+  return {
+    callerOf,
+    async register(scope) {
+      scope.addHook('onRequest', async (request) => {
+        const caller = await deps.identify(request.headers.authorization);
+        const { principal } = caller;
+        const limits = principal ? effectiveLimits(settings.byRole[principal.role], principal.limits) : null;
+        callers.set(request, { ...caller, limits });
+      });
+      // Route-level hook: runs after the instance-level onRequest above has identified the caller.
+      await scope.register(rateLimit, {
+        global: true,
+        hook: 'onRequest',
+        timeWindow: windowMs,
+        keyGenerator: counterOf,
+        allowList: (request) => perSecond(request) === null,
+        max: (request) => perSecond(request)! * settings.windowSeconds,
+        redis: redis ?? undefined,
+        nameSpace: `order-hub:${name}:rate-limit:`,
+        // Redis out of reach: serve unlimited rather than refuse every request.
+        skipOnError: true,
+        errorResponseBuilder: (request, context) =>
+          new RateLimitedError(
+            callerOf(request).principal
+              ? `This API key is over its limit of ${perSecond(request)} requests per second; retry in ${context.after}.`
+              : `Too many requests without a valid API key from this address; retry in ${context.after}.`,
+            Math.max(1, Math.ceil(context.ttl / 1000)),
+          ),
+      });
+      // After the rate limit, before the body is read.
+      scope.addHook('preParsing', async (request, reply, payload) => {
+        const { limits } = callerOf(request);
+        const max = limits?.maxConcurrentRequests ?? null;
+        if (max === null) return payload;
+        const counter = counterOf(request);
+        const running = inFlight.get(counter) ?? 0;
+        if (running >= max) {
+          throw new RateLimitedError(
+            `This API key has ${max} requests in flight already, the most it may; retry when one has answered.`,
+            1,
+          );
+        }
+        inFlight.set(counter, running + 1);
+        reply.raw.once('close', () => {
+          const left = inFlight.get(counter)! - 1;
+          if (left === 0) inFlight.delete(counter);
+          else inFlight.set(counter, left);
+        });
+        return payload;
+      });
+      scope.setErrorHandler((error, _request, reply) => {
+        if (!(error instanceof RateLimitedError)) throw error;
+        return reply
+          .code(error.httpStatus)
+          .header('retry-after', String(error.retryAfterSeconds))
+          .send({ errors: [{ message: error.message, extensions: error.extensions }] });
+      });
+    },
+    async close() {
+      await redis?.quit();
+    },
+  };
+}
+
+async function connectRedis(url: string, logger: Logger): Promise<Redis> {
+  // No offline queue: while Redis is away a request is not held up, it goes unlimited (skipOnError).
+  const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  redis.on('error', (err: unknown) => logger.warn({ err }, 'rate limits: Redis connection problem'));
+  await redis.connect();
+  return redis;
+}
