@@ -153,10 +153,9 @@ const schema = z.object({
   RATE_LIMIT_CONNECTOR: roleLimits(Role.CONNECTOR),
   RATE_LIMIT_ANALYST: roleLimits(Role.ANALYST),
   RATE_LIMIT_ANONYMOUS: z
-    .union([
-      z.literal('none'),
-      z.coerce.number().int('RATE_LIMIT_ANONYMOUS must be a whole number or none').min(1).max(MAX_LIMIT),
-    ])
+    .union([z.literal('none'), z.coerce.number().int().min(1).max(MAX_LIMIT)], {
+      error: `RATE_LIMIT_ANONYMOUS must be a whole number from 1 to ${MAX_LIMIT}, or none`,
+    })
     .default(20),
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(1),
 });

@@ -1,6 +1,7 @@
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Platform, Role } from '../../common/enums.js';
+import { loadConfig } from '../../server/config.js';
 import { seedChannel, seedProduct } from '../support/fixtures.js';
 import { graphql, startHubProcess, type HubProcess } from '../support/hub-process.js';
 import { ADMIN_KEY, startTestHub, type TestHub } from '../support/hub.js';
@@ -241,3 +242,39 @@ describe.skipIf(!process.env.REDIS_URL)(
     });
   },
 );
+
+describe('RATE_LIMIT_* settings', () => {
+  it('limit STOREFRONT, CONNECTOR and ANALYST keys by default, not ADMIN or OPS', () => {
+    const { byRole, anonymousPerSecond, windowSeconds } = loadConfig({}).rateLimits;
+    for (const role of [Role.ADMIN, Role.OPS])
+      expect(Object.values(byRole[role]), role).toEqual(Array(5).fill(null));
+    for (const role of [Role.STOREFRONT, Role.CONNECTOR, Role.ANALYST])
+      expect(
+        Object.values(byRole[role]).every((n) => typeof n === 'number' && n > 0),
+        role,
+      ).toBe(true);
+    expect([anonymousPerSecond, windowSeconds]).toEqual([20, 1]);
+  });
+
+  it('change the limits they name, lift them with none, and name a bad entry', () => {
+    const { byRole } = loadConfig({
+      RATE_LIMIT_STOREFRONT: 'requestsPerSecond=5, maxWebsocketConnections=none',
+      RATE_LIMIT_OPS: 'maxConcurrentRequests=100',
+    }).rateLimits;
+    expect(byRole.STOREFRONT).toMatchObject({ requestsPerSecond: 5, maxWebsocketConnections: null });
+    expect(byRole.STOREFRONT.maxConcurrentRequests).toBe(
+      loadConfig({}).rateLimits.byRole.STOREFRONT.maxConcurrentRequests,
+    );
+    expect(byRole.OPS).toMatchObject({ requestsPerSecond: null, maxConcurrentRequests: 100 });
+    expect(() => loadConfig({ RATE_LIMIT_ANALYST: 'requestsPerMinute=5' })).toThrow(
+      /RATE_LIMIT_ANALYST: "requestsPerMinute" is not a limit/,
+    );
+    expect(() => loadConfig({ RATE_LIMIT_CONNECTOR: 'requestsPerSecond=0' })).toThrow(
+      /RATE_LIMIT_CONNECTOR: requestsPerSecond must be a whole number from 1/,
+    );
+    expect(() => loadConfig({ RATE_LIMIT_ANONYMOUS: 'lots' })).toThrow(
+      /RATE_LIMIT_ANONYMOUS must be a whole number/,
+    );
+    expect(() => loadConfig({ RATE_LIMIT_WINDOW_SECONDS: '0' })).toThrow(/RATE_LIMIT_WINDOW_SECONDS/);
+  });
+});
