@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 /**
  * Every error a client sees carries one of these in `extensions.code`: the contract's codes, and two the
  * hub adds for what is neither the client's mistake nor a failure of the server (NOT_AVAILABLE,
- * SUBSCRIBER_FELL_BEHIND), so they are not logged as unexpected.
+ * SUBSCRIBER_FELL_BEHIND), so they are not logged as unexpected; and RATE_LIMITED, a key over its limits.
  */
 export type ErrorCode =
   | 'UNAUTHENTICATED'

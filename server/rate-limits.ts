@@ -16,7 +16,7 @@ export interface Caller {
 export interface HttpLimits {
   /** Adds the limits to the GraphQL route's scope (webhooks and health routes are outside it). */
   register(scope: FastifyInstance): Promise<void>;
-  /** The caller found when the request came in. */
+  /** The caller found when the request came in; throws what finding it threw (the database away). */
   callerOf(request: FastifyRequest): Caller;
   close(): Promise<void>;
 }
@@ -38,32 +38,44 @@ export async function httpLimits(deps: {
   const { settings, logger } = deps;
   const redis = deps.redisUrl ? await connectRedis(deps.redisUrl, logger) : null;
   const [{ name }] = await deps.sql<{ name: string }>('select current_database() as name');
-  const callers = new WeakMap<FastifyRequest, Caller & { limits: KeyLimits | null }>();
+  type Identified = Caller & { limits: KeyLimits | null; failure?: unknown };
+  const callers = new WeakMap<FastifyRequest, Identified>();
   const inFlight = new Map<string, number>();
   const windowMs = settings.windowSeconds * 1000;
 
-  const callerOf = (request: FastifyRequest) => {
+  const identified = (request: FastifyRequest) => {
     const caller = callers.get(request);
     if (!caller) throw new Error('the request was not identified (httpLimits not registered on its route)');
     return caller;
   };
   const perSecond = (request: FastifyRequest) => {
-    const { limits } = callerOf(request);
+    const { limits } = identified(request);
     return limits ? limits.requestsPerSecond : settings.anonymousPerSecond;
   };
   const counterOf = (request: FastifyRequest) => {
-    const { principal } = callerOf(request);
+    const { principal } = identified(request);
     return principal ? `key:${principal.keyId}` : `ip:${request.ip}`;
   };
 
   return {
-    callerOf,
+    callerOf(request) {
+      const { principal, authFailure, failure } = identified(request);
+      if (failure !== undefined) throw failure;
+      return { principal, authFailure };
+    },
     async register(scope) {
       scope.addHook('onRequest', async (request) => {
-        const caller = await deps.identify(request.headers.authorization);
-        const { principal } = caller;
-        const limits = principal ? effectiveLimits(settings.byRole[principal.role], principal.limits) : null;
-        callers.set(request, { ...caller, limits });
+        try {
+          const caller = await deps.identify(request.headers.authorization);
+          const { principal } = caller;
+          const limits = principal
+            ? effectiveLimits(settings.byRole[principal.role], principal.limits)
+            : null;
+          callers.set(request, { ...caller, limits });
+        } catch (failure) {
+          // Counted as without a key; the GraphQL context throws it, and Apollo answers as for any failure.
+          callers.set(request, { principal: null, authFailure: null, limits: null, failure });
+        }
       });
       // Route-level hook: runs after the instance-level onRequest above has identified the caller.
       await scope.register(rateLimit, {
@@ -79,7 +91,7 @@ export async function httpLimits(deps: {
         skipOnError: true,
         errorResponseBuilder: (request, context) =>
           new RateLimitedError(
-            callerOf(request).principal
+            identified(request).principal
               ? `This API key is over its limit of ${perSecond(request)} requests per second; retry in ${context.after}.`
               : `Too many requests without a valid API key from this address; retry in ${context.after}.`,
             Math.max(1, Math.ceil(context.ttl / 1000)),
@@ -87,7 +99,7 @@ export async function httpLimits(deps: {
       });
       // After the rate limit, before the body is read.
       scope.addHook('preParsing', async (request, reply, payload) => {
-        const { limits } = callerOf(request);
+        const { limits } = identified(request);
         const max = limits?.maxConcurrentRequests ?? null;
         if (max === null) return payload;
         const counter = counterOf(request);
