@@ -1,5 +1,5 @@
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
 import { RateLimitedError } from '../common/errors.js';
 import type { Principal } from '../services/context.js';
@@ -57,6 +57,24 @@ export async function httpLimits(deps: {
     return principal ? `key:${principal.keyId}` : `ip:${request.ip}`;
   };
 
+  /** Counts the request in flight until its response closes; refuses it when its key has `max` already. */
+  const holdSlot = (request: FastifyRequest, reply: FastifyReply, max: number) => {
+    const counter = counterOf(request);
+    const running = inFlight.get(counter) ?? 0;
+    if (running >= max) {
+      throw new RateLimitedError(
+        `This API key has ${max} requests in flight already, the most it may; retry when one has answered.`,
+        1,
+      );
+    }
+    inFlight.set(counter, running + 1);
+    reply.raw.once('close', () => {
+      const left = inFlight.get(counter)! - 1;
+      if (left === 0) inFlight.delete(counter);
+      else inFlight.set(counter, left);
+    });
+  };
+
   return {
     callerOf(request) {
       const { principal, authFailure, failure } = identified(request);
@@ -64,26 +82,11 @@ export async function httpLimits(deps: {
       return { principal, authFailure };
     },
     async register(scope) {
-      scope.addHook('onRequest', async (request) => {
-        try {
-          const caller = await deps.identify(request.headers.authorization);
-          const { principal } = caller;
-          const limits = principal
-            ? effectiveLimits(settings.byRole[principal.role], principal.limits)
-            : null;
-          callers.set(request, { ...caller, limits });
-        } catch (failure) {
-          // Counted as without a key; the GraphQL context throws it, and Apollo answers as for any failure.
-          callers.set(request, { principal: null, authFailure: null, limits: null, failure });
-        }
-      });
-      // Route-level hook: runs after the instance-level onRequest above has identified the caller.
       await scope.register(rateLimit, {
-        global: true,
-        hook: 'onRequest',
+        // Not on every route: the hook below counts only the callers that have a rate.
+        global: false,
         timeWindow: windowMs,
         keyGenerator: counterOf,
-        allowList: (request) => perSecond(request) === null,
         max: (request) => perSecond(request)! * settings.windowSeconds,
         redis: redis ?? undefined,
         nameSpace: `order-hub:${name}:rate-limit:`,
@@ -97,26 +100,23 @@ export async function httpLimits(deps: {
             Math.max(1, Math.ceil(context.ttl / 1000)),
           ),
       });
-      // After the rate limit, before the body is read.
-      scope.addHook('preParsing', async (request, reply, payload) => {
-        const { limits } = identified(request);
-        const max = limits?.maxConcurrentRequests ?? null;
-        if (max === null) return payload;
-        const counter = counterOf(request);
-        const running = inFlight.get(counter) ?? 0;
-        if (running >= max) {
-          throw new RateLimitedError(
-            `This API key has ${max} requests in flight already, the most it may; retry when one has answered.`,
-            1,
-          );
+      const countRequest = scope.rateLimit();
+      // One hook, before the body is read; an unlimited key (ADMIN, OPS) pays only for its look-up.
+      scope.addHook('onRequest', async (request, reply) => {
+        try {
+          const caller = await deps.identify(request.headers.authorization);
+          const { principal } = caller;
+          const limits = principal
+            ? effectiveLimits(settings.byRole[principal.role], principal.limits)
+            : null;
+          callers.set(request, { ...caller, limits });
+        } catch (failure) {
+          // Counted as without a key; the GraphQL context throws it, and Apollo answers as for any failure.
+          callers.set(request, { principal: null, authFailure: null, limits: null, failure });
         }
-        inFlight.set(counter, running + 1);
-        reply.raw.once('close', () => {
-          const left = inFlight.get(counter)! - 1;
-          if (left === 0) inFlight.delete(counter);
-          else inFlight.set(counter, left);
-        });
-        return payload;
+        if (perSecond(request) !== null) await countRequest.call(scope, request, reply);
+        const max = identified(request).limits?.maxConcurrentRequests ?? null;
+        if (max !== null) holdSlot(request, reply, max);
       });
       scope.setErrorHandler((error, _request, reply) => {
         if (!(error instanceof RateLimitedError)) throw error;
