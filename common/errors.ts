@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 /**
  * Every error a client sees carries one of these in `extensions.code`: the contract's codes, and two the
  * hub adds for what is neither the client's mistake nor a failure of the server (NOT_AVAILABLE,
- * SUBSCRIBER_FELL_BEHIND), so they are not logged as unexpected.
+ * SUBSCRIBER_FELL_BEHIND), so they are not logged as unexpected; and RATE_LIMITED, a key over its limits.
  */
 export type ErrorCode =
   | 'UNAUTHENTICATED'
@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'CHANNEL_CLOSED'
   | 'CONFLICT'
   | 'QUERY_TOO_COMPLEX'
+  | 'RATE_LIMITED'
   | 'NOT_AVAILABLE'
   | 'SUBSCRIBER_FELL_BEHIND'
   | 'INGEST_BUSY'
@@ -105,6 +106,16 @@ export class ConflictError extends HubError {
 export class QueryTooComplexError extends HubError {
   constructor(message: string) {
     super('QUERY_TOO_COMPLEX', 400, message);
+  }
+}
+
+/** An API key (or, without one, an IP address) over one of its limits: try again after `retryAfterSeconds`. */
+export class RateLimitedError extends HubError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('RATE_LIMITED', 429, message, { retryAfterSeconds });
   }
 }
 

@@ -26,4 +26,20 @@ export class ApiKey extends BaseEntity {
   /** When the key last authenticated, to the minute: it moves at most once a minute. */
   @Property({ type: 'timestamptz', nullable: true })
   lastUsedAt: Date | null = null;
+
+  // The key's own limits (services/key-limits.ts); null follows its role's default.
+  @Property({ type: 'integer', nullable: true })
+  requestsPerSecond: number | null = null;
+
+  @Property({ type: 'integer', nullable: true })
+  maxConcurrentRequests: number | null = null;
+
+  @Property({ type: 'integer', nullable: true })
+  maxWebsocketConnections: number | null = null;
+
+  @Property({ type: 'integer', nullable: true })
+  maxSubscriptionsPerConnection: number | null = null;
+
+  @Property({ type: 'integer', nullable: true })
+  websocketMessagesPerSecond: number | null = null;
 }

@@ -1,5 +1,6 @@
 import { Migration20261202152000_api_key_revocation } from './Migration20261202152000_api_key_revocation.js';
 import { Migration20261202154000_delivery_replays } from './Migration20261202154000_delivery_replays.js';
+import { Migration20261202153000_api_key_limits } from './Migration20261202153000_api_key_limits.js';
 import { Migration20261202130000_order_origin } from './Migration20261202130000_order_origin.js';
 import { Migration20261127055000_order_event_numbering } from './Migration20261127055000_order_event_numbering.js';
 import { Migration20261127061000_split_rules } from './Migration20261127061000_split_rules.js';
@@ -34,4 +35,5 @@ export const migrationsList = [
     name: 'Migration20261202154000_delivery_replays',
     class: Migration20261202154000_delivery_replays,
   },
+  { name: 'Migration20261202153000_api_key_limits', class: Migration20261202153000_api_key_limits },
 ];

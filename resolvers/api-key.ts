@@ -1,8 +1,14 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { ApiKey } from '../entities/index.js';
-import { ApiKeyConnectionType, ApiKeyType, CreatedApiKeyType } from '../schema/access.js';
+import {
+  ApiKeyConnectionType,
+  ApiKeyLimitsInput,
+  ApiKeyLimitsType,
+  ApiKeyType,
+  CreatedApiKeyType,
+} from '../schema/access.js';
 import { Role } from '../common/enums.js';
-import { createApiKey, listApiKeys, revokeApiKey } from '../services/api-keys.js';
+import { createApiKey, keyLimits, listApiKeys, revokeApiKey, setApiKeyLimits } from '../services/api-keys.js';
 import type { RequestContext } from '../services/context.js';
 import { ADMIN_ONLY } from './roles.js';
 
@@ -41,6 +47,25 @@ export class ApiKeyResolver {
   })
   revokeApiKey(@Ctx() ctx: RequestContext, @Arg('id', () => ID) id: string) {
     return revokeApiKey(ctx, id);
+  }
+
+  @Authorized(ADMIN_ONLY)
+  @Mutation(() => ApiKeyType, {
+    description: "Replaces the key's own limits; they apply from its next request.",
+  })
+  setApiKeyLimits(
+    @Ctx() ctx: RequestContext,
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => ApiKeyLimitsInput) input: ApiKeyLimitsInput,
+  ) {
+    return setApiKeyLimits(ctx, id, input);
+  }
+
+  @FieldResolver(() => ApiKeyLimitsType, {
+    description: "The limits the key works under: its own, and its role's default for the rest.",
+  })
+  limits(@Root() key: ApiKey, @Ctx() ctx: RequestContext) {
+    return keyLimits(ctx, key);
   }
 
   @FieldResolver(() => String, { nullable: true })

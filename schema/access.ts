@@ -1,4 +1,4 @@
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { Role } from '../common/enums.js';
 import { PageInfoType } from './order.js';
 import { DateTimeScalar } from './scalars.js';
@@ -41,4 +41,29 @@ export class CreatedApiKeyType {
   @Field(() => ApiKeyType) apiKey!: ApiKeyType;
   @Field(() => String, { description: 'The secret, shown this once: only its hash is stored.' })
   secret!: string;
+}
+
+@ObjectType('ApiKeyLimits', { description: 'What a key may use; null: not limited.' })
+export class ApiKeyLimitsType {
+  @Field(() => Int, { nullable: true, description: 'GraphQL requests over HTTP per second.' })
+  requestsPerSecond!: number | null;
+  @Field(() => Int, { nullable: true, description: 'GraphQL requests over HTTP in flight at once.' })
+  maxConcurrentRequests!: number | null;
+  @Field(() => Int, { nullable: true, description: 'Websockets open at once.' })
+  maxWebsocketConnections!: number | null;
+  @Field(() => Int, { nullable: true, description: 'Operations open at once on one websocket.' })
+  maxSubscriptionsPerConnection!: number | null;
+  @Field(() => Int, { nullable: true, description: 'Messages one websocket may send per second.' })
+  websocketMessagesPerSecond!: number | null;
+}
+
+@InputType('ApiKeyLimitsInput', {
+  description: "A key's own limits, from 1 up; one left out or null follows the key's role.",
+})
+export class ApiKeyLimitsInput {
+  @Field(() => Int, { nullable: true }) requestsPerSecond?: number | null;
+  @Field(() => Int, { nullable: true }) maxConcurrentRequests?: number | null;
+  @Field(() => Int, { nullable: true }) maxWebsocketConnections?: number | null;
+  @Field(() => Int, { nullable: true }) maxSubscriptionsPerConnection?: number | null;
+  @Field(() => Int, { nullable: true }) websocketMessagesPerSecond?: number | null;
 }

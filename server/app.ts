@@ -30,6 +30,8 @@ import { formatHubError, logUnexpected } from './errors.js';
 import { hubSchema } from './graphql-schema.js';
 import type { Logger } from './logger.js';
 import { queryLimitRules } from './query-limits.js';
+import { httpLimits, type Caller } from './rate-limits.js';
+import { WebsocketLimits } from './websocket-limits.js';
 import { registerWebhooks } from './webhooks.js';
 import { registerCarrierWebhooks } from './carrier-webhooks.js';
 
@@ -66,18 +68,24 @@ function bearer(value: unknown): string | null {
   return match ? match[1] : null;
 }
 
+async function identify(deps: HubDeps, secret: string | null): Promise<Caller> {
+  if (secret === null) return { principal: null, authFailure: null };
+  const principal = await authenticate(deps.orm.em.fork(), secret, {
+    adminKey: deps.config.adminKey,
+    logger: deps.logger,
+  });
+  return { principal, authFailure: principal ? null : 'This API key is unknown or revoked.' };
+}
+
 async function contextFor(
   deps: HubDeps,
   hub: HubServices,
-  secret: string | null,
+  { principal, authFailure }: Caller,
   requestId: string,
   connection: Connection | null = null,
 ): Promise<RequestContext> {
   const em = deps.orm.em.fork();
   const logger = deps.logger.child({ requestId });
-  if (secret === null) return new RequestContext({ em, principal: null, requestId, logger, hub, connection });
-  const principal = await authenticate(em, secret, { adminKey: deps.config.adminKey, logger });
-  const authFailure = principal ? null : 'This API key is unknown or revoked.';
   return new RequestContext({ em, principal, requestId, logger, hub, connection, authFailure });
 }
 
@@ -90,6 +98,7 @@ export function domainSettings(config: HubConfig): DomainSettings {
       suddenDropWindowSeconds: config.suddenDropWindowSeconds,
     },
     remoteProvinces: config.remoteProvinces,
+    rateLimits: config.rateLimits,
   };
 }
 
@@ -116,7 +125,7 @@ export function hubServices(
 export async function createHub(deps: HubDeps): Promise<Hub> {
   const { config, logger, orm } = deps;
   const schema = await hubSchema();
-  const limits = queryLimitRules(config);
+  const queryLimits = queryLimitRules(config);
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -165,7 +174,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
 
   const apollo = new ApolloServer<RequestContext>({
     schema,
-    validationRules: limits,
+    validationRules: queryLimits,
     introspection: true,
     // The hub handles SIGTERM and SIGINT itself, draining HTTP and websockets in order.
     stopOnTerminationSignals: false,
@@ -179,10 +188,20 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     ],
   });
   await apollo.start();
-  await app.register(fastifyApollo(apollo), {
-    path: GRAPHQL_PATH,
-    context: async (request) =>
-      contextFor(deps, services, bearer(request.headers.authorization), String(request.id)),
+  const limits = await httpLimits({
+    settings: config.rateLimits,
+    redisUrl: config.redisUrl,
+    sql,
+    logger,
+    identify: (authorization) => identify(deps, bearer(authorization)),
+  });
+  // A scope of its own, so the limits apply to GraphQL only.
+  await app.register(async (scope) => {
+    await limits.register(scope);
+    await scope.register(fastifyApollo(apollo), {
+      path: GRAPHQL_PATH,
+      context: async (request) => contextFor(deps, services, limits.callerOf(request), String(request.id)),
+    });
   });
 
   const wss = new WebSocketServer({ server: app.server, path: GRAPHQL_PATH, maxPayload: MAX_BODY_BYTES });
@@ -204,7 +223,9 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   });
   await listener.start();
   const fanout = new SubscriptionFanout(config.subscriberMaxQueue, logger);
-  const sockets = useGraphqlWs(deps, services, schema, limits, wss, fanout, keySockets);
+  const websocketLimits = new WebsocketLimits(config.rateLimits);
+  websocketLimits.watch(wss);
+  const sockets = useGraphqlWs(deps, services, schema, queryLimits, wss, fanout, keySockets, websocketLimits);
 
   return {
     app,
@@ -221,6 +242,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       await feedPool.end();
       await app.close();
       await apollo.stop();
+      await limits.close();
       services.platformClients.close();
     },
   };
@@ -271,6 +293,7 @@ function useGraphqlWs(
   wss: WebSocketServer,
   fanout: SubscriptionFanout,
   keySockets: KeySockets,
+  websocketLimits: WebsocketLimits,
 ) {
   type Extra = { principalSecret?: string; connectionId?: string; keyId?: string };
   return useServer<Record<string, unknown> | undefined, Extra>(
@@ -292,7 +315,7 @@ function useGraphqlWs(
           adminKey: deps.config.adminKey,
           logger: deps.logger,
         });
-        if (!principal) return false;
+        if (!principal || !websocketLimits.admit(ctx.extra.socket, principal)) return false;
         if (principal.keyId !== ENV_ADMIN_KEY_ID) {
           // A socket closed while its key was read would never leave the registry.
           if (ctx.extra.socket.readyState !== WebSocket.OPEN) return false;
@@ -307,11 +330,16 @@ function useGraphqlWs(
       onClose: (ctx) => {
         if (ctx.extra.keyId) keySockets.remove(ctx.extra.keyId, ctx.extra.socket);
       },
-      context: (ctx, id) =>
-        contextFor(deps, hub, ctx.extra.principalSecret ?? null, `${ctx.extra.connectionId}:${id}`, {
-          socket: ctx.extra.socket,
-          id,
-        }),
+      onSubscribe: (ctx) =>
+        websocketLimits.checkSubscribe(ctx.extra.socket, Object.keys(ctx.subscriptions).length),
+      context: async (ctx, id) =>
+        contextFor(
+          deps,
+          hub,
+          await identify(deps, ctx.extra.principalSecret ?? null),
+          `${ctx.extra.connectionId}:${id}`,
+          { socket: ctx.extra.socket, id },
+        ),
       onNext: (ctx, id, _payload, _args, result) => {
         if (!result.errors) return result;
         const requestId = `${ctx.extra.connectionId}:${id}`;

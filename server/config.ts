@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { DEFAULT_REMOTE_PROVINCES, parseProvinceList } from '../services/provinces.js';
 import { MIN_SECRET_LENGTH } from '../common/hmac.js';
+import { Role } from '../common/enums.js';
+import {
+  DEFAULT_ROLE_LIMITS,
+  MAX_LIMIT,
+  parseLimitList,
+  type RateLimitSettings,
+} from '../services/key-limits.js';
 
 /** Everything the hub reads from its environment, validated once at start and passed down. */
 export interface HubConfig {
@@ -56,6 +63,8 @@ export interface HubConfig {
   subscriberMaxQueue: number;
   /** Regions (canonical names) whose addresses are remote for the split rules. */
   remoteProvinces: readonly string[];
+  /** Per-key limits on GraphQL over HTTP and websockets (services/key-limits.ts). */
+  rateLimits: RateLimitSettings;
 }
 
 const port = (name: string) =>
@@ -149,7 +158,33 @@ const schema = z.object({
         return z.NEVER;
       }
     }),
+  RATE_LIMIT_ADMIN: roleLimits(Role.ADMIN),
+  RATE_LIMIT_OPS: roleLimits(Role.OPS),
+  RATE_LIMIT_STOREFRONT: roleLimits(Role.STOREFRONT),
+  RATE_LIMIT_CONNECTOR: roleLimits(Role.CONNECTOR),
+  RATE_LIMIT_ANALYST: roleLimits(Role.ANALYST),
+  RATE_LIMIT_ANONYMOUS: z
+    .union([z.literal('none'), z.coerce.number().int().min(1).max(MAX_LIMIT)], {
+      error: `RATE_LIMIT_ANONYMOUS must be a whole number from 1 to ${MAX_LIMIT}, or none`,
+    })
+    .default(20),
+  RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(1),
 });
+
+/** RATE_LIMIT_<role>: `name=value` pairs over that role's built-in limits. */
+function roleLimits(role: Role) {
+  return z
+    .string()
+    .optional()
+    .transform((value, zctx) => {
+      try {
+        return parseLimitList(value ?? '', DEFAULT_ROLE_LIMITS[role]);
+      } catch (err) {
+        zctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    });
+}
 
 const CARRIER_CODE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
@@ -234,5 +269,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     redisUrl: e.REDIS_URL,
     subscriberMaxQueue: e.SUBSCRIBER_MAX_QUEUE,
     remoteProvinces: e.REMOTE_PROVINCES,
+    rateLimits: {
+      byRole: {
+        [Role.ADMIN]: e.RATE_LIMIT_ADMIN,
+        [Role.OPS]: e.RATE_LIMIT_OPS,
+        [Role.STOREFRONT]: e.RATE_LIMIT_STOREFRONT,
+        [Role.CONNECTOR]: e.RATE_LIMIT_CONNECTOR,
+        [Role.ANALYST]: e.RATE_LIMIT_ANALYST,
+      },
+      anonymousPerSecond: e.RATE_LIMIT_ANONYMOUS === 'none' ? null : e.RATE_LIMIT_ANONYMOUS,
+      windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+    },
   };
 }

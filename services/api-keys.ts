@@ -7,6 +7,14 @@ import { isChannelBound } from './access.js';
 import type { Principal, RequestContext } from './context.js';
 import { BadUserInputError, NotFoundError } from '../common/errors.js';
 import { pageSize, parseId } from './ids.js';
+import {
+  DEFAULT_ROLE_LIMITS,
+  effectiveLimits,
+  LIMIT_NAMES,
+  MAX_LIMIT,
+  type KeyLimitOverrides,
+  type KeyLimits,
+} from './key-limits.js';
 
 export const ENV_ADMIN_KEY_ID = 'env-admin';
 /** How stale `lastUsedAt` may get: a busy key writes its row once a minute, not on every request. */
@@ -43,7 +51,13 @@ export async function authenticate(
   if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
     noteKeyUsed(em, key.id, options.logger);
   }
-  return { keyId: key.id, role: key.role, channelCode: key.channel?.code ?? null, label: key.label };
+  return {
+    keyId: key.id,
+    role: key.role,
+    channelCode: key.channel?.code ?? null,
+    label: key.label,
+    limits: limitOverrides(key),
+  };
 }
 
 /**
@@ -159,6 +173,41 @@ export async function revokeApiKey(ctx: RequestContext, id: string): Promise<boo
   key.revokedAt ??= new Date();
   await ctx.em.flush();
   return true;
+}
+
+function limitOverrides(key: ApiKey): KeyLimitOverrides {
+  return Object.fromEntries(LIMIT_NAMES.map((name) => [name, key[name]]));
+}
+
+/** The limits `key` works under now: its own, and its role's default for the rest. */
+export function keyLimits(ctx: RequestContext, key: ApiKey): KeyLimits {
+  const byRole = ctx.hub.settings.rateLimits?.byRole ?? DEFAULT_ROLE_LIMITS;
+  return effectiveLimits(byRole[key.role], limitOverrides(key));
+}
+
+/**
+ * Replaces a key's own limits, all five at once: one left out or null follows the key's role.
+ * They apply from the key's next request (and next websocket).
+ */
+export async function setApiKeyLimits(
+  ctx: RequestContext,
+  id: string,
+  input: KeyLimitOverrides,
+): Promise<ApiKey> {
+  for (const name of LIMIT_NAMES) {
+    const value = input[name] ?? null;
+    if (value !== null && !(Number.isInteger(value) && value >= 1 && value <= MAX_LIMIT)) {
+      throw new BadUserInputError(
+        `${name} must be a whole number from 1 to ${MAX_LIMIT}, or null for the role's default.`,
+        name,
+      );
+    }
+  }
+  const key = await ctx.em.findOne(ApiKey, { id: parseId(id) });
+  if (!key) throw new NotFoundError('API key', id);
+  for (const name of LIMIT_NAMES) key[name] = input[name] ?? null;
+  await ctx.em.flush();
+  return key;
 }
 
 /**

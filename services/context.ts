@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Role } from '../common/enums.js';
 import type { Connection } from '../subscriptions/fanout.js';
 import type { HubStreams } from '../subscriptions/streams.js';
+import type { KeyLimitOverrides, RateLimitSettings } from './key-limits.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import type { PlatformClients } from './platform-client.js';
 import type { ReserveCombiner } from './reserve-combiner.js';
@@ -14,6 +15,8 @@ export interface Principal {
   /** STOREFRONT and CONNECTOR keys act for this channel only. */
   channelCode: string | null;
   label: string;
+  /** The key's own rate limits, where it has any (services/key-limits.ts). */
+  limits?: KeyLimitOverrides;
 }
 
 /** When safety stock closes and reopens a product, and what counts as a sudden drop. */
@@ -40,6 +43,8 @@ export interface DomainSettings {
   stockLevels?: StockLevelSettings;
   /** Regions (canonical names, see provinces.ts) whose addresses are remote; DEFAULT_REMOTE_PROVINCES when absent. */
   remoteProvinces?: readonly string[];
+  /** Per-key limits, to show each key's (the limits themselves are applied in server/). */
+  rateLimits?: RateLimitSettings;
 }
 
 /**
