@@ -1,10 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
+import {
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  specifiedRules,
+  validate,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { authenticate } from '../services/api-keys.js';
@@ -116,6 +124,8 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   const { config, logger, orm } = deps;
   const schema = await hubSchema();
   const limits = queryLimitRules(config);
+  // With introspection off, the websocket refuses it too (Apollo adds the same rule on HTTP).
+  const wsRules = config.graphqlIntrospection ? limits : [...limits, NoSchemaIntrospectionCustomRule];
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -165,7 +175,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   const apollo = new ApolloServer<RequestContext>({
     schema,
     validationRules: limits,
-    introspection: true,
+    introspection: config.graphqlIntrospection,
     // The hub handles SIGTERM and SIGINT itself, draining HTTP and websockets in order.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
@@ -173,7 +183,9 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     formatError: (formatted, error) => formatHubError(formatted, error, REQUEST_ID_SLOT),
     plugins: [
       fastifyApolloDrainPlugin(app),
-      ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+      config.graphqlIntrospection
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
+        : ApolloServerPluginLandingPageDisabled(),
       requestIdPlugin(logger),
     ],
   });
@@ -201,7 +213,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   });
   await listener.start();
   const fanout = new SubscriptionFanout(config.subscriberMaxQueue, logger);
-  const sockets = useGraphqlWs(deps, services, schema, limits, wss, fanout);
+  const sockets = useGraphqlWs(deps, services, schema, wsRules, wss, fanout);
 
   return {
     app,
@@ -272,7 +284,8 @@ function useGraphqlWs(
   return useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema,
-      validate: (s, document) => validate(s, document, [...specifiedRules, ...limits]),
+      validate: (s, document) =>
+        validate(s, document, [...specifiedRules, ...limits]).map(asValidationFailure),
       subscribe: (args) => fanout.subscribe(args),
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
@@ -309,6 +322,15 @@ function useGraphqlWs(
     },
     wss,
   );
+}
+
+/** Marks a refused query as Apollo does on HTTP, so the client gets BAD_USER_INPUT, not an internal error. */
+function asValidationFailure(error: GraphQLError): GraphQLError {
+  if (error.extensions.code) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+  });
 }
 
 function stringOrNull(value: unknown): string | null {
