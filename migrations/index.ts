@@ -1,4 +1,5 @@
 import { Migration20261202130000_order_origin } from './Migration20261202130000_order_origin.js';
+import { Migration20261202155000_hold_api_key } from './Migration20261202155000_hold_api_key.js';
 import { Migration20261127055000_order_event_numbering } from './Migration20261127055000_order_event_numbering.js';
 import { Migration20261127061000_split_rules } from './Migration20261127061000_split_rules.js';
 import { Migration20261127045000_change_notifications } from './Migration20261127045000_change_notifications.js';
@@ -24,4 +25,5 @@ export const migrationsList = [
   },
   { name: 'Migration20261127061000_split_rules', class: Migration20261127061000_split_rules },
   { name: 'Migration20261202130000_order_origin', class: Migration20261202130000_order_origin },
+  { name: 'Migration20261202155000_hold_api_key', class: Migration20261202155000_hold_api_key },
 ];

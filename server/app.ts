@@ -97,6 +97,11 @@ export function domainSettings(config: HubConfig): DomainSettings {
       suddenDropWindowSeconds: config.suddenDropWindowSeconds,
     },
     remoteProvinces: config.remoteProvinces,
+    holdLimits: {
+      maxUnits: config.holdMaxUnits,
+      maxOpenPerKey: config.holdMaxOpenPerKey,
+      maxTtlSeconds: config.holdMaxTtlSeconds,
+    },
   };
 }
 

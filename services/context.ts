@@ -32,6 +32,15 @@ export const DEFAULT_STOCK_LEVELS: StockLevelSettings = {
   suddenDropWindowSeconds: 600,
 };
 
+/** What one STOREFRONT key's holds outside orders (reserveStock) may take. */
+export interface HoldLimits {
+  maxUnits: number;
+  maxOpenPerKey: number;
+  maxTtlSeconds: number;
+}
+
+export const DEFAULT_HOLD_LIMITS: HoldLimits = { maxUnits: 100, maxOpenPerKey: 5000, maxTtlSeconds: 3600 };
+
 /** The business settings services follow, read from the configuration once. */
 export interface DomainSettings {
   /** How long a hold on stock lasts before the sweeper releases it. */
@@ -40,6 +49,8 @@ export interface DomainSettings {
   stockLevels?: StockLevelSettings;
   /** Regions (canonical names, see provinces.ts) whose addresses are remote; DEFAULT_REMOTE_PROVINCES when absent. */
   remoteProvinces?: readonly string[];
+  /** Caps on a STOREFRONT key's holds; DEFAULT_HOLD_LIMITS when absent. */
+  holdLimits?: HoldLimits;
 }
 
 /**
