@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { IngestOutcome, IngestSource } from '../common/enums.js';
+import { databaseErrorOf, describeDatabaseError } from '../common/database-errors.js';
 import { HubError } from '../common/errors.js';
 
 /**
@@ -24,13 +25,19 @@ export async function logReceivedMany(
   return rows.map((r) => String(r.id));
 }
 
-/** Records why a payload could not be stored, in words safe to show an operator. */
+/** Records why a payload could not be stored, in words safe to show an operator: never the payload's values. */
 export async function logFailed(em: EntityManager, logId: string, error: unknown) {
-  const message = error instanceof HubError ? error.message : 'internal error; see the hub log';
   await em.execute(`update ingest_log set outcome = 'FAILED', error = ?, processed_at = now() where id = ?`, [
-    message,
+    failureMessage(error),
     logId,
   ]);
+}
+
+/** A HubError's own message, a database error's code and names (its message holds the row), else a pointer to the log. */
+export function failureMessage(error: unknown): string {
+  if (error instanceof HubError) return error.message;
+  const database = databaseErrorOf(error);
+  return database ? describeDatabaseError(database) : 'internal error; see the hub log';
 }
 
 /** Records on their log rows how the payloads of a batch went, in the batch's transaction. */
