@@ -43,6 +43,7 @@ import { registerCarrierWebhooks } from './carrier-webhooks.js';
 export const GRAPHQL_PATH = '/graphql';
 const REQUEST_ID_SLOT = '<request-id>';
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
+const REPLAY_POOL_SIZE = 2;
 
 export interface Hub {
   app: FastifyInstance;
@@ -161,7 +162,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
 
   const databaseUrl = deps.databaseUrl ?? orm.config.get('clientUrl')!;
   const events = new EventBus();
-  // The feed's own small pool: publishing and replays never queue behind request traffic.
+  // The feed's own small pool: numbering and publishing never queue behind request traffic.
   const feedPool = new pg.Pool({ connectionString: databaseUrl, max: 4, application_name: 'order-hub-feed' });
   feedPool.on('error', (err) => logger.warn({ err }, 'subscriptions: feed connection lost'));
   const sql: Sql = async <T>(query: string, params?: unknown[]) =>
@@ -172,7 +173,17 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     transport: await feedTransport(config, sql, logger),
     logger,
   });
-  const services = hubServices(config, orm, new HubStreams(events, orderFeed, sql));
+  // Replays (`after`) read history on a small pool of their own, in bounded pages: however many
+  // clients replay, the feed's numbering and publishing never queue behind them.
+  const replayPool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: REPLAY_POOL_SIZE,
+    application_name: 'order-hub-replay',
+  });
+  replayPool.on('error', (err) => logger.warn({ err }, 'subscriptions: replay connection lost'));
+  const replaySql: Sql = async <T>(query: string, params?: unknown[]) =>
+    (await replayPool.query(query, params)).rows as T[];
+  const services = hubServices(config, orm, new HubStreams(events, orderFeed, replaySql, REPLAY_POOL_SIZE));
 
   await registerWebhooks(app, { orm, logger, hub: services });
   await registerCarrierWebhooks(app, { orm, logger, config, hub: services });
@@ -233,6 +244,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       await listener.stop();
       await orderFeed.stop();
       await feedPool.end();
+      await replayPool.end();
       await app.close();
       await apollo.stop();
       services.platformClients.close();
