@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'NOT_AVAILABLE'
   | 'SUBSCRIBER_FELL_BEHIND'
   | 'INGEST_BUSY'
+  | 'HOLD_LIMIT_EXCEEDED'
   | 'INTERNAL_SERVER_ERROR';
 
 /**
@@ -163,5 +164,16 @@ export class PayloadMappingError extends BadUserInputError {
     problem: string,
   ) {
     super(`Payload field "${fieldPath}" ${problem}.`, fieldPath);
+  }
+}
+
+/**
+ * A STOREFRONT key's hold went over a configured cap (HOLD_MAX_*): `limit` says which, `max` the cap.
+ * Not BAD_USER_INPUT: the open-holds cap refuses a well-formed request that succeeds once holds are
+ * released, and one code lets a storefront handle every cap the same way.
+ */
+export class HoldLimitExceededError extends HubError {
+  constructor(limit: 'quantity' | 'ttlSeconds' | 'openHolds', max: number, message: string) {
+    super('HOLD_LIMIT_EXCEEDED', 429, message, { limit, max });
   }
 }

@@ -2,6 +2,7 @@ import { Migration20261202152000_api_key_revocation } from './Migration202612021
 import { Migration20261202154000_delivery_replays } from './Migration20261202154000_delivery_replays.js';
 import { Migration20261202153000_api_key_limits } from './Migration20261202153000_api_key_limits.js';
 import { Migration20261202130000_order_origin } from './Migration20261202130000_order_origin.js';
+import { Migration20261202155000_hold_api_key } from './Migration20261202155000_hold_api_key.js';
 import { Migration20261127055000_order_event_numbering } from './Migration20261127055000_order_event_numbering.js';
 import { Migration20261127061000_split_rules } from './Migration20261127061000_split_rules.js';
 import { Migration20261127045000_change_notifications } from './Migration20261127045000_change_notifications.js';
@@ -31,9 +32,10 @@ export const migrationsList = [
     name: 'Migration20261202152000_api_key_revocation',
     class: Migration20261202152000_api_key_revocation,
   },
+  { name: 'Migration20261202153000_api_key_limits', class: Migration20261202153000_api_key_limits },
   {
     name: 'Migration20261202154000_delivery_replays',
     class: Migration20261202154000_delivery_replays,
   },
-  { name: 'Migration20261202153000_api_key_limits', class: Migration20261202153000_api_key_limits },
+  { name: 'Migration20261202155000_hold_api_key', class: Migration20261202155000_hold_api_key },
 ];

@@ -1,10 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
+import {
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  specifiedRules,
+  validate,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { authenticate, ENV_ADMIN_KEY_ID } from '../services/api-keys.js';
@@ -38,6 +46,7 @@ import { registerCarrierWebhooks } from './carrier-webhooks.js';
 export const GRAPHQL_PATH = '/graphql';
 const REQUEST_ID_SLOT = '<request-id>';
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
+const REPLAY_POOL_SIZE = 2;
 
 export interface Hub {
   app: FastifyInstance;
@@ -99,6 +108,11 @@ export function domainSettings(config: HubConfig): DomainSettings {
     },
     remoteProvinces: config.remoteProvinces,
     rateLimits: config.rateLimits,
+    holdLimits: {
+      maxUnits: config.holdMaxUnits,
+      maxOpenPerKey: config.holdMaxOpenPerKey,
+      maxTtlSeconds: config.holdMaxTtlSeconds,
+    },
   };
 }
 
@@ -126,6 +140,10 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   const { config, logger, orm } = deps;
   const schema = await hubSchema();
   const queryLimits = queryLimitRules(config);
+  // With introspection off, the websocket refuses it too (Apollo adds the same rule on HTTP).
+  const wsRules = config.graphqlIntrospection
+    ? queryLimits
+    : [...queryLimits, NoSchemaIntrospectionCustomRule];
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -156,7 +174,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
 
   const databaseUrl = deps.databaseUrl ?? orm.config.get('clientUrl')!;
   const events = new EventBus();
-  // The feed's own small pool: publishing and replays never queue behind request traffic.
+  // The feed's own small pool: numbering and publishing never queue behind request traffic.
   const feedPool = new pg.Pool({ connectionString: databaseUrl, max: 4, application_name: 'order-hub-feed' });
   feedPool.on('error', (err) => logger.warn({ err }, 'subscriptions: feed connection lost'));
   const sql: Sql = async <T>(query: string, params?: unknown[]) =>
@@ -167,7 +185,17 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     transport: await feedTransport(config, sql, logger),
     logger,
   });
-  const services = hubServices(config, orm, new HubStreams(events, orderFeed, sql));
+  // Replays (`after`) read history on a small pool of their own, in bounded pages: however many
+  // clients replay, the feed's numbering and publishing never queue behind them.
+  const replayPool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: REPLAY_POOL_SIZE,
+    application_name: 'order-hub-replay',
+  });
+  replayPool.on('error', (err) => logger.warn({ err }, 'subscriptions: replay connection lost'));
+  const replaySql: Sql = async <T>(query: string, params?: unknown[]) =>
+    (await replayPool.query(query, params)).rows as T[];
+  const services = hubServices(config, orm, new HubStreams(events, orderFeed, replaySql, REPLAY_POOL_SIZE));
 
   await registerWebhooks(app, { orm, logger, hub: services, config });
   await registerCarrierWebhooks(app, { orm, logger, config, hub: services });
@@ -175,7 +203,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   const apollo = new ApolloServer<RequestContext>({
     schema,
     validationRules: queryLimits,
-    introspection: true,
+    introspection: config.graphqlIntrospection,
     // The hub handles SIGTERM and SIGINT itself, draining HTTP and websockets in order.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
@@ -183,7 +211,9 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     formatError: (formatted, error) => formatHubError(formatted, error, REQUEST_ID_SLOT),
     plugins: [
       fastifyApolloDrainPlugin(app),
-      ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+      config.graphqlIntrospection
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
+        : ApolloServerPluginLandingPageDisabled(),
       requestIdPlugin(logger),
     ],
   });
@@ -225,7 +255,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   const fanout = new SubscriptionFanout(config.subscriberMaxQueue, logger);
   const websocketLimits = new WebsocketLimits(config.rateLimits);
   websocketLimits.watch(wss);
-  const sockets = useGraphqlWs(deps, services, schema, queryLimits, wss, fanout, keySockets, websocketLimits);
+  const sockets = useGraphqlWs(deps, services, schema, wsRules, wss, fanout, keySockets, websocketLimits);
 
   return {
     app,
@@ -240,6 +270,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       await listener.stop();
       await orderFeed.stop();
       await feedPool.end();
+      await replayPool.end();
       await app.close();
       await apollo.stop();
       await limits.close();
@@ -299,7 +330,8 @@ function useGraphqlWs(
   return useServer<Record<string, unknown> | undefined, Extra>(
     {
       schema,
-      validate: (s, document) => validate(s, document, [...specifiedRules, ...limits]),
+      validate: (s, document) =>
+        validate(s, document, [...specifiedRules, ...limits]).map(asValidationFailure),
       subscribe: (args) => fanout.subscribe(args),
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
@@ -354,6 +386,15 @@ function useGraphqlWs(
     },
     wss,
   );
+}
+
+/** Marks a refused query as Apollo does on HTTP, so the client gets BAD_USER_INPUT, not an internal error. */
+function asValidationFailure(error: GraphQLError): GraphQLError {
+  if (error.extensions.code) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+  });
 }
 
 function stringOrNull(value: unknown): string | null {

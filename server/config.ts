@@ -65,6 +65,12 @@ export interface HubConfig {
   remoteProvinces: readonly string[];
   /** Per-key limits on GraphQL over HTTP and websockets (services/key-limits.ts). */
   rateLimits: RateLimitSettings;
+  /** Introspection and the IDE (Apollo's landing page), on HTTP and websocket alike; off for production. */
+  graphqlIntrospection: boolean;
+  /** What one STOREFRONT key may hold: units per hold, holds open at once, and the longest TTL. */
+  holdMaxUnits: number;
+  holdMaxOpenPerKey: number;
+  holdMaxTtlSeconds: number;
 }
 
 const port = (name: string) =>
@@ -169,6 +175,15 @@ const schema = z.object({
     })
     .default(20),
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(1),
+  GRAPHQL_INTROSPECTION: z.stringbool({ error: 'GRAPHQL_INTROSPECTION must be true or false' }).default(true),
+  HOLD_MAX_UNITS: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  HOLD_MAX_OPEN_PER_KEY: z.coerce.number().int().min(1).max(1_000_000).default(5000),
+  HOLD_MAX_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600)
+    .default(3600),
 });
 
 /** RATE_LIMIT_<role>: `name=value` pairs over that role's built-in limits. */
@@ -239,6 +254,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
       'Invalid configuration:\n  REDIS_URL: required when PUBSUB=redis (e.g. redis://127.0.0.1:6379)',
     );
   }
+  if (e.RESERVATION_TTL_SECONDS > e.HOLD_MAX_TTL_SECONDS) {
+    throw new ConfigError(
+      "Invalid configuration:\n  RESERVATION_TTL_SECONDS: must not be above HOLD_MAX_TTL_SECONDS (a storefront's default hold would be refused)",
+    );
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -280,5 +300,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
       anonymousPerSecond: e.RATE_LIMIT_ANONYMOUS === 'none' ? null : e.RATE_LIMIT_ANONYMOUS,
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
     },
+    graphqlIntrospection: e.GRAPHQL_INTROSPECTION,
+    holdMaxUnits: e.HOLD_MAX_UNITS,
+    holdMaxOpenPerKey: e.HOLD_MAX_OPEN_PER_KEY,
+    holdMaxTtlSeconds: e.HOLD_MAX_TTL_SECONDS,
   };
 }

@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -12,7 +13,10 @@ import type { Logger } from './logger.js';
 
 const run = promisify(execFile);
 const USER = 'postgres';
-const PASSWORD = 'postgres';
+/** The fixed password data folders made by earlier versions have; replaced at their next start. */
+const OLD_PASSWORD = 'postgres';
+/** The superuser's password, made at first start, readable by the hub's user only. Never printed. */
+const PASSWORD_FILE = 'pg.password';
 const READY = 'database system is ready to accept connections';
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 60_000;
@@ -69,7 +73,7 @@ export async function startEmbeddedPostgres(opts: {
     ? await clearLeftover(bin, clusterDir, runAs, logger, opts.shareRunning ?? false)
     : null;
   if (sharedPort !== null) {
-    const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${sharedPort}`;
+    const url = await serverUrl(dataDir, sharedPort, logger);
     await ensureDatabase(`${url}/postgres`, databaseName);
     return { url: `${url}/${encodeURIComponent(databaseName)}`, stop: async () => undefined };
   }
@@ -89,14 +93,72 @@ export async function startEmbeddedPostgres(opts: {
     return (stopping ??= stopServer(child));
   };
 
-  const serverUrl = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}`;
+  let url: string;
   try {
-    await ensureDatabase(`${serverUrl}/postgres`, databaseName);
+    url = await serverUrl(dataDir, port, logger);
+    await ensureDatabase(`${url}/postgres`, databaseName);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { url: `${serverUrl}/${encodeURIComponent(databaseName)}`, stop };
+  return { url: `${url}/${encodeURIComponent(databaseName)}`, stop };
+}
+
+function newPassword(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+async function writeSecret(path: string, password: string): Promise<void> {
+  await writeFile(path, `${password}\n`, { mode: 0o600 });
+  // writeFile's mode applies to a new file only.
+  await chmod(path, 0o600);
+}
+
+/**
+ * The running server's URL, with the password from the data folder. A folder made by an earlier
+ * version has no password file and the old fixed password: the password is changed to a random
+ * one first. The new password is written aside before the change and moved into place after, so
+ * a start killed half-way tries it at the next start.
+ */
+async function serverUrl(dataDir: string, port: number, logger: Logger): Promise<string> {
+  const url = (password: string) => `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+  const file = join(dataDir, PASSWORD_FILE);
+  const stored = await readFile(file, 'utf8').catch(() => null);
+  if (stored !== null) return url(stored.trim());
+
+  const pendingFile = `${file}.new`;
+  const pending = (await readFile(pendingFile, 'utf8').catch(() => null))?.trim();
+  if (pending && (await canConnect(url(pending)))) {
+    await rename(pendingFile, file);
+    return url(pending);
+  }
+  const password = newPassword();
+  const client = new pg.Client({ connectionString: `${url(OLD_PASSWORD)}/postgres` });
+  await client.connect();
+  try {
+    await writeSecret(pendingFile, password);
+    await client.query(`alter role ${USER} password ${client.escapeLiteral(password)}`);
+  } finally {
+    await client.end();
+  }
+  await rename(pendingFile, file);
+  logger.info(
+    { passwordFile: file },
+    'the embedded PostgreSQL had the old fixed password; it now has a random one, kept in the data folder',
+  );
+  return url(password);
+}
+
+async function canConnect(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: `${url}/postgres` });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 /**
@@ -151,11 +213,12 @@ async function postgresUser(logger: Logger): Promise<RunAs> {
  */
 async function initialise(bin: Binaries, dataDir: string, clusterDir: string, runAs: RunAs, logger: Logger) {
   const staging = join(dataDir, 'pg.initialising');
-  const passwordFile = join(dataDir, 'pg.password');
+  // initdb reads the password from the file the hub keeps it in.
+  const passwordFile = join(dataDir, PASSWORD_FILE);
   logger.info({ clusterDir }, 'initialising the embedded PostgreSQL (first start)');
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging);
-  await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
+  await writeSecret(passwordFile, newPassword());
   if (runAs.uid !== undefined && runAs.gid !== undefined) {
     await chown(staging, runAs.uid, runAs.gid);
     await chown(passwordFile, runAs.uid, runAs.gid);
@@ -185,8 +248,6 @@ async function initialise(bin: Binaries, dataDir: string, clusterDir: string, ru
         : '';
     const message = `Initialising the embedded PostgreSQL in ${clusterDir} failed:\n${output.trim()}${hint}`;
     throw new Error(message, { cause: err });
-  } finally {
-    await rm(passwordFile, { force: true });
   }
   await rename(staging, clusterDir);
 }

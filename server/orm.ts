@@ -1,4 +1,4 @@
-import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { DefaultLogger, MikroORM, type LoggerNamespace, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import pg from 'pg';
 import { entities } from '../entities/index.js';
@@ -26,8 +26,20 @@ export function ormOptions(databaseUrl: string, logger: Logger, overrides: OrmOp
     forceUtcTimezone: true,
     pool: { min: 0, max: 20 },
     logger: (message) => logger.debug({ orm: message }),
+    // Whatever `debug` asks for, statements are logged with their placeholders, never their values.
+    loggerFactory: (options) => new PlaceholderLogger(options),
     ...overrides,
   };
+}
+
+/** MikroORM's logger without the `query-params` namespace, which inlines the values (customer data) into the SQL. */
+class PlaceholderLogger extends DefaultLogger {
+  override isEnabled(
+    namespace: LoggerNamespace,
+    context?: Parameters<DefaultLogger['isEnabled']>[1],
+  ): boolean {
+    return namespace !== 'query-params' && super.isEnabled(namespace, context);
+  }
 }
 
 export async function openOrm(

@@ -35,6 +35,15 @@ export const DEFAULT_STOCK_LEVELS: StockLevelSettings = {
   suddenDropWindowSeconds: 600,
 };
 
+/** What one STOREFRONT key's holds outside orders (reserveStock) may take. */
+export interface HoldLimits {
+  maxUnits: number;
+  maxOpenPerKey: number;
+  maxTtlSeconds: number;
+}
+
+export const DEFAULT_HOLD_LIMITS: HoldLimits = { maxUnits: 100, maxOpenPerKey: 5000, maxTtlSeconds: 3600 };
+
 /** The business settings services follow, read from the configuration once. */
 export interface DomainSettings {
   /** How long a hold on stock lasts before the sweeper releases it. */
@@ -45,6 +54,8 @@ export interface DomainSettings {
   remoteProvinces?: readonly string[];
   /** Per-key limits, to show each key's (the limits themselves are applied in server/). */
   rateLimits?: RateLimitSettings;
+  /** Caps on a STOREFRONT key's holds; DEFAULT_HOLD_LIMITS when absent. */
+  holdLimits?: HoldLimits;
 }
 
 /**

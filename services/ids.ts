@@ -2,6 +2,10 @@ import { BadUserInputError } from '../common/errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+export function isId(value: string): boolean {
+  return UUID.test(value);
+}
+
 /** Ids are UUIDs; anything else is the caller's mistake, not a database error. */
 export function parseId(id: string, field = 'id'): string {
   if (!UUID.test(id)) throw new BadUserInputError(`${field} "${id}" is not a valid id.`, field);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { IngestOutcome, IngestSource } from '../common/enums.js';
+import { databaseErrorOf, describeDatabaseError } from '../common/database-errors.js';
 import { HubError } from '../common/errors.js';
 
 /**
@@ -60,14 +61,20 @@ export async function logReceivedMany(
   return hashes.map((hash) => logged.get(hash)!);
 }
 
-/** Records why a payload could not be stored, in words safe to show an operator. */
+/** Records why a payload could not be stored, in words safe to show an operator: never the payload's values. */
 export async function logFailed(em: EntityManager, logId: string, error: unknown) {
-  const message = error instanceof HubError ? error.message : 'internal error; see the hub log';
   await em.execute(
     `update ingest_log set outcome = 'FAILED', error = ?, processed_at = now()
      where id = ? and outcome not in ${FINISHED}`,
-    [message, logId],
+    [failureMessage(error), logId],
   );
+}
+
+/** A HubError's own message, a database error's code and names (its message holds the row), else a pointer to the log. */
+export function failureMessage(error: unknown): string {
+  if (error instanceof HubError) return error.message;
+  const database = databaseErrorOf(error);
+  return database ? describeDatabaseError(database) : 'internal error; see the hub log';
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   OrderStatus,
   StockAlertKind,
 } from '../common/enums.js';
+import { databaseErrorOf } from '../common/database-errors.js';
 import { BadUserInputError } from '../common/errors.js';
 import { Order, type Channel } from '../entities/index.js';
 import { assertChannelAccess } from './access.js';
@@ -182,7 +183,13 @@ export async function ingestMany(
   const batch = valid.map((i) => items[i]);
   const stored = await inTransaction(ctx, (tx) =>
     storeBatch(ctx, tx, channel, batch, options.origin, options.historical ?? false),
-  );
+  ).catch(async (err: unknown) => {
+    // A payload the database refuses (a constraint, class 23) is refused again on every retry: alone
+    // in its batch, its log row says why (the code and names, no values) for a replay after a fix.
+    const only = batch.length === 1 ? batch[0].logId : undefined;
+    if (only && databaseErrorOf(err)?.code.startsWith('23')) await logFailed(ctx.em, only, err);
+    throw err;
+  });
   stored.forEach((result, k) => (results[valid[k]] = result));
   if (results.some((r) => 'outcome' in r && r.outcome === IngestOutcome.CREATED))
     noteOrderArrived(ctx, channel.id);

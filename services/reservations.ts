@@ -1,9 +1,15 @@
 import { Reservation } from '../entities/index.js';
-import { ReservationStatus } from '../common/enums.js';
-import { channelScope } from './access.js';
-import type { RequestContext } from './context.js';
-import { BadUserInputError, ChannelClosedError, ForbiddenError, NotFoundError } from '../common/errors.js';
-import { parseId } from './ids.js';
+import { ReservationStatus, Role } from '../common/enums.js';
+import { channelScope, requirePrincipal } from './access.js';
+import { DEFAULT_HOLD_LIMITS, type RequestContext } from './context.js';
+import {
+  BadUserInputError,
+  ChannelClosedError,
+  ForbiddenError,
+  HoldLimitExceededError,
+  NotFoundError,
+} from '../common/errors.js';
+import { isId, parseId } from './ids.js';
 
 /** Holds outside an order: a cart, a checkout page, a live-stream flash sale. */
 
@@ -17,6 +23,11 @@ export const MAX_HOLD_TTL_SECONDS = 7 * 24 * 3600;
  * or the product on it, is closed. Concurrent holds are combined into shared
  * transactions (see ReserveCombiner); each is granted whole or refused with
  * INSUFFICIENT_STOCK.
+ *
+ * A STOREFRONT key's holds are capped (HOLD_MAX_*: units per hold, TTL, holds open at
+ * once), so one storefront cannot lock the whole pool and close every other channel;
+ * over a cap is HOLD_LIMIT_EXCEEDED. ADMIN and OPS keys run bulk jobs and keep only the
+ * absolute bounds above.
  */
 export async function reserveStock(
   ctx: RequestContext,
@@ -36,6 +47,10 @@ export async function reserveStock(
       'ttlSeconds',
     );
   }
+  const principal = requirePrincipal(ctx);
+  const capped = principal.role === Role.STOREFRONT;
+  const limits = ctx.hub.settings.holdLimits ?? DEFAULT_HOLD_LIMITS;
+  if (capped) assertWithinCaps(quantity, ttlSeconds, limits);
   const channelCode = channelScope(ctx);
   if (channelCode !== null) await assertOpenFor(ctx, channelCode, productCode);
   const row = await ctx.hub.reserveCombiner.submit({
@@ -43,8 +58,32 @@ export async function reserveStock(
     quantity,
     ttlSeconds,
     channelCode,
+    // HUB_ADMIN_KEY and the command-line tools act without a key row.
+    apiKeyId: isId(principal.keyId) ? principal.keyId : null,
+    maxOpen: capped ? limits.maxOpenPerKey : null,
   });
   return ctx.em.map(Reservation, row);
+}
+
+function assertWithinCaps(
+  quantity: number,
+  ttlSeconds: number,
+  limits: { maxUnits: number; maxTtlSeconds: number },
+) {
+  if (quantity > limits.maxUnits) {
+    throw new HoldLimitExceededError(
+      'quantity',
+      limits.maxUnits,
+      `A storefront hold may take at most ${limits.maxUnits} units; ${quantity} asked.`,
+    );
+  }
+  if (ttlSeconds > limits.maxTtlSeconds) {
+    throw new HoldLimitExceededError(
+      'ttlSeconds',
+      limits.maxTtlSeconds,
+      `A storefront hold may last at most ${limits.maxTtlSeconds} seconds; ${ttlSeconds} asked.`,
+    );
+  }
 }
 
 async function assertOpenFor(ctx: RequestContext, channelCode: string, productCode: string) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { DomainSettings } from './context.js';
-import { InsufficientStockError, NotFoundError } from '../common/errors.js';
+import { HoldLimitExceededError, InsufficientStockError, NotFoundError } from '../common/errors.js';
 import { evaluateStockLevels } from './stock-levels.js';
 
 /** A reservation row as PostgreSQL returns it (snake_case columns). */
@@ -12,6 +12,10 @@ export interface HoldRequest {
   quantity: number;
   ttlSeconds: number;
   channelCode: string | null;
+  /** The key that asks, recorded on the hold; null for callers without a key row. */
+  apiKeyId: string | null;
+  /** Holds this key may have open at once, counting this one; null: no cap. */
+  maxOpen: number | null;
 }
 
 interface Waiter extends HoldRequest {
@@ -35,7 +39,10 @@ interface Waiter extends HoldRequest {
  * - the granted holds are inserted in one multi-row INSERT, then the transaction
  *   commits and each waiter gets its reservation or INSUFFICIENT_STOCK;
  * - products that reached their safety stock are re-evaluated in the same
- *   transaction (channels close, alerts are stored).
+ *   transaction (channels close, alerts are stored);
+ * - before any of that, a capped key's open holds are counted under a transaction
+ *   advisory lock on the key (keys in order, before any stock row), so two batches,
+ *   in this process or another, never both take a key's last slot.
  *
  * Correct across processes because the statements themselves are the guard (and
  * the table's check constraint `on_hand >= reserved` behind them): the combiner only
@@ -117,6 +124,9 @@ async function holdTogether(
   batch: Waiter[],
   settings: DomainSettings,
 ): Promise<Map<string, ReservationRow | Error>> {
+  const outcome = new Map<string, ReservationRow | Error>();
+  batch = await withinOpenCaps(tx, batch, outcome);
+  if (batch.length === 0) return outcome;
   const wanted = new Map<string, number>();
   for (const w of batch) wanted.set(w.productCode, (wanted.get(w.productCode) ?? 0) + w.quantity);
   const codes = [...wanted.keys()];
@@ -137,7 +147,6 @@ async function holdTogether(
     params,
   );
   const productIds = new Map(together.map((r) => [r.product_code, r.product_id]));
-  const outcome = new Map<string, ReservationRow | Error>();
   const granted: Waiter[] = batch.filter((w) => productIds.has(w.productCode));
 
   const short = codes.filter((c) => !productIds.has(c));
@@ -182,8 +191,8 @@ async function holdTogether(
 
   if (granted.length > 0) {
     const rows = await tx.execute<ReservationRow[]>(
-      `insert into reservation (id, product_id, product_code, quantity, status, expires_at, channel_code)
-       values ${granted.map(() => "(?, ?, ?, ?, 'HELD', now() + make_interval(secs => ?), ?)").join(', ')}
+      `insert into reservation (id, product_id, product_code, quantity, status, expires_at, channel_code, api_key_id)
+       values ${granted.map(() => "(?, ?, ?, ?, 'HELD', now() + make_interval(secs => ?), ?, ?)").join(', ')}
        returning *`,
       granted.flatMap((w) => [
         w.id,
@@ -192,6 +201,7 @@ async function holdTogether(
         w.quantity,
         w.ttlSeconds,
         w.channelCode,
+        w.apiKeyId,
       ]),
     );
     for (const row of rows) outcome.set(row.id as string, row);
@@ -203,4 +213,46 @@ async function holdTogether(
     );
   }
   return outcome;
+}
+
+/**
+ * Refuses, with HOLD_LIMIT_EXCEEDED, the holds of capped keys that would go over their open-holds
+ * cap, in arrival order; answers the rest. The key locks are held until the batch commits. A hold
+ * counted here that is then short of stock leaves its slot unused in this batch: refusing one too
+ * many is safe, granting one too many is not.
+ */
+async function withinOpenCaps(
+  tx: EntityManager,
+  batch: Waiter[],
+  outcome: Map<string, ReservationRow | Error>,
+): Promise<Waiter[]> {
+  const keys = [...new Set(batch.filter((w) => w.maxOpen !== null && w.apiKeyId).map((w) => w.apiKeyId!))];
+  if (keys.length === 0) return batch;
+  keys.sort();
+  for (const key of keys) {
+    await tx.execute(`select pg_advisory_xact_lock(hashtext('order-hub:holds'), hashtext(?))`, [key]);
+  }
+  const rows = await tx.execute<{ key: string; open: string }[]>(
+    `select api_key_id as key, count(*) as open from reservation
+     where status = 'HELD' and api_key_id in (${keys.map(() => '?').join(', ')}) group by api_key_id`,
+    keys,
+  );
+  const open = new Map(rows.map((r) => [r.key, Number(r.open)]));
+  return batch.filter((w) => {
+    if (w.maxOpen === null || !w.apiKeyId) return true;
+    const held = open.get(w.apiKeyId) ?? 0;
+    if (held < w.maxOpen) {
+      open.set(w.apiKeyId, held + 1);
+      return true;
+    }
+    outcome.set(
+      w.id,
+      new HoldLimitExceededError(
+        'openHolds',
+        w.maxOpen,
+        `This key has ${held} holds open, its most; release one or let one expire first.`,
+      ),
+    );
+    return false;
+  });
 }

@@ -1,3 +1,5 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { Semaphore } from 'async-mutex';
 import { SubscriberFellBehindError } from '../common/errors.js';
 import type { Delivery, EventBus } from './bus.js';
 import type { OrderEventFeed } from './order-feed.js';
@@ -11,6 +13,12 @@ import {
 } from './order-events.js';
 
 const REPLAY_PAGE = 500;
+/**
+ * Replayed events handed on between two turns of the event loop: a page is otherwise sent in one
+ * go, and live events (and requests) would wait behind it.
+ */
+const REPLAY_SLICE = 25;
+
 /**
  * How far one shared source stream may lag a burst. It feeds a fan-out group, whose
  * sockets each have their own, smaller limit (SUBSCRIBER_MAX_QUEUE).
@@ -28,8 +36,18 @@ export class HubStreams {
   constructor(
     readonly bus: EventBus,
     private readonly feed: OrderEventFeed,
-    private readonly sql: Sql,
-  ) {}
+    /** Reads history for replays: its own small pool, never the feed's (see server/app.ts). */
+    private readonly replaySql: Sql,
+    /**
+     * Replays reading or handing on a page at once (the replay pool's size); the others wait their
+     * turn, page by page. However many clients replay, live events wait behind at most this many slices.
+     */
+    replaysAtOnce = 2,
+  ) {
+    this.replayTurns = new Semaphore(replaysAtOnce);
+  }
+
+  private readonly replayTurns: Semaphore;
 
   /**
    * Order events that pass `filter`: with `after`, first every stored one after that
@@ -44,9 +62,17 @@ export class HubStreams {
     try {
       let last = after;
       while (last !== null && last < level) {
-        const page = await loadOrderEvents(this.sql, last, REPLAY_PAGE, filter, level);
-        for (const event of page) yield event;
-        last = page.length < REPLAY_PAGE ? level : BigInt(page[page.length - 1].seq);
+        const [, release] = await this.replayTurns.acquire();
+        try {
+          const page = await loadOrderEvents(this.replaySql, last, REPLAY_PAGE, filter, level);
+          for (const [i, event] of page.entries()) {
+            if (i % REPLAY_SLICE === 0) await nextTurn();
+            yield event;
+          }
+          last = page.length < REPLAY_PAGE ? level : BigInt(page[page.length - 1].seq);
+        } finally {
+          release();
+        }
       }
       for await (const item of live) {
         if (item instanceof SubscriberFellBehindError) {

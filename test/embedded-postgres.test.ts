@@ -146,7 +146,8 @@ describe('the embedded PostgreSQL', () => {
     const capture = pino({ level: 'debug' }, { write: (line: string) => logged.push(JSON.parse(line)) });
 
     const first = await start(dataDir, port, capture);
-    expect(first.url).toBe(`postgres://postgres:postgres@127.0.0.1:${port}/orderhub`);
+    const password = (await readFile(join(dataDir, 'pg.password'), 'utf8')).trim();
+    expect(first.url).toBe(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/orderhub`);
     expect(await query(first.url, 'select 1 as one')).toEqual([{ one: 1 }]);
     expect(logged).toContainEqual(
       expect.objectContaining({ level: 20, msg: expect.stringContaining('ready to accept connections') }),

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,8 +75,9 @@ describe('the hub as a process (npm start)', () => {
     await isConnected;
 
     // Hold an exclusive lock so a query is still running when the signal arrives.
+    const password = (await readFile(join(dataDir, 'pg.password'), 'utf8')).trim();
     const locker = new pg.Client({
-      connectionString: `postgres://postgres:postgres@127.0.0.1:${pgPort}/orderhub`,
+      connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/orderhub`,
     });
     await locker.connect();
     await locker.query('begin');
