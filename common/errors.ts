@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'CHANNEL_CLOSED'
   | 'CONFLICT'
   | 'QUERY_TOO_COMPLEX'
+  | 'QUERY_TIMEOUT'
   | 'NOT_AVAILABLE'
   | 'SUBSCRIBER_FELL_BEHIND'
   | 'INTERNAL_SERVER_ERROR';
@@ -104,6 +105,17 @@ export class ConflictError extends HubError {
 export class QueryTooComplexError extends HubError {
   constructor(message: string) {
     super('QUERY_TOO_COMPLEX', 400, message);
+  }
+}
+
+/** PostgreSQL cancelled a statement that ran past the statement_timeout of the caller's role. */
+export class QueryTimeoutError extends HubError {
+  constructor() {
+    super(
+      'QUERY_TIMEOUT',
+      503,
+      'The database took too long on this request and stopped it: ask for smaller pages or narrower filters.',
+    );
   }
 }
 

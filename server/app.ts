@@ -4,7 +4,15 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
+import {
+  execute,
+  specifiedRules,
+  validate,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { authenticate } from '../services/api-keys.js';
@@ -26,9 +34,12 @@ import { HubStreams } from '../subscriptions/streams.js';
 import { SubscriptionFanout, type Connection } from '../subscriptions/fanout.js';
 import type { HubConfig } from './config.js';
 import { formatHubError, logUnexpected } from './errors.js';
+import { Role } from '../common/enums.js';
+import { HubError } from '../common/errors.js';
 import { hubSchema } from './graphql-schema.js';
 import type { Logger } from './logger.js';
-import { queryLimitRules } from './query-limits.js';
+import { assertQueryCost, queryLimitRules, type QueryLimits } from './query-limits.js';
+import { openRequestOrm } from './orm.js';
 import { registerWebhooks } from './webhooks.js';
 import { registerCarrierWebhooks } from './carrier-webhooks.js';
 
@@ -65,17 +76,49 @@ function bearer(value: unknown): string | null {
   return match ? match[1] : null;
 }
 
+/**
+ * API requests run on pools of their own, never on the main one that webhooks and jobs use,
+ * each pool with its statement_timeout: short for channel keys, longer for staff.
+ */
+export interface RequestPools {
+  channel: MikroORM;
+  staff: MikroORM;
+}
+
+const STAFF_ROLES: ReadonlySet<Role> = new Set([Role.ANALYST, Role.ADMIN, Role.OPS]);
+
+async function openRequestPools(deps: HubDeps): Promise<RequestPools> {
+  const { config, logger, orm } = deps;
+  const [channel, staff] = await Promise.all([
+    openRequestOrm(orm, logger, {
+      name: 'channel-requests',
+      statementTimeoutMs: config.channelStatementTimeoutMs,
+      size: config.requestPoolSize,
+    }),
+    openRequestOrm(orm, logger, {
+      name: 'staff-requests',
+      statementTimeoutMs: config.staffStatementTimeoutMs,
+      size: config.requestPoolSize,
+    }),
+  ]);
+  return { channel, staff };
+}
+
 async function contextFor(
   deps: HubDeps,
+  pools: RequestPools,
   hub: HubServices,
   secret: string | null,
   requestId: string,
   connection: Connection | null = null,
 ): Promise<RequestContext> {
-  const em = deps.orm.em.fork();
   const logger = deps.logger.child({ requestId });
-  if (secret === null) return new RequestContext({ em, principal: null, requestId, logger, hub, connection });
-  const principal = await authenticate(em, secret, deps.config.adminKey);
+  if (secret === null) {
+    const em = pools.channel.em.fork();
+    return new RequestContext({ em, principal: null, requestId, logger, hub, connection });
+  }
+  const principal = await authenticate(pools.channel.em.fork(), secret, deps.config.adminKey);
+  const em = (principal && STAFF_ROLES.has(principal.role) ? pools.staff : pools.channel).em.fork();
   const authFailure = principal ? null : 'This API key is unknown or revoked.';
   return new RequestContext({ em, principal, requestId, logger, hub, connection, authFailure });
 }
@@ -125,6 +168,12 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
     },
     forceCloseConnections: 'idle',
+    // A client that sends its request slowly is answered 408 and cut off; websockets, once
+    // upgraded, are not HTTP requests any more and are not timed by these.
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.connectionTimeoutMs,
+    // Node looks for requests past their time every 30 s by default: check often enough to keep the limit.
+    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(100, config.requestTimeoutMs / 4)) },
   });
   let closing = false;
   app.addHook('onSend', async (request, reply) => {
@@ -158,6 +207,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     logger,
   });
   const services = hubServices(config, orm, new HubStreams(events, orderFeed, sql));
+  const pools = await openRequestPools(deps);
 
   await registerWebhooks(app, { orm, logger, hub: services });
   await registerCarrierWebhooks(app, { orm, logger, config, hub: services });
@@ -175,13 +225,14 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       fastifyApolloDrainPlugin(app),
       ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       requestIdPlugin(logger),
+      queryCostPlugin(schema, config),
     ],
   });
   await apollo.start();
   await app.register(fastifyApollo(apollo), {
     path: GRAPHQL_PATH,
     context: async (request) =>
-      contextFor(deps, services, bearer(request.headers.authorization), String(request.id)),
+      contextFor(deps, pools, services, bearer(request.headers.authorization), String(request.id)),
   });
 
   const wss = new WebSocketServer({ server: app.server, path: GRAPHQL_PATH, maxPayload: MAX_BODY_BYTES });
@@ -201,7 +252,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   });
   await listener.start();
   const fanout = new SubscriptionFanout(config.subscriberMaxQueue, logger);
-  const sockets = useGraphqlWs(deps, services, schema, limits, wss, fanout);
+  const sockets = useGraphqlWs(deps, pools, services, schema, limits, wss, fanout);
 
   return {
     app,
@@ -218,6 +269,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       await feedPool.end();
       await app.close();
       await apollo.stop();
+      await Promise.all([pools.channel.close(), pools.staff.close()]);
       services.platformClients.close();
     },
   };
@@ -256,12 +308,53 @@ function requestIdPlugin(logger: Logger): ApolloServerPlugin<RequestContext> {
   };
 }
 
+/** Refuses an operation over the cost limit once its variables are known, before it runs. */
+function queryCostPlugin(schema: GraphQLSchema, limits: QueryLimits): ApolloServerPlugin<RequestContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, document, operationName, response }) {
+          try {
+            assertQueryCost(schema, limits, { document, variables: request.variables, operationName });
+          } catch (err) {
+            // Refused before it ran, like a validation error: the client's mistake, not a failure.
+            response.http.status = 400;
+            throw err;
+          }
+        },
+      };
+    },
+  };
+}
+
+/** The websocket's cost check: graphql-ws validates without the variables, so it is done where they are known. */
+function costChecked<R>(
+  schema: GraphQLSchema,
+  limits: QueryLimits,
+  run: (args: ExecutionArgs) => R,
+): (args: ExecutionArgs) => R | ExecutionResult {
+  return (args) => {
+    try {
+      assertQueryCost(schema, limits, {
+        document: args.document,
+        variables: args.variableValues,
+        operationName: args.operationName,
+      });
+    } catch (err) {
+      if (err instanceof HubError) return { errors: [err] };
+      throw err;
+    }
+    return run(args);
+  };
+}
+
 /**
  * graphql-ws skips Apollo's plugins and validation rules, so the websocket gets the
  * same authentication, the same query limits and the same error formatting here.
  */
 function useGraphqlWs(
   deps: HubDeps,
+  pools: RequestPools,
   hub: HubServices,
   schema: GraphQLSchema,
   limits: ValidationRule[],
@@ -273,7 +366,8 @@ function useGraphqlWs(
     {
       schema,
       validate: (s, document) => validate(s, document, [...specifiedRules, ...limits]),
-      subscribe: (args) => fanout.subscribe(args),
+      execute: costChecked(schema, deps.config, execute),
+      subscribe: costChecked(schema, deps.config, (args) => fanout.subscribe(args)),
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const secret = bearer(params.Authorization ?? params.authorization) ?? stringOrNull(params.apiKey);
@@ -284,14 +378,14 @@ function useGraphqlWs(
           );
           return false;
         }
-        const principal = await authenticate(deps.orm.em.fork(), secret, deps.config.adminKey);
+        const principal = await authenticate(pools.channel.em.fork(), secret, deps.config.adminKey);
         if (!principal) return false;
         ctx.extra.principalSecret = secret;
         ctx.extra.connectionId = randomUUID();
         return true;
       },
       context: (ctx, id) =>
-        contextFor(deps, hub, ctx.extra.principalSecret ?? null, `${ctx.extra.connectionId}:${id}`, {
+        contextFor(deps, pools, hub, ctx.extra.principalSecret ?? null, `${ctx.extra.connectionId}:${id}`, {
           socket: ctx.extra.socket,
           id,
         }),
