@@ -172,8 +172,12 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     // upgraded, are not HTTP requests any more and are not timed by these.
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.connectionTimeoutMs,
-    // Node looks for requests past their time every 30 s by default: check often enough to keep the limit.
-    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(100, config.requestTimeoutMs / 4)) },
+    http: {
+      // Node reads the request timeout when the server is made; Fastify's, set after, goes unheeded.
+      requestTimeout: config.requestTimeoutMs,
+      // Node looks for requests past their time every 30 s by default: often enough to keep the limit.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, config.requestTimeoutMs / 4)),
+    },
   });
   let closing = false;
   app.addHook('onSend', async (request, reply) => {
