@@ -1,8 +1,8 @@
 import net from 'node:net';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedChannel, seedOrder } from '../support/fixtures.js';
 import { errorCodes, startTestHub, wsExecute, type TestHub } from '../support/hub.js';
+import { tableLocker } from '../support/locks.js';
 import { waitFor } from '../support/wait.js';
 
 const BODY_BYTES = 1000;
@@ -41,13 +41,12 @@ function trickle(url: string): Promise<{ reply: string; bytesSent: number }> {
 
 describe('a client that sends its request slowly is cut off', () => {
   let hub: TestHub;
-  let locker: pg.Client;
+  let locker: Awaited<ReturnType<typeof tableLocker>>;
 
   beforeAll(async () => {
     hub = await startTestHub('security-slow-clients', { env: { REQUEST_TIMEOUT_MS: '500' } });
     await seedOrder(hub.orm, { channel: await seedChannel(hub.orm, 'shop'), externalId: 'S1' });
-    locker = new pg.Client({ connectionString: hub.database.url });
-    await locker.connect();
+    locker = await tableLocker(hub.database.url);
   });
 
   afterAll(async () => {
@@ -63,18 +62,15 @@ describe('a client that sends its request slowly is cut off', () => {
 
   it('does not cut a request whose answer takes longer than the request timeout', async () => {
     // An ADMIN request that waits on a lock while a slow client is timed out beside it.
-    await locker.query('begin');
-    await locker.query('lock table "order" in access exclusive mode');
+    await locker.lock('order');
     const slowAnswer = hub.gql<{ orders: { totalCount: number } }>('{ orders { totalCount } }');
-    await waitFor(async () => {
-      const { rows } = await locker.query<{ n: number }>(
-        `select count(*)::int as n from pg_stat_activity where application_name = 'order-hub-staff-requests' and wait_event_type = 'Lock'`,
-      );
-      return rows[0].n > 0;
-    }, 'the request to wait on the lock');
+    await waitFor(
+      async () => (await locker.waiting('order-hub-staff-requests')) > 0,
+      'the request to wait on the lock',
+    );
     const { reply } = await trickle(hub.url);
     expect(reply).toMatch(/^HTTP\/1\.1 408/);
-    await locker.query('rollback');
+    await locker.release();
 
     const answer = await slowAnswer;
     expect(errorCodes(answer)).toEqual([]);

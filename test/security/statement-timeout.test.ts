@@ -1,7 +1,7 @@
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { seedChannel, seedOrder } from '../support/fixtures.js';
 import { errorCodes, startTestHub, type GraphQLResponse, type TestHub } from '../support/hub.js';
+import { tableLocker } from '../support/locks.js';
 import { waitFor } from '../support/wait.js';
 
 const PAGE = `{ orders(first: 5) { edges { node { externalId } } } }`;
@@ -14,7 +14,7 @@ describe('every request runs under the statement_timeout of its role', () => {
   let hub: TestHub;
   let storefrontKey: string;
   let analystKey: string;
-  let locker: pg.Client;
+  let locker: Awaited<ReturnType<typeof tableLocker>>;
 
   beforeAll(async () => {
     hub = await startTestHub('security-statement-timeout', {
@@ -28,28 +28,17 @@ describe('every request runs under the statement_timeout of its role', () => {
     await seedOrder(hub.orm, { channel: shop, externalId: 'T1' });
     storefrontKey = await hub.apiKey('STOREFRONT', 'shop');
     analystKey = await hub.apiKey('ANALYST');
-    locker = new pg.Client({ connectionString: hub.database.url });
-    await locker.connect();
+    locker = await tableLocker(hub.database.url);
   });
 
-  afterEach(() => locker.query('rollback'));
+  afterEach(() => locker.release());
   afterAll(async () => {
     await locker.end();
     await hub.close();
   });
 
-  const lockOrders = async () => {
-    await locker.query('begin');
-    await locker.query('lock table "order" in access exclusive mode');
-  };
-  /** How many statements of this request pool wait on a lock now. */
-  const waiting = async (pool: string) => {
-    const { rows } = await locker.query<{ n: number }>(
-      `select count(*)::int as n from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`,
-      [`order-hub-${pool}`],
-    );
-    return rows[0].n;
-  };
+  const lockOrders = () => locker.lock('order');
+  const waiting = (pool: string) => locker.waiting(`order-hub-${pool}`);
 
   it('a STOREFRONT read held past its short timeout answers QUERY_TIMEOUT, and its connection is freed', async () => {
     await lockOrders();
@@ -59,7 +48,7 @@ describe('every request runs under the statement_timeout of its role', () => {
       expect(errorCodes(res)).toEqual(['QUERY_TIMEOUT']);
       expect(res.errors![0].message).toMatch(/took too long/);
     }
-    await locker.query('rollback');
+    await locker.release();
     const after = await hub.gql<{ orders: { edges: unknown[] } }>(PAGE, undefined, storefrontKey);
     expect(errorCodes(after)).toEqual([]);
     expect(after.data!.orders.edges).toHaveLength(1);
@@ -73,7 +62,7 @@ describe('every request runs under the statement_timeout of its role', () => {
     expect(errorCodes(storefront)).toEqual(['QUERY_TIMEOUT']);
     // The storefront's statement was cancelled after 300 ms; the analyst's still waits.
     expect(await waiting('staff-requests')).toBeGreaterThan(0);
-    await locker.query('rollback');
+    await locker.release();
     const res: GraphQLResponse<{ orders: { edges: unknown[] } }> = await analyst;
     expect(errorCodes(res)).toEqual([]);
     expect(res.data!.orders.edges).toHaveLength(1);
