@@ -29,6 +29,8 @@ const PAGE_ARGUMENTS = ['first', 'last', 'limit'] as const;
 const UNPAGED_LIST_SIZE = 100;
 /** Fields, fragments and inline fragments one operation may hold before its cost is even added up. */
 const MAX_QUERY_NODES = 10_000;
+/** A JSON value is a stored platform payload, about a kilobyte: the size of some twenty plain fields. */
+const JSON_VALUE_COST = 20;
 
 /** Makes a rule's rejections carry the contract's QUERY_TOO_COMPLEX code. */
 function tooComplex(rule: ValidationRule): ValidationRule {
@@ -65,9 +67,10 @@ export function queryLimitRules(limits: QueryLimits): ValidationRule[] {
 }
 
 /**
- * Every field costs 1 plus what is selected under it; a list costs that once per item it
- * may answer: its page argument as the operation gives it (variables and defaults applied),
- * so nested lists multiply. A connection's `edges` are the page its field already counted.
+ * Every field costs 1 plus what is selected under it (a JSON payload more); a list costs that
+ * once per item it may answer: its page argument as the operation gives it (variables and
+ * defaults applied), so nested lists multiply. A connection's `edges` are the page its field
+ * already counted.
  */
 const pageCost: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
   // Introspection (the IDE's schema) reads no data.
@@ -75,6 +78,7 @@ const pageCost: ComplexityEstimator = ({ type, field, args, childComplexity }) =
   const each = 1 + childComplexity;
   const pageArgument = PAGE_ARGUMENTS.find((name) => typeof args[name] === 'number');
   if (pageArgument) return Math.max(0, args[pageArgument] as number) * each;
+  if (getNamedType(field.type).name === 'JSON') return JSON_VALUE_COST;
   if (!isListType(getNullableType(field.type))) return each;
   if (isLeafType(getNamedType(field.type))) return 1;
   if (field.name === 'edges' && type.name.endsWith('Connection')) return each;
