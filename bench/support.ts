@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { parse, type GraphQLSchema } from 'graphql';
+import { queryCost } from '../server/query-limits.js';
 
 /**
  * What only the benchmarks need. The scratch database, the hub as a process, freePort and graphql
@@ -93,4 +95,29 @@ export async function loadOrders(
 
 export async function inParallel(workers: number, work: () => Promise<void>): Promise<void> {
   await Promise.all(Array.from({ length: workers }, work));
+}
+
+export const ORDER_FIELDS = `id externalId status customerName placedAt paidAt shippedAt deliveredAt raw
+  channel { code name platform } total { amount currencyCode }
+  shippingAddress { name phone province city district line1 postalCode country remote }`;
+
+/** 30 aliases of a page of `n` orders with every field of their own: the costliest read in time and bytes. */
+export const flatOrderPages = (n: number) =>
+  `{ ${Array.from({ length: 30 }, (_, i) => `a${i}: orders(first: ${n}) { edges { node { ${ORDER_FIELDS} } } }`).join(' ')} }`;
+
+/** The largest size, up to `max`, for which `shape` costs no more than `maxCost`. */
+export function largestUnderLimit(
+  schema: GraphQLSchema,
+  maxCost: number,
+  shape: (n: number) => string,
+  max: number,
+): number {
+  let low = 0;
+  let high = max;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (queryCost(schema, { document: parse(shape(mid)) }) <= maxCost) low = mid;
+    else high = mid - 1;
+  }
+  return low;
 }

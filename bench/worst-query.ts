@@ -9,17 +9,13 @@ import { hubSchema } from '../server/graphql-schema.js';
 import { queryCost } from '../server/query-limits.js';
 import { graphql, startHubProcess } from '../test/support/hub-process.js';
 import { scratchDatabase } from '../test/support/scratch-database.js';
-import { loadOrders, serverUrl } from './support.js';
+import { flatOrderPages, largestUnderLimit, loadOrders, ORDER_FIELDS, serverUrl } from './support.js';
 
 const orders = Number(process.argv[2] ?? 10_000);
 const shipped = Number(process.argv[3] ?? 1000);
 const RUNS = 3;
 const maxCost = loadConfig({}).maxQueryCost;
 const schema = await hubSchema();
-
-const ORDER_FIELDS = `id externalId status customerName placedAt paidAt shippedAt deliveredAt raw
-  channel { code name platform } total { amount currencyCode }
-  shippingAddress { name phone province city district line1 postalCode country remote }`;
 
 /** Each shape, given a page size, is one query; the largest size under the cost limit is the worst. */
 const SHAPES: Record<string, { roles: Role[]; max: number; query: (n: number) => string }> = {
@@ -38,8 +34,7 @@ const SHAPES: Record<string, { roles: Role[]; max: number; query: (n: number) =>
   '30 aliases of a flat page of orders': {
     roles: [Role.STOREFRONT, Role.ANALYST, Role.ADMIN],
     max: 500,
-    query: (n) =>
-      `{ ${Array.from({ length: 30 }, (_, i) => `a${i}: orders(first: ${n}) { edges { node { ${ORDER_FIELDS} } } }`).join(' ')} }`,
+    query: flatOrderPages,
   },
   '30 aliases of a page of products': {
     roles: [Role.STOREFRONT, Role.CONNECTOR, Role.ANALYST, Role.ADMIN],
@@ -56,17 +51,6 @@ const SHAPES: Record<string, { roles: Role[]; max: number; query: (n: number) =>
 };
 
 const PLAIN_PAGE = `{ orders(first: 50) { edges { node { id externalId status total { amount currencyCode } } } } }`;
-
-function largestUnderLimit(shape: (n: number) => string, max: number): number {
-  let low = 0;
-  let high = max;
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2);
-    if (queryCost(schema, { document: parse(shape(mid)) }) <= maxCost) low = mid;
-    else high = mid - 1;
-  }
-  return low;
-}
 
 async function measure(base: string, key: string, query: string) {
   const times: number[] = [];
@@ -116,7 +100,7 @@ try {
     let worst: { name: string; n: number; cost: number; ms: number; bytes: number } | null = null;
     for (const [name, shape] of Object.entries(SHAPES)) {
       if (!shape.roles.includes(role)) continue;
-      const n = largestUnderLimit(shape.query, shape.max);
+      const n = largestUnderLimit(schema, maxCost, shape.query, shape.max);
       if (n === 0) continue;
       const query = shape.query(n);
       const cost = queryCost(schema, { document: parse(query) });
