@@ -23,6 +23,11 @@ export interface QueryLimits {
 /** Arguments that say how many items a field answers. */
 const PAGE_ARGUMENTS = ['first', 'last', 'limit'] as const;
 /**
+ * The largest page a list serves (products and orderEvents: 1000); the field itself refuses a
+ * larger one with BAD_USER_INPUT, which says more than a cost would.
+ */
+const LARGEST_PAGE = 1000;
+/**
  * What a list with no page argument counts as (channels, reports, stock alerts): they are
  * bounded by the catalog or a date range, not by the orders.
  */
@@ -77,7 +82,7 @@ const pageCost: ComplexityEstimator = ({ type, field, args, childComplexity }) =
   if (field.name.startsWith('__')) return 0;
   const each = 1 + childComplexity;
   const pageArgument = PAGE_ARGUMENTS.find((name) => typeof args[name] === 'number');
-  if (pageArgument) return Math.max(0, args[pageArgument] as number) * each;
+  if (pageArgument) return Math.min(LARGEST_PAGE, Math.max(0, args[pageArgument] as number)) * each;
   if (getNamedType(field.type).name === 'JSON') return JSON_VALUE_COST;
   if (!isListType(getNullableType(field.type))) return each;
   if (isLeafType(getNamedType(field.type))) return 1;
