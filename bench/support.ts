@@ -1,3 +1,8 @@
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parse, type GraphQLSchema } from 'graphql';
+import { queryCost } from '../server/query-limits.js';
+
 /**
  * What only the benchmarks need. The scratch database, the hub as a process, freePort and graphql
  * are shared with the tests: test/support/scratch-database.ts and test/support/hub-process.ts.
@@ -9,4 +14,110 @@ export const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export const BENCH_SECRET = 'bench-webhook-secret-0123456789abcdef';
+
+/**
+ * A JD channel `jd-bench` with `products` products, and `count` orders of three lines each
+ * delivered through its signed webhook, as the platform would; then the first `shipped`
+ * of them packed, shipped and given two tracking events through the GraphQL API.
+ */
+export async function loadOrders(
+  hub: { base: string; adminKey: string },
+  graphqlCall: (
+    base: string,
+    key: string,
+    query: string,
+    variables?: Record<string, unknown>,
+  ) => Promise<unknown>,
+  { count, shipped = 0, products = 50 }: { count: number; shipped?: number; products?: number },
+): Promise<void> {
+  const sample = JSON.parse(
+    readFileSync(new URL('../../test/fixtures/channels/jd.json', import.meta.url), 'utf8'),
+  );
+  const admin = (query: string, variables?: Record<string, unknown>) =>
+    graphqlCall(hub.base, hub.adminKey, query, variables);
+  await admin(
+    `mutation { upsertChannel(input: {code: "jd-bench", platform: JD, name: "JD", webhookSecret: "${BENCH_SECRET}"}) { id } }`,
+  );
+  for (let i = 0; i < products; i++) {
+    await admin(`mutation { upsertProduct(input: {productCode: "SKU-${i}", name: "P${i}"}) { id } }`);
+    await admin(
+      `mutation { adjustStock(productCode: "SKU-${i}", delta: 1000000, reason: "bench") { onHand } }`,
+    );
+  }
+  let next = 0;
+  const ids: string[] = [];
+  await inParallel(32, async () => {
+    while (next < count) {
+      const n = next++;
+      const payload = structuredClone(sample);
+      payload.orderId = `BENCH-${n}`;
+      payload.itemInfoList = [0, 1, 2].map((k) => ({
+        ...sample.itemInfoList[0],
+        skuId: `${n}${k}`,
+        outerSkuId: `SKU-${(n + k) % products}`,
+      }));
+      payload.orderTotalPrice = payload.orderPayment = '594.00';
+      const body = JSON.stringify(payload);
+      const response = await fetch(`${hub.base}/webhooks/jd-bench`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-hub-signature-256': `sha256=${createHmac('sha256', BENCH_SECRET).update(body).digest('hex')}`,
+        },
+        body,
+      });
+      const reply = (await response.json()) as { orderId?: string; error?: string };
+      if (!reply.orderId) throw new Error(`webhook refused: ${response.status} ${JSON.stringify(reply)}`);
+      if (n < shipped) ids.push(reply.orderId);
+    }
+  });
+  let nextShip = 0;
+  await inParallel(8, async () => {
+    while (nextShip < ids.length) {
+      const id = ids[nextShip++];
+      await admin(`mutation($id: ID!) { markPacked(orderId: $id) { id } }`, { id });
+      await admin(
+        `mutation($id: ID!, $tracking: String!) { shipOrder(orderId: $id, carrier: "SF", trackingNumber: $tracking) { id } }`,
+        { id, tracking: `SF${id}` },
+      );
+      for (const status of ['PICKED_UP', 'IN_TRANSIT']) {
+        await admin(
+          `mutation($id: String!, $status: ShipmentStatus!) { recordShipmentEvent(trackingNumber: $id, status: $status) { id } }`,
+          { id: `SF${id}`, status },
+        );
+      }
+    }
+  });
+}
+
+export async function inParallel(workers: number, work: () => Promise<void>): Promise<void> {
+  await Promise.all(Array.from({ length: workers }, work));
+}
+
+export const ORDER_FIELDS = `id externalId status customerName placedAt paidAt shippedAt deliveredAt raw
+  channel { code name platform } total { amount currencyCode }
+  shippingAddress { name phone province city district line1 postalCode country remote }`;
+
+/** 30 aliases of a page of `n` orders with every field of their own: the costliest read in time and bytes. */
+export const flatOrderPages = (n: number) =>
+  `{ ${Array.from({ length: 30 }, (_, i) => `a${i}: orders(first: ${n}) { edges { node { ${ORDER_FIELDS} } } }`).join(' ')} }`;
+
+/** The largest size, up to `max`, for which `shape` costs no more than `maxCost`. */
+export function largestUnderLimit(
+  schema: GraphQLSchema,
+  maxCost: number,
+  shape: (n: number) => string,
+  max: number,
+): number {
+  let low = 0;
+  let high = max;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (queryCost(schema, { document: parse(shape(mid)) }) <= maxCost) low = mid;
+    else high = mid - 1;
+  }
+  return low;
 }

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'QUERY_TOO_COMPLEX'
   | 'RATE_LIMITED'
+  | 'QUERY_TIMEOUT'
   | 'NOT_AVAILABLE'
   | 'SUBSCRIBER_FELL_BEHIND'
   | 'INGEST_BUSY'
@@ -117,6 +118,17 @@ export class RateLimitedError extends HubError {
     readonly retryAfterSeconds: number,
   ) {
     super('RATE_LIMITED', 429, message, { retryAfterSeconds });
+  }
+}
+
+/** PostgreSQL cancelled a statement that ran past the statement_timeout of the caller's role. */
+export class QueryTimeoutError extends HubError {
+  constructor() {
+    super(
+      'QUERY_TIMEOUT',
+      503,
+      'The database took too long on this request and stopped it: ask for smaller pages or narrower filters.',
+    );
   }
 }
 

@@ -16,7 +16,29 @@ import { ChannelType } from '../schema/channel.js';
 import { ProductType } from '../schema/stock.js';
 import type { RequestContext } from '../services/context.js';
 import { findOrder, findOrderByExternalId, listOrderEvents, listOrders } from '../services/orders.js';
+import { firstItems, type NestedListBound } from '../services/ids.js';
 import { READ_ORDERS } from './roles.js';
+
+/** Lists under an order answer at most a page each, so nested selections have a bounded cost. */
+const NESTED: Record<
+  'lines' | 'reservations' | 'shipments' | 'timeline' | 'children' | 'events',
+  NestedListBound
+> = {
+  lines: { fallback: 50, max: 200 },
+  reservations: { fallback: 50, max: 200 },
+  timeline: { fallback: 50, max: 200 },
+  children: { fallback: 20, max: 100 },
+  shipments: { fallback: 10, max: 50 },
+  events: { fallback: 20, max: 100 },
+};
+
+function firstArg(bound: NestedListBound) {
+  return Arg('first', () => Int, {
+    nullable: true,
+    defaultValue: bound.fallback,
+    description: `How many, from the first (at most ${bound.max}).`,
+  });
+}
 
 @Resolver(() => OrderType)
 export class OrderResolver {
@@ -69,23 +91,39 @@ export class OrderResolver {
   }
 
   @FieldResolver(() => [OrderLineType])
-  lines(@Root() order: Order, @Ctx() ctx: RequestContext) {
-    return ctx.loaders.linesByOrderId.load(order.id);
+  async lines(
+    @Root() order: Order,
+    @Ctx() ctx: RequestContext,
+    @firstArg(NESTED.lines) first: number | null,
+  ) {
+    return firstItems(await ctx.loaders.linesByOrderId.load(order.id), first, NESTED.lines);
   }
 
   @FieldResolver(() => [ReservationType])
-  reservations(@Root() order: Order, @Ctx() ctx: RequestContext) {
-    return ctx.loaders.reservationsByOrderId.load(order.id);
+  async reservations(
+    @Root() order: Order,
+    @Ctx() ctx: RequestContext,
+    @firstArg(NESTED.reservations) first: number | null,
+  ) {
+    return firstItems(await ctx.loaders.reservationsByOrderId.load(order.id), first, NESTED.reservations);
   }
 
   @FieldResolver(() => [ShipmentType])
-  shipments(@Root() order: Order, @Ctx() ctx: RequestContext) {
-    return ctx.loaders.shipmentsByOrderId.load(order.id);
+  async shipments(
+    @Root() order: Order,
+    @Ctx() ctx: RequestContext,
+    @firstArg(NESTED.shipments) first: number | null,
+  ) {
+    return firstItems(await ctx.loaders.shipmentsByOrderId.load(order.id), first, NESTED.shipments);
   }
 
   @FieldResolver(() => [OrderEventType])
-  timeline(@Root() order: Order, @Ctx() ctx: RequestContext) {
-    return ctx.loaders.timelineByOrderId.load(order.id);
+  async timeline(
+    @Root() order: Order,
+    @Ctx() ctx: RequestContext,
+    @firstArg(NESTED.timeline) first: number | null,
+  ) {
+    return firstItems(await ctx.loaders.timelineByOrderId.load(order.id), first, NESTED.timeline);
   }
 
   @FieldResolver(() => OrderType, { nullable: true })
@@ -94,8 +132,12 @@ export class OrderResolver {
   }
 
   @FieldResolver(() => [OrderType])
-  children(@Root() order: Order, @Ctx() ctx: RequestContext) {
-    return ctx.loaders.childrenByParentId.load(order.id);
+  async children(
+    @Root() order: Order,
+    @Ctx() ctx: RequestContext,
+    @firstArg(NESTED.children) first: number | null,
+  ) {
+    return firstItems(await ctx.loaders.childrenByParentId.load(order.id), first, NESTED.children);
   }
 }
 
@@ -125,10 +167,15 @@ async function currencyOf(line: OrderLine, ctx: RequestContext): Promise<string>
 @Resolver(() => ShipmentType)
 export class ShipmentResolver {
   @FieldResolver(() => [ShipmentEventType])
-  events(@Root() shipment: Shipment | ShipmentMessage, @Ctx() ctx: RequestContext) {
+  async events(
+    @Root() shipment: Shipment | ShipmentMessage,
+    @Ctx() ctx: RequestContext,
+    @firstArg(NESTED.events) first: number | null,
+  ) {
     // A subscription's shipment arrives with its events, read once for every subscriber.
-    if ('events' in shipment) return shipment.events;
-    return ctx.loaders.shipmentEventsByShipmentId.load(shipment.id);
+    const events =
+      'events' in shipment ? shipment.events : await ctx.loaders.shipmentEventsByShipmentId.load(shipment.id);
+    return firstItems(events, first, NESTED.events);
   }
 }
 

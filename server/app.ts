@@ -8,8 +8,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
   GraphQLError,
   NoSchemaIntrospectionCustomRule,
+  execute,
   specifiedRules,
   validate,
+  type ExecutionArgs,
+  type ExecutionResult,
   type GraphQLSchema,
   type ValidationRule,
 } from 'graphql';
@@ -35,9 +38,12 @@ import { SubscriptionFanout, type Connection } from '../subscriptions/fanout.js'
 import { KeySockets } from '../subscriptions/key-sockets.js';
 import type { HubConfig } from './config.js';
 import { formatHubError, logUnexpected } from './errors.js';
+import { Role } from '../common/enums.js';
+import { HubError } from '../common/errors.js';
 import { hubSchema } from './graphql-schema.js';
 import type { Logger } from './logger.js';
-import { queryLimitRules } from './query-limits.js';
+import { assertQueryCost, queryLimitRules, type QueryLimits } from './query-limits.js';
+import { openRequestOrm } from './orm.js';
 import { httpLimits, type Caller } from './rate-limits.js';
 import { WebsocketLimits } from './websocket-limits.js';
 import { registerWebhooks } from './webhooks.js';
@@ -77,24 +83,53 @@ function bearer(value: unknown): string | null {
   return match ? match[1] : null;
 }
 
-async function identify(deps: HubDeps, secret: string | null): Promise<Caller> {
+async function identify(deps: HubDeps, pools: RequestPools, secret: string | null): Promise<Caller> {
   if (secret === null) return { principal: null, authFailure: null };
-  const principal = await authenticate(deps.orm.em.fork(), secret, {
+  const principal = await authenticate(pools.channel.em.fork(), secret, {
     adminKey: deps.config.adminKey,
     logger: deps.logger,
   });
   return { principal, authFailure: principal ? null : 'This API key is unknown or revoked.' };
 }
 
+/**
+ * API requests run on pools of their own, never on the main one that webhooks and jobs use,
+ * each pool with its statement_timeout: short for channel keys, longer for staff.
+ */
+export interface RequestPools {
+  channel: MikroORM;
+  staff: MikroORM;
+}
+
+const STAFF_ROLES: ReadonlySet<Role> = new Set([Role.ANALYST, Role.ADMIN, Role.OPS]);
+
+async function openRequestPools(deps: HubDeps): Promise<RequestPools> {
+  const { config, logger, orm } = deps;
+  const [channel, staff] = await Promise.all([
+    openRequestOrm(orm, logger, {
+      name: 'channel-requests',
+      statementTimeoutMs: config.channelStatementTimeoutMs,
+      size: config.requestPoolSize,
+    }),
+    openRequestOrm(orm, logger, {
+      name: 'staff-requests',
+      statementTimeoutMs: config.staffStatementTimeoutMs,
+      size: config.requestPoolSize,
+    }),
+  ]);
+  return { channel, staff };
+}
+
 async function contextFor(
   deps: HubDeps,
+  pools: RequestPools,
   hub: HubServices,
   { principal, authFailure }: Caller,
   requestId: string,
   connection: Connection | null = null,
 ): Promise<RequestContext> {
-  const em = deps.orm.em.fork();
   const logger = deps.logger.child({ requestId });
+  const em = (principal && STAFF_ROLES.has(principal.role) ? pools.staff : pools.channel).em.fork();
   return new RequestContext({ em, principal, requestId, logger, hub, connection, authFailure });
 }
 
@@ -153,6 +188,16 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
     },
     forceCloseConnections: 'idle',
+    // A client that sends its request slowly is answered 408 and cut off; websockets, once
+    // upgraded, are not HTTP requests any more and are not timed by these.
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.connectionTimeoutMs,
+    http: {
+      // Node reads the request timeout when the server is made; Fastify's, set after, goes unheeded.
+      requestTimeout: config.requestTimeoutMs,
+      // Node looks for requests past their time every 30 s by default: often enough to keep the limit.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, config.requestTimeoutMs / 4)),
+    },
   });
   let closing = false;
   app.addHook('onSend', async (request, reply) => {
@@ -195,6 +240,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   replayPool.on('error', (err) => logger.warn({ err }, 'subscriptions: replay connection lost'));
   const replaySql: Sql = async <T>(query: string, params?: unknown[]) =>
     (await replayPool.query(query, params)).rows as T[];
+  const pools = await openRequestPools(deps);
   const services = hubServices(config, orm, new HubStreams(events, orderFeed, replaySql, REPLAY_POOL_SIZE));
 
   await registerWebhooks(app, { orm, logger, hub: services, config });
@@ -215,6 +261,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
         : ApolloServerPluginLandingPageDisabled(),
       requestIdPlugin(logger),
+      queryCostPlugin(schema, config),
     ],
   });
   await apollo.start();
@@ -223,14 +270,15 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     redisUrl: config.redisUrl,
     sql,
     logger,
-    identify: (authorization) => identify(deps, bearer(authorization)),
+    identify: (authorization) => identify(deps, pools, bearer(authorization)),
   });
   // A scope of its own, so the limits apply to GraphQL only.
   await app.register(async (scope) => {
     await limits.register(scope);
     await scope.register(fastifyApollo(apollo), {
       path: GRAPHQL_PATH,
-      context: async (request) => contextFor(deps, services, limits.callerOf(request), String(request.id)),
+      context: async (request) =>
+        contextFor(deps, pools, services, limits.callerOf(request), String(request.id)),
     });
   });
 
@@ -255,7 +303,17 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   const fanout = new SubscriptionFanout(config.subscriberMaxQueue, logger);
   const websocketLimits = new WebsocketLimits(config.rateLimits);
   websocketLimits.watch(wss);
-  const sockets = useGraphqlWs(deps, services, schema, wsRules, wss, fanout, keySockets, websocketLimits);
+  const sockets = useGraphqlWs(
+    deps,
+    pools,
+    services,
+    schema,
+    wsRules,
+    wss,
+    fanout,
+    keySockets,
+    websocketLimits,
+  );
 
   return {
     app,
@@ -274,6 +332,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       await app.close();
       await apollo.stop();
       await limits.close();
+      await Promise.all([pools.channel.close(), pools.staff.close()]);
       services.platformClients.close();
     },
   };
@@ -312,12 +371,53 @@ function requestIdPlugin(logger: Logger): ApolloServerPlugin<RequestContext> {
   };
 }
 
+/** Refuses an operation over the cost limit once its variables are known, before it runs. */
+function queryCostPlugin(schema: GraphQLSchema, limits: QueryLimits): ApolloServerPlugin<RequestContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, document, operationName, response }) {
+          try {
+            assertQueryCost(schema, limits, { document, variables: request.variables, operationName });
+          } catch (err) {
+            // Refused before it ran, like a validation error: the client's mistake, not a failure.
+            response.http.status = 400;
+            throw err;
+          }
+        },
+      };
+    },
+  };
+}
+
+/** The websocket's cost check: graphql-ws validates without the variables, so it is done where they are known. */
+function costChecked<R>(
+  schema: GraphQLSchema,
+  limits: QueryLimits,
+  run: (args: ExecutionArgs) => R,
+): (args: ExecutionArgs) => R | ExecutionResult {
+  return (args) => {
+    try {
+      assertQueryCost(schema, limits, {
+        document: args.document,
+        variables: args.variableValues,
+        operationName: args.operationName,
+      });
+    } catch (err) {
+      if (err instanceof HubError) return { errors: [err] };
+      throw err;
+    }
+    return run(args);
+  };
+}
+
 /**
  * graphql-ws skips Apollo's plugins and validation rules, so the websocket gets the
  * same authentication, the same query limits and the same error formatting here.
  */
 function useGraphqlWs(
   deps: HubDeps,
+  pools: RequestPools,
   hub: HubServices,
   schema: GraphQLSchema,
   limits: ValidationRule[],
@@ -332,7 +432,8 @@ function useGraphqlWs(
       schema,
       validate: (s, document) =>
         validate(s, document, [...specifiedRules, ...limits]).map(asValidationFailure),
-      subscribe: (args) => fanout.subscribe(args),
+      execute: costChecked(schema, deps.config, execute),
+      subscribe: costChecked(schema, deps.config, (args) => fanout.subscribe(args)),
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const secret = bearer(params.Authorization ?? params.authorization) ?? stringOrNull(params.apiKey);
@@ -343,7 +444,7 @@ function useGraphqlWs(
           );
           return false;
         }
-        const principal = await authenticate(deps.orm.em.fork(), secret, {
+        const principal = await authenticate(pools.channel.em.fork(), secret, {
           adminKey: deps.config.adminKey,
           logger: deps.logger,
         });
@@ -367,8 +468,9 @@ function useGraphqlWs(
       context: async (ctx, id) =>
         contextFor(
           deps,
+          pools,
           hub,
-          await identify(deps, ctx.extra.principalSecret ?? null),
+          await identify(deps, pools, ctx.extra.principalSecret ?? null),
           `${ctx.extra.connectionId}:${id}`,
           { socket: ctx.extra.socket, id },
         ),

@@ -71,6 +71,16 @@ export interface HubConfig {
   holdMaxUnits: number;
   holdMaxOpenPerKey: number;
   holdMaxTtlSeconds: number;
+  /** PostgreSQL statement_timeout of the requests of STOREFRONT and CONNECTOR keys (and of no key). */
+  channelStatementTimeoutMs: number;
+  /** The same for ANALYST, ADMIN and OPS keys, whose reports and bulk jobs read more. */
+  staffStatementTimeoutMs: number;
+  /** Connections of each of those two request pools; webhooks and jobs keep the main pool. */
+  requestPoolSize: number;
+  /** Time a client has to send a whole HTTP request (headers and body); then 408. */
+  requestTimeoutMs: number;
+  /** Time an HTTP connection may stay silent (no bytes either way); then it is closed. */
+  connectionTimeoutMs: number;
 }
 
 const port = (name: string) =>
@@ -92,7 +102,7 @@ const schema = z.object({
   HUB_ADMIN_KEY: z.string().min(16, 'HUB_ADMIN_KEY must be at least 16 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
-  MAX_QUERY_COST: z.coerce.number().int().min(10).default(50_000),
+  MAX_QUERY_COST: z.coerce.number().int().min(10).default(100_000),
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(600).default(10),
   RESERVATION_TTL_SECONDS: z.coerce
     .number()
@@ -184,6 +194,11 @@ const schema = z.object({
     .min(1)
     .max(7 * 24 * 3600)
     .default(3600),
+  QUERY_TIMEOUT_CHANNEL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
+  QUERY_TIMEOUT_STAFF_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  REQUEST_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
 });
 
 /** RATE_LIMIT_<role>: `name=value` pairs over that role's built-in limits. */
@@ -304,5 +319,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     holdMaxUnits: e.HOLD_MAX_UNITS,
     holdMaxOpenPerKey: e.HOLD_MAX_OPEN_PER_KEY,
     holdMaxTtlSeconds: e.HOLD_MAX_TTL_SECONDS,
+    channelStatementTimeoutMs: e.QUERY_TIMEOUT_CHANNEL_MS,
+    staffStatementTimeoutMs: e.QUERY_TIMEOUT_STAFF_MS,
+    requestPoolSize: e.REQUEST_POOL_SIZE,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    connectionTimeoutMs: e.CONNECTION_TIMEOUT_MS,
   };
 }

@@ -2,7 +2,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import type { Logger } from './logger.js';
-import { HubError, type ErrorCode } from '../common/errors.js';
+import { HubError, QueryTimeoutError, type ErrorCode } from '../common/errors.js';
 
 /** Codes graphql-js and Apollo give to a request the client got wrong; they reach clients as BAD_USER_INPUT. */
 const CLIENT_MISTAKES = new Set([
@@ -15,10 +15,15 @@ const CLIENT_MISTAKES = new Set([
   'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
+/** PostgreSQL's code for a statement cancelled by statement_timeout. */
+const QUERY_CANCELED = '57014';
+
 /** The error a client caused or may act on, if this is one. */
 function hubErrorOf(error: unknown): HubError | undefined {
   const original = unwrapResolverError(error);
-  return original instanceof HubError ? original : findHubError(error);
+  if (original instanceof HubError) return original;
+  if ((original as { code?: unknown } | null)?.code === QUERY_CANCELED) return new QueryTimeoutError();
+  return findHubError(error);
 }
 
 function isClientMistake(formatted: GraphQLFormattedError, error: unknown): boolean {

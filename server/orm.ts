@@ -51,6 +51,25 @@ export async function openOrm(
 }
 
 /**
+ * A pool of its own for one class of API requests, on the main ORM's database and with its
+ * logging, where every statement is cancelled by PostgreSQL after `statementTimeoutMs`.
+ */
+export async function openRequestOrm(
+  orm: MikroORM,
+  logger: Logger,
+  pool: { name: string; statementTimeoutMs: number; size: number },
+): Promise<MikroORM> {
+  return openOrm(orm.config.get('clientUrl')!, logger, {
+    debug: orm.config.get('debug'),
+    logger: orm.config.get('logger'),
+    pool: { min: 0, max: pool.size },
+    driverOptions: {
+      connection: { statement_timeout: pool.statementTimeoutMs, application_name: `order-hub-${pool.name}` },
+    },
+  });
+}
+
+/**
  * Applies every pending migration; returns the names it ran. Hub processes starting
  * together take turns (a session advisory lock): the first migrates, the others then
  * find nothing pending.

@@ -25,3 +25,18 @@ export function pageSize(
   if (n > max) throw new BadUserInputError(`${field} must be at most ${max}.`, field);
   return n;
 }
+
+/** How many items a list nested under another answers by default and at most. */
+export interface NestedListBound {
+  fallback: number;
+  max: number;
+}
+
+/** The first `first` of a nested list, bounded like a page so a query's cost has a ceiling. */
+export function firstItems<T>(
+  items: readonly T[],
+  first: number | null | undefined,
+  bound: NestedListBound,
+): T[] {
+  return items.slice(0, pageSize(first, bound.fallback, bound.max));
+}
