@@ -241,7 +241,11 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   const replaySql: Sql = async <T>(query: string, params?: unknown[]) =>
     (await replayPool.query(query, params)).rows as T[];
   const pools = await openRequestPools(deps);
-  const services = hubServices(config, orm, new HubStreams(events, orderFeed, replaySql, REPLAY_POOL_SIZE));
+  const services = hubServices(
+    config,
+    orm,
+    new HubStreams(events, orderFeed, replaySql, REPLAY_POOL_SIZE, config.replayEventsPerSecond),
+  );
 
   await registerWebhooks(app, { orm, logger, hub: services, config });
   await registerCarrierWebhooks(app, { orm, logger, config, hub: services });

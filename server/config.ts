@@ -61,6 +61,8 @@ export interface HubConfig {
   redisUrl: string | undefined;
   /** Messages that may wait for one websocket subscriber before it is disconnected as too slow. */
   subscriberMaxQueue: number;
+  /** Replayed events (`after`) one process hands on per second, all replays together. */
+  replayEventsPerSecond: number;
   /** Regions (canonical names) whose addresses are remote for the split rules. */
   remoteProvinces: readonly string[];
   /** Per-key limits on GraphQL over HTTP and websockets (services/key-limits.ts). */
@@ -162,6 +164,7 @@ const schema = z.object({
     .regex(/^rediss?:\/\//, 'REDIS_URL must start with redis:// or rediss://')
     .optional(),
   SUBSCRIBER_MAX_QUEUE: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  REPLAY_EVENTS_PER_SECOND: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
   REMOTE_PROVINCES: z
     .string()
     .optional()
@@ -303,6 +306,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     pubsub: e.PUBSUB,
     redisUrl: e.REDIS_URL,
     subscriberMaxQueue: e.SUBSCRIBER_MAX_QUEUE,
+    replayEventsPerSecond: e.REPLAY_EVENTS_PER_SECOND,
     remoteProvinces: e.REMOTE_PROVINCES,
     rateLimits: {
       byRole: {

@@ -1,4 +1,4 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { Semaphore } from 'async-mutex';
 import { SubscriberFellBehindError } from '../common/errors.js';
 import type { Delivery, EventBus } from './bus.js';
@@ -43,11 +43,18 @@ export class HubStreams {
      * turn, page by page. However many clients replay, live events wait behind at most this many slices.
      */
     replaysAtOnce = 2,
+    /**
+     * Replayed events this process hands on per second, all replays together: what is left of the
+     * CPU stays with live events however many clients replay at once.
+     */
+    replayEventsPerSecond = 10_000,
   ) {
     this.replayTurns = new Semaphore(replaysAtOnce);
+    this.replayBudget = new EventBudget(replayEventsPerSecond);
   }
 
   private readonly replayTurns: Semaphore;
+  private readonly replayBudget: EventBudget;
 
   /**
    * Order events that pass `filter`: with `after`, first every stored one after that
@@ -66,7 +73,7 @@ export class HubStreams {
         try {
           const page = await loadOrderEvents(this.replaySql, last, REPLAY_PAGE, filter, level);
           for (const [i, event] of page.entries()) {
-            if (i % REPLAY_SLICE === 0) await nextTurn();
+            if (i % REPLAY_SLICE === 0) await this.replayBudget.take(Math.min(REPLAY_SLICE, page.length - i));
             yield event;
           }
           last = page.length < REPLAY_PAGE ? level : BigInt(page[page.length - 1].seq);
@@ -96,5 +103,34 @@ export class HubStreams {
         (filter.channelCode == null || s.channelCode === filter.channelCode),
       SOURCE_QUEUE,
     );
+  }
+}
+
+/**
+ * A token bucket: `take(n)` resolves once n events fit in `perSecond` (bursts up to a tenth
+ * of a second's worth), always on a later turn of the event loop.
+ */
+class EventBudget {
+  private tokens: number;
+  private refilledAt = performance.now();
+  private readonly burst: number;
+
+  constructor(private readonly perSecond: number) {
+    this.burst = Math.max(REPLAY_SLICE, perSecond / 10);
+    this.tokens = this.burst;
+  }
+
+  async take(n: number): Promise<void> {
+    for (;;) {
+      const now = performance.now();
+      this.tokens = Math.min(this.burst, this.tokens + ((now - this.refilledAt) * this.perSecond) / 1000);
+      this.refilledAt = now;
+      if (this.tokens >= n) {
+        this.tokens -= n;
+        await nextTurn();
+        return;
+      }
+      await sleep(Math.ceil(((n - this.tokens) * 1000) / this.perSecond));
+    }
   }
 }
