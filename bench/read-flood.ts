@@ -18,9 +18,10 @@ import {
   serverUrl,
 } from './support.js';
 
-const orders = Number(process.argv[2] ?? 2000);
-const webhookCount = Number(process.argv[3] ?? 200);
-const readers = Number(process.argv[4] ?? 20);
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const orders = Number(args[0] ?? 2000);
+const webhookCount = Number(args[1] ?? 200);
+const readers = Number(args[2] ?? 20);
 const SENDERS = 10;
 const sample = JSON.parse(
   readFileSync(new URL('../../test/fixtures/channels/jd.json', import.meta.url), 'utf8'),
@@ -31,6 +32,9 @@ const heavyRead = flatOrderPages(
 
 const db = await scratchDatabase(serverUrl, 'bench_read_flood');
 const hub = await startHubProcess(db.url, {}, { passStderr: true });
+// With --split, webhooks go to a second process on the same database (the reads stay on the first).
+const split = process.argv.includes('--split');
+const webhookHub = split ? await startHubProcess(db.url, {}, { passStderr: true }) : hub;
 let seq = 0;
 
 /** `webhookCount` new orders from SENDERS senders at once: each one's status and milliseconds. */
@@ -44,7 +48,7 @@ async function webhooks() {
       payload.itemInfoList[0].outerSkuId = `SKU-${seq % 50}`;
       const body = JSON.stringify(payload);
       const started = performance.now();
-      const response = await fetch(`${hub.base}/webhooks/jd-bench`, {
+      const response = await fetch(`${webhookHub.base}/webhooks/jd-bench`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -113,6 +117,7 @@ try {
   line('without, again', quietAgain);
   console.log(`  ratio of p99:            ${(flooded.p99 / quiet.p99).toFixed(2)} (flood / without)`);
 } finally {
+  if (webhookHub !== hub) await webhookHub.stop();
   await hub.stop();
   await db.drop();
 }

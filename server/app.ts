@@ -247,8 +247,10 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     new HubStreams(events, orderFeed, replaySql, REPLAY_POOL_SIZE, config.replayEventsPerSecond),
   );
 
-  await registerWebhooks(app, { orm, logger, hub: services, config });
-  await registerCarrierWebhooks(app, { orm, logger, config, hub: services });
+  if (config.serve.has('webhooks')) {
+    await registerWebhooks(app, { orm, logger, hub: services, config });
+    await registerCarrierWebhooks(app, { orm, logger, config, hub: services });
+  }
 
   const apollo = new ApolloServer<RequestContext>({
     schema,
@@ -276,17 +278,23 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     logger,
     identify: (authorization) => identify(deps, pools, bearer(authorization)),
   });
+  const serveGraphql = config.serve.has('graphql');
   // A scope of its own, so the limits apply to GraphQL only.
-  await app.register(async (scope) => {
-    await limits.register(scope);
-    await scope.register(fastifyApollo(apollo), {
-      path: GRAPHQL_PATH,
-      context: async (request) =>
-        contextFor(deps, pools, services, limits.callerOf(request), String(request.id)),
+  if (serveGraphql) {
+    await app.register(async (scope) => {
+      await limits.register(scope);
+      await scope.register(fastifyApollo(apollo), {
+        path: GRAPHQL_PATH,
+        context: async (request) =>
+          contextFor(deps, pools, services, limits.callerOf(request), String(request.id)),
+      });
     });
-  });
+  }
 
-  const wss = new WebSocketServer({ server: app.server, path: GRAPHQL_PATH, maxPayload: MAX_BODY_BYTES });
+  // A process that does not serve GraphQL takes no websocket upgrade: its server is left unattached.
+  const wss = serveGraphql
+    ? new WebSocketServer({ server: app.server, path: GRAPHQL_PATH, maxPayload: MAX_BODY_BYTES })
+    : new WebSocketServer({ noServer: true });
   await orderFeed.start();
   const keySockets = new KeySockets();
   const listener = new PostgresListener({

@@ -13,6 +13,11 @@ import {
 export interface HubConfig {
   port: number;
   host: string;
+  /**
+   * What this process answers: `graphql` (HTTP and websocket), `webhooks` (platform and carrier
+   * webhooks), or both. Processes that take webhooks only keep their latency whatever the reads cost.
+   */
+  serve: ReadonlySet<'graphql' | 'webhooks'>;
   /** An existing PostgreSQL; when absent the hub runs an embedded one in `dataDir`. */
   databaseUrl: string | undefined;
   dataDir: string;
@@ -95,6 +100,21 @@ const port = (name: string) =>
 const schema = z.object({
   PORT: port('PORT').default(4000),
   HOST: z.string().min(1).default('0.0.0.0'),
+  HUB_SERVE: z
+    .string()
+    .default('graphql,webhooks')
+    .transform((value, zctx) => {
+      const parts = value.split(',').map((part) => part.trim().toLowerCase());
+      const bad = parts.filter((part) => part !== 'graphql' && part !== 'webhooks');
+      if (bad.length > 0 || parts.length === 0) {
+        zctx.addIssue({
+          code: 'custom',
+          message: 'HUB_SERVE must list graphql, webhooks or both (graphql,webhooks)',
+        });
+        return z.NEVER;
+      }
+      return new Set(parts as ('graphql' | 'webhooks')[]);
+    }),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://')
@@ -280,6 +300,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
   return {
     port: e.PORT,
     host: e.HOST,
+    serve: e.HUB_SERVE,
     databaseUrl: e.DATABASE_URL,
     dataDir: e.HUB_DATA_DIR,
     embeddedPostgresPort: e.EMBEDDED_PG_PORT,

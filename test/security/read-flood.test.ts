@@ -1,9 +1,13 @@
+import { once } from 'node:events';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'graphql';
 import { Platform, Role } from '../../common/enums.js';
 import { hubSchema } from '../../server/graphql-schema.js';
 import { queryCost } from '../../server/query-limits.js';
 import { seedChannel, seedOrder, seedProduct } from '../support/fixtures.js';
+import { createTestDatabase } from '../support/database.js';
+import { graphql, startHubProcess, type HubProcess } from '../support/hub-process.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { deliver, sample } from '../support/webhooks.js';
 import { tableLocker } from '../support/locks.js';
@@ -100,5 +104,99 @@ describe('a flood of heavy reads never leaves webhooks waiting for a connection'
       await locker.release();
       await Promise.all(readers);
     }
+  });
+});
+
+describe('processes that serve webhooks only (HUB_SERVE) never run a read', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let api: HubProcess;
+  let door: HubProcess;
+  let tid = 0;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('security-read-flood-split');
+    // One after the other: the first migrates the fresh database.
+    api = await startHubProcess(database.url, { HUB_SERVE: 'graphql' });
+    door = await startHubProcess(database.url, { HUB_SERVE: 'webhooks' });
+    await graphql(
+      api.base,
+      api.adminKey,
+      `
+        mutation ($secret: String!) {
+          upsertChannel(
+            input: { code: "taobao-main", platform: TAOBAO, name: "Taobao", webhookSecret: $secret }
+          ) {
+            id
+          }
+        }
+      `,
+      { secret: SECRET },
+    );
+  });
+
+  afterAll(async () => {
+    await door?.stop();
+    await api?.stop();
+    await database?.drop();
+  });
+
+  it('a webhooks process answers no GraphQL, over HTTP or websocket; a graphql process takes no webhook', async () => {
+    const query = await fetch(`${door.base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${door.adminKey}` },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(query.status).toBe(404);
+    const socket = new WebSocket(`${door.base.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+    const [outcome] = await Promise.race([
+      once(socket, 'unexpected-response').then(() => ['refused']),
+      once(socket, 'error').then(() => ['refused']),
+      once(socket, 'open').then(() => ['open']),
+    ]);
+    socket.terminate();
+    expect(outcome).toBe('refused');
+    const { status } = await deliver(api.base, 'taobao-main', sample('taobao'), { secret: SECRET });
+    expect(status).toBe(404);
+  });
+
+  it(`${WEBHOOKS} webhooks to the webhooks process beside ${READERS} heavy reads on the other all answer 200`, async () => {
+    let flooding = true;
+    let reads = 0;
+    const readers = Array.from({ length: READERS }, async () => {
+      while (flooding) {
+        const response = await fetch(`${api.base}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${api.adminKey}` },
+          body: JSON.stringify({ query: HEAVY_READ }),
+        });
+        await response.arrayBuffer();
+        reads++;
+      }
+    });
+    try {
+      await waitFor(() => reads >= READERS, 'the heavy reads to be under way');
+      const statuses: number[] = [];
+      let left = WEBHOOKS;
+      await Promise.all(
+        Array.from({ length: SENDERS }, async () => {
+          while (left-- > 0) {
+            const payload = sample('taobao');
+            const id = `5587216655190${String(++tid).padStart(6, '0')}`;
+            payload.tid_str = id;
+            payload.tid = Number(id);
+            statuses.push((await deliver(door.base, 'taobao-main', payload, { secret: SECRET })).status);
+          }
+        }),
+      );
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    } finally {
+      flooding = false;
+      await Promise.all(readers);
+    }
+    // What the door took, the API serves.
+    const data = (await graphql(api.base, api.adminKey, '{ orders(first: 1) { totalCount } }')) as {
+      orders: { totalCount: number };
+    };
+    expect(data.orders.totalCount).toBe(WEBHOOKS);
   });
 });
