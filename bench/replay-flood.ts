@@ -21,6 +21,7 @@ import WebSocket from 'ws';
 import { graphql, startHubProcess } from '../test/support/hub-process.js';
 import { scratchDatabase } from '../test/support/scratch-database.js';
 import { percentile, serverUrl } from './support.js';
+import { followSeqs } from '../test/support/order-seqs.js';
 
 const LIVE = `subscription { orderStatusChanged(channelCode: "web") { seq } }`;
 const REPLAY = `subscription { orderStatusChanged(after: "0") { seq } }`;
@@ -47,20 +48,6 @@ function client(url: string, key: string): Client {
     connectionParams: { Authorization: `Bearer ${key}` },
     onNonLazyError: () => undefined,
   });
-}
-
-function listen(c: Client, query: string, next: (seq: number) => void, errors: unknown[]) {
-  c.subscribe<{ orderStatusChanged: { seq: string } }>(
-    { query },
-    {
-      next: (value) => {
-        if (value.errors) errors.push(...value.errors);
-        if (value.data) next(Number(value.data.orderStatusChanged.seq));
-      },
-      error: (err) => errors.push(err),
-      complete: () => undefined,
-    },
-  );
 }
 
 function summary(samples: number[]) {
@@ -106,7 +93,7 @@ async function main() {
     const liveErrors: unknown[] = [];
     const live = client(wsUrl, hub.adminKey);
     clients.push(live);
-    listen(
+    followSeqs(
       live,
       LIVE,
       (seq) => {
@@ -196,7 +183,7 @@ async function replayChild([url, key, count, historySize]: string[]) {
     replayed.push(seqs);
     const c = client(url, key);
     clients.push(c);
-    listen(c, REPLAY, (seq) => seqs.push(seq), errors);
+    followSeqs(c, REPLAY, (seq) => seqs.push(seq), errors);
   }
   const told = new Promise<number>((resolve) =>
     process.once('message', (m: { last: number }) => resolve(m.last)),

@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import type { Client } from 'graphql-ws';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Platform } from '../../common/enums.js';
 import { seedChannel, seedOrder } from '../support/fixtures.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { waitFor } from '../support/wait.js';
+import { followSeqs } from '../support/order-seqs.js';
 
 /**
  * Replays (`orderStatusChanged(after: ...)`) read history in bounded pages from a pool of their
@@ -40,20 +40,6 @@ let writer: pg.Client;
 let orderId: string;
 const arrivals: { seq: number; at: number }[] = [];
 let arrived: (() => void) | null = null;
-
-function subscribe(client: Client, query: string, next: (seq: number) => void, errors: unknown[]) {
-  client.subscribe<{ orderStatusChanged: { seq: string } }>(
-    { query },
-    {
-      next: (value) => {
-        if (value.errors) errors.push(...value.errors);
-        if (value.data) next(Number(value.data.orderStatusChanged.seq));
-      },
-      error: (err) => errors.push(err),
-      complete: () => undefined,
-    },
-  );
-}
 
 /** Makes one live event and answers how long it took to reach the live subscriber (ms). */
 async function liveEvent(): Promise<number> {
@@ -119,7 +105,7 @@ afterAll(async () => {
 describe('many clients replaying from the start', () => {
   it('never delay live events, and each gets every event exactly once, in order', async () => {
     const liveErrors: unknown[] = [];
-    subscribe(
+    followSeqs(
       hub.wsClient(),
       LIVE,
       (seq) => {
@@ -147,7 +133,7 @@ describe('many clients replaying from the start', () => {
     for (let i = 0; i < REPLAYERS; i++) {
       const seqs: number[] = [];
       replayed.push(seqs);
-      subscribe(hub.wsClient(), REPLAY, (seq) => seqs.push(seq), replayErrors);
+      followSeqs(hub.wsClient(), REPLAY, (seq) => seqs.push(seq), replayErrors);
     }
     const replaying = () => replayed.some((seqs) => seqs.length < HISTORY) && replayErrors.length === 0;
     const busiest = { feed: 0, replay: 0 };
