@@ -1,9 +1,9 @@
 import { GraphQLError } from 'graphql';
 
 /**
- * Every error a client sees carries one of these in `extensions.code`: the contract's codes, and two the
- * hub adds for what is neither the client's mistake nor a failure of the server (NOT_AVAILABLE,
- * SUBSCRIBER_FELL_BEHIND), so they are not logged as unexpected; and RATE_LIMITED, a key over its limits.
+ * Every error a client sees carries one of these in `extensions.code`: the contract's codes, and those
+ * the hub adds (RATE_LIMITED, QUERY_TIMEOUT, NOT_AVAILABLE, SUBSCRIBER_FELL_BEHIND, INGEST_BUSY,
+ * HOLD_LIMIT_EXCEEDED). None but INTERNAL_SERVER_ERROR is logged as unexpected.
  */
 export type ErrorCode =
   | 'UNAUTHENTICATED'

@@ -74,6 +74,11 @@ export function logUnexpected(errors: readonly GraphQLError[], requestId: string
     const expected = hubError
       ? hubError.code !== 'INTERNAL_SERVER_ERROR'
       : isClientMistake(error.toJSON(), error);
+    // Not the hub's fault, but worth seeing: which requests outgrow their role's statement_timeout.
+    if (hubError?.code === 'QUERY_TIMEOUT') {
+      logger.warn({ requestId, path: error.path }, 'a request ran past its statement_timeout');
+      continue;
+    }
     if (expected) continue;
     logger.error({ err: unwrapResolverError(error), requestId, path: error.path }, 'unexpected error');
   }
