@@ -184,7 +184,7 @@ const schema = z.object({
     .regex(/^rediss?:\/\//, 'REDIS_URL must start with redis:// or rediss://')
     .optional(),
   SUBSCRIBER_MAX_QUEUE: z.coerce.number().int().min(1).max(1_000_000).default(1000),
-  REPLAY_EVENTS_PER_SECOND: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
+  REPLAY_EVENTS_PER_SECOND: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
   REMOTE_PROVINCES: z
     .string()
     .optional()

@@ -47,7 +47,7 @@ export class HubStreams {
      * Replayed events this process hands on per second, all replays together: what is left of the
      * CPU stays with live events however many clients replay at once.
      */
-    replayEventsPerSecond = 10_000,
+    replayEventsPerSecond = 5_000,
   ) {
     this.replayTurns = new Semaphore(replaysAtOnce);
     this.replayBudget = new EventBudget(replayEventsPerSecond);
