@@ -83,6 +83,10 @@ const pageCost: ComplexityEstimator = ({ type, field, args, childComplexity }) =
   const each = 1 + childComplexity;
   const pageArgument = PAGE_ARGUMENTS.find((name) => typeof args[name] === 'number');
   if (pageArgument) return Math.min(LARGEST_PAGE, Math.max(0, args[pageArgument] as number)) * each;
+  // A page argument given as null: the resolver serves its own default, which may be large.
+  if (field.args.some((arg) => (PAGE_ARGUMENTS as readonly string[]).includes(arg.name))) {
+    return LARGEST_PAGE * each;
+  }
   if (getNamedType(field.type).name === 'JSON') return JSON_VALUE_COST;
   if (!isListType(getNullableType(field.type))) return each;
   if (isLeafType(getNamedType(field.type))) return 1;

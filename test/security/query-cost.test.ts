@@ -67,6 +67,8 @@ describe('queries cannot be made expensive by moving numbers into variables', ()
   const cases = {
     'the size in a variable default': { query: flood('$n: Int = 500'), variables: undefined },
     'the size given as a variable': { query: flood('$n: Int'), variables: { n: 500 } },
+    // The field then serves its own default page: counted as the largest a page can be.
+    'the size given as null': { query: flood('$n: Int'), variables: { n: null } },
   };
 
   for (const [title, { query, variables }] of Object.entries(cases)) {
