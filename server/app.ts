@@ -39,7 +39,7 @@ import { KeySockets } from '../subscriptions/key-sockets.js';
 import type { HubConfig } from './config.js';
 import { formatHubError, logUnexpected } from './errors.js';
 import { Role } from '../common/enums.js';
-import { HubError } from '../common/errors.js';
+import { ForbiddenError, HubError } from '../common/errors.js';
 import { hubSchema } from './graphql-schema.js';
 import type { Logger } from './logger.js';
 import { assertQueryCost, queryLimitRules, type QueryLimits } from './query-limits.js';
@@ -460,10 +460,10 @@ function useGraphqlWs(
           adminKey: deps.config.adminKey,
           logger: deps.logger,
         });
-        if (!principal || !websocketLimits.admit(ctx.extra.socket, principal)) return false;
+        // A socket closed while its key was read would never leave the registry or the counts.
+        if (!principal || ctx.extra.socket.readyState !== WebSocket.OPEN) return false;
+        if (!websocketLimits.admit(ctx.extra.socket, principal)) return false;
         if (principal.keyId !== ENV_ADMIN_KEY_ID) {
-          // A socket closed while its key was read would never leave the registry.
-          if (ctx.extra.socket.readyState !== WebSocket.OPEN) return false;
           // Refused if the key was revoked since it was read: the notification came in between.
           if (!keySockets.add(principal.keyId, ctx.extra.socket)) return false;
           ctx.extra.keyId = principal.keyId;
@@ -476,7 +476,10 @@ function useGraphqlWs(
         if (ctx.extra.keyId) keySockets.remove(ctx.extra.keyId, ctx.extra.socket);
       },
       onSubscribe: (ctx) =>
-        websocketLimits.checkSubscribe(ctx.extra.socket, Object.keys(ctx.subscriptions).length),
+        // A socket being closed (revoked key, over a limit) takes no more operations while the client lingers.
+        ctx.extra.socket.readyState !== WebSocket.OPEN
+          ? [new ForbiddenError('This connection is closing; open a new one.')]
+          : websocketLimits.checkSubscribe(ctx.extra.socket, Object.keys(ctx.subscriptions).length),
       context: async (ctx, id) =>
         contextFor(
           deps,

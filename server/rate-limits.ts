@@ -22,7 +22,7 @@ export interface HttpLimits {
 }
 
 /**
- * Per-key limits on GraphQL over HTTP. The bearer secret is authenticated once, first
+ * Per-key limits on GraphQL over HTTP. The bearer secret is authenticated once per request, first
  * (onRequest); then @fastify/rate-limit counts the key's requests per window (by key id, or by
  * IP address without a valid key), in Redis when `redisUrl` is set so every hub process shares
  * the count, in this process's memory otherwise. Requests in flight are counted per process.
@@ -38,7 +38,7 @@ export async function httpLimits(deps: {
   const { settings, logger } = deps;
   const redis = deps.redisUrl ? await connectRedis(deps.redisUrl, logger) : null;
   const [{ name }] = await deps.sql<{ name: string }>('select current_database() as name');
-  type Identified = Caller & { limits: KeyLimits | null; failure?: unknown };
+  type Identified = Caller & { limits: KeyLimits | null };
   const callers = new WeakMap<FastifyRequest, Identified>();
   const inFlight = new Map<string, number>();
   const windowMs = settings.windowSeconds * 1000;
@@ -77,8 +77,7 @@ export async function httpLimits(deps: {
 
   return {
     callerOf(request) {
-      const { principal, authFailure, failure } = identified(request);
-      if (failure !== undefined) throw failure;
+      const { principal, authFailure } = identified(request);
       return { principal, authFailure };
     },
     async register(scope) {
@@ -110,9 +109,20 @@ export async function httpLimits(deps: {
             ? effectiveLimits(settings.byRole[principal.role], principal.limits)
             : null;
           callers.set(request, { ...caller, limits });
-        } catch (failure) {
-          // Counted as without a key; the GraphQL context throws it, and Apollo answers as for any failure.
-          callers.set(request, { principal: null, authFailure: null, limits: null, failure });
+        } catch (err) {
+          // The key could not be read (the database away): nothing to serve without knowing who asks.
+          logger.error({ err, requestId: request.id }, 'could not read the API key of a request');
+          return reply
+            .code(503)
+            .header('retry-after', '1')
+            .send({
+              errors: [
+                {
+                  message: `The hub could not check the API key; retry shortly (quote request id ${request.id}).`,
+                  extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: request.id },
+                },
+              ],
+            });
         }
         if (perSecond(request) !== null) await countRequest.call(scope, request, reply);
         const max = identified(request).limits?.maxConcurrentRequests ?? null;
@@ -127,7 +137,8 @@ export async function httpLimits(deps: {
       });
     },
     async close() {
-      await redis?.quit();
+      // quit() is refused while Redis is away (no offline queue): then just drop the connection.
+      await redis?.quit().catch(() => redis.disconnect());
     },
   };
 }
@@ -136,6 +147,7 @@ async function connectRedis(url: string, logger: Logger): Promise<Redis> {
   // No offline queue: while Redis is away a request is not held up, it goes unlimited (skipOnError).
   const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   redis.on('error', (err: unknown) => logger.warn({ err }, 'rate limits: Redis connection problem'));
-  await redis.connect();
+  // Not awaited: a Redis away at start leaves requests unlimited (skipOnError) rather than the hub down.
+  redis.connect().catch(() => undefined);
   return redis;
 }

@@ -54,8 +54,9 @@ export interface IngestItem {
 function parseJsonBody(rawBody: string): unknown {
   try {
     return JSON.parse(rawBody);
-  } catch (err) {
-    throw new BadUserInputError(`The body is not valid JSON: ${(err as Error).message}`);
+  } catch {
+    // Not the parser's message: it quotes the body around the mistake (a name, an address).
+    throw new BadUserInputError('The body is not valid JSON.');
   }
 }
 

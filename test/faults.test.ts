@@ -38,6 +38,21 @@ describe('a database outage under a running hub', () => {
     await proxy.cut();
     expect((await deliver(base, 'jd-main', jdOrder(2), { secret: SECRET })).status).toBe(503);
     expect((await fetch(`${base}/readyz`)).status).toBe(503);
+    // A query whose key cannot be read: 503 and a request id to quote, not a bare 500.
+    const query = await fetch(hub.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer hub_some-key-0123456789' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(query.status).toBe(503);
+    const { errors } = (await query.json()) as {
+      errors: { message: string; extensions: { code: string; requestId: string } }[];
+    };
+    expect(errors[0].extensions).toEqual({
+      code: 'INTERNAL_SERVER_ERROR',
+      requestId: query.headers.get('x-request-id'),
+    });
+    expect(errors[0].message).toContain(query.headers.get('x-request-id'));
     await proxy.restore();
 
     // The platform retries; the hub recovers without a restart.

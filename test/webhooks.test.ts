@@ -200,10 +200,12 @@ describe('webhook ingestion', () => {
   });
 
   it('answers malformed and unmappable bodies with 400 and the reason, keeping the body for replay', async () => {
-    const broken = '{"tid_str": "1", ';
+    const broken = '{"tid_str": "1", "receiver_name": 张三 }';
     const bad = await deliver(base, 'taobao-main', broken, { secret: SECRET });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatch(/not valid JSON/);
+    // The parser's own message quotes the body around the mistake: a customer's name, here.
+    expect(bad.body.error).not.toContain('张三');
     const payload = taobaoOrder('WAIT_SELLER_SEND_GOODS');
     delete payload.tid_str;
     const unmappable = await deliver(base, 'taobao-main', payload, { secret: SECRET });
