@@ -5,7 +5,7 @@ import type { IngestSource } from '../common/enums.js';
 import { IngestBusyError } from '../common/errors.js';
 import { ThrottledWarning } from '../common/log-throttle.js';
 import { RequestContext, type HubServices } from './context.js';
-import { ingestRawMany, type IngestResult } from './order-gateway.js';
+import { ingestRawMany, isRefusedData, type IngestResult } from './order-gateway.js';
 
 interface Pending {
   rawBody: string;
@@ -119,6 +119,12 @@ export class IngestBatcher {
         'error' in result ? batch[i].reject(result.error) : batch[i].resolve(result),
       );
     } catch (err) {
+      // One payload the database refuses fails its whole transaction: the others go again alone, so
+      // it does not turn up to maxBatch good deliveries into 503s (and their retries into more).
+      if (batch.length > 1 && isRefusedData(err)) {
+        for (const p of batch) await this.write(channel, source, [p]);
+        return;
+      }
       for (const p of batch) p.reject(err);
     }
   }

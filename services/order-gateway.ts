@@ -185,10 +185,11 @@ export async function ingestMany(
   const stored = await inTransaction(ctx, (tx) =>
     storeBatch(ctx, tx, channel, batch, options.origin, options.historical ?? false),
   ).catch(async (err: unknown) => {
-    // A payload the database refuses (a constraint, class 23) is refused again on every retry: alone
-    // in its batch, its log row says why (the code and names, no values) for a replay after a fix.
+    // A payload the database refuses (bad data, class 22, or a constraint, class 23) is refused again
+    // on every retry: alone in its batch, its log row says why (the code and names, no values) for a
+    // replay after a fix.
     const only = batch.length === 1 ? batch[0].logId : undefined;
-    if (only && databaseErrorOf(err)?.code.startsWith('23')) await logFailed(ctx.em, only, err);
+    if (only && isRefusedData(err)) await logFailed(ctx.em, only, err);
     throw err;
   });
   stored.forEach((result, k) => (results[valid[k]] = result));
@@ -398,4 +399,9 @@ export async function ingestChannelOrder(
   const channel = await requireChannelByCode(ctx.em, channelCode);
   const { orderId } = await ingestRaw(ctx, channel, IngestSource.API, JSON.stringify(payload));
   return ctx.em.findOneOrFail(Order, { id: orderId });
+}
+
+/** The database refused the data itself (class 22 or 23): sending it again changes nothing. */
+export function isRefusedData(err: unknown): boolean {
+  return /^2[23]/.test(databaseErrorOf(err)?.code ?? '');
 }

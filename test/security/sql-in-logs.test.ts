@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Platform } from '../../common/enums.js';
+import { IngestSource, Platform } from '../../common/enums.js';
+import { createLogger } from '../../server/logger.js';
+import { IngestBatcher } from '../../services/ingest-batcher.js';
 import { seedChannel, seedProduct } from '../support/fixtures.js';
 import { errorCodes, startTestHub, type TestHub } from '../support/hub.js';
 import { sample } from '../support/webhooks.js';
@@ -15,6 +17,7 @@ const PHONE = '+86 139 0571 2468';
 const INGEST = `mutation ($payload: JSON!) { ingestChannelOrder(channelCode: "shopify-main", payload: $payload) { id } }`;
 
 let hub: TestHub;
+let shopify: Awaited<ReturnType<typeof seedChannel>>;
 const logLines: string[] = [];
 
 beforeAll(async () => {
@@ -24,7 +27,7 @@ beforeAll(async () => {
     ormOverrides: { debug: true },
     env: { LOG_LEVEL: 'trace' },
   });
-  await seedChannel(hub.orm, 'shopify-main', Platform.SHOPIFY);
+  shopify = await seedChannel(hub.orm, 'shopify-main', Platform.SHOPIFY);
   await seedProduct(hub.orm, 'MILK-1L', 10);
   // Stands in for any constraint a customer's order can break; its name holds no customer data.
   await hub.orm.em
@@ -66,5 +69,44 @@ describe('a statement the database refuses, carrying a customer’s name and pho
     expect(row.error).toContain('order_buyer_refused');
     expect(row.error).not.toContain(BUYER);
     expect(row.error).not.toContain(PHONE);
+  });
+});
+
+describe('a payload the database refuses, in a batch of webhook deliveries', () => {
+  it('fails alone: the others in its batch are stored and answered', async () => {
+    const batcher = new IngestBatcher({
+      em: hub.orm.em,
+      logger: createLogger('silent'),
+      hub: hub.hub.services,
+      maxPending: 100,
+      maxPendingBytes: 1 << 20,
+    });
+    const bodies = [1, 2, 3, 4, 5].map((n) => {
+      const payload = sample('shopify');
+      payload.id = 888000100 + n;
+      payload.admin_graphql_api_id = `gid://shopify/Order/${payload.id}`;
+      if (n === 3) {
+        payload.customer = { first_name: 'Leaky Buyer', last_name: 'Sun' };
+        payload.shipping_address = { ...payload.shipping_address, name: BUYER };
+      }
+      return JSON.stringify(payload);
+    });
+    // Submitted in one turn of the event loop: one batch, one transaction.
+    const outcomes = await Promise.allSettled(
+      bodies.map((body) => batcher.submit(shopify, IngestSource.WEBHOOK, body)),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    const rows = await hub.orm.em
+      .getConnection()
+      .execute<{ outcome: string }[]>(
+        `select outcome from ingest_log where raw_body like '%"id":8880001%' order by raw_body`,
+      );
+    expect(rows.map((r) => r.outcome).sort()).toEqual(['CREATED', 'CREATED', 'CREATED', 'CREATED', 'FAILED']);
   });
 });
