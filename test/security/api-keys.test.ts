@@ -146,6 +146,27 @@ describe('a revoked key is out everywhere, at once', () => {
       expect(other.closed).toBeNull();
     });
 
+    it('closes the websockets of a key deleted outright in SQL, on the other process too', async () => {
+      const key = await issue('OPS', 'deleted');
+      const onB = socket(ws(b), key.secret);
+      const changes = feed<{ onHand: number }>(onB.client, INVENTORY_CHANGED, 'inventoryChanged', {
+        code: 'KEYS',
+      });
+      await waitFor(async () => {
+        await graphql(a.base, a.adminKey, ADJUST, { code: 'KEYS', delta: 1 });
+        return changes.events.length > 0 || changes.errors.length > 0;
+      }, 'the subscription to receive a change');
+      const sql = new pg.Client({ connectionString: database.url });
+      await sql.connect();
+      try {
+        await sql.query('delete from api_key where id = $1', [key.id]);
+      } finally {
+        await sql.end();
+      }
+      await waitFor(() => onB.closed !== null, 'the deleted key’s socket to close');
+      expect(onB.closed).toEqual({ code: 4403, reason: 'API key revoked' });
+    });
+
     it('refuses the revoked key on HTTP on the other process by its next request', async () => {
       const key = await issue('ANALYST', 'http');
       const channels = async (hub: HubProcess) => {
