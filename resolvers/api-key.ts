@@ -51,7 +51,8 @@ export class ApiKeyResolver {
 
   @Authorized(ADMIN_ONLY)
   @Mutation(() => ApiKeyType, {
-    description: "Replaces the key's own limits; they apply from its next request.",
+    description:
+      "Replaces the key's own limits: from its next request and its next websocket (open ones keep the limits they connected with).",
   })
   setApiKeyLimits(
     @Ctx() ctx: RequestContext,

@@ -106,7 +106,7 @@ const schema = z.object({
     .transform((value, zctx) => {
       const parts = value.split(',').map((part) => part.trim().toLowerCase());
       const bad = parts.filter((part) => part !== 'graphql' && part !== 'webhooks');
-      if (bad.length > 0 || parts.length === 0) {
+      if (bad.length > 0) {
         zctx.addIssue({
           code: 'custom',
           message: 'HUB_SERVE must list graphql, webhooks or both (graphql,webhooks)',
