@@ -149,7 +149,8 @@ async function serverUrl(dataDir: string, port: number, logger: Logger): Promise
   return url(password);
 }
 
-async function canConnect(url: string): Promise<boolean> {
+/** Whether a server URL (no database) lets its user in: the password is right. */
+export async function canConnect(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: `${url}/postgres` });
   try {
     await client.connect();

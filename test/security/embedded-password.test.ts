@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres } from '../../server/embedded-postgres.js';
+import { canConnect, startEmbeddedPostgres } from '../../server/embedded-postgres.js';
 import { freePort, graphql, spawnHub } from '../support/hub-process.js';
 
 /**
@@ -32,18 +32,8 @@ async function passwordFile(dataDir: string): Promise<{ password: string; mode: 
   return { password: (await readFile(path, 'utf8')).trim(), mode: (await stat(path)).mode & 0o777 };
 }
 
-async function connects(port: number, password: string): Promise<boolean> {
-  const client = new pg.Client({
-    connectionString: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
-  });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+function connects(port: number, password: string): Promise<boolean> {
+  return canConnect(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`);
 }
 
 describe('the embedded PostgreSQL’s password', () => {
