@@ -40,6 +40,22 @@ export enum StockAlertKind {
   SUDDEN_DROP = 'SUDDEN_DROP',
   /** An order line whose code neither the SKU map nor the catalog knows. */
   UNKNOWN_PRODUCT = 'UNKNOWN_PRODUCT',
+  /** A platform refused a listing's stock for good (bad credentials, unknown SKU, a reduction refused). */
+  STOCK_SYNC_FAILED = 'STOCK_SYNC_FAILED',
+}
+
+/** Where a listing's number on its platform stands, as operators see it. */
+export enum ChannelStockState {
+  /** The platform acknowledged the number the listing should show now. */
+  IN_SYNC = 'IN_SYNC',
+  /** A push is due or under way. */
+  PENDING = 'PENDING',
+  /** The platform asked the hub to wait; the push follows when it allows. */
+  THROTTLED = 'THROTTLED',
+  /** The platform refused for good; the next stock change or `syncStock` tries again. */
+  FAILED = 'FAILED',
+  /** The channel's stock sync is off. */
+  DISABLED = 'DISABLED',
 }
 
 /** Declared in lifecycle order: the database enum sorts by it. */

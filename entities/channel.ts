@@ -40,6 +40,10 @@ export class Channel extends BaseEntity {
   @Property({ type: 'string', nullable: true })
   apiBaseUrl: string | null = null;
 
+  /** Pushes the pool's stock to the platform's listings; off until an ADMIN turns it on. */
+  @Property({ type: 'boolean', default: false })
+  stockSync: Opt<boolean> = false;
+
   /** The platform's own cursor of the last poll. */
   @Property({ type: 'string', nullable: true })
   pollCursor: string | null = null;

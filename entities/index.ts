@@ -1,5 +1,7 @@
 import { ApiKey } from './api-key.js';
 import { Channel } from './channel.js';
+import { ChannelApi } from './channel-api.js';
+import { ChannelStockCap } from './channel-stock-cap.js';
 import { ChannelSku } from './channel-sku.js';
 import { HubSecret } from './hub-secret.js';
 import { IngestLog } from './ingest-log.js';
@@ -14,13 +16,16 @@ import { Shipment, ShipmentEvent } from './shipment.js';
 import { SplitRule } from './split-rule.js';
 import { StockAlert } from './stock-alert.js';
 import { StockMovement } from './stock-movement.js';
+import { StockPush } from './stock-push.js';
 import { WebhookDelivery } from './webhook-delivery.js';
 
 export {
   Address,
   ApiKey,
   Channel,
+  ChannelApi,
   ChannelSku,
+  ChannelStockCap,
   HubSecret,
   IngestLog,
   InventoryItem,
@@ -36,6 +41,7 @@ export {
   SplitRule,
   StockAlert,
   StockMovement,
+  StockPush,
   WebhookDelivery,
 };
 
@@ -43,7 +49,9 @@ export const entities = [
   Address,
   ApiKey,
   Channel,
+  ChannelApi,
   ChannelSku,
+  ChannelStockCap,
   HubSecret,
   IngestLog,
   InventoryItem,
@@ -59,5 +67,6 @@ export const entities = [
   SplitRule,
   StockAlert,
   StockMovement,
+  StockPush,
   WebhookDelivery,
 ];

@@ -1,11 +1,15 @@
 import { DefaultLogger, MikroORM, type LoggerNamespace, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import { Logger as QueueLogger, runMigrations } from 'graphile-worker';
 import pg from 'pg';
 import { entities } from '../entities/index.js';
 import { migrationsList } from '../migrations/index.js';
 import type { Logger } from './logger.js';
 
 export type OrmOptions = Partial<Options>;
+
+/** graphile-worker's schema: the durable job queue the stock sync (and later deliveries) run on. */
+export const JOB_QUEUE_SCHEMA = 'graphile_worker';
 
 export function ormOptions(databaseUrl: string, logger: Logger, overrides: OrmOptions = {}): Options {
   return {
@@ -23,6 +27,8 @@ export function ormOptions(databaseUrl: string, logger: Logger, overrides: OrmOp
     // The schema changes only through committed migrations.
     ensureDatabase: false,
     discovery: { checkDuplicateTableNames: true },
+    // graphile-worker keeps its own schema (the job queue), migrated by its own migrations.
+    schemaGenerator: { ignoreSchema: [JOB_QUEUE_SCHEMA] },
     forceUtcTimezone: true,
     pool: { min: 0, max: 20 },
     logger: (message) => logger.debug({ orm: message }),
@@ -69,8 +75,10 @@ export async function openRequestOrm(
   });
 }
 
+const silentQueueLogger = new QueueLogger(() => () => {});
+
 /**
- * Applies every pending migration; returns the names it ran. Hub processes starting
+ * Applies every pending migration (the job queue's, then the hub's); returns the names it ran. Hub processes starting
  * together take turns (a session advisory lock): the first migrates, the others then
  * find nothing pending.
  */
@@ -79,6 +87,12 @@ export async function migrate(orm: MikroORM): Promise<string[]> {
   await lock.connect();
   try {
     await lock.query(`select pg_advisory_lock(hashtext('order-hub:migrations'))`);
+    // The queue's schema first: the hub's triggers enqueue jobs with its functions.
+    await runMigrations({
+      connectionString: orm.config.get('clientUrl'),
+      schema: JOB_QUEUE_SCHEMA,
+      logger: silentQueueLogger,
+    });
     const done = await orm.getMigrator().up();
     return done.map((m) => m.name);
   } finally {

@@ -1,0 +1,53 @@
+/**
+ * What each listing should show and where it stands: the one definition the pushes, the sweep and the
+ * GraphQL reads share. A listing is a row of the SKU map (channel_sku); its target is the product's
+ * `available` on a channel that sells it, 0 where safety stock closed it or the channel's sales are
+ * closed, never more than the channel's cap.
+ */
+
+/** The FROM clause every listing query starts with: `cs` the listing, `c` its channel, `p` the product. */
+export const LISTING_FROM = `channel_sku cs
+  join channel c on c.id = cs.channel_id
+  join product p on p.id = cs.product_id
+  left join inventory_item ii on ii.product_id = cs.product_id
+  left join channel_stock_cap cap on cap.channel_id = cs.channel_id and cap.product_id = cs.product_id
+  left join channel_api a on a.channel_id = cs.channel_id`;
+
+/** The number the listing should show now. */
+export const LISTING_TARGET = `(case when not c.sales_open or c.code = any(p.closed_on_channels) then 0
+  else greatest(0, least(coalesce(ii.on_hand - ii.reserved, 0), coalesce(cap.cap, 2147483647))) end)`;
+
+/**
+ * What operators see, from the last push's outcome and the target now: in sync only when the platform
+ * acknowledged exactly today's target and no push is under way.
+ */
+export const LISTING_STATE = `(case
+  when not c.stock_sync then 'DISABLED'
+  when cs.push_owner is null and cs.sync_state = 'FAILED' then 'FAILED'
+  when cs.push_owner is null and not cs.uncertain and cs.confirmed = ${LISTING_TARGET} then 'IN_SYNC'
+  when a.throttled_until > now() then 'THROTTLED'
+  else 'PENDING' end)`;
+
+/** One listing as the API shows it. */
+export interface ListingRow {
+  listing_id: string;
+  channel_id: string;
+  channel_code: string;
+  product_id: string;
+  product_code: string;
+  platform_sku_id: string;
+  platform_item_id: string | null;
+  location_id: string | null;
+  target: number;
+  confirmed: number | null;
+  confirmed_at: Date | null;
+  state: 'IN_SYNC' | 'PENDING' | 'THROTTLED' | 'FAILED' | 'DISABLED';
+  last_error: string | null;
+  cap: number | null;
+}
+
+/** Selects ListingRow columns; add a WHERE on cs / c / p. */
+export const LISTING_SELECT = `select cs.id as listing_id, cs.channel_id, c.code as channel_code, cs.product_id,
+  p.product_code, cs.platform_sku_id, cs.platform_item_id, cs.location_id, ${LISTING_TARGET} as target,
+  cs.confirmed, cs.confirmed_at, ${LISTING_STATE} as state, cs.last_error, cap.cap
+  from ${LISTING_FROM}`;
