@@ -41,7 +41,7 @@ begin
     from channel_sku cs
     join channel c on c.id = cs.channel_id
     left join channel_api a on a.channel_id = cs.channel_id
-   where cs.id = any(p_listings) and c.stock_sync;
+   where cs.id = any(p_listings) and c.stock_sync and c.platform <> 'STOREFRONT';
   if specs is null then
     return 0;
   end if;
@@ -94,6 +94,14 @@ end $$;`);
   for each row execute function hub_stock_sync_on_change();`);
     this.addSql(`create trigger channel_sku_stock_sync after insert or update of product_id, platform_item_id, location_id on "channel_sku"
   for each row execute function hub_stock_sync_on_change();`);
+    // A hub process that pushes holds this advisory lock on a connection of its own for its whole life: the
+    // lock goes with the process (kill -9 included), so another process can tell a push that died from one
+    // under way.
+    this.addSql(`create or replace function hub_process_alive(p_process text) returns boolean language sql stable as $$
+  select exists (select 1 from pg_locks
+                  where locktype = 'advisory' and granted and objsubid = 2
+                    and classid = 1752523 and objid = (hashtext(p_process)::bigint & 4294967295)::oid)
+$$;`);
     // Every hub process hears of a listing's new state after commit (channelStockChanged).
     this.addSql(`create or replace function hub_notify_channel_stock() returns trigger language plpgsql as $$
 begin
@@ -122,6 +130,7 @@ end $$;`);
       this.addSql(`drop trigger if exists ${trigger} on "${table}";`);
     }
     this.addSql(`drop function if exists hub_stock_sync_on_change();`);
+    this.addSql(`drop function if exists hub_process_alive(text);`);
     this.addSql(`drop function if exists hub_stock_sync_enqueue(uuid[], timestamptz);`);
     this.addSql(`drop table if exists "channel_api" cascade;`);
 

@@ -88,6 +88,21 @@ export interface HubConfig {
   requestTimeoutMs: number;
   /** Time an HTTP connection may stay silent (no bytes either way); then it is closed. */
   connectionTimeoutMs: number;
+  /** Pushing the pool's stock to the platforms (services/stock-sync). */
+  stockSync: {
+    /** Push jobs this process runs at once; 0: this process pushes nothing (another one does). */
+    concurrency: number;
+    /** Seconds between sweeps that put listings out of step without a job back in the queue. */
+    sweepSeconds: number;
+    /** How often the queue is polled for pushes that come due. */
+    pollIntervalMs: number;
+    /** One request to a platform's stock API may take this long… */
+    timeoutMs: number;
+    /** …and is tried again this many times after a timeout, a network error or a 5xx. */
+    retries: number;
+    /** Wait after a throttled reply that says no time; unset: the platform's own (Youzan 30 s, others 1 s). */
+    throttleWaitMs: number | undefined;
+  };
 }
 
 const port = (name: string) =>
@@ -150,6 +165,12 @@ const schema = z.object({
     .default(3600),
   POLL_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
   POLL_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  STOCK_SYNC_CONCURRENCY: z.coerce.number().int().min(0).max(200).default(16),
+  STOCK_SYNC_SWEEP_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
+  STOCK_SYNC_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
+  STOCK_SYNC_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  STOCK_SYNC_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  STOCK_SYNC_THROTTLE_WAIT_MS: z.coerce.number().int().min(0).max(3_600_000).optional(),
   RECONCILE_AT: z
     .string()
     .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'RECONCILE_AT must be a time of day as HH:MM (00:00 to 23:59)')
@@ -349,5 +370,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     requestPoolSize: e.REQUEST_POOL_SIZE,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     connectionTimeoutMs: e.CONNECTION_TIMEOUT_MS,
+    stockSync: {
+      concurrency: e.STOCK_SYNC_CONCURRENCY,
+      sweepSeconds: e.STOCK_SYNC_SWEEP_SECONDS,
+      pollIntervalMs: e.STOCK_SYNC_POLL_MS,
+      timeoutMs: e.STOCK_SYNC_TIMEOUT_MS,
+      retries: e.STOCK_SYNC_RETRIES,
+      throttleWaitMs: e.STOCK_SYNC_THROTTLE_WAIT_MS,
+    },
   };
 }

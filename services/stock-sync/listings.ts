@@ -19,10 +19,11 @@ export const LISTING_TARGET = `(case when not c.sales_open or c.code = any(p.clo
 
 /**
  * What operators see, from the last push's outcome and the target now: in sync only when the platform
- * acknowledged exactly today's target and no push is under way.
+ * acknowledged exactly today's target and no push is under way. The storefront reads the pool itself: nothing
+ * is pushed to it.
  */
 export const LISTING_STATE = `(case
-  when not c.stock_sync then 'DISABLED'
+  when not c.stock_sync or c.platform = 'STOREFRONT' then 'DISABLED'
   when cs.push_owner is null and cs.sync_state = 'FAILED' then 'FAILED'
   when cs.push_owner is null and not cs.uncertain and cs.confirmed = ${LISTING_TARGET} then 'IN_SYNC'
   when a.throttled_until > now() then 'THROTTLED'

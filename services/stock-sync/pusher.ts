@@ -1,0 +1,514 @@
+import type pg from 'pg';
+import type { Platform } from '../../common/enums.js';
+import type { Logger } from '../../server/logger.js';
+import { PlatformRequestError } from '../platform-client.js';
+import { LISTING_FROM, LISTING_TARGET } from './listings.js';
+import {
+  PlatformRejectedError,
+  PlatformThrottledError,
+  type ChannelApi,
+  type Listing,
+  type StockClient,
+  type StockSet,
+} from './platform-api.js';
+
+/**
+ * Pushes one channel's listings for this process: the queue's jobs hand it listings, it groups them into the
+ * platform's batch calls, keeps the channel's pace (shared by every process through `channel_api`), claims
+ * each listing so no other process pushes it meanwhile, computes the number when it sends, and records what
+ * the platform answered. Every outcome ends the job: a retry is a new job at the time it should run.
+ */
+
+/** Opens the sealed credentials (services/secret-box). */
+export interface Sealer {
+  open(sealed: string): string;
+}
+
+export interface PusherSettings {
+  /** Calls to one channel this process may have under way at once. */
+  maxParallel: number;
+  /** Listings one channel may have waiting in this process; more are sent back to the queue for later. */
+  maxWaiting: number;
+  /** Backoff after a push without an answer: base × 2^n, capped, with jitter. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** A pace wait longer than this goes back to the queue instead of holding a job. */
+  maxPaceWaitMs: number;
+}
+
+export interface PusherDeps {
+  pool: pg.Pool;
+  processId: string;
+  clientFor(platform: Platform): StockClient | null;
+  defaultBaseUrl(platform: Platform, shopId: string | null): string;
+  sealer: Sealer;
+  logger: Logger;
+  settings: PusherSettings;
+  signal: AbortSignal;
+}
+
+interface ChannelInfo {
+  code: string;
+  platform: Platform;
+  stockSync: boolean;
+  client: StockClient | null;
+  api: ChannelApi | null;
+  /** Why there is no usable API (none set, sealed with another key). */
+  apiProblem: string | null;
+  requestsPerSecond: number;
+  loadedAt: number;
+}
+
+type ListingRef = Listing & { productCode: string };
+
+/** How long channel settings are reused before they are read again (credentials changed, sync turned off). */
+const CHANNEL_INFO_TTL_MS = 2000;
+
+export class ChannelPusher {
+  private readonly waiting = new Map<string, Array<() => void>>();
+  private readonly inFlight = new Set<string>();
+  private readonly refs = new Map<string, ListingRef>();
+  private drains = 0;
+  private info: ChannelInfo | null = null;
+
+  constructor(
+    private readonly channelId: string,
+    private readonly deps: PusherDeps,
+  ) {}
+
+  /** Resolves once the listing is pushed, found in sync, failed, or sent back to the queue for later. */
+  async push(listingId: string): Promise<void> {
+    if (this.waiting.size >= this.deps.settings.maxWaiting && !this.waiting.has(listingId)) {
+      const rps = this.info?.requestsPerSecond ?? 1;
+      await this.reschedule([listingId], (this.waiting.size / rps) * 1000);
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const resolvers = this.waiting.get(listingId) ?? [];
+      resolvers.push(resolve);
+      this.waiting.set(listingId, resolvers);
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    while (this.drains < this.deps.settings.maxParallel && this.hasWork()) {
+      this.drains++;
+      void this.drain()
+        .catch((err: unknown) =>
+          this.deps.logger.error({ err, channelId: this.channelId }, 'stock push failed'),
+        )
+        .finally(() => {
+          this.drains--;
+          this.kick();
+        });
+    }
+  }
+
+  private hasWork(): boolean {
+    for (const id of this.waiting.keys()) if (!this.inFlight.has(id)) return true;
+    return false;
+  }
+
+  private async drain(): Promise<void> {
+    const info = await this.channelInfo();
+    await this.loadRefs();
+    const batch = this.takeBatch(info.client);
+    if (!batch.length) return;
+    const resolvers = batch.flatMap((ref) => this.waiting.get(ref.listingId) ?? []);
+    for (const ref of batch) this.waiting.delete(ref.listingId);
+    try {
+      await this.pushBatch(info, batch);
+    } finally {
+      for (const ref of batch) this.inFlight.delete(ref.listingId);
+      for (const resolve of resolvers) resolve();
+    }
+  }
+
+  /** Listings waiting and not under way that share one call: the first one's batch key, up to the platform's size. */
+  private takeBatch(client: StockClient | null): ListingRef[] {
+    const batch: ListingRef[] = [];
+    let key: string | null = null;
+    for (const id of this.waiting.keys()) {
+      if (this.inFlight.has(id)) continue;
+      const ref = this.refs.get(id);
+      if (!ref) continue;
+      const refKey = client ? client.batchKey(ref) : id;
+      if (key === null) key = refKey;
+      if (refKey !== key) continue;
+      batch.push(ref);
+      this.inFlight.add(id);
+      if (batch.length >= (client?.maxBatch ?? 1)) break;
+    }
+    return batch;
+  }
+
+  private async loadRefs(): Promise<void> {
+    const missing = [...this.waiting.keys()].filter((id) => !this.refs.has(id));
+    if (!missing.length) return;
+    const { rows } = await this.deps.pool.query<{
+      id: string;
+      platform_sku_id: string;
+      platform_item_id: string | null;
+      location_id: string | null;
+      product_code: string;
+    }>(
+      `select cs.id, cs.platform_sku_id, cs.platform_item_id, cs.location_id, p.product_code
+         from channel_sku cs join product p on p.id = cs.product_id
+        where cs.id = any($1::uuid[])`,
+      [missing],
+    );
+    for (const row of rows) {
+      this.refs.set(row.id, {
+        listingId: row.id,
+        platformSkuId: row.platform_sku_id,
+        platformItemId: row.platform_item_id,
+        locationId: row.location_id,
+        productCode: row.product_code,
+      });
+    }
+    // A listing unmapped since its job was queued has nothing left to push.
+    for (const id of missing) {
+      if (this.refs.has(id)) continue;
+      for (const resolve of this.waiting.get(id) ?? []) resolve();
+      this.waiting.delete(id);
+    }
+  }
+
+  private async channelInfo(): Promise<ChannelInfo> {
+    if (this.info && Date.now() - this.info.loadedAt < CHANNEL_INFO_TTL_MS) return this.info;
+    const { rows } = await this.deps.pool.query<{
+      code: string;
+      platform: Platform;
+      stock_sync: boolean;
+      has_api: boolean;
+      base_url: string | null;
+      app_key: string | null;
+      app_secret_sealed: string | null;
+      access_token_sealed: string | null;
+      shop_id: string | null;
+      sign_method: string | null;
+      requests_per_second: number | null;
+    }>(
+      `select c.code, c.platform, c.stock_sync, a.channel_id is not null as has_api, a.base_url, a.app_key,
+              a.app_secret_sealed, a.access_token_sealed, a.shop_id, a.sign_method, a.requests_per_second
+         from channel c left join channel_api a on a.channel_id = c.id
+        where c.id = $1`,
+      [this.channelId],
+    );
+    const row = rows[0];
+    if (!row) throw new Error(`Channel ${this.channelId} no longer exists.`);
+    const client = this.deps.clientFor(row.platform);
+    let api: ChannelApi | null = null;
+    let apiProblem: string | null = null;
+    if (!row.has_api) {
+      apiProblem = `No platform API is set for channel "${row.code}" (setChannelApi).`;
+    } else {
+      try {
+        api = {
+          channelId: this.channelId,
+          channelCode: row.code,
+          platform: row.platform,
+          baseUrl: row.base_url ?? this.deps.defaultBaseUrl(row.platform, row.shop_id),
+          appKey: row.app_key,
+          appSecret: row.app_secret_sealed === null ? null : this.deps.sealer.open(row.app_secret_sealed),
+          accessToken:
+            row.access_token_sealed === null ? null : this.deps.sealer.open(row.access_token_sealed),
+          shopId: row.shop_id,
+          signMethod: row.sign_method,
+        };
+      } catch {
+        apiProblem = `The credentials of channel "${row.code}" cannot be opened with this hub's HUB_SECRET_KEY; set them again (setChannelApi).`;
+      }
+    }
+    this.info = {
+      code: row.code,
+      platform: row.platform,
+      stockSync: row.stock_sync,
+      client,
+      api,
+      apiProblem,
+      requestsPerSecond: row.requests_per_second ?? client?.defaultRequestsPerSecond ?? 1,
+      loadedAt: Date.now(),
+    };
+    return this.info;
+  }
+
+  private async pushBatch(info: ChannelInfo, batch: ListingRef[]): Promise<void> {
+    if (!info.stockSync || !info.client) return;
+    const { client } = info;
+    if (!info.api) {
+      await this.record(
+        info,
+        batch.map((ref) => this.outcome(ref, 'FAILED', null, info.apiProblem)),
+      );
+      return;
+    }
+    const problems = batch.filter((ref) => client.listingProblem(ref));
+    if (problems.length) {
+      await this.record(
+        info,
+        problems.map((ref) => this.outcome(ref, 'FAILED', null, client.listingProblem(ref))),
+      );
+    }
+    const candidates = batch.filter((ref) => !client.listingProblem(ref));
+    if (!candidates.length) return;
+    if (!(await this.awaitPace(info, candidates))) return;
+
+    const claim = await this.claim(candidates);
+    if (claim.elsewhere.length) await this.reschedule(claim.elsewhere, 1000);
+    if (!claim.sets.length) return;
+    const refs = new Map(candidates.map((ref) => [ref.listingId, ref]));
+    try {
+      const { results, nextCallDelayMs } = await client.set(info.api, claim.sets, this.deps.signal);
+      if (nextCallDelayMs) await this.slowPace(nextCallDelayMs);
+      await this.record(
+        info,
+        claim.sets.map((set) => {
+          const result = results.get(set.listingId);
+          if (!result)
+            return this.outcome(
+              refs.get(set.listingId)!,
+              'ERROR',
+              set.target,
+              'The platform did not answer for this listing.',
+            );
+          return result.kind === 'set'
+            ? this.outcome(refs.get(set.listingId)!, 'SET', result.quantity, null)
+            : this.outcome(
+                refs.get(set.listingId)!,
+                'FAILED',
+                set.target,
+                `${result.code}: ${result.message}`,
+              );
+        }),
+      );
+    } catch (err) {
+      await this.recordFailure(info, claim.sets, refs, err);
+    }
+  }
+
+  private async recordFailure(
+    info: ChannelInfo,
+    sets: StockSet[],
+    refs: Map<string, ListingRef>,
+    err: unknown,
+  ): Promise<void> {
+    const ids = sets.map((set) => set.listingId);
+    const each = (outcome: Outcome['outcome'], detail: string) =>
+      sets.map((set) => this.outcome(refs.get(set.listingId)!, outcome, set.target, detail));
+    if (err instanceof PlatformThrottledError) {
+      await this.deps.pool.query(
+        `update channel_api set throttled_until = greatest(coalesce(throttled_until, clock_timestamp()),
+                clock_timestamp() + $2 * interval '1 millisecond')
+          where channel_id = $1`,
+        [this.channelId, err.waitMs],
+      );
+      await this.record(info, each('THROTTLED', err.message));
+      await this.reschedule(ids, err.waitMs);
+      return;
+    }
+    if (err instanceof PlatformRejectedError) {
+      await this.record(info, each('FAILED', `${err.code}: ${err.message}`));
+      return;
+    }
+    if (err instanceof PlatformRequestError && !err.retryable && err.kind === 'http') {
+      await this.record(info, each('FAILED', err.message));
+      return;
+    }
+    // No usable answer (timeout, network, 5xx, breaker open, our own stop): the call may have landed, so the
+    // next push reads back where the platform cannot be told twice.
+    const message = err instanceof Error ? err.message : String(err);
+    if (!(err instanceof PlatformRequestError)) {
+      this.deps.logger.error({ err, channel: info.code }, 'stock push failed unexpectedly');
+    }
+    const attempts = await this.record(info, each('ERROR', message));
+    const n = Math.max(0, ...attempts.values());
+    const step = Math.min(this.deps.settings.retryMaxMs, this.deps.settings.retryBaseMs * 2 ** n);
+    const delay = this.deps.signal.aborted ? 0 : Math.round(step / 2 + (Math.random() * step) / 2);
+    await this.reschedule(ids, delay);
+  }
+
+  private outcome(
+    ref: ListingRef,
+    outcome: Outcome['outcome'],
+    quantity: number | null,
+    detail: string | null,
+  ): Outcome {
+    return { listingId: ref.listingId, productCode: ref.productCode, outcome, quantity, detail };
+  }
+
+  /**
+   * Waits for the channel's next call slot, shared by every process. A wait longer than `maxPaceWaitMs`
+   * (a throttled platform, a long backlog) sends the listings back to the queue for then instead.
+   */
+  private async awaitPace(info: ChannelInfo, refs: ListingRef[]): Promise<boolean> {
+    const { rows: peek } = await this.deps.pool.query<{ wait_ms: number }>(
+      `select greatest(0, extract(epoch from (greatest(next_call_at, coalesce(throttled_until, next_call_at))
+              - clock_timestamp())) * 1000)::float8 as wait_ms
+         from channel_api where channel_id = $1`,
+      [this.channelId],
+    );
+    const ahead = peek[0]?.wait_ms ?? 0;
+    if (ahead > this.deps.settings.maxPaceWaitMs) {
+      await this.reschedule(
+        refs.map((ref) => ref.listingId),
+        ahead + Math.random() * 1000,
+      );
+      return false;
+    }
+    const { rows } = await this.deps.pool.query<{ wait_ms: number }>(
+      `update channel_api
+          set next_call_at = greatest(next_call_at, coalesce(throttled_until, next_call_at), clock_timestamp())
+                             + $2 * interval '1 millisecond'
+        where channel_id = $1
+      returning greatest(0, extract(epoch from (next_call_at - $2 * interval '1 millisecond' - clock_timestamp())) * 1000)::float8 as wait_ms`,
+      [this.channelId, 1000 / info.requestsPerSecond],
+    );
+    const wait = rows[0]?.wait_ms ?? 0;
+    if (wait > 0) await sleep(wait, this.deps.signal).catch(() => {});
+    return true;
+  }
+
+  private async slowPace(delayMs: number): Promise<void> {
+    await this.deps.pool.query(
+      `update channel_api set next_call_at = greatest(next_call_at, clock_timestamp() + $2 * interval '1 millisecond')
+        where channel_id = $1`,
+      [this.channelId, delayMs],
+    );
+  }
+
+  /**
+   * Takes the listings for this process and computes what each should show now. A listing another live
+   * process is pushing is left to it (and looked at again shortly); one whose pusher died is taken, marked
+   * uncertain (its call may have landed). A listing already showing its target is not taken at all.
+   */
+  private async claim(refs: ListingRef[]): Promise<{ sets: StockSet[]; elsewhere: string[] }> {
+    const { rows } = await this.deps.pool.query<{
+      id: string;
+      claimed: boolean;
+      target: number;
+      confirmed: number | null;
+      uncertain: boolean | null;
+    }>(
+      `with picked as (
+         select cs.id, cs.push_owner, cs.uncertain, cs.confirmed, cs.sync_state, ${LISTING_TARGET} as target
+           from ${LISTING_FROM}
+          where cs.id = any($1::uuid[]) and c.stock_sync
+            and (cs.push_owner is null or cs.push_owner = $2 or not hub_process_alive(cs.push_owner))
+          for update of cs skip locked
+       ), claimed as (
+         update channel_sku cs
+            set push_owner = $2, push_started_at = now(), uncertain = picked.uncertain or picked.push_owner is not null
+           from picked
+          where cs.id = picked.id
+            and (picked.push_owner is not null or picked.uncertain or picked.sync_state <> 'IN_SYNC'
+                 or picked.confirmed is distinct from picked.target)
+         returning cs.id, cs.uncertain
+       )
+       select picked.id, claimed.id is not null as claimed, picked.target, picked.confirmed, claimed.uncertain
+         from picked left join claimed using (id)`,
+      [refs.map((ref) => ref.listingId), this.deps.processId],
+    );
+    const seen = new Set(rows.map((row) => row.id));
+    const byId = new Map(refs.map((ref) => [ref.listingId, ref]));
+    return {
+      sets: rows
+        .filter((row) => row.claimed)
+        .map((row) => ({
+          ...byId.get(row.id)!,
+          target: row.target,
+          confirmed: row.confirmed,
+          uncertain: row.uncertain ?? false,
+        })),
+      // Not picked: under way in another live process (or its sync was turned off, which the job then finds).
+      elsewhere: refs.map((ref) => ref.listingId).filter((id) => !seen.has(id)),
+    };
+  }
+
+  /**
+   * Stores what the platform said of each listing and releases it, logs the push, and raises a
+   * STOCK_SYNC_FAILED alert when a listing turns FAILED (or fails for a new reason): one statement. Returns
+   * each listing's count of pushes in a row without an answer.
+   */
+  private async record(info: ChannelInfo, outcomes: Outcome[]): Promise<Map<string, number>> {
+    if (!outcomes.length) return new Map();
+    const { rows } = await this.deps.pool.query<{ id: string; sync_attempts: number }>(
+      `with r as (
+         select * from unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[])
+                    as r(id, outcome, quantity, detail, product_code)
+       ), old as (
+         select cs.id, cs.sync_state, cs.last_error from channel_sku cs where cs.id in (select id from r)
+       ), upd as (
+         update channel_sku cs set
+           confirmed = case when r.outcome = 'SET' then r.quantity else cs.confirmed end,
+           confirmed_at = case when r.outcome = 'SET' then now() else cs.confirmed_at end,
+           sync_state = case r.outcome when 'SET' then 'IN_SYNC' when 'FAILED' then 'FAILED'
+                                       when 'THROTTLED' then 'THROTTLED' else cs.sync_state end,
+           last_error = case when r.outcome = 'SET' then null else r.detail end,
+           uncertain = case when r.outcome in ('SET', 'FAILED') then false
+                            when r.outcome = 'ERROR' then true else cs.uncertain end,
+           sync_attempts = case when r.outcome = 'ERROR' then cs.sync_attempts + 1 else 0 end,
+           push_owner = null,
+           push_started_at = null
+         from r
+         where cs.id = r.id and (cs.push_owner is null or cs.push_owner = $6)
+         returning cs.id, cs.product_id, cs.sync_state, cs.last_error, cs.sync_attempts
+       ), logged as (
+         insert into stock_push (listing_id, channel_code, product_code, target, outcome, detail)
+         select r.id, $7, r.product_code, coalesce(r.quantity, -1), r.outcome, r.detail from r
+       ), alerted as (
+         insert into stock_alert (kind, product_id, product_code, available, message, channels_closed)
+         select 'STOCK_SYNC_FAILED', upd.product_id, p.product_code, coalesce(ii.on_hand - ii.reserved, 0),
+                format('The stock of "%s" could not be set on channel %s: %s', p.product_code, $7::text, upd.last_error),
+                array[$7::text]
+           from upd join old using (id) join product p on p.id = upd.product_id
+           left join inventory_item ii on ii.product_id = upd.product_id
+          where upd.sync_state = 'FAILED' and (old.sync_state <> 'FAILED' or old.last_error is distinct from upd.last_error)
+       )
+       select id, sync_attempts from upd`,
+      [
+        outcomes.map((o) => o.listingId),
+        outcomes.map((o) => o.outcome),
+        outcomes.map((o) => o.quantity),
+        outcomes.map((o) => o.detail),
+        outcomes.map((o) => o.productCode),
+        this.deps.processId,
+        info.code,
+      ],
+    );
+    return new Map(rows.map((row) => [row.id, row.sync_attempts]));
+  }
+
+  /** Back to the queue: a job for each listing at `delayMs` from now. */
+  async reschedule(listingIds: string[], delayMs: number): Promise<void> {
+    await this.deps.pool.query(
+      `select hub_stock_sync_enqueue($1::uuid[], now() + $2 * interval '1 millisecond')`,
+      [listingIds, Math.max(0, Math.round(delayMs))],
+    );
+  }
+}
+
+interface Outcome {
+  listingId: string;
+  productCode: string;
+  /** SET: the platform shows `quantity`; FAILED: refused for good; THROTTLED; ERROR: no usable answer. */
+  outcome: 'SET' | 'FAILED' | 'THROTTLED' | 'ERROR';
+  quantity: number | null;
+  detail: string | null;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
