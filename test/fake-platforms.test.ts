@@ -95,10 +95,11 @@ describe('Taobao', () => {
       expect(taobao.quantity(SKU)).toBe(7);
       expect(taobao.writes()).toBe(1);
       expect(refused.text).not.toContain(SECRET);
+      expect(refused.text).not.toContain(TOKEN);
     },
   );
 
-  it('refuses a timestamp more than ten minutes off, and a SKU of another item', async () => {
+  it('refuses a timestamp more than ten minutes off, and an unknown SKU, changing nothing', async () => {
     const taobao = await fake({ platform: 'TAOBAO' });
     const stale = skusUpdate('md5', `${SKU}:7`, gmt8(Date.now() - 11 * 60_000));
     const unknown = skusUpdate('md5', `${SKU}1:7`);
@@ -119,7 +120,7 @@ describe('Taobao', () => {
 
 describe('Douyin', () => {
   /** sku.syncStock: the system parameters in the query, param_json (keys sorted, no spaces) as the body. */
-  function syncStock(stock: number) {
+  function syncStock(stock: number, token = TOKEN) {
     const paramJson = `{"incremental":false,"product_id":${ITEM},"sku_id":${SKU},"stock_num":${stock}}`;
     const timestamp = gmt8(Date.now());
     const signed = `${SECRET}app_key${APP_KEY}methodsku.syncStockparam_json${paramJson}timestamp${timestamp}v2${SECRET}`;
@@ -128,7 +129,7 @@ describe('Douyin', () => {
       method: 'sku.syncStock',
       v: '2',
       timestamp,
-      access_token: TOKEN,
+      access_token: token,
       sign_method: 'hmac-sha256',
       sign: hmac('sha256', SECRET, signed).digest('hex'),
     };
@@ -145,6 +146,19 @@ describe('Douyin', () => {
     const accepted = await post(url(query), paramJson, 'application/json');
     expect(JSON.parse(accepted.text)).toMatchObject({ err_no: 0, message: 'success' });
     expect(douyin.history(SKU)).toEqual([5, 9]);
+  });
+
+  it('refuses another access_token, which the sign does not cover', async () => {
+    const douyin = await fake({ platform: 'DOUYIN' });
+    const { query, paramJson } = syncStock(9, `${TOKEN}x`);
+
+    const reply = await post(
+      `${douyin.baseUrl}/sku/syncStock?${new URLSearchParams(query)}`,
+      paramJson,
+      'application/json',
+    );
+    expect(JSON.parse(reply.text)).toMatchObject({ err_no: 30002 });
+    expect(douyin.history(SKU)).toEqual([5]);
   });
 });
 
