@@ -44,20 +44,20 @@ const MAX_ROUNDS = 3;
 /** 401 bad signature, 402 bad token (guesses): the channel's credentials, not the SKU. */
 const CREDENTIAL_CODES = new Set(['401', '402']);
 
-/** A change that failed in a way that leaves its outcome unknown: the platform client must not repeat it. */
+/**
+ * A change that failed in a way that leaves its outcome unknown: the platform client must not repeat it. The
+ * breaker counts it as the failure it stands for (after a deadline, the attempt that sends nothing counts the
+ * timeout a second time: opossum would count an error it may ignore as a success that never happened).
+ */
 class ChangeNotRepeated extends PlatformRequestError {
-  constructor(
-    readonly failure: PlatformRequestError,
-    /** The breaker counted this failure when it happened: do not count it twice. */
-    private readonly counted: boolean,
-  ) {
+  constructor(readonly failure: PlatformRequestError) {
     super(failure.kind, failure.message, failure.status, { cause: failure });
   }
   override get retryable(): boolean {
     return false;
   }
   override get isCallerSide(): boolean {
-    return this.counted || this.failure.isCallerSide;
+    return this.failure.isCallerSide;
   }
 }
 
@@ -70,17 +70,13 @@ function changeOnce(request: HttpRequest): Attempt<unknown> {
   const send = jsonAttempt(request);
   let sent = false;
   return async (signal) => {
-    if (sent) {
-      throw new ChangeNotRepeated(
-        new PlatformRequestError('timeout', 'The change got no reply in time.'),
-        true,
-      );
-    }
+    if (sent)
+      throw new ChangeNotRepeated(new PlatformRequestError('timeout', 'The change got no reply in time.'));
     sent = true;
     try {
       return await send(signal);
     } catch (err) {
-      if (err instanceof PlatformRequestError && err.retryable) throw new ChangeNotRepeated(err, false);
+      if (err instanceof PlatformRequestError && err.retryable) throw new ChangeNotRepeated(err);
       throw err;
     }
   };

@@ -107,8 +107,9 @@ export function youzanClient(options: StockClientOptions): StockClient {
     const data = body.data;
     if (body.success === true && isRecord(data) && data.is_success === true) return { kind: 'ok' };
     const gateway = isRecord(body.gw_err_resp) ? body.gw_err_resp : null;
-    const code = String(gateway ? gateway.err_code : body.code);
-    if (code === 'undefined') throw unexpectedReply(LABEL);
+    const rawCode = gateway ? gateway.err_code : body.code;
+    if (rawCode === undefined) throw unexpectedReply(LABEL);
+    const code = String(rawCode);
     const text = gateway ? gateway.err_msg : (body.message ?? body.msg);
     const message = describe(LABEL, code, platformText(text, api));
     if (code === THROTTLED) {
