@@ -95,7 +95,7 @@ export interface FakePlatform {
   addSku(sku: FakeSku): void;
   /** A sale or a person editing on the platform: changes the SKU's stock without the hub. */
   setQuantity(skuId: string, quantity: number, locationId?: string): void;
-  /** The next `times` write calls (default 1) get this fault, before any random ones. */
+  /** The next `times` write calls (default 1) that pass the gateway's checks get this fault, before any random ones. */
   failNext(kind: FakeFault, times?: number): void;
   setFaults(faults: FakePlatformOptions['faults']): void;
   /** Refuse any reduction of this SKU (a promotion slot), with the platform's refusal; `false` lifts it. */
@@ -461,11 +461,10 @@ function taobao(ctx: DialectContext): Dialect {
     if (!sign) throw refuse(24, 'Missing signature');
     // TOP signs with md5 when the request names no method.
     const signMethod = form.get('sign_method') ?? 'md5';
-    const signer = signers[signMethod];
     if (!Object.hasOwn(signers, signMethod)) throw invalid('sign_method');
     if (
       (ctx.credentials.signMethod && signMethod !== ctx.credentials.signMethod) ||
-      signer(sortedConcat(form)).toUpperCase() !== sign
+      signers[signMethod](sortedConcat(form)).toUpperCase() !== sign
     ) {
       throw refuse(25, 'Invalid signature');
     }
@@ -475,8 +474,9 @@ function taobao(ctx: DialectContext): Dialect {
     const session = form.get('session');
     if (!session) throw refuse(26, 'Missing session');
     if (session !== creds.accessToken) throw refuse(27, 'Invalid session');
-    if (form.get('v') !== '2.0')
-      throw refuse(form.has('v') ? 33 : 32, form.has('v') ? 'Invalid version' : 'Missing version');
+    const version = form.get('v');
+    if (!version) throw refuse(32, 'Missing version');
+    if (version !== '2.0') throw refuse(33, 'Invalid version');
     if (form.get('format') !== 'json') throw refuse(23, 'Invalid format');
     if (!note.write) throw refuse(22, 'Invalid method');
 
@@ -575,10 +575,12 @@ function jd(ctx: DialectContext): Dialect {
     if (md5(creds.appSecret + sortedConcat(form) + creds.appSecret).toUpperCase() !== form.get('sign')) {
       throw badSign();
     }
-    if (!timestampInWindow(form.get('timestamp')!, ctx.now()))
+    if (!timestampInWindow(form.get('timestamp')!, ctx.now())) {
       throw refuse('15', '时间戳错误', 'Invalid timestamp');
-    if (form.get('access_token') !== creds.accessToken)
+    }
+    if (form.get('access_token') !== creds.accessToken) {
       throw refuse('19', 'token无效', 'Invalid access_token');
+    }
     if (form.get('v') !== '2.0') throw invalid('v');
     if (!note.write) throw refuse('50', '方法不存在', `Unknown method ${note.method}`);
     const m = /^\{"skuId":"([^"\\]+)","stockNum":(0|[1-9]\d*)\}$/.exec(form.get('360buy_param_json')!);
@@ -590,8 +592,9 @@ function jd(ctx: DialectContext): Dialect {
       throttled: () => refuse('2', '调用超限', 'App Call Limited'),
       run: (refuseAll) => {
         const plan = planUpdates(ctx.ledger, [update], refuseAll);
-        if ('refusal' in plan)
+        if ('refusal' in plan) {
           return refuse('50', '业务错误', refusalText[plan.refusal.reason](plan.refusal));
+        }
         return {
           changes: plan.changes,
           reply: json({ jingdong_stock_write_updateSkuStock_responce: { code: '0', success: true } }),
@@ -662,8 +665,9 @@ function pinduoduo(ctx: DialectContext): Dialect {
       throttled: () => refuse(70031, '调用过于频繁'),
       run: (refuseAll) => {
         const plan = planUpdates(ctx.ledger, [update], refuseAll);
-        if ('refusal' in plan)
+        if ('refusal' in plan) {
           return refuse(50007, '业务错误', refusalText[plan.refusal.reason](plan.refusal));
+        }
         return {
           changes: plan.changes,
           reply: json({ goods_quantity_update_response: { is_success: true } }),
@@ -703,8 +707,9 @@ function douyin(ctx: DialectContext): Dialect {
     if (query.get('sign_method') !== 'hmac-sha256') throw invalid('sign_method');
     const timestamp = query.get('timestamp')!;
     const signed = `${creds.appSecret}app_key${creds.appKey}method${method}param_json${req.body}timestamp${timestamp}v2${creds.appSecret}`;
-    if (hmac('sha256', creds.appSecret, signed).digest('hex') !== query.get('sign'))
+    if (hmac('sha256', creds.appSecret, signed).digest('hex') !== query.get('sign')) {
       throw refuse(30001, '签名错误');
+    }
     if (!timestampInWindow(timestamp, ctx.now())) throw refuse(30003, '时间戳错误');
     if (query.get('access_token') !== creds.accessToken) throw refuse(30002, 'access_token无效');
 
@@ -715,11 +720,16 @@ function douyin(ctx: DialectContext): Dialect {
     const allowed = ['idempotent_id', 'incremental', 'product_id', batch ? 'sku_sync_list' : 'sku_id'];
     if (!batch) allowed.push('stock_num');
     for (const name of Object.keys(param)) if (!allowed.includes(name)) throw invalid(name);
-    if (param.incremental !== undefined && typeof param.incremental !== 'boolean')
+    if (param.incremental !== undefined && typeof param.incremental !== 'boolean') {
       throw invalid('incremental');
+    }
     const incremental = param.incremental === true;
     const idempotentId = param.idempotent_id;
-    if (incremental ? typeof idempotentId !== 'string' || idempotentId === '' : idempotentId !== undefined) {
+    if (
+      incremental
+        ? typeof idempotentId !== 'string' || idempotentId === ''
+        : !['string', 'undefined'].includes(typeof idempotentId)
+    ) {
       throw invalid('idempotent_id');
     }
     const itemId = idOf(param.product_id, true);
@@ -728,8 +738,9 @@ function douyin(ctx: DialectContext): Dialect {
     if (!Array.isArray(entries) || entries.length === 0) throw invalid('sku_sync_list');
     const updates = entries.map((entry: unknown): Update => {
       if (!isRecord(entry)) throw invalid('sku_sync_list');
-      if (batch && Object.keys(entry).some((k) => k !== 'sku_id' && k !== 'stock_num'))
+      if (batch && Object.keys(entry).some((k) => k !== 'sku_id' && k !== 'stock_num')) {
         throw invalid('sku_sync_list');
+      }
       const skuId = idOf(entry.sku_id, true);
       const value = integerOf(entry.stock_num);
       if (!skuId) throw invalid('sku_id');
@@ -803,8 +814,9 @@ function kuaishou(ctx: DialectContext): Dialect {
     if (!note.write) {
       if (Object.keys(param).length !== 1) throw invalid('param');
       const skus = ctx.ledger.all().filter((s) => s.sku.itemId === itemId);
-      if (skus.length === 0)
-        throw refuse(500, refusalText['unknown-item']({ reason: 'unknown-item', skuId: '', itemId }));
+      if (skus.length === 0) {
+        throw refuse(500, `The item ${itemId} does not exist`);
+      }
       note.skus = skus.map((s) => s.sku.skuId);
       const skuList = skus.map((s) => ({ skuId: idJson(s.sku.skuId), skuStock: quantityOf(s) }));
       return json({ result: 1, msg: 'success', data: { kwaiItemId: idJson(itemId), skuList } });
@@ -878,8 +890,9 @@ function youzan(ctx: DialectContext): Dialect {
     expectType(req, 'application/json');
     const body = parseJson(req.body);
     if (!isRecord(body)) throw invalid('body');
-    for (const name of Object.keys(body))
+    for (const name of Object.keys(body)) {
       if (!['item_id', 'sku_id', 'quantity', 'type'].includes(name)) throw invalid(name);
+    }
     const itemId = idOf(body.item_id, true);
     const skuId = body.sku_id === undefined ? undefined : idOf(body.sku_id, true);
     const type = body.type === undefined ? 0 : integerOf(body.type);
@@ -996,8 +1009,9 @@ function shopify(ctx: DialectContext): Dialect {
     note.method = root.name.value;
 
     if (operation.operation === 'query') {
-      if (root.name.value !== 'inventoryItem')
+      if (root.name.value !== 'inventoryItem') {
         throw queryError(`Field '${root.name.value}' doesn't exist on type 'QueryRoot'`);
+      }
       const id = args.id;
       if (typeof id !== 'string') throw queryError('inventoryItem needs an id.');
       note.skus = [id];
@@ -1041,10 +1055,11 @@ function shopify(ctx: DialectContext): Dialect {
         const replyOf = (data: unknown) =>
           json({ data: { [key]: data }, extensions: cost(requested, requested) });
         // The same key again: the first result, applied once.
-        if (first)
+        if (first) {
           return first.refused
             ? new Refused(replyOf(first.data), first.refused)
             : { changes: [], reply: replyOf(first.data) };
+        }
         const { changes, userErrors } = planShopify(ctx.ledger, input, refuseAll);
         const data = { [selection.key]: userErrors.map((e) => pick(e, selection.subfields)) };
         const refused = userErrors.length > 0 ? userErrors.map((e) => e.code).join(',') : null;
@@ -1082,8 +1097,9 @@ function checkInput(value: unknown, queryError: (message: string) => Refused): S
     queryError(`Variable $input of type InventorySetQuantitiesInput! was provided invalid value for ${what}`);
   if (!isRecord(value)) throw bad('input');
   for (const name of Object.keys(value)) {
-    if (!['name', 'reason', 'referenceDocumentUri', 'quantities'].includes(name))
+    if (!['name', 'reason', 'referenceDocumentUri', 'quantities'].includes(name)) {
       throw bad(`${name} (Field is not defined on InventorySetQuantitiesInput)`);
+    }
   }
   if (typeof value.name !== 'string') throw bad('name');
   if (typeof value.reason !== 'string') throw bad('reason');
@@ -1200,8 +1216,9 @@ function planShopify(ledger: Ledger, input: ShopifyInput, refuseAll: boolean) {
 
 function fieldsOf(selectionSet: SelectionSetNode | undefined): FieldNode[] {
   return (selectionSet?.selections ?? []).map((selection) => {
-    if (selection.kind !== Kind.FIELD)
+    if (selection.kind !== Kind.FIELD) {
       throw new Refused(json({ errors: [{ message: 'The fake resolves no fragments.' }] }), 'fragments');
+    }
     return selection;
   });
 }
@@ -1234,8 +1251,9 @@ function userErrorsSelection(
   }
   const subfields = fieldsOf(userErrors.selectionSet);
   const unknown = subfields.find((f) => !['code', 'field', 'message'].includes(f.name.value));
-  if (unknown)
+  if (unknown) {
     throw queryError(`Field '${unknown.name.value}' doesn't exist on type 'InventorySetQuantitiesUserError'`);
+  }
   return { key: userErrors.alias?.value ?? 'userErrors', subfields };
 }
 
@@ -1408,8 +1426,9 @@ export async function startFakePlatform(options: FakePlatformOptions): Promise<F
   const server = createServer((req, res) => {
     serve(req, res).catch((err: unknown) => {
       // A bug in the fake: say so in the reply rather than hang the test.
-      if (!res.headersSent && !res.destroyed)
+      if (!res.headersSent && !res.destroyed) {
         res.writeHead(500).end(`fake platform: ${(err as Error).message}`);
+      }
     });
   });
   await new Promise<void>((resolve, reject) => {
