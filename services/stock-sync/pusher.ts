@@ -80,6 +80,7 @@ export class ChannelPusher {
   async push(listingId: string): Promise<void> {
     if (this.waiting.size >= this.deps.settings.maxWaiting && !this.waiting.has(listingId)) {
       const rps = this.info?.requestsPerSecond ?? 1;
+      // Too many waiting here: back to the queue for about when this channel's pace reaches it.
       await this.reschedule([listingId], (this.waiting.size / rps) * 1000);
       return;
     }
@@ -94,14 +95,19 @@ export class ChannelPusher {
   private kick(): void {
     while (this.drains < this.deps.settings.maxParallel && this.hasWork()) {
       this.drains++;
-      void this.drain()
-        .catch((err: unknown) =>
-          this.deps.logger.error({ err, channelId: this.channelId }, 'stock push failed'),
-        )
-        .finally(() => {
+      void this.drain().then(
+        () => {
           this.drains--;
           this.kick();
-        });
+        },
+        (err: unknown) => {
+          // The database is away, say: the listings wait here and are tried again a moment later, not in a
+          // tight loop. (A job lost with its process is found again by the sweep.)
+          this.deps.logger.error({ err, channelId: this.channelId }, 'stock push failed');
+          this.drains--;
+          setTimeout(() => this.kick(), 1000).unref();
+        },
+      );
     }
   }
 
@@ -112,6 +118,12 @@ export class ChannelPusher {
 
   private async drain(): Promise<void> {
     const info = await this.channelInfo();
+    if (!info) {
+      // The channel was deleted, and its listings with it.
+      for (const resolvers of this.waiting.values()) for (const resolve of resolvers) resolve();
+      this.waiting.clear();
+      return;
+    }
     await this.loadRefs();
     const batch = this.takeBatch(info.client);
     if (!batch.length) return;
@@ -175,7 +187,7 @@ export class ChannelPusher {
     }
   }
 
-  private async channelInfo(): Promise<ChannelInfo> {
+  private async channelInfo(): Promise<ChannelInfo | null> {
     if (this.info && Date.now() - this.info.loadedAt < CHANNEL_INFO_TTL_MS) return this.info;
     const { rows } = await this.deps.pool.query<{
       code: string;
@@ -197,26 +209,37 @@ export class ChannelPusher {
       [this.channelId],
     );
     const row = rows[0];
-    if (!row) throw new Error(`Channel ${this.channelId} no longer exists.`);
+    if (!row) return null;
     const client = this.deps.clientFor(row.platform);
     let api: ChannelApi | null = null;
     let apiProblem: string | null = null;
     if (!row.has_api) {
       apiProblem = `No platform API is set for channel "${row.code}" (setChannelApi).`;
     } else {
+      let baseUrl: string | null = row.base_url;
       try {
-        api = {
-          channelId: this.channelId,
-          channelCode: row.code,
-          platform: row.platform,
-          baseUrl: row.base_url ?? this.deps.defaultBaseUrl(row.platform, row.shop_id),
-          appKey: row.app_key,
-          appSecret: row.app_secret_sealed === null ? null : this.deps.sealer.open(row.app_secret_sealed),
-          accessToken:
-            row.access_token_sealed === null ? null : this.deps.sealer.open(row.access_token_sealed),
-          shopId: row.shop_id,
-          signMethod: row.sign_method,
-        };
+        baseUrl ??= this.deps.defaultBaseUrl(row.platform, row.shop_id);
+      } catch (err) {
+        apiProblem = (err as Error).message;
+      }
+      try {
+        const appSecret =
+          row.app_secret_sealed === null ? null : this.deps.sealer.open(row.app_secret_sealed);
+        const accessToken =
+          row.access_token_sealed === null ? null : this.deps.sealer.open(row.access_token_sealed);
+        if (baseUrl) {
+          api = {
+            channelId: this.channelId,
+            channelCode: row.code,
+            platform: row.platform,
+            baseUrl,
+            appKey: row.app_key,
+            appSecret,
+            accessToken,
+            shopId: row.shop_id,
+            signMethod: row.sign_method,
+          };
+        }
       } catch {
         apiProblem = `The credentials of channel "${row.code}" cannot be opened with this hub's HUB_SECRET_KEY; set them again (setChannelApi).`;
       }

@@ -1,0 +1,52 @@
+import { Platform } from '../common/enums.js';
+import { PlatformClients } from '../services/platform-client.js';
+import type { Sealer } from '../services/stock-sync/pusher.js';
+import type { StockClient } from '../services/stock-sync/platform-api.js';
+import { defaultBaseUrl, stockClientFor } from '../services/stock-sync/platforms/index.js';
+import {
+  DEFAULT_STOCK_SYNC_SETTINGS,
+  startStockSync,
+  type StockSync,
+} from '../services/stock-sync/worker.js';
+import type { HubConfig } from './config.js';
+import type { Logger } from './logger.js';
+
+/**
+ * The stock sync as the hub runs it, from its configuration: one HTTP client for the platforms' stock APIs
+ * (its own deadline and retries, one breaker per channel) and one stock client per platform, shared by
+ * every channel of that platform.
+ */
+export function startHubStockSync(deps: {
+  config: HubConfig;
+  databaseUrl: string;
+  logger: Logger;
+  sealer: Sealer;
+}): Promise<StockSync> {
+  const { stockSync } = deps.config;
+  const http = new PlatformClients({ timeoutMs: stockSync.timeoutMs, retries: stockSync.retries });
+  const clients = new Map<Platform, StockClient | null>();
+  return startStockSync({
+    databaseUrl: deps.databaseUrl,
+    logger: deps.logger.child({ component: 'stock-sync' }),
+    settings: {
+      ...DEFAULT_STOCK_SYNC_SETTINGS,
+      concurrency: stockSync.concurrency,
+      pollIntervalMs: stockSync.pollIntervalMs,
+      sweepIntervalMs: stockSync.sweepSeconds * 1000,
+    },
+    clientFor(platform) {
+      if (!clients.has(platform)) {
+        clients.set(platform, stockClientFor(platform, { http, throttleWaitMs: stockSync.throttleWaitMs }));
+      }
+      return clients.get(platform)!;
+    },
+    defaultBaseUrl,
+    sealer: deps.sealer,
+  }).then((sync) => ({
+    ...sync,
+    async stop() {
+      await sync.stop();
+      http.close();
+    },
+  }));
+}
