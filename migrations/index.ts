@@ -13,37 +13,31 @@ import { Migration20261127030225_initial } from './Migration20261127030225_initi
 
 // Every migration, in the order it runs. `npm run migration:create` adds new ones here.
 export const migrationsList = [
-  { name: 'Migration20261127030225_initial',
-  class: Migration20261127030225_initial },
+  { name: 'Migration20261127030225_initial', class: Migration20261127030225_initial },
   {
     name: 'Migration20261127033737_unknown_product_alert',
-  class: Migration20261127033737_unknown_product_alert,
+    class: Migration20261127033737_unknown_product_alert,
   },
-  { name: 'Migration20261127040819_stock_levels',
-  class: Migration20261127040819_stock_levels },
+  { name: 'Migration20261127040819_stock_levels', class: Migration20261127040819_stock_levels },
   {
     name: 'Migration20261127045000_change_notifications',
-  class: Migration20261127045000_change_notifications,
+    class: Migration20261127045000_change_notifications,
   },
   {
     name: 'Migration20261127055000_order_event_numbering',
-  class: Migration20261127055000_order_event_numbering,
+    class: Migration20261127055000_order_event_numbering,
   },
-  { name: 'Migration20261127061000_split_rules',
-  class: Migration20261127061000_split_rules },
-  { name: 'Migration20261202130000_order_origin',
-  class: Migration20261202130000_order_origin },
+  { name: 'Migration20261127061000_split_rules', class: Migration20261127061000_split_rules },
+  { name: 'Migration20261202130000_order_origin', class: Migration20261202130000_order_origin },
   {
     name: 'Migration20261202152000_api_key_revocation',
-  class: Migration20261202152000_api_key_revocation,
+    class: Migration20261202152000_api_key_revocation,
   },
-  { name: 'Migration20261202153000_api_key_limits',
-  class: Migration20261202153000_api_key_limits },
+  { name: 'Migration20261202153000_api_key_limits', class: Migration20261202153000_api_key_limits },
   {
     name: 'Migration20261202154000_delivery_replays',
-  class: Migration20261202154000_delivery_replays,
+    class: Migration20261202154000_delivery_replays,
   },
-  { name: 'Migration20261202155000_hold_api_key',
-  class: Migration20261202155000_hold_api_key },
+  { name: 'Migration20261202155000_hold_api_key', class: Migration20261202155000_hold_api_key },
   { name: 'Migration20261202225134_stock_sync', class: Migration20261202225134_stock_sync },
 ];

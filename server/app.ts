@@ -21,6 +21,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { authenticate, ENV_ADMIN_KEY_ID } from '../services/api-keys.js';
 import { RequestContext, type DomainSettings, type HubServices } from '../services/context.js';
 import { PlatformClients } from '../services/platform-client.js';
+import type { Sealer } from '../services/secret-box.js';
 import { ReserveCombiner } from '../services/reserve-combiner.js';
 import pg from 'pg';
 import { EventBus } from '../subscriptions/bus.js';
@@ -74,6 +75,8 @@ type HubDeps = {
   orm: MikroORM;
   /** The database the subscriptions listen on; the URL the ORM was opened with when absent. */
   databaseUrl?: string;
+  /** Seals platform credentials (server/secret-key.ts); none: setChannelApi says there is no key. */
+  secretBox?: Sealer | null;
 };
 
 /** Reads the bearer secret from an HTTP header or a graphql-ws connection_init payload. */
@@ -159,6 +162,7 @@ export function hubServices(
   config: HubConfig,
   orm: MikroORM,
   streams: HubStreams | null = null,
+  secretBox: Sealer | null = null,
 ): HubServices {
   const settings = domainSettings(config);
   return {
@@ -167,6 +171,7 @@ export function hubServices(
     platformClients: new PlatformClients({ timeoutMs: config.pollTimeoutMs, retries: config.pollRetries }),
     streams,
     lastOrderNoted: new Map(),
+    secretBox,
   };
 }
 
@@ -245,6 +250,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     config,
     orm,
     new HubStreams(events, orderFeed, replaySql, REPLAY_POOL_SIZE, config.replayEventsPerSecond),
+    deps.secretBox ?? null,
   );
 
   if (config.serve.has('webhooks')) {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_REMOTE_PROVINCES, parseProvinceList } from '../services/provinces.js';
 import { MIN_SECRET_LENGTH } from '../common/hmac.js';
 import { Role } from '../common/enums.js';
+import { parseSecretKey } from '../services/secret-box.js';
 import {
   DEFAULT_ROLE_LIMITS,
   MAX_LIMIT,
@@ -89,6 +90,8 @@ export interface HubConfig {
   /** Time an HTTP connection may stay silent (no bytes either way); then it is closed. */
   connectionTimeoutMs: number;
   /** Pushing the pool's stock to the platforms (services/stock-sync). */
+  /** HUB_SECRET_KEY: seals platform credentials at rest; unset: `<dataDir>/secret.key` with the embedded database. */
+  secretKey: Buffer | undefined;
   stockSync: {
     /** Push jobs this process runs at once; 0: this process pushes nothing (another one does). */
     concurrency: number;
@@ -165,6 +168,20 @@ const schema = z.object({
     .default(3600),
   POLL_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
   POLL_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  HUB_SECRET_KEY: z
+    .string()
+    .transform((text, ctx) => {
+      const key = parseSecretKey(text);
+      if (!key) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -hex 32`)',
+        });
+        return z.NEVER;
+      }
+      return key;
+    })
+    .optional(),
   STOCK_SYNC_CONCURRENCY: z.coerce.number().int().min(0).max(200).default(16),
   STOCK_SYNC_SWEEP_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
   STOCK_SYNC_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
@@ -370,6 +387,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     requestPoolSize: e.REQUEST_POOL_SIZE,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     connectionTimeoutMs: e.CONNECTION_TIMEOUT_MS,
+    secretKey: e.HUB_SECRET_KEY,
     stockSync: {
       concurrency: e.STOCK_SYNC_CONCURRENCY,
       sweepSeconds: e.STOCK_SYNC_SWEEP_SECONDS,

@@ -7,6 +7,8 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgre
 import { createLogger } from './logger.js';
 import { migrate, openOrm } from './orm.js';
 import { startHubScheduler } from './scheduler.js';
+import { secretBoxFor } from './secret-key.js';
+import { startHubStockSync } from './stock-sync.js';
 
 function configOrExit(): HubConfig {
   try {
@@ -38,7 +40,14 @@ async function start() {
 
   // With HUB_ADMIN_KEY set there is an ADMIN key already: none is made, so none lies in the logs.
   const firstAdminKey = config.adminKey ? null : await ensureFirstAdminKey(orm.em.fork());
-  const hub = await createHub({ config, logger, orm });
+  const databaseUrl = config.databaseUrl ?? embedded!.url;
+  const secretBox = await secretBoxFor(config, logger);
+  if (!secretBox) {
+    logger.warn(
+      'HUB_SECRET_KEY is not set: platform credentials cannot be stored, so no stock is pushed to the platforms',
+    );
+  }
+  const hub = await createHub({ config, logger, orm, secretBox });
   try {
     await hub.app.listen({ port: config.port, host: config.host });
   } catch (err) {
@@ -51,6 +60,10 @@ async function start() {
   }
 
   const scheduler = startHubScheduler({ config, logger, orm, hub: hub.services });
+  // Without a key no credentials can be opened: the pushes would only fail.
+  const stockSync = secretBox
+    ? await startHubStockSync({ config, databaseUrl, logger, sealer: secretBox })
+    : null;
 
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shownHost}:${config.port}${GRAPHQL_PATH}`;
@@ -74,6 +87,9 @@ async function start() {
     // The scheduler first: it uses the hub's platform clients, which the hub closes.
     await scheduler.stop();
     logger.debug('scheduler stopped');
+    // Pushes under way finish and are recorded; the jobs not started stay in the queue for the next start.
+    await stockSync?.stop();
+    logger.debug('stock sync stopped');
     await hub.close();
     logger.debug('http and websockets closed');
     await orm.close();

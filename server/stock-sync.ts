@@ -1,12 +1,13 @@
 import { Platform } from '../common/enums.js';
 import { PlatformClients } from '../services/platform-client.js';
-import type { Sealer } from '../services/stock-sync/pusher.js';
+import type { Sealer } from '../services/secret-box.js';
 import type { StockClient } from '../services/stock-sync/platform-api.js';
 import { defaultBaseUrl, stockClientFor } from '../services/stock-sync/platforms/index.js';
 import {
   DEFAULT_STOCK_SYNC_SETTINGS,
   startStockSync,
   type StockSync,
+  type StockSyncSettings,
 } from '../services/stock-sync/worker.js';
 import type { HubConfig } from './config.js';
 import type { Logger } from './logger.js';
@@ -20,7 +21,9 @@ export function startHubStockSync(deps: {
   config: HubConfig;
   databaseUrl: string;
   logger: Logger;
-  sealer: Sealer;
+  sealer: Pick<Sealer, 'open'>;
+  /** Over the configuration's (tests: a short sweep, a short retry). */
+  settings?: Partial<StockSyncSettings>;
 }): Promise<StockSync> {
   const { stockSync } = deps.config;
   const http = new PlatformClients({ timeoutMs: stockSync.timeoutMs, retries: stockSync.retries });
@@ -33,6 +36,7 @@ export function startHubStockSync(deps: {
       concurrency: stockSync.concurrency,
       pollIntervalMs: stockSync.pollIntervalMs,
       sweepIntervalMs: stockSync.sweepSeconds * 1000,
+      ...deps.settings,
     },
     clientFor(platform) {
       if (!clients.has(platform)) {

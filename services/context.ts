@@ -7,6 +7,7 @@ import type { KeyLimitOverrides, RateLimitSettings } from './key-limits.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import type { PlatformClients } from './platform-client.js';
 import type { ReserveCombiner } from './reserve-combiner.js';
+import type { Sealer } from './secret-box.js';
 
 /** Who is calling: the API key behind the request. */
 export interface Principal {
@@ -73,6 +74,8 @@ export interface HubServices {
   readonly streams: HubStreams | null;
   /** When this hub last wrote each channel's lastOrderAt (ms, by channel id), so it moves at most once a second. */
   readonly lastOrderNoted: Map<string, number>;
+  /** Seals platform credentials on write; null when the hub has no HUB_SECRET_KEY (an external database). */
+  readonly secretBox: Sealer | null;
 }
 
 /**

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Platform } from '../../common/enums.js';
 import type { Logger } from '../../server/logger.js';
 import { PlatformRequestError } from '../platform-client.js';
+import type { Sealer } from '../secret-box.js';
 import { LISTING_FROM, LISTING_TARGET } from './listings.js';
 import {
   PlatformRejectedError,
@@ -18,11 +19,6 @@ import {
  * each listing so no other process pushes it meanwhile, computes the number when it sends, and records what
  * the platform answered. Every outcome ends the job: a retry is a new job at the time it should run.
  */
-
-/** Opens the sealed credentials (services/secret-box). */
-export interface Sealer {
-  open(sealed: string): string;
-}
 
 export interface PusherSettings {
   /** Calls to one channel this process may have under way at once. */
@@ -41,7 +37,8 @@ export interface PusherDeps {
   processId: string;
   clientFor(platform: Platform): StockClient | null;
   defaultBaseUrl(platform: Platform, shopId: string | null): string;
-  sealer: Sealer;
+  /** Opens the sealed credentials. */
+  sealer: Pick<Sealer, 'open'>;
   logger: Logger;
   settings: PusherSettings;
   signal: AbortSignal;

@@ -7,7 +7,8 @@ import { JOB_QUEUE_SCHEMA } from '../../server/orm.js';
 import { LISTING_FROM, LISTING_TARGET } from './listings.js';
 import type { StockClient } from './platform-api.js';
 import { holdProcessLock, type ProcessLock } from './process-lock.js';
-import { ChannelPusher, type PusherSettings, type Sealer } from './pusher.js';
+import type { Sealer } from '../secret-box.js';
+import { ChannelPusher, type PusherSettings } from './pusher.js';
 
 /**
  * The stock sync as one hub process runs it: graphile-worker takes the `stock_sync` jobs the database's
@@ -42,7 +43,7 @@ export interface StockSyncDeps {
   settings: StockSyncSettings;
   clientFor(platform: Platform): StockClient | null;
   defaultBaseUrl(platform: Platform, shopId: string | null): string;
-  sealer: Sealer;
+  sealer: Pick<Sealer, 'open'>;
 }
 
 export interface StockSync {

@@ -2,6 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
+/** The key test hubs seal platform credentials with (HUB_SECRET_KEY). */
+export const TEST_SECRET_KEY = '7e57'.repeat(16);
+
 // Shared by the tests and the benchmarks (compiled to dist/bench, run with node): nothing here imports vitest.
 
 /** `dist/server/main.js`, seen from test/support (vitest) or from dist/test/support (the compiled benchmarks). */
@@ -109,6 +112,7 @@ export async function startHubProcess(
     env: {
       DATABASE_URL: databaseUrl,
       HUB_ADMIN_KEY: 'hub-process-admin-key-0123456789',
+      HUB_SECRET_KEY: TEST_SECRET_KEY,
       LOG_LEVEL: 'warn',
       ...env,
     },

@@ -8,8 +8,12 @@ import WebSocket from 'ws';
 import { createHub, type Hub } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
+import { secretBoxFor } from '../../server/secret-key.js';
+import { startHubStockSync } from '../../server/stock-sync.js';
+import type { StockSync, StockSyncSettings } from '../../services/stock-sync/worker.js';
 import { migrate, openOrm, type OrmOptions } from '../../server/orm.js';
 import { createTestDatabase } from './database.js';
+import { TEST_SECRET_KEY } from './hub-process.js';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
@@ -28,6 +32,8 @@ export interface TestHub {
   wsUrl: string;
   orm: MikroORM;
   hub: Hub;
+  /** The stock sync this hub runs (the `stockSync` option); null when it runs none. */
+  stockSync: StockSync | null;
   /** The hub's own database; `drop()` takes it away under the running hub. */
   database: { url: string; drop(): Promise<void> };
   /** Sends one GraphQL operation over HTTP; `key` null sends no Authorization header. */
@@ -55,6 +61,8 @@ export async function startTestHub(
     logLines?: string[];
     /** Rewrites the URL the hub connects with (to go through a proxy). */
     connectVia?: (url: URL) => URL;
+    /** Runs the stock sync in this hub too (it pushes to the platforms), with these settings over the config's. */
+    stockSync?: Partial<StockSyncSettings>;
   } = {},
 ): Promise<TestHub> {
   const db = await createTestDatabase(label);
@@ -64,6 +72,7 @@ export async function startTestHub(
     PORT: '0',
     HOST: '127.0.0.1',
     HUB_ADMIN_KEY: ADMIN_KEY,
+    HUB_SECRET_KEY: TEST_SECRET_KEY,
     LOG_LEVEL: options.logLines ? 'info' : (process.env.TEST_LOG_LEVEL ?? 'silent'),
     ...options.env,
   });
@@ -74,8 +83,18 @@ export async function startTestHub(
   );
   const orm = await openOrm(connectUrl, logger, { pool: { min: 0, max: 5 }, ...options.ormOverrides });
   await migrate(orm);
-  const hub = await createHub({ config, logger, orm });
+  const secretBox = await secretBoxFor(config, logger);
+  const hub = await createHub({ config, logger, orm, secretBox });
   await hub.app.listen({ port: 0, host: '127.0.0.1' });
+  const stockSync = options.stockSync
+    ? await startHubStockSync({
+        config,
+        databaseUrl: connectUrl,
+        logger,
+        sealer: secretBox!,
+        settings: options.stockSync,
+      })
+    : null;
   const { port } = hub.app.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}/graphql`;
   const wsUrl = `ws://127.0.0.1:${port}/graphql`;
@@ -107,6 +126,7 @@ export async function startTestHub(
     wsUrl,
     orm,
     hub,
+    stockSync,
     database: db,
     gql,
     issueApiKey,
@@ -131,6 +151,7 @@ export async function startTestHub(
     },
     async close() {
       await Promise.all(clients.map((c) => c.dispose()));
+      await stockSync?.stop();
       await hub.close();
       await orm.close();
       await db.drop();
