@@ -635,6 +635,32 @@ describe('the stock sync API', () => {
   });
 });
 
+describe('setChannelApi on a hub with no key to seal with', () => {
+  let hub: TestHub;
+
+  beforeAll(async () => {
+    // An external database and no HUB_SECRET_KEY: the hub has no key (a blank variable counts as unset).
+    hub = await startTestHub('stock-sync-no-key', { env: { HUB_SECRET_KEY: '' } });
+    await seedChannel(hub.orm, 'jd-main', Platform.JD);
+  });
+
+  afterAll(() => hub?.close());
+
+  it('says SECRET_KEY_MISSING and stores nothing', async () => {
+    const refused = await hub.gql(SET_API, {
+      code: 'jd-main',
+      input: { appKey: 'k', appSecret: APP_SECRET, accessToken: ACCESS_TOKEN },
+    });
+    expect(errorCodes(refused)).toEqual(['SECRET_KEY_MISSING']);
+    expect(JSON.stringify(refused)).not.toContain(APP_SECRET);
+    const [row] = await hub.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ n: number }[]>(`select count(*)::int as n from channel_api`);
+    expect(row.n).toBe(0);
+  });
+});
+
 /**
  * Makes changes until the feed delivers one: a subscription is live on the server a moment after the client
  * sends it, and there is no acknowledgement to wait for.
