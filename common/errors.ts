@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 /**
  * Every error a client sees carries one of these in `extensions.code`: the contract's codes, and those
  * the hub adds (RATE_LIMITED, QUERY_TIMEOUT, NOT_AVAILABLE, SUBSCRIBER_FELL_BEHIND, INGEST_BUSY,
- * HOLD_LIMIT_EXCEEDED). None but INTERNAL_SERVER_ERROR is logged as unexpected.
+ * HOLD_LIMIT_EXCEEDED, SECRET_KEY_MISSING, STOCK_SYNC_DISABLED). None but INTERNAL_SERVER_ERROR is logged as unexpected.
  */
 export type ErrorCode =
   | 'UNAUTHENTICATED'
@@ -21,6 +21,8 @@ export type ErrorCode =
   | 'SUBSCRIBER_FELL_BEHIND'
   | 'INGEST_BUSY'
   | 'HOLD_LIMIT_EXCEEDED'
+  | 'SECRET_KEY_MISSING'
+  | 'STOCK_SYNC_DISABLED'
   | 'INTERNAL_SERVER_ERROR';
 
 /**
@@ -179,6 +181,16 @@ export class PayloadMappingError extends BadUserInputError {
   }
 }
 
+/** The storefront reads its stock from the hub: nothing is pushed to it, so it has no platform API or stock sync. */
+export class StorefrontNotPushedError extends BadUserInputError {
+  constructor(field: string) {
+    super(
+      'A STOREFRONT channel reads its stock from the hub: it has no platform API and no stock sync to set.',
+      field,
+    );
+  }
+}
+
 /**
  * A STOREFRONT key's hold went over a configured cap (HOLD_MAX_*): `limit` says which, `max` the cap.
  * Not BAD_USER_INPUT: the open-holds cap refuses a well-formed request that succeeds once holds are
@@ -187,5 +199,31 @@ export class PayloadMappingError extends BadUserInputError {
 export class HoldLimitExceededError extends HubError {
   constructor(limit: 'quantity' | 'ttlSeconds' | 'openHolds', max: number, message: string) {
     super('HOLD_LIMIT_EXCEEDED', 429, message, { limit, max });
+  }
+}
+
+/**
+ * Platform credentials cannot be stored: this hub has no key to seal them with (an external database and no
+ * HUB_SECRET_KEY). Each process would otherwise make up its own key, and the others could not open them.
+ */
+export class SecretKeyMissingError extends HubError {
+  constructor() {
+    super(
+      'SECRET_KEY_MISSING',
+      503,
+      'This hub has no HUB_SECRET_KEY to seal platform credentials with: set it (64 hex digits) on every hub process, then try again.',
+    );
+  }
+}
+
+/** A push was asked for on a channel whose stock sync is off (setChannelStockSync turns it on). */
+export class StockSyncDisabledError extends HubError {
+  constructor(channelCode: string) {
+    super(
+      'STOCK_SYNC_DISABLED',
+      409,
+      `The stock sync of channel "${channelCode}" is off: an ADMIN turns it on with setChannelStockSync.`,
+      { channelCode },
+    );
   }
 }

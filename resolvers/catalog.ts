@@ -2,6 +2,8 @@ import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Ro
 import type { Product } from '../entities/index.js';
 import { ProductInput } from '../schema/inputs.js';
 import { InventoryItemType, ProductType } from '../schema/stock.js';
+import { ChannelStockType } from '../schema/stock-sync.js';
+import { canSeeChannel } from '../services/access.js';
 import { findProduct, listProducts, mapChannelSku, upsertProduct } from '../services/catalog.js';
 import type { RequestContext } from '../services/context.js';
 import { READ_CATALOG, WRITE_CATALOG } from './roles.js';
@@ -38,12 +40,32 @@ export class ProductResolver {
     @Arg('channelCode', () => String) channelCode: string,
     @Arg('platformSkuId', () => String) platformSkuId: string,
     @Arg('productCode', () => String) productCode: string,
+    @Arg('platformItemId', () => String, {
+      nullable: true,
+      description:
+        'Where the product lives on the platform (Taobao num_iid, Shopify inventoryItemId…); left out keeps it.',
+    })
+    platformItemId: string | null,
+    @Arg('locationId', () => String, {
+      nullable: true,
+      description: "Shopify's location; left out keeps it.",
+    })
+    locationId: string | null,
   ) {
-    return mapChannelSku(ctx, channelCode, platformSkuId, productCode);
+    return mapChannelSku(ctx, channelCode, platformSkuId, productCode, { platformItemId, locationId });
   }
 
   @FieldResolver(() => InventoryItemType)
   async inventory(@Root() product: Product, @Ctx() ctx: RequestContext) {
     return ctx.loaders.inventoryByProductId.load(product.id);
+  }
+
+  @FieldResolver(() => [ChannelStockType], {
+    description:
+      "The product's platform listings, and where each stands (a channel's key: its own channel's).",
+  })
+  async channelStock(@Root() product: Product, @Ctx() ctx: RequestContext) {
+    const listings = await ctx.loaders.channelStockByProductId.load(product.id);
+    return listings.filter((listing) => canSeeChannel(ctx, listing.channel.code));
   }
 }

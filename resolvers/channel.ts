@@ -1,11 +1,15 @@
-import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Role } from '../common/enums.js';
 import { ChannelType } from '../schema/channel.js';
 import { ChannelInput } from '../schema/inputs.js';
+import { ChannelApiInput, ChannelApiType, ChannelStockSyncType } from '../schema/stock-sync.js';
+import { clearChannelApi, setChannelApi } from '../services/channel-stock.js';
 import {
   findChannel,
   listChannels,
   setChannelCore,
   setChannelSalesOpen,
+  setChannelStockSync,
   upsertChannel,
 } from '../services/channels.js';
 import type { RequestContext } from '../services/context.js';
@@ -49,5 +53,48 @@ export class ChannelResolver {
     @Arg('open', () => Boolean) open: boolean,
   ) {
     return setChannelSalesOpen(ctx, code, open);
+  }
+
+  @Authorized(ADMIN_ONLY)
+  @Mutation(() => ChannelType, {
+    description: "Sets the channel's platform API credentials; appSecret and accessToken are write-only.",
+  })
+  setChannelApi(
+    @Ctx() ctx: RequestContext,
+    @Arg('channelCode', () => String) channelCode: string,
+    @Arg('input', () => ChannelApiInput) input: ChannelApiInput,
+  ) {
+    return setChannelApi(ctx, channelCode, input);
+  }
+
+  @Authorized(ADMIN_ONLY)
+  @Mutation(() => ChannelType, { description: "Forgets the channel's platform API credentials." })
+  clearChannelApi(@Ctx() ctx: RequestContext, @Arg('channelCode', () => String) channelCode: string) {
+    return clearChannelApi(ctx, channelCode);
+  }
+
+  @Authorized(ADMIN_ONLY)
+  @Mutation(() => ChannelType, {
+    description: "Turns pushing the pool's stock to the channel's listings on or off.",
+  })
+  setChannelStockSync(
+    @Ctx() ctx: RequestContext,
+    @Arg('channelCode', () => String) channelCode: string,
+    @Arg('enabled', () => Boolean) enabled: boolean,
+  ) {
+    return setChannelStockSync(ctx, channelCode, enabled);
+  }
+
+  @FieldResolver(() => ChannelApiType, {
+    nullable: true,
+    description: 'The platform API settings, for ADMIN keys only (null for others, and when none are set).',
+  })
+  api(@Root() channel: { id: string }, @Ctx() ctx: RequestContext) {
+    return ctx.principal?.role === Role.ADMIN ? ctx.loaders.channelApiById.load(channel.id) : null;
+  }
+
+  @FieldResolver(() => ChannelStockSyncType)
+  stockSync(@Root() channel: { id: string }, @Ctx() ctx: RequestContext) {
+    return ctx.loaders.stockSyncByChannelId.load(channel.id);
   }
 }

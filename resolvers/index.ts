@@ -10,6 +10,7 @@ import { OrderLineResolver, OrderResolver, ReservationResolver, ShipmentResolver
 import { PollingResolver } from './polling.js';
 import { SplittingResolver } from './splitting.js';
 import { StockLevelResolver } from './stock.js';
+import { StockSyncResolver } from './stock-sync.js';
 import { StockReservationResolver } from './reservations.js';
 import { SubscriptionResolver } from './subscriptions.js';
 import { ReconciliationResolver } from './reconciliation.js';
@@ -32,5 +33,6 @@ export const resolvers = [
   SplittingResolver,
   StockLevelResolver,
   StockReservationResolver,
+  StockSyncResolver,
   SubscriptionResolver,
 ] as const;

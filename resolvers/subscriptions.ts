@@ -1,6 +1,8 @@
 import { Arg, Authorized, ID, Resolver, Root, Subscription } from 'type-graphql';
 import { OrderEventType, ShipmentType } from '../schema/order.js';
 import { InventoryItemType, StockAlertType } from '../schema/stock.js';
+import { ChannelStockType } from '../schema/stock-sync.js';
+import { channelStockSubscription, type ChannelStockView } from '../services/channel-stock.js';
 import type { RequestContext } from '../services/context.js';
 import { orderEventSubscription, shipmentSubscription } from '../services/order-subscriptions.js';
 import { SubscriberFellBehindError } from '../common/errors.js';
@@ -94,5 +96,24 @@ export class SubscriptionResolver {
     @Arg('productCode', () => String, { nullable: true }) _productCode: string | null,
   ): InventoryItemType {
     return delivered(item);
+  }
+
+  @Authorized(READ_ORDERS)
+  @Subscription(() => ChannelStockType, {
+    description:
+      "A listing's state, confirmed number or error changed (a channel's key: its own channel's listings only).",
+    subscribe: ({ args, context }: Subscribing<{ channelCode?: string | null }>) =>
+      checkedStream(async () =>
+        streamsOf(context).bus.subscribe(
+          'channelStockChanged',
+          channelStockSubscription(context, args.channelCode),
+        ),
+      ),
+  })
+  channelStockChanged(
+    @Root() listing: Delivery<ChannelStockView>,
+    @Arg('channelCode', () => String, { nullable: true }) _channelCode: string | null,
+  ): ChannelStockType {
+    return delivered(listing);
   }
 }

@@ -9,6 +9,7 @@ const plain = [
   'ConnectorHealth',
   'ReservationStatus',
   'StockAlertKind',
+  'ChannelStockState',
   'OrderStatus',
   'ShipmentStatus',
   'OrderSortField',

@@ -84,4 +84,10 @@ export class ChannelInput {
   apiBaseUrl?: string | null;
   @Field(() => [IngestionMode], { nullable: true, description: 'How orders arrive; default by platform.' })
   ingestionModes?: IngestionMode[] | null;
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      "Push the pool's stock to the platform's listings; off for a new channel, left out keeps it.",
+  })
+  stockSync?: boolean | null;
 }

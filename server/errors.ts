@@ -41,6 +41,25 @@ export function formatHubError(
   error: unknown,
   requestId: string,
 ): GraphQLFormattedError {
+  return withoutVariableValue(formatHubErrorWithValues(formatted, error, requestId));
+}
+
+/**
+ * graphql-js quotes the value of a variable it cannot coerce, and a value may be a secret: such a message keeps
+ * which variable, never the value. (The query limits refuse most of these first with a fuller message.)
+ */
+const VARIABLE_VALUE = /^(Variable "\$[^"]*" got invalid value)[\s\S]*$/;
+
+function withoutVariableValue(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  if (!VARIABLE_VALUE.test(formatted.message)) return formatted;
+  return { ...formatted, message: formatted.message.replace(VARIABLE_VALUE, '$1 (not repeated here).') };
+}
+
+function formatHubErrorWithValues(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  requestId: string,
+): GraphQLFormattedError {
   const hubError = hubErrorOf(error);
   if (hubError && hubError.code !== 'INTERNAL_SERVER_ERROR') {
     return {

@@ -2,12 +2,18 @@ import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import {
+  coerceInputValue,
   getNamedType,
   getNullableType,
+  getOperationAST,
+  isInputObjectType,
+  isInputType,
   isLeafType,
   isListType,
+  typeFromAST,
   GraphQLError,
   type DocumentNode,
+  type GraphQLInputType,
   type GraphQLSchema,
   type ValidationContext,
   type ValidationRule,
@@ -121,6 +127,7 @@ export function queryCost(
     operationName?: string | null;
   },
 ): number {
+  assertVariablesCoerce(schema, request);
   try {
     return getComplexity({
       schema,
@@ -138,4 +145,51 @@ export function queryCost(
     // A variable or argument of the wrong type: execution would refuse it the same way.
     throw new BadUserInputError(err.message);
   }
+}
+
+/** What graphql-js says of an input object that tells no value: an unknown or missing field, not an object. */
+const SAFE_PROBLEM =
+  /^(Field "[^"]*" (is not defined by type|of required type)|Expected type "[^"]*" to be an object\.)/;
+
+/**
+ * Refuses a variable that does not fit its type, saying which variable and field and what was expected but
+ * never the value: graphql-js quotes the value ("got invalid value {...}"), and a value may be a secret
+ * (setChannelApi's appSecret). Run before anything else coerces the variables.
+ */
+function assertVariablesCoerce(
+  schema: GraphQLSchema,
+  request: {
+    document: DocumentNode;
+    variables?: Record<string, unknown> | null;
+    operationName?: string | null;
+  },
+): void {
+  const operation = getOperationAST(request.document, request.operationName ?? undefined);
+  const variables = request.variables ?? {};
+  for (const definition of operation?.variableDefinitions ?? []) {
+    const name = definition.variable.name.value;
+    const type = typeFromAST(schema, definition.type);
+    // Missing and null variables: graphql-js's own messages quote no value.
+    if (!type || !isInputType(type) || variables[name] == null) continue;
+    let problem: string | null = null;
+    coerceInputValue(variables[name], type, (path, _value, error) => {
+      const at = [name, ...path].join('.');
+      problem ??= SAFE_PROBLEM.test(error.message)
+        ? `Variable "$${name}" got an invalid value at "${at}": ${error.message}`
+        : `Variable "$${name}" got an invalid value at "${at}": expected ${getNamedType(typeAt(type, path)).name}.`;
+    });
+    if (problem) throw new BadUserInputError(problem, name);
+  }
+}
+
+/** The type expected at `path` inside a value of `type`. */
+function typeAt(type: GraphQLInputType, path: readonly (string | number)[]): GraphQLInputType {
+  let current = type;
+  for (const key of path) {
+    const inner = getNullableType(current);
+    if (isListType(inner)) current = inner.ofType as GraphQLInputType;
+    else if (isInputObjectType(inner) && typeof key === 'string')
+      current = inner.getFields()[key]?.type ?? current;
+  }
+  return current;
 }

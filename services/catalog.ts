@@ -1,4 +1,4 @@
-import { ChannelSku, InventoryItem, Product } from '../entities/index.js';
+import { InventoryItem, Product } from '../entities/index.js';
 import type { RequestContext } from './context.js';
 import { BadUserInputError, NotFoundError } from '../common/errors.js';
 import { requireChannel } from './channels.js';
@@ -65,21 +65,55 @@ export async function upsertProduct(ctx: RequestContext, input: ProductInput): P
   });
 }
 
-/** Maps a platform's SKU id on one channel to a product; mapping again moves it. */
+/** In mapChannelSku's upsert: the listing now names another platform item or location (channel_sku: the stored row). */
+const MOVED_PLACE = `(coalesce(excluded.platform_item_id, channel_sku.platform_item_id) is distinct from channel_sku.platform_item_id
+  or coalesce(excluded.location_id, channel_sku.location_id) is distinct from channel_sku.location_id)`;
+/** ... or another product. */
+const MOVED = `(${MOVED_PLACE} or excluded.product_id <> channel_sku.product_id)`;
+
+/**
+ * Maps a platform's SKU id on one channel to a product; mapping again moves it. With an item id (and, for
+ * Shopify, a location) it is a listing the stock sync keeps; an item id or location left out keeps the stored one.
+ * A listing moved to another item or location forgets what the old one confirmed (the platform's value there is
+ * not known: Shopify reads it before it compares and sets); moved to another product it keeps it (the same
+ * platform SKU) but starts over as PENDING. The table's trigger queues the push.
+ */
 export async function mapChannelSku(
   ctx: RequestContext,
   channelCode: string,
   platformSkuId: string,
   productCode: string,
+  where: { platformItemId?: string | null; locationId?: string | null } = {},
 ): Promise<boolean> {
   const skuId = platformSkuId.trim();
   if (!skuId) throw new BadUserInputError('platformSkuId must not be empty.', 'platformSkuId');
+  const itemId = optionalId(where.platformItemId, 'platformItemId');
+  const locationId = optionalId(where.locationId, 'locationId');
   const channel = await requireChannel(ctx, channelCode);
   const product = await requireProduct(ctx, productCode);
-  await ctx.em.upsert(
-    ChannelSku,
-    { channel, platformSkuId: skuId, product },
-    { onConflictFields: ['channel', 'platformSkuId'], onConflictExcludeFields: ['id', 'createdAt'] },
+  await ctx.em.execute(
+    `insert into channel_sku (id, channel_id, platform_sku_id, product_id, platform_item_id, location_id)
+     values (gen_random_uuid(), ?, ?, ?, ?, ?)
+     on conflict (channel_id, platform_sku_id) do update set
+       product_id = excluded.product_id,
+       platform_item_id = coalesce(excluded.platform_item_id, channel_sku.platform_item_id),
+       location_id = coalesce(excluded.location_id, channel_sku.location_id),
+       confirmed = case when ${MOVED_PLACE} then null else channel_sku.confirmed end,
+       confirmed_at = case when ${MOVED_PLACE} then null else channel_sku.confirmed_at end,
+       uncertain = case when ${MOVED_PLACE} then false else channel_sku.uncertain end,
+       sync_state = case when ${MOVED} then 'PENDING' else channel_sku.sync_state end,
+       last_error = case when ${MOVED} then null else channel_sku.last_error end,
+       sync_attempts = case when ${MOVED} then 0 else channel_sku.sync_attempts end,
+       updated_at = now()`,
+    [channel.id, skuId, product.id, itemId, locationId],
   );
   return true;
+}
+
+function optionalId(value: string | null | undefined, field: string): string | null {
+  if (value == null) return null;
+  const trimmed = value.trim();
+  if (!trimmed) throw new BadUserInputError(`${field} must not be empty; leave it out to keep it.`, field);
+  if (trimmed.length > 128) throw new BadUserInputError(`${field} has at most 128 characters.`, field);
+  return trimmed;
 }

@@ -3,7 +3,7 @@ import { Channel } from '../entities/index.js';
 import { IngestionMode, Platform } from '../common/enums.js';
 import { assertChannelAccess, channelScope } from './access.js';
 import type { RequestContext } from './context.js';
-import { BadUserInputError, NotFoundError } from '../common/errors.js';
+import { BadUserInputError, NotFoundError, StorefrontNotPushedError } from '../common/errors.js';
 import { MIN_SECRET_LENGTH } from '../common/hmac.js';
 
 const CODE = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -16,6 +16,7 @@ export interface ChannelInput {
   webhookSecret?: string | null;
   apiBaseUrl?: string | null;
   ingestionModes?: IngestionMode[] | null;
+  stockSync?: boolean | null;
 }
 
 export async function listChannels(ctx: RequestContext): Promise<Channel[]> {
@@ -52,6 +53,8 @@ export async function upsertChannel(ctx: RequestContext, input: ChannelInput): P
   if (input.apiBaseUrl != null && !/^https?:\/\/[^\s]+$/.test(input.apiBaseUrl)) {
     throw new BadUserInputError('apiBaseUrl must be an http:// or https:// URL.', 'apiBaseUrl');
   }
+  if (input.stockSync && input.platform === Platform.STOREFRONT)
+    throw new StorefrontNotPushedError('stockSync');
   return ctx.em.transactional(async (tx) => {
     await tx.upsert(
       Channel,
@@ -62,6 +65,7 @@ export async function upsertChannel(ctx: RequestContext, input: ChannelInput): P
         ...(input.isCore != null ? { isCore: input.isCore } : {}),
         ...(input.webhookSecret != null ? { webhookSecret: input.webhookSecret } : {}),
         ...(input.apiBaseUrl != null ? { apiBaseUrl: input.apiBaseUrl } : {}),
+        ...(input.stockSync != null ? { stockSync: input.stockSync } : {}),
         ingestionModes: input.ingestionModes ?? defaultModes(input.platform),
       },
       {
@@ -88,6 +92,19 @@ function defaultModes(platform: Platform): IngestionMode[] {
 export async function setChannelCore(ctx: RequestContext, code: string, isCore: boolean): Promise<Channel> {
   const channel = await requireChannel(ctx, code);
   channel.isCore = isCore;
+  await ctx.em.flush();
+  return channel;
+}
+
+/** Turns pushing the pool's stock to the channel's listings on or off (the database queues the pushes). */
+export async function setChannelStockSync(
+  ctx: RequestContext,
+  code: string,
+  enabled: boolean,
+): Promise<Channel> {
+  const channel = await requireChannel(ctx, code);
+  if (enabled && channel.platform === Platform.STOREFRONT) throw new StorefrontNotPushedError('enabled');
+  channel.stockSync = enabled;
   await ctx.em.flush();
   return channel;
 }

@@ -12,6 +12,7 @@ import {
   Shipment,
   ShipmentEvent,
 } from '../entities/index.js';
+import { loadChannelApis, loadChannelStockByProduct, loadStockSyncSummaries } from './channel-stock.js';
 
 /**
  * Per-request batch loaders: every relation of the read side goes through one, so a
@@ -75,5 +76,13 @@ export function createLoaders(em: EntityManager) {
       return keys.map((k) => byKey.get(k)!);
     }),
     reservationsByOrderId: many(Reservation, 'order', (r) => r.order!.id, { createdAt: 'asc', id: 'asc' }),
+    // Live figures: batched but not cached, so a long-lived context (a subscription's) never shows old ones.
+    channelStockByProductId: new DataLoader((ids: readonly string[]) => loadChannelStockByProduct(em, ids), {
+      cache: false,
+    }),
+    channelApiById: new DataLoader((ids: readonly string[]) => loadChannelApis(em, ids), { cache: false }),
+    stockSyncByChannelId: new DataLoader((ids: readonly string[]) => loadStockSyncSummaries(em, ids), {
+      cache: false,
+    }),
   };
 }

@@ -1,5 +1,6 @@
 import { SubscriberFellBehindError } from '../common/errors.js';
 import type { StockAlertKind } from '../common/enums.js';
+import type { ChannelStockView } from '../services/channel-stock.js';
 import type { OrderEventMessage, ShipmentMessage } from './order-events.js';
 
 /** A stored stock alert, shaped like the GraphQL `StockAlert`. */
@@ -30,6 +31,8 @@ export interface HubEventMap {
   inventoryChanged: InventoryEvent;
   orderEvent: OrderEventMessage;
   shipmentUpdated: ShipmentMessage;
+  /** A listing's state, confirmed number or error changed (shaped like the GraphQL `ChannelStock`). */
+  channelStockChanged: ChannelStockView;
 }
 export type HubTopic = keyof HubEventMap;
 
@@ -43,6 +46,7 @@ const CATCH_UP: Record<HubTopic, string> = {
   stockAlert:
     "read the missed alerts with the stockAlerts query (since: the last alert's createdAt), then subscribe again",
   inventoryChanged: 'query the current stock with inventory(productCode), then subscribe again',
+  channelStockChanged: 'query the listings with product(productCode) { channelStock }, then subscribe again',
 };
 
 // Re-exported with Delivery, the type it belongs to.

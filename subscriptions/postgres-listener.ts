@@ -1,10 +1,13 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { StockAlertKind } from '../common/enums.js';
+import { CHANNEL_STOCK_SELECT, toChannelStock, type ChannelStockRow } from '../services/channel-stock.js';
 import type { EventBus, InventoryEvent, StockAlertEvent } from './bus.js';
 
 export const ALERT_CHANNEL = 'hub_stock_alert';
 export const INVENTORY_CHANNEL = 'hub_inventory';
+/** A listing's sync state changed (sent on commit by a trigger); the payload is its channel_sku id. */
+export const CHANNEL_STOCK_CHANNEL = 'hub_channel_stock';
 /** Order events were stored (sent on commit by a trigger): they wait for their public seq. */
 export const ORDER_EVENTS_PENDING_CHANNEL = 'hub_order_event_pending';
 /** Order events were numbered; the payload is the highest seq. */
@@ -68,7 +71,8 @@ export interface PostgresListenerOptions {
  * One dedicated connection per hub process: LISTENs for the notifications the
  * database's triggers send on commit, loads what they name (batched per tick) and
  * publishes it to the bus. On connection loss it reconnects with backoff and
- * publishes the alerts (and inventory figures) committed meanwhile, so none is lost.
+ * publishes the alerts (and inventory figures) committed meanwhile, so none is lost. Listing changes
+ * (channelStockChanged) are not caught up: a board reads the listings' current state again.
  */
 export class PostgresListener {
   private client: pg.Client | null = null;
@@ -80,6 +84,7 @@ export class PostgresListener {
   private connectedOnce = false;
   private readonly pendingAlerts = new Set<string>();
   private readonly pendingCodes = new Set<string>();
+  private readonly pendingListings = new Set<string>();
   private flushScheduled = false;
   private work: Promise<void> = Promise.resolve();
   private readonly publishedAlerts = new Set<string>();
@@ -112,7 +117,7 @@ export class PostgresListener {
     client.on('notification', (message) => this.notified(message.channel, message.payload));
     try {
       await client.connect();
-      const channels = [ALERT_CHANNEL, INVENTORY_CHANNEL];
+      const channels = [ALERT_CHANNEL, INVENTORY_CHANNEL, CHANNEL_STOCK_CHANNEL];
       if (this.options.orderEvents) channels.push(ORDER_EVENTS_PENDING_CHANNEL);
       if (this.options.orderEvents?.numbered) channels.push(ORDER_EVENTS_CHANNEL);
       if (this.options.apiKeys) channels.push(API_KEY_REVOKED_CHANNEL);
@@ -162,6 +167,7 @@ export class PostgresListener {
     if (channel === API_KEY_REVOKED_CHANNEL) return this.options.apiKeys?.revoked(payload);
     if (channel === ALERT_CHANNEL) this.pendingAlerts.add(payload);
     else if (channel === INVENTORY_CHANNEL) this.pendingCodes.add(payload);
+    else if (channel === CHANNEL_STOCK_CHANNEL) this.pendingListings.add(payload);
     else return;
     if (this.flushScheduled) return;
     this.flushScheduled = true;
@@ -171,9 +177,11 @@ export class PostgresListener {
       if (!client) return;
       const ids = [...this.pendingAlerts];
       const codes = [...this.pendingCodes];
+      const listings = [...this.pendingListings];
       this.pendingAlerts.clear();
       this.pendingCodes.clear();
-      this.enqueue(() => this.load(client, ids, codes));
+      this.pendingListings.clear();
+      this.enqueue(() => this.load(client, ids, codes, listings));
     });
   }
 
@@ -184,7 +192,12 @@ export class PostgresListener {
     });
   }
 
-  private async load(client: pg.Client, alertIds: string[], codes: string[]): Promise<void> {
+  private async load(
+    client: pg.Client,
+    alertIds: string[],
+    codes: string[],
+    listings: string[],
+  ): Promise<void> {
     if (alertIds.length > 0) {
       const { rows } = await client.query<AlertRow>(
         `select ${ALERT_COLUMNS} from stock_alert where id = any($1::bigint[]) order by id`,
@@ -198,6 +211,14 @@ export class PostgresListener {
         [codes],
       );
       this.publishInventory(rows);
+    }
+    if (listings.length > 0) {
+      // As it stands now (a listing deleted meanwhile has nothing left to show).
+      const { rows } = await client.query<ChannelStockRow>(
+        `${CHANNEL_STOCK_SELECT} where cs.id = any($1::uuid[])`,
+        [listings],
+      );
+      for (const row of rows) this.options.bus.publish('channelStockChanged', toChannelStock(row));
     }
   }
 
