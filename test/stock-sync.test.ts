@@ -1,4 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SecretBox } from '../services/secret-box.js';
+import { TEST_SECRET_KEY } from './support/hub-process.js';
 import { errorCodes, startTestHub, type TestHub } from './support/hub.js';
 import {
   ALL_PLATFORMS,
@@ -265,5 +267,135 @@ describe('stock sync', () => {
     await db.sql(`delete from channel_stock_cap`);
     await untilConverged(db, channels);
     expect([shown(douyin, 'MILK-1L'), shown(kuaishou, 'MILK-1L')]).toEqual([30, 30]);
+  });
+
+  /** The STOCK_SYNC_FAILED alerts stored, oldest first. */
+  const syncAlerts = () =>
+    db!.sql<{ product_code: string; message: string; channels_closed: string[] }>(
+      `select product_code, message, channels_closed from stock_alert where kind = 'STOCK_SYNC_FAILED' order by created_at, id`,
+    );
+
+  it('a refused reduction, an unknown SKU or a wrong secret: FAILED with the platform’s message and an alert; the next change after the fix succeeds', async () => {
+    const { db } = await start('sync-failed');
+    await createProduct(db, 'MILK-1L', 20);
+    await createProduct(db, 'TEA-500G', 20);
+    await createChannel(db, 'pdd-main', 'PINDUODUO');
+    await createChannel(db, 'youzan-main', 'YOUZAN');
+    await createChannel(db, 'taobao-main', 'TAOBAO');
+    const pdd = await connectFake(db, {
+      channelCode: 'pdd-main',
+      sync: await fake('PINDUODUO'),
+      productCodes: ['MILK-1L'],
+      pushDelayMs: 100,
+    });
+    // The platform knows none of this channel's SKUs.
+    const youzan = await connectFake(db, {
+      channelCode: 'youzan-main',
+      sync: await fake('YOUZAN'),
+      productCodes: ['TEA-500G'],
+      pushDelayMs: 100,
+      addToFake: false,
+    });
+    const taobaoFake = await fake('TAOBAO');
+    const taobao = await connectFake(db, {
+      channelCode: 'taobao-main',
+      sync: taobaoFake,
+      productCodes: ['TEA-500G'],
+      pushDelayMs: 100,
+      credentials: { appSecret: 'not-the-secret' },
+    });
+    await untilConverged(db, [pdd]);
+    const failed = async (channelCode: string) => {
+      await vi.waitFor(
+        async () => {
+          const state = (await listingStates(db)).find((s) => s.channelCode === channelCode);
+          if (state?.state !== 'FAILED') throw new Error(`${channelCode} is ${state?.state}`);
+        },
+        { timeout: 30_000, interval: 50 },
+      );
+      return (await listingStates(db)).find((s) => s.channelCode === channelCode)!;
+    };
+
+    // Unknown SKU and bad signature, straight away.
+    expect((await failed('youzan-main')).lastError).toMatch(/141500101/);
+    expect((await failed('taobao-main')).lastError).toMatch(/Invalid signature/);
+
+    // A reduction the platform refuses (a promotion slot).
+    pdd.sync.fake.refuseReductions(pdd.listings[0].fakeSkuId, true);
+    await adjust('MILK-1L', -3);
+    const pddFailed = await failed('pdd-main');
+    expect(pddFailed.lastError).toMatch(/50007/);
+    expect(shown(pdd, 'MILK-1L')).toBe(20);
+    expect(pdd.sync.fake.calls.filter((c) => c.write && !c.accepted).length).toBeGreaterThan(0);
+    expect(await syncAlerts()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ product_code: 'TEA-500G', channels_closed: ['youzan-main'] }),
+        expect.objectContaining({ product_code: 'TEA-500G', channels_closed: ['taobao-main'] }),
+        expect.objectContaining({
+          product_code: 'MILK-1L',
+          channels_closed: ['pdd-main'],
+          message: expect.stringContaining(pddFailed.lastError!),
+        }),
+      ]),
+    );
+    expect(await syncAlerts()).toHaveLength(3);
+
+    // Fixed on the platforms (and the hub's secret set right): the next stock change goes through.
+    pdd.sync.fake.refuseReductions(pdd.listings[0].fakeSkuId, false);
+    youzan.sync.fake.addSku({
+      itemId: youzan.listings[0].platformItemId,
+      skuId: youzan.listings[0].fakeSkuId,
+      quantity: 999,
+    });
+    await db.sql(
+      `update channel_api a set app_secret_sealed = $1 from channel c where c.id = a.channel_id and c.code = 'taobao-main'`,
+      [new SecretBox(Buffer.from(TEST_SECRET_KEY, 'hex')).seal(taobaoFake.credentials.appSecret)],
+    );
+    await adjust('MILK-1L', -1);
+    await adjust('TEA-500G', -1);
+    await untilConverged(db, [pdd, youzan, taobao]);
+    expect([shown(pdd, 'MILK-1L'), shown(youzan, 'TEA-500G'), shown(taobao, 'TEA-500G')]).toEqual([
+      16, 19, 19,
+    ]);
+    expect(await syncAlerts()).toHaveLength(3);
+  });
+
+  it('a throttled platform: the listing is THROTTLED while it waits, then IN_SYNC, never FAILED, no alert', async () => {
+    const { db } = await start('sync-throttle');
+    await createProduct(db, 'MILK-1L', 20);
+    await createChannel(db, 'taobao-main', 'TAOBAO');
+    // Taobao says how long its ban lasts: long enough to be seen.
+    const taobao = await connectFake(db, {
+      channelCode: 'taobao-main',
+      sync: await fake('TAOBAO', { throttleSeconds: 2 }),
+      productCodes: ['MILK-1L'],
+      pushDelayMs: 100,
+    });
+    await untilConverged(db, [taobao]);
+    taobao.sync.fake.failNext('throttle', 2);
+    await adjust('MILK-1L', -4);
+    const seen = new Set<string>();
+    await vi.waitFor(
+      async () => {
+        const [state] = await listingStates(db);
+        seen.add(state.state);
+        if (state.state !== 'THROTTLED') throw new Error(`the listing is ${state.state}`);
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+    await vi.waitFor(
+      async () => {
+        const [state] = await listingStates(db);
+        seen.add(state.state);
+        if (state.state !== 'IN_SYNC') throw new Error(`the listing is ${state.state}`);
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+    await untilConverged(db, [taobao]);
+    expect(shown(taobao, 'MILK-1L')).toBe(16);
+    expect(seen.has('FAILED')).toBe(false);
+    const outcomes = await db.sql<{ outcome: string }>(`select outcome from stock_push order by id`);
+    expect(outcomes.map((o) => o.outcome)).toEqual(['SET', 'THROTTLED', 'THROTTLED', 'SET']);
+    expect(await syncAlerts()).toEqual([]);
   });
 });
