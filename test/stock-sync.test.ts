@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SecretBox } from '../services/secret-box.js';
+import type { FakeFault } from './support/fake-platforms.js';
 import { TEST_SECRET_KEY } from './support/hub-process.js';
 import { errorCodes, startTestHub, type TestHub } from './support/hub.js';
 import {
@@ -31,8 +32,17 @@ const QUICK: Partial<StockSyncSettings> = {
   retryBaseMs: 100,
   retryMaxMs: 1000,
 };
-/** A platform that hangs is given up on after a second; a throttle without a wait waits 200 ms. */
-const QUICK_ENV = { STOCK_SYNC_TIMEOUT_MS: '1000', STOCK_SYNC_THROTTLE_WAIT_MS: '200' };
+/**
+ * A platform that hangs is given up on after a second; a throttle without a wait waits 200 ms; an open
+ * breaker lets a trial through after half a second.
+ */
+const QUICK_ENV = {
+  STOCK_SYNC_TIMEOUT_MS: '1000',
+  STOCK_SYNC_THROTTLE_WAIT_MS: '200',
+  STOCK_SYNC_BREAKER_RESET_MS: '500',
+};
+
+const FAULTS: FakeFault[] = ['error5xx', 'hang', 'throttle', 'loseReply', 'refuseReduction'];
 
 const ADJUST = `mutation($code: String!, $delta: Int!) { adjustStock(productCode: $code, delta: $delta, reason: "test") { available } }`;
 
@@ -397,5 +407,99 @@ describe('stock sync', () => {
     const outcomes = await db.sql<{ outcome: string }>(`select outcome from stock_push order by id`);
     expect(outcomes.map((o) => o.outcome)).toEqual(['SET', 'THROTTLED', 'THROTTLED', 'SET']);
     expect(await syncAlerts()).toEqual([]);
+  });
+
+  it('Shopify with its budget drained right after a lost reply: waits for the read and the write, then IN_SYNC', async () => {
+    const { db } = await start('sync-shopify-budget');
+    await createProduct(db, 'MILK-1L', 20);
+    await createChannel(db, 'shopify-eu', 'SHOPIFY');
+    const shopify = await connectFake(db, {
+      channelCode: 'shopify-eu',
+      sync: await fake('SHOPIFY'),
+      productCodes: ['MILK-1L'],
+      pushDelayMs: 100,
+    });
+    await untilConverged(db, [shopify]);
+    // The lost reply makes the next push read the level before it writes; the throttle drains the budget.
+    shopify.sync.fake.failNext('loseReply');
+    shopify.sync.fake.failNext('throttle');
+    await adjust('MILK-1L', -4);
+    await adjust('MILK-1L', -1);
+    await untilConverged(db, [shopify]);
+    expect(shown(shopify, 'MILK-1L')).toBe(15);
+    expect(await syncAlerts()).toEqual([]);
+  });
+
+  it('never writes a secret or a token to a log line, a push’s detail, a listing’s error or an alert', async () => {
+    const logLines: string[] = [];
+    const { db } = await start('sync-no-secrets', { logLines, env: { LOG_LEVEL: 'debug' } });
+    await createProduct(db, 'MILK-1L', 50);
+    const flaky: ConnectedChannel[] = [];
+    const secrets: string[] = [];
+    for (const platform of ALL_PLATFORMS) {
+      const code = platform.toLowerCase();
+      await createChannel(db, `${code}-flaky`, platform);
+      await createChannel(db, `${code}-wrong`, platform);
+      const sync = await fake(platform, { faults: { rate: 0.3, kinds: FAULTS } });
+      // Every fault at least once, then at random.
+      for (const kind of FAULTS) sync.fake.failNext(kind);
+      flaky.push(
+        await connectFake(db, {
+          channelCode: `${code}-flaky`,
+          sync,
+          productCodes: ['MILK-1L'],
+          pushDelayMs: 100,
+        }),
+      );
+      // The wrong secret and token are secrets too: the platform's refusal must not echo them.
+      const wrong = { appSecret: `WRONG-SECRET-${code}`, accessToken: `WRONG-TOKEN-${code}` };
+      const other = await fake(platform);
+      await connectFake(db, {
+        channelCode: `${code}-wrong`,
+        sync: other,
+        productCodes: ['MILK-1L'],
+        pushDelayMs: 100,
+        credentials: wrong,
+      });
+      secrets.push(...sync.secrets, ...other.secrets, wrong.appSecret, wrong.accessToken);
+    }
+    const struck = (channel: ConnectedChannel) =>
+      new Set(channel.sync.fake.calls.map((c) => c.fault).filter(Boolean));
+    // Changes until every fault has struck every flaky platform, each push ended before the next change (a
+    // refused reduction leaves its listing FAILED until then).
+    for (let i = 0; i < 40 && flaky.some((c) => struck(c).size < FAULTS.length); i++) {
+      await adjust('MILK-1L', i % 2 ? 3 : -4);
+      await vi.waitFor(
+        async () => {
+          const flakyStates = (await listingStates(db)).filter((s) => s.channelCode.endsWith('-flaky'));
+          const busy = flakyStates.filter((s) => s.state !== 'IN_SYNC' && s.state !== 'FAILED');
+          if (busy.length) throw new Error(`pushes under way: ${JSON.stringify(busy)}`);
+        },
+        { timeout: 30_000, interval: 50 },
+      );
+    }
+    for (const channel of flaky)
+      expect([...struck(channel)].sort(), channel.channelCode).toEqual([...FAULTS].sort());
+    for (const channel of flaky) channel.sync.fake.setFaults(null);
+    await adjust('MILK-1L', -1);
+    await untilConverged(db, flaky);
+    const states = await listingStates(db);
+    expect(states.filter((s) => s.channelCode.endsWith('-wrong')).map((s) => s.state)).toEqual(
+      Array(7).fill('FAILED'),
+    );
+
+    // What could carry a credential: the log, and every text the sync stores.
+    const stored = await db.sql<{ text: string }>(
+      `select detail as text from stock_push where detail is not null
+       union all select last_error from channel_sku where last_error is not null
+       union all select message from stock_alert`,
+    );
+    const texts = [...logLines, ...stored.map((r) => r.text)];
+    expect(logLines.some((line) => line.includes('"component":"stock-sync"'))).toBe(true);
+    expect(stored.length).toBeGreaterThan(7);
+    const leaks = secrets.flatMap((secret) =>
+      texts.filter((t) => t.includes(secret)).map((t) => `${secret}: ${t}`),
+    );
+    expect(leaks).toEqual([]);
   });
 });
