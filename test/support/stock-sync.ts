@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { vi } from 'vitest';
 import { SecretBox } from '../../services/secret-box.js';
@@ -360,4 +360,255 @@ export async function neverTargets(db: SyncDb, channels: ConnectedChannel[]): Pr
     }
   }
   return wrong;
+}
+
+/** How the chaos reaches the hub: its GraphQL endpoint and webhook door, with the ADMIN key. */
+export interface ChaosHub {
+  /** `http://127.0.0.1:<port>` */
+  base: string;
+  adminKey: string;
+  /** Releases expired holds now (an in-process hub has no scheduler); a hub process's scheduler does it itself. */
+  expireHolds?: () => Promise<unknown>;
+}
+
+export interface ChaosOptions {
+  hub: ChaosHub;
+  db: SyncDb;
+  productCodes: string[];
+  /** Channels whose sales may be closed and opened again. */
+  channelCodes: string[];
+  /** A storefront channel for placeOrder. */
+  storefront: string;
+  /** A Taobao channel with this webhook secret for webhook orders. */
+  webhook: { channelCode: string; secret: string };
+  durationMs: number;
+  /** Operations in flight at once. */
+  lanes?: number;
+  /** Called once in a while during the run (kill and restart a hub, say), awaited by the lane that drew it. */
+  midway?: () => Promise<void>;
+}
+
+/** How many operations of each kind ran, and how many the hub refused (insufficient stock and the like). */
+export type ChaosReport = Record<string, { ok: number; refused: number }>;
+
+/**
+ * Random stock changes through every path the hub has, for `durationMs`: adjustments, holds released or left
+ * to expire, storefront orders paid or cancelled, Taobao webhook orders (paid at once, or unpaid then paid or
+ * closed), safety stock moved across the available number (closing and reopening), sales closed and opened
+ * on a channel, caps set and cleared, reconciliations. Refusals are part of it (an order beyond the stock);
+ * a hub that cannot be reached (being restarted) is waited for by the next operation.
+ */
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const { hub, db, productCodes } = options;
+  const report: ChaosReport = {};
+  const deadline = Date.now() + options.durationMs;
+  const pick = <T>(items: T[]) => items[Math.floor(Math.random() * items.length)];
+  const count = (kind: string, ok: boolean) => {
+    report[kind] ??= { ok: 0, refused: 0 };
+    report[kind][ok ? 'ok' : 'refused']++;
+  };
+  const gql = async (query: string, variables: Record<string, unknown>) => {
+    const response = await fetch(`${hub.base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${hub.adminKey}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await response.json()) as { data?: Record<string, any> | null; errors?: unknown[] };
+  };
+  let seq = 0;
+  const held: string[] = [];
+  const unpaidOrders: string[] = [];
+  const unpaidTrades: { tid: string; code: string; qty: number }[] = [];
+
+  const taobaoTrade = (tid: string, code: string, qty: number, status: string) => ({
+    tid_str: tid,
+    tid: Number(tid),
+    status,
+    buyer_nick: 'chaos',
+    created: '2026-11-11 20:15:32',
+    payment: (qty * 10).toFixed(2),
+    post_fee: '0.00',
+    receiver_name: 'Chaos',
+    receiver_state: '浙江省',
+    receiver_city: '杭州市',
+    receiver_address: '1 Test Road',
+    orders: {
+      order: [
+        {
+          oid_str: `${tid}1`,
+          num_iid: 1,
+          outer_sku_id: code,
+          num: qty,
+          price: '10.00',
+          payment: (qty * 10).toFixed(2),
+        },
+      ],
+    },
+  });
+  const webhook = async (payload: unknown) => {
+    const raw = Buffer.from(JSON.stringify(payload), 'utf8');
+    const mac = createHmac('sha256', options.webhook.secret).update(raw).digest('hex');
+    const response = await fetch(`${hub.base}/webhooks/${options.webhook.channelCode}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${mac}` },
+      body: new Uint8Array(raw),
+    });
+    await response.text();
+    return response.status === 200;
+  };
+
+  const operations: Record<string, () => Promise<boolean>> = {
+    adjust: async () =>
+      !(
+        await gql(
+          `mutation($c: String!, $d: Int!) { adjustStock(productCode: $c, delta: $d, reason: "chaos") { available } }`,
+          {
+            c: pick(productCodes),
+            d: pick([-3, -2, -1, 1, 2, 3, 5]),
+          },
+        )
+      ).errors,
+    hold: async () => {
+      const r = await gql(
+        `mutation($c: String!, $q: Int!, $t: Int) { reserveStock(productCode: $c, quantity: $q, ttlSeconds: $t) { id } }`,
+        {
+          c: pick(productCodes),
+          q: pick([1, 2, 3]),
+          // Some left to run out of time.
+          t: pick([1, 1, 600]),
+        },
+      );
+      if (r.data?.reserveStock) held.push(r.data.reserveStock.id);
+      return !r.errors;
+    },
+    release: async () => {
+      const id = held.shift();
+      if (!id) return true;
+      return !(await gql(`mutation($id: ID!) { releaseReservation(id: $id) { status } }`, { id })).errors;
+    },
+    expire: async () => {
+      await hub.expireHolds?.();
+      return true;
+    },
+    placeOrder: async () => {
+      const r = await gql(`mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`, {
+        input: {
+          channelCode: options.storefront,
+          externalId: `chaos-${Date.now()}-${++seq}`,
+          customerName: 'Chaos',
+          shippingAddress: { line1: '1 Test Road' },
+          lines: [{ productCode: pick(productCodes), quantity: pick([1, 2]), unitPrice: '10.00' }],
+        },
+      });
+      if (r.data?.placeOrder) unpaidOrders.push(r.data.placeOrder.id);
+      return !r.errors;
+    },
+    payOrCancel: async () => {
+      const id = unpaidOrders.shift();
+      if (!id) return true;
+      const r =
+        Math.random() < 0.5
+          ? await gql(`mutation($id: ID!) { markPaid(orderId: $id) { status } }`, { id })
+          : await gql(`mutation($id: ID!) { cancelOrder(orderId: $id, reason: "chaos") { status } }`, { id });
+      return !r.errors;
+    },
+    webhookOrder: async () => {
+      const tid = `${Date.now()}${String(++seq).padStart(5, '0')}`;
+      const code = pick(productCodes);
+      const qty = pick([1, 2]);
+      const paid = Math.random() < 0.5;
+      if (!paid) unpaidTrades.push({ tid, code, qty });
+      return webhook(taobaoTrade(tid, code, qty, paid ? 'WAIT_SELLER_SEND_GOODS' : 'WAIT_BUYER_PAY'));
+    },
+    webhookPayOrClose: async () => {
+      const trade = unpaidTrades.shift();
+      if (!trade) return true;
+      const status = Math.random() < 0.5 ? 'WAIT_SELLER_SEND_GOODS' : 'TRADE_CLOSED_BY_TAOBAO';
+      return webhook(taobaoTrade(trade.tid, trade.code, trade.qty, status));
+    },
+    safetyStock: async () =>
+      !(
+        await gql(
+          `mutation($c: String!, $s: Int!) { setSafetyStock(productCode: $c, safetyStock: $s) { available } }`,
+          {
+            c: pick(productCodes),
+            s: pick([0, 0, 5, 10, 15, 20]),
+          },
+        )
+      ).errors,
+    salesOpen: async () =>
+      !(
+        await gql(
+          `mutation($c: String!, $o: Boolean!) { setChannelSalesOpen(code: $c, open: $o) { salesOpen } }`,
+          {
+            c: pick(options.channelCodes),
+            o: Math.random() < 0.6,
+          },
+        )
+      ).errors,
+    cap: async () => {
+      const channelCode = pick(options.channelCodes);
+      const productCode = pick(productCodes);
+      if (Math.random() < 0.5) {
+        await db.sql(
+          `delete from channel_stock_cap using channel c, product p
+            where c.code = $1 and p.product_code = $2 and channel_stock_cap.channel_id = c.id
+              and channel_stock_cap.product_id = p.id`,
+          [channelCode, productCode],
+        );
+      } else {
+        await db.sql(
+          `insert into channel_stock_cap (channel_id, product_id, cap)
+           select c.id, p.id, $3 from channel c, product p where c.code = $1 and p.product_code = $2
+           on conflict (channel_id, product_id) do update set cap = excluded.cap`,
+          [channelCode, productCode, pick([0, 3, 10, 25])],
+        );
+      }
+      return true;
+    },
+    reconcile: async () =>
+      !(
+        await gql(
+          `mutation($counts: [StockCountInput!]!) { reconcileInventory(counts: $counts) { mismatches } }`,
+          {
+            counts: [{ productCode: pick(productCodes), physicalCount: pick([10, 40, 80]) }],
+          },
+        )
+      ).errors,
+  };
+  // Stock moves most often; settings now and then.
+  const weighted = [
+    ...Array<string>(6).fill('adjust'),
+    ...Array<string>(3).fill('hold'),
+    ...Array<string>(2).fill('release'),
+    'expire',
+    ...Array<string>(2).fill('placeOrder'),
+    ...Array<string>(2).fill('payOrCancel'),
+    ...Array<string>(3).fill('webhookOrder'),
+    ...Array<string>(2).fill('webhookPayOrClose'),
+    'safetyStock',
+    'salesOpen',
+    'cap',
+    'reconcile',
+  ];
+  let midwayDone = !options.midway;
+  const lane = async () => {
+    while (Date.now() < deadline) {
+      if (!midwayDone && Date.now() > deadline - options.durationMs / 2) {
+        midwayDone = true;
+        await options.midway!();
+        continue;
+      }
+      const kind = pick(weighted);
+      try {
+        count(kind, await operations[kind]());
+      } catch {
+        // The hub is away (restarting): the next operation tries again.
+        count(kind, false);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.lanes ?? 3 }, lane));
+  return report;
 }
