@@ -603,7 +603,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       try {
         count(kind, await operations[kind]());
       } catch {
-        // The hub is away (restarting): the next operation tries again.
+        // The hub is away (restarting): the next operation tries again after a pause (load pacing, not a
+        // synchronisation: nothing waits on it), so the lanes do not spin on refused connections.
         count(kind, false);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
