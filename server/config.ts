@@ -105,6 +105,11 @@ export interface HubConfig {
     retries: number;
     /** Wait after a throttled reply that says no time; unset: the platform's own (Youzan 30 s, others 1 s). */
     throttleWaitMs: number | undefined;
+    /** How long a channel's open breaker fails fast before it lets a trial call through. */
+    breakerResetMs: number;
+    /** Backoff after a push without an answer: base × 2^n, at most max, with jitter. */
+    retryBaseMs: number;
+    retryMaxMs: number;
   };
 }
 
@@ -188,6 +193,9 @@ const schema = z.object({
   STOCK_SYNC_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   STOCK_SYNC_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
   STOCK_SYNC_THROTTLE_WAIT_MS: z.coerce.number().int().min(0).max(3_600_000).optional(),
+  STOCK_SYNC_BREAKER_RESET_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  STOCK_SYNC_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
+  STOCK_SYNC_RETRY_MAX_MS: z.coerce.number().int().min(10).max(3_600_000).default(60_000),
   RECONCILE_AT: z
     .string()
     .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'RECONCILE_AT must be a time of day as HH:MM (00:00 to 23:59)')
@@ -395,6 +403,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
       timeoutMs: e.STOCK_SYNC_TIMEOUT_MS,
       retries: e.STOCK_SYNC_RETRIES,
       throttleWaitMs: e.STOCK_SYNC_THROTTLE_WAIT_MS,
+      breakerResetMs: e.STOCK_SYNC_BREAKER_RESET_MS,
+      retryBaseMs: e.STOCK_SYNC_RETRY_BASE_MS,
+      retryMaxMs: e.STOCK_SYNC_RETRY_MAX_MS,
     },
   };
 }

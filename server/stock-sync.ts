@@ -26,7 +26,11 @@ export function startHubStockSync(deps: {
   settings?: Partial<StockSyncSettings>;
 }): Promise<StockSync> {
   const { stockSync } = deps.config;
-  const http = new PlatformClients({ timeoutMs: stockSync.timeoutMs, retries: stockSync.retries });
+  const http = new PlatformClients({
+    timeoutMs: stockSync.timeoutMs,
+    retries: stockSync.retries,
+    breaker: { resetTimeoutMs: stockSync.breakerResetMs },
+  });
   const clients = new Map<Platform, StockClient | null>();
   return startStockSync({
     databaseUrl: deps.databaseUrl,
@@ -36,6 +40,8 @@ export function startHubStockSync(deps: {
       concurrency: stockSync.concurrency,
       pollIntervalMs: stockSync.pollIntervalMs,
       sweepIntervalMs: stockSync.sweepSeconds * 1000,
+      retryBaseMs: stockSync.retryBaseMs,
+      retryMaxMs: stockSync.retryMaxMs,
       ...deps.settings,
     },
     clientFor(platform) {

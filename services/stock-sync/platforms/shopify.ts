@@ -84,6 +84,8 @@ export function shopifyClient(options: StockClientOptions): StockClient {
   /** One call's GraphQL requests; `budget` follows the last reply. */
   class Call {
     budget: Budget | null = null;
+    /** What this call's requests have asked of the budget so far: a throttled attempt makes them all again. */
+    private spent = 0;
 
     constructor(
       private readonly api: ChannelApi,
@@ -107,15 +109,21 @@ export function shopifyClient(options: StockClientOptions): StockClient {
         throw rejectedIfRefused(err, LABEL);
       }
       if (!isRecord(body)) throw unexpectedReply(LABEL);
-      this.budget = budgetOf(body) ?? this.budget;
+      const budget = budgetOf(body);
+      if (budget) this.spent += budget.cost;
+      this.budget = budget ?? this.budget;
       if (Array.isArray(body.errors) && body.errors.length > 0) {
         const [first] = body.errors as unknown[];
         const code =
           isRecord(first) && isRecord(first.extensions) ? String(first.extensions.code) : 'GRAPHQL_ERROR';
         const message = `${LABEL} answered ${code}: ${platformText(isRecord(first) ? first.message : first, this.api)}`;
         if (code === 'THROTTLED') {
+          // Wait until the budget covers the reads before the write too: enough for the write alone was spent
+          // on the read of the next attempt, throttled again, for ever.
           throw new PlatformThrottledError(
-            this.budget ? waitForBudgetMs(this.budget) : defaultThrottleWaitMs(options),
+            this.budget
+              ? waitForBudgetMs({ ...this.budget, cost: this.spent })
+              : defaultThrottleWaitMs(options),
             message,
           );
         }

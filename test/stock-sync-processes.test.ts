@@ -1,0 +1,203 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FakeFault } from './support/fake-platforms.js';
+import { createTestDatabase } from './support/database.js';
+import { freePort, startHubProcess, type HubProcess } from './support/hub-process.js';
+import {
+  ALL_PLATFORMS,
+  connectFake,
+  createChannel,
+  createProduct,
+  neverTargets,
+  openDb,
+  recordTargets,
+  runChaos,
+  startSyncFake,
+  untilConverged,
+  type ChaosHub,
+  type ConnectedChannel,
+  type SyncDb,
+  type SyncFake,
+} from './support/stock-sync.js';
+import { waitFor } from './support/wait.js';
+
+/**
+ * The stock sync as `npm start` runs it, in hub processes of their own: killed with SIGKILL in the middle of
+ * a chaotic run and started again, and two processes sharing one queue.
+ */
+
+/** Quick pace for the tests: hangs given up after a second, short backoff, breakers that reopen quickly. */
+const SYNC_ENV = {
+  STOCK_SYNC_POLL_MS: '100',
+  STOCK_SYNC_SWEEP_SECONDS: '1',
+  STOCK_SYNC_TIMEOUT_MS: '1000',
+  STOCK_SYNC_THROTTLE_WAIT_MS: '200',
+  STOCK_SYNC_BREAKER_RESET_MS: '500',
+  STOCK_SYNC_RETRY_BASE_MS: '100',
+  STOCK_SYNC_RETRY_MAX_MS: '1000',
+  // Expired holds released every second.
+  SWEEP_INTERVAL_SECONDS: '1',
+};
+const CHAOS_FAULTS: FakeFault[] = ['error5xx', 'hang', 'throttle', 'loseReply'];
+/** The issue's 30 s of chaos (both files about 2 min on two cores); STOCK_SYNC_CHAOS_SECONDS=10 for a quicker run. */
+const CHAOS_SECONDS = Number(process.env.STOCK_SYNC_CHAOS_SECONDS ?? 30);
+const WEBHOOK_SECRET = 'taobao-webhook-secret-0123456789ab';
+
+const hubs: HubProcess[] = [];
+const fakes: SyncFake[] = [];
+let db: SyncDb | null = null;
+let dropDatabase: (() => Promise<void>) | null = null;
+
+afterEach(async () => {
+  await Promise.all(hubs.splice(0).map((hub) => hub.stop('SIGKILL')));
+  await Promise.all(fakes.splice(0).map((f) => f.fake.close()));
+  await db?.end();
+  db = null;
+  await dropDatabase?.();
+  dropDatabase = null;
+});
+
+async function hubProcess(url: string, env: Record<string, string> = {}, port?: number) {
+  const hub = await startHubProcess(url, { ...SYNC_ENV, ...env }, { ...(port && { port }) });
+  hubs.push(hub);
+  return hub;
+}
+
+/** A database migrated by a first hub process, with the targets recorded from the start. */
+async function setup(label: string, env: Record<string, string> = {}) {
+  const database = await createTestDatabase(label);
+  dropDatabase = database.drop;
+  const port = await freePort();
+  const first = await hubProcess(database.url, env, port);
+  db = openDb(database.url);
+  await recordTargets(db);
+  return { url: database.url, port, first, db };
+}
+
+/** `products` mapped on a channel of each platform; Taobao's is core and takes webhook orders. */
+async function connectAll(
+  db: SyncDb,
+  products: string[],
+  fakeOptions: Parameters<typeof startSyncFake>[1] = {},
+  connectOptions: { requestsPerSecond?: number } = {},
+): Promise<ConnectedChannel[]> {
+  const channels: ConnectedChannel[] = [];
+  for (const platform of ALL_PLATFORMS) {
+    const code = `${platform.toLowerCase()}-main`;
+    await createChannel(db, code, platform, {
+      isCore: platform === 'TAOBAO',
+      ...(platform === 'TAOBAO' && { webhookSecret: WEBHOOK_SECRET }),
+    });
+    const sync = await startSyncFake(platform, fakeOptions);
+    fakes.push(sync);
+    channels.push(
+      await connectFake(db, {
+        channelCode: code,
+        sync,
+        productCodes: products,
+        pushDelayMs: 200,
+        ...connectOptions,
+      }),
+    );
+  }
+  return channels;
+}
+
+describe('stock sync in hub processes', () => {
+  it('converges the same after the hub is killed with SIGKILL in the middle of the chaos and started again', async () => {
+    const { url, port, first, db } = await setup('sync-sigkill');
+    const products = ['MILK-1L', 'TEA-500G', 'RICE-5KG'];
+    for (const code of products) await createProduct(db, code, 60);
+    await createChannel(db, 'shop', 'STOREFRONT');
+    const channels = await connectAll(db, products, { faults: { rate: 0.15, kinds: CHAOS_FAULTS } });
+    const target: ChaosHub = { base: first.base, adminKey: first.adminKey };
+    let killedMidPush = 0;
+
+    const report = await runChaos({
+      hub: target,
+      db,
+      productCodes: products,
+      channelCodes: channels.map((c) => c.channelCode),
+      storefront: 'shop',
+      webhook: { channelCode: 'taobao-main', secret: WEBHOOK_SECRET },
+      durationMs: CHAOS_SECONDS * 1000,
+      midway: async () => {
+        // Killed while it holds listings, so the next process must take over pushes that may have landed.
+        await waitFor(
+          async () => (await db.sql(`select 1 from channel_sku where push_owner is not null`)).length > 0,
+          'a push under way',
+          30_000,
+        );
+        await first.stop('SIGKILL');
+        killedMidPush = (await db.sql(`select 1 from channel_sku where push_owner is not null`)).length;
+        const second = await hubProcess(url, {}, port);
+        target.base = second.base;
+      },
+    });
+    for (const channel of channels) channel.sync.fake.setFaults(null);
+    const quiet = Date.now();
+    await untilConverged(db, channels, 30_000);
+    console.log(
+      `SIGKILL with ${killedMidPush} listings mid-push; chaos ${JSON.stringify(report)}; ` +
+        `converged ${((Date.now() - quiet) / 1000).toFixed(1)} s after quiet`,
+    );
+    expect(killedMidPush).toBeGreaterThan(0);
+    expect(await db.sql(`select 1 from channel_sku where push_owner is not null`)).toEqual([]);
+    expect(await neverTargets(db, channels)).toEqual([]);
+  });
+
+  it('two processes share the queue: both push, and each push is done once', async () => {
+    // The queue's lines at debug level name each job a process completed.
+    const { url, first, db } = await setup('sync-two-processes', { LOG_LEVEL: 'debug' });
+    const second = await hubProcess(url, { LOG_LEVEL: 'debug' });
+    const products = Array.from({ length: 12 }, (_, i) => `SKU-${i}`);
+    for (const code of products) await createProduct(db, code, 100);
+    // Replies take a while and the pace allows many calls, so the two processes' pushes overlap.
+    const channels = await connectAll(db, products, { latencyMs: 20 }, { requestsPerSecond: 200 });
+    await untilConverged(db, channels);
+    const jobsOf = (hub: HubProcess) => (hub.output().match(/Completed task \d+ \(stock_sync/g) ?? []).length;
+
+    // Rounds of a change to every product, each converged before the next, until both processes have pushed.
+    let rounds = 0;
+    for (; rounds < 20 && (rounds < 2 || jobsOf(first) === 0 || jobsOf(second) === 0); rounds++) {
+      await db.sql(`update inventory_item set on_hand = on_hand + $1`, [rounds % 2 ? -1 : 2]);
+      await untilConverged(db, channels);
+    }
+    expect(jobsOf(first)).toBeGreaterThan(0);
+    expect(jobsOf(second)).toBeGreaterThan(0);
+    // Neither died on the way (its last lines say why if it did).
+    for (const hub of [first, second]) expect(hub.child.exitCode, hub.output().slice(-4000)).toBeNull();
+
+    const pushes = await db.sql<{ channel_code: string; platform_sku_id: string; targets: number[] }>(
+      `select c.code as channel_code, cs.platform_sku_id,
+              array_agg(sp.target order by sp.id) filter (where sp.outcome = 'SET') as targets
+         from channel_sku cs join channel c on c.id = cs.channel_id
+         left join stock_push sp on sp.listing_id = cs.id
+        group by c.code, cs.platform_sku_id`,
+    );
+    const problems: string[] = [];
+    for (const channel of channels) {
+      for (const listing of channel.listings) {
+        const sets =
+          pushes.find(
+            (p) => p.channel_code === channel.channelCode && p.platform_sku_id === listing.platformSkuId,
+          )?.targets ?? [];
+        const writes = channel.sync.fake.calls.filter(
+          (call) => call.write && call.accepted && call.skus.includes(listing.fakeSkuId),
+        ).length;
+        // Every write the platform took is one recorded push, and no listing was sent the same number twice
+        // in a row (what a second process pushing the same change would do).
+        if (writes !== sets.length)
+          problems.push(
+            `${listing.channelCode}/${listing.productCode}: ${writes} writes, ${sets.length} pushes`,
+          );
+        const repeated = sets.filter((t, i) => i > 0 && sets[i - 1] === t);
+        if (repeated.length)
+          problems.push(`${listing.channelCode}/${listing.productCode}: pushed ${sets.join(',')}`);
+      }
+    }
+    console.log(
+      `two processes: ${rounds} rounds of changes; push jobs done ${jobsOf(first)} + ${jobsOf(second)}`,
+    );
+    expect(problems).toEqual([]);
+  });
+});
