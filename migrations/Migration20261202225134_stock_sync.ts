@@ -9,6 +9,7 @@ export class Migration20261202225134_stock_sync extends Migration {
 
     this.addSql(`create table "stock_push" ("id" bigserial primary key, "listing_id" uuid not null, "channel_code" varchar(64) not null, "product_code" varchar(128) not null, "target" int not null, "outcome" varchar(16) not null, "detail" text null, "created_at" timestamptz not null default now());`);
     this.addSql(`create index "stock_push_listing_id_created_at_index" on "stock_push" ("listing_id", "created_at");`);
+    this.addSql(`create index "stock_push_created_at_index" on "stock_push" ("created_at");`);
 
     this.addSql(`alter table "channel_api" add constraint "channel_api_channel_id_foreign" foreign key ("channel_id") references "channel" ("id") on update cascade on delete cascade;`);
 

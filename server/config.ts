@@ -110,6 +110,8 @@ export interface HubConfig {
     /** Backoff after a push without an answer: base × 2^n, at most max, with jitter. */
     retryBaseMs: number;
     retryMaxMs: number;
+    /** Days the push log (`stock_push`) keeps its rows. */
+    pushLogRetentionDays: number;
   };
 }
 
@@ -193,9 +195,10 @@ const schema = z.object({
   STOCK_SYNC_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   STOCK_SYNC_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
   STOCK_SYNC_THROTTLE_WAIT_MS: z.coerce.number().int().min(0).max(3_600_000).optional(),
-  STOCK_SYNC_BREAKER_RESET_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  STOCK_SYNC_BREAKER_RESET_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   STOCK_SYNC_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
-  STOCK_SYNC_RETRY_MAX_MS: z.coerce.number().int().min(10).max(3_600_000).default(60_000),
+  STOCK_SYNC_RETRY_MAX_MS: z.coerce.number().int().min(10).max(3_600_000).default(20_000),
+  STOCK_PUSH_RETENTION_DAYS: z.coerce.number().min(1).max(3650).default(30),
   RECONCILE_AT: z
     .string()
     .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'RECONCILE_AT must be a time of day as HH:MM (00:00 to 23:59)')
@@ -406,6 +409,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
       breakerResetMs: e.STOCK_SYNC_BREAKER_RESET_MS,
       retryBaseMs: e.STOCK_SYNC_RETRY_BASE_MS,
       retryMaxMs: e.STOCK_SYNC_RETRY_MAX_MS,
+      pushLogRetentionDays: e.STOCK_PUSH_RETENTION_DAYS,
     },
   };
 }

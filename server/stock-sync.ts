@@ -42,6 +42,7 @@ export function startHubStockSync(deps: {
       sweepIntervalMs: stockSync.sweepSeconds * 1000,
       retryBaseMs: stockSync.retryBaseMs,
       retryMaxMs: stockSync.retryMaxMs,
+      pushLogRetentionDays: stockSync.pushLogRetentionDays,
       ...deps.settings,
     },
     clientFor(platform) {

@@ -161,6 +161,18 @@ describe('stock sync', () => {
     expect((await jobs()).map((j) => j.key)).toEqual(synced.map((l) => `stock-sync:${l.id}`).sort());
   });
 
+  it('keeps the push log for the retention period: the sweep deletes older rows', async () => {
+    await start('sync-push-log', { env: { STOCK_PUSH_RETENTION_DAYS: '30' } });
+    await db!.sql(
+      `insert into stock_push (listing_id, channel_code, product_code, target, outcome, created_at)
+       values (gen_random_uuid(), 'taobao-main', 'OLD', 1, 'SET', now() - interval '31 days'),
+              (gen_random_uuid(), 'taobao-main', 'RECENT', 2, 'SET', now() - interval '29 days')`,
+    );
+    await hub!.stockSync!.sweep();
+    const left = await db!.sql<{ product_code: string }>('select product_code from stock_push');
+    expect(left.map((row) => row.product_code)).toEqual(['RECENT']);
+  });
+
   it('coalesces 1,000 changes to one product into a few calls per channel, then shows the last number', async () => {
     const { db } = await start('sync-coalesce');
     await createProduct(db, 'MILK-1L', 5000);

@@ -24,16 +24,19 @@ export interface StockSyncSettings extends PusherSettings {
   pollIntervalMs: number;
   /** How often listings out of step without a job are put back in the queue. */
   sweepIntervalMs: number;
+  /** Push log rows (`stock_push`) older than this are deleted by the sweep. */
+  pushLogRetentionDays: number;
 }
 
 export const DEFAULT_STOCK_SYNC_SETTINGS: StockSyncSettings = {
   concurrency: 16,
   pollIntervalMs: 500,
   sweepIntervalMs: 30_000,
+  pushLogRetentionDays: 30,
   maxParallel: 4,
   maxWaiting: 500,
   retryBaseMs: 1000,
-  retryMaxMs: 60_000,
+  retryMaxMs: 20_000,
   maxPaceWaitMs: 2000,
 };
 
@@ -88,27 +91,49 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
     return pusher;
   };
 
+  const startRunner = (processId: string) =>
+    run({
+      pgPool: pool,
+      schema: JOB_QUEUE_SCHEMA,
+      concurrency: settings.concurrency,
+      pollInterval: settings.pollIntervalMs,
+      noHandleSignals: true,
+      // The pool fetches jobs for all its workers at once, so an idle process polls once per interval,
+      // not once per worker.
+      preset: { worker: { localQueue: { size: settings.concurrency } } },
+      logger: queueLogger(logger),
+      taskList: {
+        stock_sync: async (payload) => {
+          const job = jobPayload.parse(payload);
+          await pusherFor(job.channelId, processId).push(job.listingId);
+        },
+      },
+    });
+  // graphile-worker's pool can end on its own (a fatal error it only logs): this process would then push
+  // nothing while looking healthy, so a runner that ends unasked is started again.
+  const watchRunner = (current: Runner, processId: string) => {
+    const restart = (err?: unknown) => {
+      if (stopping.signal.aborted) return;
+      logger.error({ err }, 'stock sync: the job queue runner ended; starting it again');
+      setTimeout(() => {
+        if (stopping.signal.aborted) return;
+        startRunner(processId).then(
+          (next) => {
+            runner = next;
+            watchRunner(next, processId);
+          },
+          (startErr: unknown) => restart(startErr),
+        );
+      }, 1000).unref();
+    };
+    current.promise.then(() => restart(), restart);
+  };
+
   try {
     lock = await holdProcessLock(deps.databaseUrl);
-    const processId = lock.processId;
     if (settings.concurrency > 0) {
-      runner = await run({
-        pgPool: pool,
-        schema: JOB_QUEUE_SCHEMA,
-        concurrency: settings.concurrency,
-        pollInterval: settings.pollIntervalMs,
-        noHandleSignals: true,
-        // The pool fetches jobs for all its workers at once, so an idle process polls once per interval,
-        // not once per worker.
-        preset: { worker: { localQueue: { size: settings.concurrency } } },
-        logger: queueLogger(logger),
-        taskList: {
-          stock_sync: async (payload) => {
-            const job = jobPayload.parse(payload);
-            await pusherFor(job.channelId, processId).push(job.listingId);
-          },
-        },
-      });
+      runner = await startRunner(lock.processId);
+      watchRunner(runner, lock.processId);
     }
   } catch (err) {
     await runner?.stop().catch(() => {});
@@ -130,6 +155,12 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
             and not exists (select 1 from ${JOB_QUEUE_SCHEMA}._private_jobs j
                              where j.key = 'stock-sync:' || cs.id and j.locked_at is null)
        ), now()) as enqueued`,
+    );
+    // The push log is for looking back over recent weeks, not an archive: bounded per sweep.
+    await pool.query(
+      `delete from stock_push where id in (
+         select id from stock_push where created_at < now() - make_interval(days => $1) limit 10000)`,
+      [settings.pushLogRetentionDays],
     );
     return rows[0]?.enqueued ?? 0;
   };
