@@ -136,6 +136,7 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
       watchRunner(runner, lock.processId);
     }
   } catch (err) {
+    stopping.abort(err);
     await runner?.stop().catch(() => {});
     await lock?.release();
     await pool.end().catch(() => {});
