@@ -53,13 +53,9 @@ interface ChannelInfo {
   /** Why there is no usable API (none set, sealed with another key). */
   apiProblem: string | null;
   requestsPerSecond: number;
-  loadedAt: number;
 }
 
 type ListingRef = Listing & { productCode: string };
-
-/** How long channel settings are reused before they are read again (credentials changed, sync turned off). */
-const CHANNEL_INFO_TTL_MS = 2000;
 
 export class ChannelPusher {
   private readonly waiting = new Map<string, Array<() => void>>();
@@ -185,7 +181,8 @@ export class ChannelPusher {
   }
 
   private async channelInfo(): Promise<ChannelInfo | null> {
-    if (this.info && Date.now() - this.info.loadedAt < CHANNEL_INFO_TTL_MS) return this.info;
+    // Read for every call, not reused for a while: the push that new credentials enqueue must send them (with
+    // settings a moment old it failed again, and the listing stayed FAILED until the next stock change).
     const { rows } = await this.deps.pool.query<{
       code: string;
       platform: Platform;
@@ -249,7 +246,6 @@ export class ChannelPusher {
       api,
       apiProblem,
       requestsPerSecond: row.requests_per_second ?? client?.defaultRequestsPerSecond ?? 1,
-      loadedAt: Date.now(),
     };
     return this.info;
   }

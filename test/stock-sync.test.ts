@@ -1,0 +1,401 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SecretBox } from '../services/secret-box.js';
+import { TEST_SECRET_KEY } from './support/hub-process.js';
+import { errorCodes, startTestHub, type TestHub } from './support/hub.js';
+import {
+  ALL_PLATFORMS,
+  connectFake,
+  createChannel,
+  createProduct,
+  listingStates,
+  openDb,
+  shown,
+  startSyncFake,
+  untilConverged,
+  type ConnectedChannel,
+  type SyncDb,
+  type SyncFake,
+} from './support/stock-sync.js';
+import type { StockSyncSettings } from '../services/stock-sync/worker.js';
+import { JOB_QUEUE_SCHEMA } from '../server/orm.js';
+
+/**
+ * The stock sync end to end, in one process: a hub with the sync running, channels connected to the fake
+ * platforms (which check every call as the real gateways do), stock changed through the hub's own paths.
+ */
+
+/** Quick retries and sweeps: the tests wait for outcomes, not for the production pace. */
+const QUICK: Partial<StockSyncSettings> = {
+  pollIntervalMs: 100,
+  sweepIntervalMs: 1000,
+  retryBaseMs: 100,
+  retryMaxMs: 1000,
+};
+/** A platform that hangs is given up on after a second; a throttle without a wait waits 200 ms. */
+const QUICK_ENV = { STOCK_SYNC_TIMEOUT_MS: '1000', STOCK_SYNC_THROTTLE_WAIT_MS: '200' };
+
+const ADJUST = `mutation($code: String!, $delta: Int!) { adjustStock(productCode: $code, delta: $delta, reason: "test") { available } }`;
+
+let hub: TestHub | null = null;
+let db: SyncDb | null = null;
+const fakes: SyncFake[] = [];
+
+afterEach(async () => {
+  await db?.end();
+  db = null;
+  await hub?.close();
+  hub = null;
+  await Promise.all(fakes.splice(0).map((f) => f.fake.close()));
+});
+
+async function start(label: string, options: { logLines?: string[]; env?: Record<string, string> } = {}) {
+  hub = await startTestHub(label, {
+    stockSync: QUICK,
+    env: { ...QUICK_ENV, ...options.env },
+    ...(options.logLines && { logLines: options.logLines }),
+  });
+  db = openDb(hub.database.url);
+  return { hub, db };
+}
+
+async function fake(...args: Parameters<typeof startSyncFake>) {
+  const started = await startSyncFake(...args);
+  fakes.push(started);
+  return started;
+}
+
+async function adjust(productCode: string, delta: number) {
+  expect(errorCodes(await hub!.gql(ADJUST, { code: productCode, delta }))).toEqual([]);
+}
+
+describe('stock sync', () => {
+  it('reaches all seven platforms: each shows the available number, each listing IN_SYNC and confirmed', async () => {
+    const { db } = await start('sync-seven');
+    await createProduct(db, 'MILK-1L', 40);
+    const channels: ConnectedChannel[] = [];
+    for (const platform of ALL_PLATFORMS) {
+      const code = `${platform.toLowerCase()}-main`;
+      await createChannel(db, code, platform);
+      channels.push(
+        await connectFake(db, {
+          channelCode: code,
+          sync: await fake(platform),
+          productCodes: ['MILK-1L'],
+          pushDelayMs: 100,
+        }),
+      );
+    }
+    await untilConverged(db, channels);
+    for (const channel of channels) expect(shown(channel, 'MILK-1L')).toBe(40);
+
+    await adjust('MILK-1L', -13);
+    await untilConverged(db, channels);
+    for (const channel of channels) expect(shown(channel, 'MILK-1L'), channel.channelCode).toBe(27);
+    const states = await listingStates(db);
+    expect(states).toHaveLength(7);
+    for (const state of states) {
+      expect(state).toMatchObject({ target: 27, confirmed: 27, state: 'IN_SYNC', lastError: null });
+    }
+  });
+
+  it('enqueues in the change’s transaction: a rolled-back change no job, a committed one one job per listing', async () => {
+    // No sync running here: the jobs stay in the queue to be counted.
+    hub = await startTestHub('sync-enqueue');
+    db = openDb(hub.database.url);
+    await createProduct(db, 'MILK-1L', 40);
+    await createProduct(db, 'TEA-500G', 40);
+    await createChannel(db, 'taobao-main', 'TAOBAO');
+    await createChannel(db, 'jd-main', 'JD');
+    await createChannel(db, 'shop', 'STOREFRONT');
+    await createChannel(db, 'pdd-readonly', 'PINDUODUO');
+    await connectFake(db, {
+      channelCode: 'taobao-main',
+      sync: await fake('TAOBAO'),
+      productCodes: ['MILK-1L', 'TEA-500G'],
+    });
+    await connectFake(db, { channelCode: 'jd-main', sync: await fake('JD'), productCodes: ['MILK-1L'] });
+    await connectFake(db, { channelCode: 'shop', sync: await fake('TAOBAO'), productCodes: ['MILK-1L'] });
+    await connectFake(db, {
+      channelCode: 'pdd-readonly',
+      sync: await fake('PINDUODUO'),
+      productCodes: ['MILK-1L'],
+      stockSync: false,
+    });
+    const jobs = () =>
+      db!.sql<{ key: string }>(`select key from ${JOB_QUEUE_SCHEMA}._private_jobs order by key`);
+    await db.sql(`delete from ${JOB_QUEUE_SCHEMA}._private_jobs`);
+
+    await db.sql('begin');
+    await db.sql(`update inventory_item set on_hand = on_hand - 5 where product_code = 'MILK-1L'`);
+    await db.sql('rollback');
+    expect(await jobs()).toEqual([]);
+
+    for (let i = 0; i < 5; i++) await adjust('MILK-1L', -1);
+    const synced = await db.sql<{ id: string }>(
+      `select cs.id from channel_sku cs join channel c on c.id = cs.channel_id join product p on p.id = cs.product_id
+        where p.product_code = 'MILK-1L' and c.code in ('taobao-main', 'jd-main')`,
+    );
+    expect(synced).toHaveLength(2);
+    // Five changes, one job per listing of a synced channel (not the storefront, not the read-only channel).
+    expect((await jobs()).map((j) => j.key)).toEqual(synced.map((l) => `stock-sync:${l.id}`).sort());
+  });
+
+  it('coalesces 1,000 changes to one product into a few calls per channel, then shows the last number', async () => {
+    const { db } = await start('sync-coalesce');
+    await createProduct(db, 'MILK-1L', 5000);
+    const channels: ConnectedChannel[] = [];
+    for (const platform of ALL_PLATFORMS) {
+      const code = `${platform.toLowerCase()}-main`;
+      await createChannel(db, code, platform);
+      // The engine's default push delay: changes within a second make one push.
+      channels.push(
+        await connectFake(db, { channelCode: code, sync: await fake(platform), productCodes: ['MILK-1L'] }),
+      );
+    }
+    await untilConverged(db, channels);
+    const before = new Map(channels.map((c) => [c.channelCode, c.sync.fake.writes()]));
+
+    const started = Date.now();
+    const changes = Array.from({ length: 1000 }, (_, i) => (i % 3 === 0 ? 2 : -1));
+    // Four connections at once, each change its own committed transaction.
+    await Promise.all(
+      [0, 1, 2, 3].map(async (lane) => {
+        for (let i = lane; i < changes.length; i += 4) {
+          await db.sql(`update inventory_item set on_hand = on_hand + $1 where product_code = 'MILK-1L'`, [
+            changes[i],
+          ]);
+        }
+      }),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    await untilConverged(db, channels);
+    const expected = 5000 + changes.reduce((a, b) => a + b, 0);
+    const calls = Object.fromEntries(
+      channels.map((c) => [c.channelCode, c.sync.fake.writes() - before.get(c.channelCode)!]),
+    );
+    console.log(`1,000 changes in ${seconds.toFixed(2)} s made these stock writes per channel:`, calls);
+    for (const channel of channels) expect(shown(channel, 'MILK-1L')).toBe(expected);
+    // One push per push delay (1 s) while the changes last, plus the one after the last change, plus one
+    // for a change that lands while a push is under way.
+    const bound = Math.ceil(seconds) + 2;
+    for (const [code, n] of Object.entries(calls)) expect(n, code).toBeLessThanOrEqual(bound);
+  });
+
+  it('safety stock: non-core channels show 0 once the threshold is crossed, core ones available; reopening sets it back', async () => {
+    const { db } = await start('sync-safety');
+    await createProduct(db, 'MILK-1L', 10, 5);
+    await createChannel(db, 'taobao-core', 'TAOBAO', { isCore: true });
+    await createChannel(db, 'jd-main', 'JD');
+    await createChannel(db, 'shopify-eu', 'SHOPIFY');
+    const channels = [
+      await connectFake(db, {
+        channelCode: 'taobao-core',
+        sync: await fake('TAOBAO'),
+        productCodes: ['MILK-1L'],
+        pushDelayMs: 100,
+      }),
+      await connectFake(db, {
+        channelCode: 'jd-main',
+        sync: await fake('JD'),
+        productCodes: ['MILK-1L'],
+        pushDelayMs: 100,
+      }),
+      await connectFake(db, {
+        channelCode: 'shopify-eu',
+        sync: await fake('SHOPIFY'),
+        productCodes: ['MILK-1L'],
+        pushDelayMs: 100,
+      }),
+    ];
+    const [core, jd, shopify] = channels;
+    await untilConverged(db, channels);
+    expect([shown(core, 'MILK-1L'), shown(jd, 'MILK-1L'), shown(shopify, 'MILK-1L')]).toEqual([10, 10, 10]);
+
+    await adjust('MILK-1L', -6);
+    await untilConverged(db, channels);
+    expect([shown(core, 'MILK-1L'), shown(jd, 'MILK-1L'), shown(shopify, 'MILK-1L')]).toEqual([4, 0, 0]);
+
+    await adjust('MILK-1L', 10);
+    await untilConverged(db, channels);
+    expect([shown(core, 'MILK-1L'), shown(jd, 'MILK-1L'), shown(shopify, 'MILK-1L')]).toEqual([14, 14, 14]);
+  });
+
+  it('a channel with sales closed shows 0; a cap shows min(cap, available) until it is cleared', async () => {
+    const { db, hub } = await start('sync-closed-cap');
+    await createProduct(db, 'MILK-1L', 30);
+    await createChannel(db, 'douyin-live', 'DOUYIN');
+    await createChannel(db, 'kuaishou-live', 'KUAISHOU');
+    const channels = [
+      await connectFake(db, {
+        channelCode: 'douyin-live',
+        sync: await fake('DOUYIN'),
+        productCodes: ['MILK-1L'],
+        pushDelayMs: 100,
+      }),
+      await connectFake(db, {
+        channelCode: 'kuaishou-live',
+        sync: await fake('KUAISHOU'),
+        productCodes: ['MILK-1L'],
+        pushDelayMs: 100,
+      }),
+    ];
+    const [douyin, kuaishou] = channels;
+    await untilConverged(db, channels);
+
+    const salesOpen = `mutation($code: String!, $open: Boolean!) { setChannelSalesOpen(code: $code, open: $open) { salesOpen } }`;
+    expect(errorCodes(await hub.gql(salesOpen, { code: 'douyin-live', open: false }))).toEqual([]);
+    await untilConverged(db, channels);
+    expect([shown(douyin, 'MILK-1L'), shown(kuaishou, 'MILK-1L')]).toEqual([0, 30]);
+    expect(errorCodes(await hub.gql(salesOpen, { code: 'douyin-live', open: true }))).toEqual([]);
+
+    const setCap = (code: string, cap: number) =>
+      db.sql(
+        `insert into channel_stock_cap (channel_id, product_id, cap)
+         select c.id, p.id, $2 from channel c, product p where c.code = $1 and p.product_code = 'MILK-1L'
+         on conflict (channel_id, product_id) do update set cap = excluded.cap`,
+        [code, cap],
+      );
+    await setCap('kuaishou-live', 8);
+    await untilConverged(db, channels);
+    expect([shown(douyin, 'MILK-1L'), shown(kuaishou, 'MILK-1L')]).toEqual([30, 8]);
+    await adjust('MILK-1L', -25);
+    await untilConverged(db, channels);
+    expect([shown(douyin, 'MILK-1L'), shown(kuaishou, 'MILK-1L')]).toEqual([5, 5]);
+    await adjust('MILK-1L', 25);
+    await untilConverged(db, channels);
+    expect([shown(douyin, 'MILK-1L'), shown(kuaishou, 'MILK-1L')]).toEqual([30, 8]);
+    await db.sql(`delete from channel_stock_cap`);
+    await untilConverged(db, channels);
+    expect([shown(douyin, 'MILK-1L'), shown(kuaishou, 'MILK-1L')]).toEqual([30, 30]);
+  });
+
+  /** The STOCK_SYNC_FAILED alerts stored, oldest first. */
+  const syncAlerts = () =>
+    db!.sql<{ product_code: string; message: string; channels_closed: string[] }>(
+      `select product_code, message, channels_closed from stock_alert where kind = 'STOCK_SYNC_FAILED' order by created_at, id`,
+    );
+
+  it('a refused reduction, an unknown SKU or a wrong secret: FAILED with the platform’s message and an alert; the next change after the fix succeeds', async () => {
+    const { db } = await start('sync-failed');
+    await createProduct(db, 'MILK-1L', 20);
+    await createProduct(db, 'TEA-500G', 20);
+    await createChannel(db, 'pdd-main', 'PINDUODUO');
+    await createChannel(db, 'youzan-main', 'YOUZAN');
+    await createChannel(db, 'taobao-main', 'TAOBAO');
+    const pdd = await connectFake(db, {
+      channelCode: 'pdd-main',
+      sync: await fake('PINDUODUO'),
+      productCodes: ['MILK-1L'],
+      pushDelayMs: 100,
+    });
+    // The platform knows none of this channel's SKUs.
+    const youzan = await connectFake(db, {
+      channelCode: 'youzan-main',
+      sync: await fake('YOUZAN'),
+      productCodes: ['TEA-500G'],
+      pushDelayMs: 100,
+      addToFake: false,
+    });
+    const taobaoFake = await fake('TAOBAO');
+    const taobao = await connectFake(db, {
+      channelCode: 'taobao-main',
+      sync: taobaoFake,
+      productCodes: ['TEA-500G'],
+      pushDelayMs: 100,
+      credentials: { appSecret: 'not-the-secret' },
+    });
+    await untilConverged(db, [pdd]);
+    const failed = async (channelCode: string) => {
+      await vi.waitFor(
+        async () => {
+          const state = (await listingStates(db)).find((s) => s.channelCode === channelCode);
+          if (state?.state !== 'FAILED') throw new Error(`${channelCode} is ${state?.state}`);
+        },
+        { timeout: 30_000, interval: 50 },
+      );
+      return (await listingStates(db)).find((s) => s.channelCode === channelCode)!;
+    };
+
+    // Unknown SKU and bad signature, straight away.
+    expect((await failed('youzan-main')).lastError).toMatch(/141500101/);
+    expect((await failed('taobao-main')).lastError).toMatch(/Invalid signature/);
+
+    // A reduction the platform refuses (a promotion slot).
+    pdd.sync.fake.refuseReductions(pdd.listings[0].fakeSkuId, true);
+    await adjust('MILK-1L', -3);
+    const pddFailed = await failed('pdd-main');
+    expect(pddFailed.lastError).toMatch(/50007/);
+    expect(shown(pdd, 'MILK-1L')).toBe(20);
+    expect(pdd.sync.fake.calls.filter((c) => c.write && !c.accepted).length).toBeGreaterThan(0);
+    expect(await syncAlerts()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ product_code: 'TEA-500G', channels_closed: ['youzan-main'] }),
+        expect.objectContaining({ product_code: 'TEA-500G', channels_closed: ['taobao-main'] }),
+        expect.objectContaining({
+          product_code: 'MILK-1L',
+          channels_closed: ['pdd-main'],
+          message: expect.stringContaining(pddFailed.lastError!),
+        }),
+      ]),
+    );
+    expect(await syncAlerts()).toHaveLength(3);
+
+    // Fixed on the platforms (and the hub's secret set right): the next stock change goes through.
+    pdd.sync.fake.refuseReductions(pdd.listings[0].fakeSkuId, false);
+    youzan.sync.fake.addSku({
+      itemId: youzan.listings[0].platformItemId,
+      skuId: youzan.listings[0].fakeSkuId,
+      quantity: 999,
+    });
+    await db.sql(
+      `update channel_api a set app_secret_sealed = $1 from channel c where c.id = a.channel_id and c.code = 'taobao-main'`,
+      [new SecretBox(Buffer.from(TEST_SECRET_KEY, 'hex')).seal(taobaoFake.credentials.appSecret)],
+    );
+    await adjust('MILK-1L', -1);
+    await adjust('TEA-500G', -1);
+    await untilConverged(db, [pdd, youzan, taobao]);
+    expect([shown(pdd, 'MILK-1L'), shown(youzan, 'TEA-500G'), shown(taobao, 'TEA-500G')]).toEqual([
+      16, 19, 19,
+    ]);
+    expect(await syncAlerts()).toHaveLength(3);
+  });
+
+  it('a throttled platform: the listing is THROTTLED while it waits, then IN_SYNC, never FAILED, no alert', async () => {
+    const { db } = await start('sync-throttle');
+    await createProduct(db, 'MILK-1L', 20);
+    await createChannel(db, 'taobao-main', 'TAOBAO');
+    // Taobao says how long its ban lasts: long enough to be seen.
+    const taobao = await connectFake(db, {
+      channelCode: 'taobao-main',
+      sync: await fake('TAOBAO', { throttleSeconds: 2 }),
+      productCodes: ['MILK-1L'],
+      pushDelayMs: 100,
+    });
+    await untilConverged(db, [taobao]);
+    taobao.sync.fake.failNext('throttle', 2);
+    await adjust('MILK-1L', -4);
+    const seen = new Set<string>();
+    await vi.waitFor(
+      async () => {
+        const [state] = await listingStates(db);
+        seen.add(state.state);
+        if (state.state !== 'THROTTLED') throw new Error(`the listing is ${state.state}`);
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+    await vi.waitFor(
+      async () => {
+        const [state] = await listingStates(db);
+        seen.add(state.state);
+        if (state.state !== 'IN_SYNC') throw new Error(`the listing is ${state.state}`);
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+    await untilConverged(db, [taobao]);
+    expect(shown(taobao, 'MILK-1L')).toBe(16);
+    expect(seen.has('FAILED')).toBe(false);
+    const outcomes = await db.sql<{ outcome: string }>(`select outcome from stock_push order by id`);
+    expect(outcomes.map((o) => o.outcome)).toEqual(['SET', 'THROTTLED', 'THROTTLED', 'SET']);
+    expect(await syncAlerts()).toEqual([]);
+  });
+});

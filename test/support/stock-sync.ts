@@ -1,0 +1,363 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { vi } from 'vitest';
+import { SecretBox } from '../../services/secret-box.js';
+import {
+  LISTING_FROM,
+  LISTING_SELECT,
+  LISTING_TARGET,
+  type ListingRow,
+} from '../../services/stock-sync/listings.js';
+import {
+  startFakePlatform,
+  type FakeCredentials,
+  type FakePlatform,
+  type FakePlatformName,
+  type FakePlatformOptions,
+} from './fake-platforms.js';
+import { TEST_SECRET_KEY } from './hub-process.js';
+
+/**
+ * Channels connected to fake platforms, set up through SQL (the admin API for it is built elsewhere), and
+ * what the stock sync's tests ask of the result: where each listing stands, and waiting until every fake
+ * shows exactly its listing's target.
+ */
+
+export const ALL_PLATFORMS: FakePlatformName[] = [
+  'TAOBAO',
+  'JD',
+  'PINDUODUO',
+  'DOUYIN',
+  'KUAISHOU',
+  'YOUZAN',
+  'SHOPIFY',
+];
+
+/** A small pool on a test database; `sql` answers the rows. */
+export interface SyncDb {
+  sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  end(): Promise<void>;
+}
+
+export function openDb(databaseUrl: string): SyncDb {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4, application_name: 'stock-sync-test' });
+  pool.on('error', () => {});
+  return {
+    async sql<T>(text: string, params: unknown[] = []) {
+      return (await pool.query(text, params)).rows as T[];
+    },
+    end: () => pool.end(),
+  };
+}
+
+/** A fake platform with credentials of its own (every fake's differ, so a leak names its platform). */
+export interface SyncFake {
+  fake: FakePlatform;
+  platform: FakePlatformName;
+  credentials: Required<Pick<FakeCredentials, 'appKey' | 'appSecret' | 'accessToken' | 'shopId'>>;
+  /** Strings that must never leave the hub: the secret and the token. */
+  secrets: string[];
+}
+
+export async function startSyncFake(
+  platform: FakePlatformName,
+  options: Partial<Omit<FakePlatformOptions, 'platform' | 'credentials'>> = {},
+): Promise<SyncFake> {
+  const tag = `${platform.toLowerCase()}-${randomBytes(6).toString('hex')}`;
+  const credentials = {
+    appKey: `app-${tag}`,
+    appSecret: `SECRET-${tag}`,
+    accessToken: `TOKEN-${tag}`,
+    shopId: String(10_000_000 + Math.floor(Math.random() * 80_000_000)),
+  };
+  const fake = await startFakePlatform({ platform, credentials, ...options });
+  return { fake, platform, credentials, secrets: [credentials.appSecret, credentials.accessToken] };
+}
+
+export async function createChannel(
+  db: SyncDb,
+  code: string,
+  platform: FakePlatformName | 'STOREFRONT',
+  options: { isCore?: boolean; webhookSecret?: string } = {},
+): Promise<string> {
+  const [row] = await db.sql<{ id: string }>(
+    `insert into channel (code, platform, name, is_core, ingestion_modes, webhook_secret)
+     values ($1, $2, $1, $3, '{WEBHOOK}', $4) returning id`,
+    [code, platform, options.isCore ?? false, options.webhookSecret ?? null],
+  );
+  return row.id;
+}
+
+export async function createProduct(db: SyncDb, productCode: string, onHand: number, safetyStock = 0) {
+  await db.sql(
+    `with p as (insert into product (product_code, name) values ($1, $1) returning id)
+     insert into inventory_item (product_id, product_code, on_hand, safety_stock)
+     select id, $1, $2, $3 from p`,
+    [productCode, onHand, safetyStock],
+  );
+}
+
+/** Where one listing lives on its platform, and the fake's key for it. */
+export interface MappedListing {
+  channelCode: string;
+  productCode: string;
+  platformSkuId: string;
+  platformItemId: string;
+  locationId: string | null;
+  /** What the fake knows the SKU by (Shopify: the inventory item, at `locationId`). */
+  fakeSkuId: string;
+}
+
+export interface ConnectedChannel {
+  channelCode: string;
+  sync: SyncFake;
+  listings: MappedListing[];
+}
+
+let idSeq = 0;
+const nextId = () => `${7_000_000_000 + (Date.now() % 1_000_000_000)}${String(++idSeq).padStart(4, '0')}`;
+
+/**
+ * Connects `channelCode` (which exists) to its fake: stores the fake's credentials sealed with the test key,
+ * maps each product to a new SKU the fake knows (at `initialQuantity`, 999 by default: a number the hub never
+ * sets in these tests), and turns the sync on, in one transaction (which enqueues the first pushes).
+ * Taobao and Douyin SKUs of a channel share one item, so their pushes can be batched.
+ */
+export async function connectFake(
+  db: SyncDb,
+  options: {
+    channelCode: string;
+    sync: SyncFake;
+    productCodes: string[];
+    initialQuantity?: number;
+    /** channel_api.push_delay_ms: how long changes are gathered before a push (the engine's default 1000). */
+    pushDelayMs?: number;
+    requestsPerSecond?: number;
+    /** What the hub sends instead of the fake's real credentials (a wrong secret). */
+    credentials?: Partial<SyncFake['credentials']>;
+    stockSync?: boolean;
+    /** False: the fake does not know the SKUs (the platform's "unknown SKU"). */
+    addToFake?: boolean;
+  },
+): Promise<ConnectedChannel> {
+  const { sync, channelCode } = options;
+  const box = new SecretBox(Buffer.from(TEST_SECRET_KEY, 'hex'));
+  const creds = { ...sync.credentials, ...options.credentials };
+  const sharedItem = nextId();
+  const listings: MappedListing[] = options.productCodes.map((productCode) => {
+    const sku = nextId();
+    if (sync.platform === 'SHOPIFY') {
+      const inventoryItemId = `gid://shopify/InventoryItem/${sku}`;
+      return {
+        channelCode,
+        productCode,
+        platformSkuId: `variant-${sku}`,
+        platformItemId: inventoryItemId,
+        locationId: 'gid://shopify/Location/1',
+        fakeSkuId: inventoryItemId,
+      };
+    }
+    const itemId = ['TAOBAO', 'DOUYIN'].includes(sync.platform) ? sharedItem : nextId();
+    return {
+      channelCode,
+      productCode,
+      platformSkuId: sku,
+      platformItemId: itemId,
+      locationId: null,
+      fakeSkuId: sku,
+    };
+  });
+  for (const listing of options.addToFake === false ? [] : listings) {
+    sync.fake.addSku({
+      itemId: listing.platformItemId,
+      skuId: listing.fakeSkuId,
+      ...(listing.locationId && { locationId: listing.locationId }),
+      quantity: options.initialQuantity ?? 999,
+    });
+  }
+  await db.sql('begin');
+  try {
+    const [channel] = await db.sql<{ id: string }>('select id from channel where code = $1', [channelCode]);
+    if (!channel) throw new Error(`No channel ${channelCode}.`);
+    await db.sql(
+      `insert into channel_api (channel_id, base_url, app_key, app_secret_sealed, access_token_sealed, shop_id,
+                                sign_method, requests_per_second, push_delay_ms)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       on conflict (channel_id) do update set base_url = excluded.base_url, app_key = excluded.app_key,
+         app_secret_sealed = excluded.app_secret_sealed, access_token_sealed = excluded.access_token_sealed,
+         shop_id = excluded.shop_id, sign_method = excluded.sign_method,
+         requests_per_second = excluded.requests_per_second, push_delay_ms = excluded.push_delay_ms`,
+      [
+        channel.id,
+        sync.fake.baseUrl,
+        creds.appKey,
+        box.seal(creds.appSecret),
+        box.seal(creds.accessToken),
+        creds.shopId,
+        null,
+        options.requestsPerSecond ?? null,
+        options.pushDelayMs ?? 1000,
+      ],
+    );
+    for (const listing of listings) {
+      await db.sql(
+        `insert into channel_sku (channel_id, platform_sku_id, product_id, platform_item_id, location_id)
+         select $1, $2, p.id, $3, $4 from product p where p.product_code = $5`,
+        [channel.id, listing.platformSkuId, listing.platformItemId, listing.locationId, listing.productCode],
+      );
+    }
+    await db.sql('update channel set stock_sync = $2 where id = $1', [channel.id, options.stockSync ?? true]);
+    await db.sql('commit');
+  } catch (err) {
+    await db.sql('rollback');
+    throw err;
+  }
+  return { channelCode, sync, listings };
+}
+
+/** One listing as the tests look at it. */
+export interface ListingState {
+  channelCode: string;
+  productCode: string;
+  platformSkuId: string;
+  target: number;
+  confirmed: number | null;
+  state: ListingRow['state'];
+  lastError: string | null;
+}
+
+export async function listingStates(db: SyncDb): Promise<ListingState[]> {
+  const rows = await db.sql<ListingRow>(`${LISTING_SELECT} order by c.code, p.product_code`);
+  return rows.map((row) => ({
+    channelCode: row.channel_code,
+    productCode: row.product_code,
+    platformSkuId: row.platform_sku_id,
+    target: row.target,
+    confirmed: row.confirmed,
+    state: row.state,
+    lastError: row.last_error,
+  }));
+}
+
+/** What the listings show against what the fakes hold: every mismatch, empty when converged. */
+export async function divergence(db: SyncDb, channels: ConnectedChannel[]): Promise<string[]> {
+  const states = await listingStates(db);
+  const problems: string[] = [];
+  for (const channel of channels) {
+    for (const listing of channel.listings) {
+      const state = states.find(
+        (s) => s.channelCode === listing.channelCode && s.platformSkuId === listing.platformSkuId,
+      );
+      const shown = channel.sync.fake.quantity(listing.fakeSkuId, listing.locationId ?? undefined);
+      if (!state || state.state !== 'IN_SYNC' || shown !== state.target) {
+        problems.push(
+          `${listing.channelCode}/${listing.productCode}: fake ${shown}, target ${state?.target}, ` +
+            `confirmed ${state?.confirmed}, ${state?.state}${state?.lastError ? ` (${state.lastError})` : ''}`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Waits until every fake shows exactly its listing's target and every listing is IN_SYNC (polling the
+ * database and the fakes); fails with what is still off after `ms`.
+ */
+export async function untilConverged(db: SyncDb, channels: ConnectedChannel[], ms = 30_000): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      const problems = await divergence(db, channels);
+      if (problems.length) throw new Error(`not converged:\n${problems.join('\n')}`);
+    },
+    { timeout: ms, interval: 50 },
+  );
+}
+
+/** The fake's quantity for a listing. */
+export function shown(channel: ConnectedChannel, productCode: string): number | undefined {
+  const listing = channel.listings.find((l) => l.productCode === productCode)!;
+  return channel.sync.fake.quantity(listing.fakeSkuId, listing.locationId ?? undefined);
+}
+
+/** Every value the fake's SKU for a listing has held, the initial one first. */
+export function historyOf(channel: ConnectedChannel, productCode: string): number[] {
+  const listing = channel.listings.find((l) => l.productCode === productCode)!;
+  return channel.sync.fake.history(listing.fakeSkuId, listing.locationId ?? undefined);
+}
+
+/**
+ * Records every target each listing has had, independently of the engine: a trigger, deferred to commit, on
+ * every table the target reads, stores the targets of the listings a committing transaction touched. The
+ * triggers take one advisory lock until commit, so the recorded states follow the commit order and every
+ * state a reader could see (the pusher's claim included) is one of them.
+ */
+export async function recordTargets(db: SyncDb): Promise<void> {
+  await db.sql(`create table test_target_log (listing_id uuid not null, target int not null,
+    at timestamptz not null default clock_timestamp())`);
+  await db.sql(`create or replace function test_log_targets() returns trigger language plpgsql as $$
+declare
+  row_data record;
+  products uuid[];
+  channels uuid[];
+begin
+  if tg_op = 'DELETE' then row_data := old; else row_data := new; end if;
+  perform pg_advisory_xact_lock(424242);
+  if tg_table_name = 'inventory_item' then products := array[row_data.product_id];
+  elsif tg_table_name = 'product' then products := array[row_data.id];
+  elsif tg_table_name = 'channel' then channels := array[row_data.id];
+  elsif tg_table_name = 'channel_stock_cap' then products := array[row_data.product_id];
+  elsif tg_table_name = 'channel_sku' then products := array[row_data.product_id];
+  end if;
+  insert into test_target_log (listing_id, target)
+  select cs.id, ${LISTING_TARGET} from ${LISTING_FROM}
+   where cs.product_id = any(coalesce(products, '{}')) or cs.channel_id = any(coalesce(channels, '{}'));
+  return null;
+end $$`);
+  // Only the columns a target reads: the pushes' own writes to channel_sku must not take the lock.
+  const events: Record<string, string> = {
+    inventory_item: 'insert or update of on_hand, reserved',
+    product: 'update of closed_on_channels',
+    channel: 'update of sales_open',
+    channel_stock_cap: 'insert or update or delete',
+    channel_sku: 'insert or update of product_id',
+  };
+  for (const [table, event] of Object.entries(events)) {
+    await db.sql(`create constraint trigger test_log_targets after ${event} on ${table}
+      deferrable initially deferred for each row execute function test_log_targets()`);
+  }
+}
+
+/** Every target the listing has had (recordTargets), by channel and platform SKU. */
+export async function recordedTargets(db: SyncDb): Promise<Map<string, Set<number>>> {
+  const rows = await db.sql<{ channel_code: string; platform_sku_id: string; target: number }>(
+    `select distinct c.code as channel_code, cs.platform_sku_id, t.target
+       from test_target_log t join channel_sku cs on cs.id = t.listing_id join channel c on c.id = cs.channel_id`,
+  );
+  const targets = new Map<string, Set<number>>();
+  for (const row of rows) {
+    const key = `${row.channel_code}/${row.platform_sku_id}`;
+    if (!targets.has(key)) targets.set(key, new Set());
+    targets.get(key)!.add(row.target);
+  }
+  return targets;
+}
+
+/** Quantities a fake held (after the one it started with) that were never its listing's target. */
+export async function neverTargets(db: SyncDb, channels: ConnectedChannel[]): Promise<string[]> {
+  const targets = await recordedTargets(db);
+  const wrong: string[] = [];
+  for (const channel of channels) {
+    for (const listing of channel.listings) {
+      const held = channel.sync.fake.history(listing.fakeSkuId, listing.locationId ?? undefined).slice(1);
+      const allowed = targets.get(`${listing.channelCode}/${listing.platformSkuId}`) ?? new Set<number>();
+      const bad = held.filter((q) => !allowed.has(q));
+      if (bad.length) {
+        wrong.push(
+          `${listing.channelCode}/${listing.productCode}: held ${held.join(',')}; never targets: ${bad.join(',')}`,
+        );
+      }
+    }
+  }
+  return wrong;
+}
