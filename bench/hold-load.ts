@@ -52,6 +52,8 @@ export interface HoldFigures {
   errors: number;
   p50: number;
   p99: number;
+  /** The first refusal's reply, to say what went wrong. */
+  firstRefusal: string | null;
 }
 
 /** `connections` clients for `seconds`, every request a hold of 1 unit on `scenario.pick()`. */
@@ -61,6 +63,7 @@ export async function holdRun(
   { seconds, connections }: { seconds: number; connections: number },
 ): Promise<HoldFigures> {
   let refused = 0;
+  let firstRefusal: string | null = null;
   const result = await autocannon({
     url: `${hub.base}/graphql`,
     connections,
@@ -74,7 +77,9 @@ export async function holdRun(
           body: JSON.stringify({ query: RESERVE, variables: { code: scenario.pick() } }),
         }),
         onResponse: (_status, body) => {
-          if (body.includes('"errors"')) refused++;
+          if (!body.includes('"errors"')) return;
+          refused++;
+          firstRefusal ??= body.slice(0, 300);
         },
       },
     ],
@@ -88,6 +93,7 @@ export async function holdRun(
     errors: result.errors,
     p50: result.latency.p50,
     p99: result.latency.p99,
+    firstRefusal,
   };
 }
 

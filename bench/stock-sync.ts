@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { Platform } from '../common/enums.js';
 import { PlatformClients } from '../services/platform-client.js';
+import { LISTING_SELECT } from '../services/stock-sync/listings.js';
 import { stockClientFor } from '../services/stock-sync/platforms/index.js';
 import type { FakePlatformName } from '../test/support/fake-platforms.js';
 import { graphql, startHubProcess } from '../test/support/hub-process.js';
@@ -128,6 +129,44 @@ async function setSync(direct: pg.Client, on: boolean): Promise<void> {
   try {
     await direct.query(`set local session_replication_role = replica`);
     await direct.query(`update channel set stock_sync = $1 where code = any($2)`, [on, SYNC_CHANNELS]);
+    await direct.query('commit');
+  } catch (err) {
+    await direct.query('rollback');
+    throw err;
+  }
+}
+
+/**
+ * Every listing in step, as once the sync has caught up: each fake shows the listing's target, recorded as
+ * confirmed. Before every on/off run, so a run with sync on pushes what its own changes move, not what
+ * changed while sync was off (which the hub's sweep would queue at once). Triggers off (replica), as the
+ * pushes' own writes raise no trigger that queues a push either.
+ */
+async function inStep(direct: pg.Client, channels: ConnectedChannel[]): Promise<void> {
+  const listings = new Map(
+    channels.flatMap((c) =>
+      c.listings.map((l) => [`${c.channelCode}/${l.platformSkuId}`, { c, l }] as const),
+    ),
+  );
+  const { rows } = await direct.query<{ channel_code: string; platform_sku_id: string; target: number }>(
+    `select channel_code, platform_sku_id, target from (${LISTING_SELECT} where c.code = any($1)) l`,
+    [SYNC_CHANNELS],
+  );
+  for (const row of rows) {
+    const { c, l } = listings.get(`${row.channel_code}/${row.platform_sku_id}`)!;
+    if (c.sync.fake.quantity(l.fakeSkuId, l.locationId ?? undefined) !== row.target) {
+      c.sync.fake.setQuantity(l.fakeSkuId, row.target, l.locationId ?? undefined);
+    }
+  }
+  await direct.query('begin');
+  try {
+    await direct.query(`set local session_replication_role = replica`);
+    await direct.query(
+      `update channel_sku cs set confirmed = l.target, confirmed_at = now(), sync_state = 'IN_SYNC', uncertain = false
+         from (${LISTING_SELECT} where c.code = any($1)) l
+        where cs.id = l.listing_id and (cs.confirmed is distinct from l.target or cs.sync_state <> 'IN_SYNC')`,
+      [SYNC_CHANNELS],
+    );
     await direct.query('commit');
   } catch (err) {
     await direct.query('rollback');
@@ -350,6 +389,7 @@ async function onOff(
   label: string,
   db: SyncDb,
   direct: pg.Client,
+  channels: ConnectedChannel[],
   work: (run: number) => Promise<RunFigures>,
 ): Promise<void> {
   console.log(`### ${label}`);
@@ -361,9 +401,11 @@ async function onOff(
   for (let pair = 1; pair <= PAIRS; pair++) {
     const rates = new Map<boolean, number>();
     for (const on of pair % 2 === 1 ? [false, true] : [true, false]) {
-      // Every run starts on an empty queue: what the run before left goes as no-ops with sync off.
+      // Every run starts on an empty queue (what the run before left goes as no-ops with sync off), every
+      // listing in step.
       await setSync(direct, false);
       await untilQueueEmpty(db, 300_000);
+      await inStep(direct, channels);
       await setSync(direct, on);
       const pushesBefore = await pushesRecorded(db);
       const figures = await work(run++);
@@ -402,6 +444,7 @@ async function syncOnOff(): Promise<void> {
           `webhook ingestion (orders/s), ${INGEST_CONNECTIONS} connections, ${INGEST_PRODUCTS} products`,
           db,
           direct,
+          channels,
           async (run) => {
             const r = await ingestRun(hub, {
               seconds: SECONDS,
@@ -419,13 +462,14 @@ async function syncOnOff(): Promise<void> {
             `reserveStock (holds/s), ${scenario.name}, ${HOLD_CONNECTIONS} connections`,
             db,
             direct,
+            channels,
             async () => {
               const r = await holdRun(hub, scenario, { seconds: SECONDS, connections: HOLD_CONNECTIONS });
               const check = await holdCheck(direct);
               const clean = check.negative === 0 && check.mismatched === 0;
               return {
                 ...r,
-                note: `${r.refused} refused, ${r.non2xx} non-2xx, ${r.errors} errors; oversell check ${clean ? 'OK' : `FAILED ${JSON.stringify(check)}`}`,
+                note: `${r.refused} refused, ${r.non2xx} non-2xx, ${r.errors} errors; oversell check ${clean ? 'OK' : `FAILED ${JSON.stringify(check)}`}${r.firstRefusal ? `; first refusal: ${r.firstRefusal}` : ''}`,
               };
             },
           );
