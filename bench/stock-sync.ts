@@ -196,6 +196,15 @@ async function pushesRecorded(db: SyncDb): Promise<number> {
   return row.n;
 }
 
+/** Index and sequential scans of graphile-worker's job table so far (statistics lag commits by up to a second). */
+async function jobTableScans(db: SyncDb): Promise<number> {
+  const [row] = await db.sql<{ n: number }>(
+    `select (coalesce(seq_scan, 0) + coalesce(idx_scan, 0))::int as n from pg_stat_user_tables
+      where schemaname = 'graphile_worker' and relname = '_private_jobs'`,
+  );
+  return row?.n ?? 0;
+}
+
 /** A small seeded generator, so every run sends the same changes. */
 function mulberry32(seed: number) {
   let a = seed;
@@ -387,15 +396,22 @@ interface RunFigures {
 /** Runs `work` with sync off and on in turn (off–on, on–off, …) and prints each run and each pair's ratio. */
 async function onOff(
   label: string,
-  db: SyncDb,
-  direct: pg.Client,
-  channels: ConnectedChannel[],
+  { url, db, direct, channels }: { url: string; db: SyncDb; direct: pg.Client; channels: ConnectedChannel[] },
   work: (run: number) => Promise<RunFigures>,
 ): Promise<void> {
   console.log(`### ${label}`);
   console.log('');
-  console.log('| pair | sync | per second | p50 | p99 | pushes during the run | queued at its end | |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log(
+    '| pair | sync | per second | p50 | p99 | pushes during the run | queued at its end | `jobs:insert` notifications | job table scans | |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  // What the enqueue costs besides its rows: graphile-worker's add_jobs notifies `jobs:insert` in every
+  // transaction that queues a push, and each notification may make every hub's worker look for jobs.
+  const listener = new pg.Client({ connectionString: url });
+  await listener.connect();
+  const notices = { count: 0 };
+  listener.on('notification', () => notices.count++);
+  await listener.query('listen "jobs:insert"');
   const ratios: string[] = [];
   let run = 0;
   for (let pair = 1; pair <= PAIRS; pair++) {
@@ -408,17 +424,20 @@ async function onOff(
       await inStep(direct, channels);
       await setSync(direct, on);
       const pushesBefore = await pushesRecorded(db);
+      const scansBefore = await jobTableScans(db);
+      notices.count = 0;
       const figures = await work(run++);
       const pushes = (await pushesRecorded(db)) - pushesBefore;
       rates.set(on, figures.rate);
       console.log(
         `| ${pair} | ${on ? 'on' : 'off'} | ${figures.rate.toFixed(0)} | ${figures.p50} ms | ${figures.p99} ms ` +
-          `| ${pushes} | ${await queuedPushes(db)} | ${figures.note} |`,
+          `| ${pushes} | ${await queuedPushes(db)} | ${notices.count} | ${(await jobTableScans(db)) - scansBefore} | ${figures.note} |`,
       );
     }
     ratios.push((rates.get(true)! / rates.get(false)!).toFixed(2));
   }
   await setSync(direct, false);
+  await listener.end();
   console.log('');
   console.log(`on ÷ off, pair by pair: ${ratios.join(', ')}`);
   console.log('');
@@ -442,9 +461,7 @@ async function syncOnOff(): Promise<void> {
         channels = await attachPlatforms(db, products, 100_000_000);
         await onOff(
           `webhook ingestion (orders/s), ${INGEST_CONNECTIONS} connections, ${INGEST_PRODUCTS} products`,
-          db,
-          direct,
-          channels,
+          { url: database.url, db, direct, channels },
           async (run) => {
             const r = await ingestRun(hub, {
               seconds: SECONDS,
@@ -460,9 +477,7 @@ async function syncOnOff(): Promise<void> {
         for (const scenario of HOLD_SCENARIOS) {
           await onOff(
             `reserveStock (holds/s), ${scenario.name}, ${HOLD_CONNECTIONS} connections`,
-            db,
-            direct,
-            channels,
+            { url: database.url, db, direct, channels },
             async () => {
               const r = await holdRun(hub, scenario, { seconds: SECONDS, connections: HOLD_CONNECTIONS });
               const check = await holdCheck(direct);
