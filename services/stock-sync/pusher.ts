@@ -267,7 +267,8 @@ export class ChannelPusher {
         problems.map((ref) => this.outcome(ref, 'FAILED', null, client.listingProblem(ref))),
       );
     }
-    const candidates = batch.filter((ref) => !client.listingProblem(ref));
+    // A listing already showing its target (a sweep, a switch turned on, a change undone) costs no call slot.
+    const candidates = await this.outOfStep(batch.filter((ref) => !client.listingProblem(ref)));
     if (!candidates.length) return;
     if (!(await this.awaitPace(info, candidates))) return;
 
@@ -392,6 +393,18 @@ export class ChannelPusher {
         where channel_id = $1`,
       [this.channelId, delayMs],
     );
+  }
+
+  private async outOfStep(refs: ListingRef[]): Promise<ListingRef[]> {
+    if (!refs.length) return refs;
+    const { rows } = await this.deps.pool.query<{ id: string }>(
+      `select cs.id from ${LISTING_FROM}
+        where cs.id = any($1::uuid[]) and cs.push_owner is null and not cs.uncertain
+          and cs.sync_state = 'IN_SYNC' and cs.confirmed = ${LISTING_TARGET}`,
+      [refs.map((ref) => ref.listingId)],
+    );
+    const inStep = new Set(rows.map((row) => row.id));
+    return refs.filter((ref) => !inStep.has(ref.listingId));
   }
 
   /**

@@ -29,7 +29,7 @@ export interface StockSyncSettings extends PusherSettings {
 }
 
 export const DEFAULT_STOCK_SYNC_SETTINGS: StockSyncSettings = {
-  concurrency: 16,
+  concurrency: 100,
   pollIntervalMs: 500,
   sweepIntervalMs: 30_000,
   pushLogRetentionDays: 30,
@@ -64,7 +64,8 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
   const stopping = new AbortController();
   const pool = new pg.Pool({
     connectionString: deps.databaseUrl,
-    max: settings.concurrency + settings.maxParallel + 4,
+    // Jobs mostly wait (for the platform, for the pace): they hold no connection while they do.
+    max: 20,
     application_name: 'order-hub-stock-sync',
   });
   // An idle connection that dies (a database restart) must not crash the process: it is replaced on next use.
@@ -99,8 +100,17 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
       pollInterval: settings.pollIntervalMs,
       noHandleSignals: true,
       // The pool fetches jobs for all its workers at once, so an idle process polls once per interval,
-      // not once per worker.
-      preset: { worker: { localQueue: { size: settings.concurrency } } },
+      // not once per worker. Every stock change notifies the queue, but its job is due only after the push
+      // delay: a fetch that finds nothing waits for the next poll instead of answering each notification
+      // (which made tens of thousands of empty job-table scans under a busy ingest).
+      preset: {
+        worker: {
+          localQueue: {
+            size: settings.concurrency,
+            refetchDelay: { durationMs: settings.pollIntervalMs, maxAbortThreshold: Infinity },
+          },
+        },
+      },
       logger: queueLogger(logger),
       taskList: {
         stock_sync: async (payload) => {
