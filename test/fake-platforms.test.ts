@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakePlatform, type FakePlatform, type FakePlatformOptions } from './support/fake-platforms.js';
+import { waitFor } from './support/wait.js';
 
 /**
  * The fake platforms check calls as docs/stock-sync.md says the real gateways do: each request here is
@@ -237,6 +238,59 @@ describe('Kuaishou', () => {
       { method: 'open.item.get', write: false, accepted: true },
     ]);
     expect(kuaishou.writes()).toBe(1);
+  });
+
+  it('notes when each accepted write arrived and when it was applied, and what it did to the SKU', async () => {
+    const kuaishou = await fake({ platform: 'KUAISHOU', latencyMs: 50 });
+    const reply = await post(
+      `${kuaishou.baseUrl}/open/item/sku/stock/update`,
+      new URLSearchParams(change(2, 2)).toString(),
+      FORM,
+    );
+
+    expect(JSON.parse(reply.text)).toMatchObject({ result: 1 });
+    const [call] = kuaishou.calls;
+    expect(call).toMatchObject({ accepted: true, changes: [{ skuId: SKU, before: 5, after: 3 }] });
+    // Decided at the end of the platform's processing time, not when it arrived.
+    expect(call.appliedAt! - call.arrivedAt).toBeGreaterThanOrEqual(49);
+  });
+
+  it('applyLate: no reply, and the change lands lateMs later, after the caller has given up', async () => {
+    const kuaishou = await fake({ platform: 'KUAISHOU', lateMs: 300 });
+    kuaishou.failNext('applyLate');
+
+    await expect(
+      fetch(`${kuaishou.baseUrl}/open/item/sku/stock/update`, {
+        method: 'POST',
+        body: new URLSearchParams(change(2, 2)).toString(),
+        headers: { 'content-type': FORM },
+        signal: AbortSignal.timeout(50),
+      }),
+    ).rejects.toThrow();
+    await waitFor(() => kuaishou.quantity(SKU) === 3, 'the late change');
+
+    expect(kuaishou.history(SKU)).toEqual([5, 3]);
+    const [call] = kuaishou.calls;
+    expect(call).toMatchObject({ fault: 'applyLate', write: true, accepted: true });
+    expect(call.appliedAt! - call.arrivedAt).toBeGreaterThanOrEqual(299);
+    expect(kuaishou.writes()).toBe(1);
+  });
+
+  it('applyLate: a caller that waits gets no reply, only a dropped connection once the change is applied', async () => {
+    const kuaishou = await fake({ platform: 'KUAISHOU', lateMs: 100 });
+    kuaishou.failNext('applyLate');
+
+    await expect(
+      post(
+        `${kuaishou.baseUrl}/open/item/sku/stock/update`,
+        new URLSearchParams(change(1, 4)).toString(),
+        FORM,
+      ),
+    ).rejects.toThrow();
+
+    // Applied before the socket dropped.
+    expect(kuaishou.quantity(SKU)).toBe(9);
+    expect(kuaishou.calls).toMatchObject([{ fault: 'applyLate', accepted: true }]);
   });
 });
 

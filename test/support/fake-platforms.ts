@@ -21,10 +21,17 @@ import {
  * reply, the fake answers exactly that; what it leaves open is marked (guess) below.
  *
  * Calls are atomic: a call with one bad SKU in it changes nothing. Faults strike only write calls that
- * passed the gateway's checks (a fault is the platform failing, not the caller).
+ * passed the gateway's checks (a fault is the platform failing, not the caller). A call takes the latency to
+ * be processed and is decided at its end, so an accepted write is under way from its arrival until it is
+ * applied: `FakeCall.arrivedAt` and `appliedAt` (Date.now(), the clock PostgreSQL reads on this machine)
+ * let a test see two writes to one SKU overlap, and which targets were current when a value landed.
  */
 
-export type FakeFault = 'error5xx' | 'hang' | 'throttle' | 'loseReply' | 'refuseReduction';
+/**
+ * `applyLate`: the gateway stops answering (the caller times out) but processes the write `lateMs` later,
+ * as a real gateway does with a request its caller gave up on; the socket is dropped once it is applied.
+ */
+export type FakeFault = 'error5xx' | 'hang' | 'throttle' | 'loseReply' | 'refuseReduction' | 'applyLate';
 
 export interface FakeSku {
   itemId: string;
@@ -59,6 +66,11 @@ export interface FakePlatformOptions {
   random?: () => number;
   /** The wait a throttle reply announces where the platform says one (default 1). */
   throttleSeconds?: number;
+  /**
+   * How long after it stops answering an `applyLate` write is applied (default 1500: one and a half times
+   * the 1 s deadline the stock sync's tests give the hub, so the hub has given up and moved on by then).
+   */
+  lateMs?: number;
   /** Default 2 hours. */
   youzanTokenTtlMs?: number;
   /** Default 1000 points, restoring 50 a second. */
@@ -78,6 +90,19 @@ export interface FakeCall {
   error?: string;
   skus: string[];
   fault?: FakeFault;
+  /** When the request reached the fake (Date.now()). */
+  arrivedAt: number;
+  /** When an accepted write was applied (Date.now()); until then (an `applyLate` one) undefined. */
+  appliedAt?: number;
+  /** What an accepted write did to each SKU it names (a value set again to the same number included). */
+  changes?: FakeChange[];
+}
+
+export interface FakeChange {
+  skuId: string;
+  locationId?: string;
+  before: number;
+  after: number;
 }
 
 export interface FakePlatform {
@@ -100,7 +125,7 @@ export interface FakePlatform {
   setFaults(faults: FakePlatformOptions['faults']): void;
   /** Refuse any reduction of this SKU (a promotion slot), with the platform's refusal; `false` lifts it. */
   refuseReductions(skuId: string, refuse: boolean, locationId?: string): void;
-  /** Closes the server and destroys every connection, hanging ones included. */
+  /** Closes the server and destroys every connection, hanging ones included; late writes never land. */
   close(): Promise<void>;
 }
 
@@ -1336,6 +1361,7 @@ export async function startFakePlatform(options: FakePlatformOptions): Promise<F
   });
   const random = options.random ?? Math.random;
   const latencyMs = options.latencyMs ?? 0;
+  const lateMs = options.lateMs ?? 1500;
   let faults = options.faults ?? null;
   const queued: FakeFault[] = [];
   const calls: FakeCall[] = [];
@@ -1347,19 +1373,32 @@ export async function startFakePlatform(options: FakePlatformOptions): Promise<F
     return faults.kinds[Math.min(faults.kinds.length - 1, Math.floor(random() * faults.kinds.length))];
   };
 
-  /** Every reply waits the latency; close() cuts the wait short. */
-  const latency = () =>
-    latencyMs > 0
-      ? delay(latencyMs, undefined, { signal: closing.signal }).catch(() => undefined)
-      : undefined;
+  /** Waits `ms`; close() cuts the wait short (the answer says whether the fake is still open). */
+  const wait = async (ms: number) => {
+    if (ms > 0) await delay(ms, undefined, { signal: closing.signal }).catch(() => undefined);
+    return !closing.signal.aborted;
+  };
 
-  const send = async (res: ServerResponse, reply: Reply) => {
-    await latency();
+  const send = (res: ServerResponse, reply: Reply) => {
     if (res.destroyed) return;
     res.writeHead(reply.status, { 'content-type': reply.type }).end(reply.body);
   };
 
+  /** Applies a write's changes now, and notes when and what on its call. */
+  const apply = (call: FakeCall, changes: Change[]) => {
+    call.changes = changes.map(({ stock, to }) => ({
+      skuId: stock.sku.skuId,
+      ...(stock.sku.locationId && { locationId: stock.sku.locationId }),
+      before: quantityOf(stock),
+      after: to,
+    }));
+    for (const change of changes) ledger.set(change.stock, change.to);
+    call.accepted = true;
+    call.appliedAt = Date.now();
+  };
+
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
+    const arrivedAt = Date.now();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -1370,9 +1409,11 @@ export async function startFakePlatform(options: FakePlatformOptions): Promise<F
       headers: req.headers,
       body: Buffer.concat(chunks).toString('utf8'),
     };
+    // The platform takes the latency to process the call, and decides it at the end.
+    if (!(await wait(latencyMs))) return;
     const note: Note = { method: `${request.method} ${request.path}`, write: false, skus: [] };
-    const record = (call: Omit<FakeCall, 'method' | 'write' | 'skus'>): FakeCall => {
-      const entry = { method: note.method, write: note.write, skus: note.skus, ...call };
+    const record = (call: Omit<FakeCall, 'method' | 'write' | 'skus' | 'arrivedAt'>): FakeCall => {
+      const entry = { method: note.method, write: note.write, skus: note.skus, arrivedAt, ...call };
       calls.push(entry);
       return entry;
     };
@@ -1401,22 +1442,27 @@ export async function startFakePlatform(options: FakePlatformOptions): Promise<F
       call.error = 'no reply';
       return;
     }
+    if (fault === 'applyLate') {
+      // No reply either; the write is processed long after the caller gave up, against the stock as it is
+      // then, and only then is the socket dropped.
+      if (!(await wait(lateMs))) return;
+      const outcome = handled.run(false);
+      if (outcome instanceof Refused) call.error = outcome.code;
+      else apply(call, outcome.changes);
+      res.destroy();
+      return;
+    }
     if (fault === 'throttle') {
       const throttled = handled.throttled();
       call.error = throttled.code;
       return send(res, throttled.reply);
     }
     const outcome = handled.run(fault === 'refuseReduction');
-    if (outcome instanceof Refused) {
-      call.error = outcome.code;
-    } else {
-      for (const change of outcome.changes) ledger.set(change.stock, change.to);
-      call.accepted = true;
-    }
+    if (outcome instanceof Refused) call.error = outcome.code;
+    else apply(call, outcome.changes);
     if (fault === 'loseReply') {
       // Decided (and applied, unless refused), then the connection drops before any reply: the caller
       // cannot know whether it worked.
-      await latency();
       res.destroy();
       return;
     }
