@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeFault } from './support/fake-platforms.js';
 import { createTestDatabase } from './support/database.js';
@@ -7,12 +8,16 @@ import {
   connectFake,
   createChannel,
   createProduct,
+  doubledDeltas,
+  listingWrites,
   neverTargets,
+  overlappingWrites,
   openDb,
   recordTargets,
   runChaos,
   startSyncFake,
   untilConverged,
+  writesOutsideTheirWindow,
   type ChaosHub,
   type ConnectedChannel,
   type SyncDb,
@@ -41,6 +46,17 @@ const CHAOS_FAULTS: FakeFault[] = ['error5xx', 'hang', 'throttle', 'loseReply'];
 /** The issue's 30 s of chaos (both files about 2 min on two cores); STOCK_SYNC_CHAOS_SECONDS=10 for a quicker run. */
 const CHAOS_SECONDS = Number(process.env.STOCK_SYNC_CHAOS_SECONDS ?? 30);
 const WEBHOOK_SECRET = 'taobao-webhook-secret-0123456789ab';
+
+/**
+ * Two processes under a steady stream of changes: both sweep often (each puts back in the queue what looks
+ * out of step, so both reach for the same listings), replies take long enough that calls are under way at
+ * once, and the changes come every ~50 ms for BUSY_SECONDS with no wait for the platforms in between.
+ */
+const BUSY_ENV = { STOCK_SYNC_SWEEP_SECONDS: '0.3', LOG_LEVEL: 'debug' };
+const BUSY_LATENCY_MS = 200;
+const BUSY_SECONDS = 10;
+/** services/stock-sync/process-lock.ts: the class of each hub process's advisory lock. */
+const PROCESS_LOCK_CLASS = 1752523;
 
 const hubs: HubProcess[] = [];
 const fakes: SyncFake[] = [];
@@ -102,6 +118,80 @@ async function connectAll(
   return channels;
 }
 
+/**
+ * Random changes to the products' stock every ~50 ms for `ms`, each its own transaction, none waiting for a
+ * push; `midway` is awaited once, after a third of the time. Returns how many changes were made.
+ */
+async function keepChanging(db: SyncDb, products: string[], ms: number, midway?: () => Promise<void>) {
+  const deadline = Date.now() + ms;
+  let midwayDone = !midway;
+  let changes = 0;
+  while (Date.now() < deadline) {
+    if (!midwayDone && Date.now() > deadline - (ms * 2) / 3) {
+      midwayDone = true;
+      await midway!();
+    }
+    const code = products[Math.floor(Math.random() * products.length)];
+    const delta = [-3, -2, -1, 1, 2, 3][Math.floor(Math.random() * 6)];
+    await db.sql(`update inventory_item set on_hand = greatest(0, on_hand + $1) where product_code = $2`, [
+      delta,
+      code,
+    ]);
+    changes++;
+    // The pace of the stream, not a synchronisation: nothing waits on it.
+    await delay(50);
+  }
+  return changes;
+}
+
+/** The most write calls any one fake had under way at once. */
+function maxCallsAtOnce(channels: ConnectedChannel[]): number {
+  let most = 0;
+  for (const channel of channels) {
+    const writes = channel.sync.fake.calls.filter((c) => c.write && c.accepted);
+    for (const write of writes) {
+      const atOnce = writes.filter((w) => w.arrivedAt <= write.arrivedAt && write.arrivedAt < w.appliedAt!);
+      most = Math.max(most, atOnce.length);
+    }
+  }
+  return most;
+}
+
+/**
+ * Each listing's accepted platform writes against the SET pushes the hub recorded for it: the same count,
+ * and no number sent twice in a row (what a second process pushing the same change would do).
+ */
+async function writesAgainstPushes(db: SyncDb, channels: ConnectedChannel[]): Promise<string[]> {
+  const pushes = await db.sql<{ channel_code: string; platform_sku_id: string; targets: number[] | null }>(
+    `select c.code as channel_code, cs.platform_sku_id,
+            array_agg(sp.target order by sp.id) filter (where sp.outcome = 'SET') as targets
+       from channel_sku cs join channel c on c.id = cs.channel_id
+       left join stock_push sp on sp.listing_id = cs.id
+      group by c.code, cs.platform_sku_id`,
+  );
+  const problems: string[] = [];
+  for (const channel of channels) {
+    for (const listing of channel.listings) {
+      const sets =
+        pushes.find(
+          (p) => p.channel_code === channel.channelCode && p.platform_sku_id === listing.platformSkuId,
+        )?.targets ?? [];
+      const writes = channel.sync.fake.calls.filter(
+        (call) => call.write && call.accepted && call.skus.includes(listing.fakeSkuId),
+      ).length;
+      if (writes !== sets.length) {
+        problems.push(
+          `${listing.channelCode}/${listing.productCode}: ${writes} writes, ${sets.length} pushes`,
+        );
+      }
+      if (sets.some((t, i) => i > 0 && sets[i - 1] === t)) {
+        problems.push(`${listing.channelCode}/${listing.productCode}: pushed ${sets.join(',')}`);
+      }
+    }
+  }
+  return problems;
+}
+
 describe('stock sync in hub processes', () => {
   it('converges the same after the hub is killed with SIGKILL in the middle of the chaos and started again', async () => {
     const { url, port, first, db } = await setup('sync-sigkill');
@@ -145,59 +235,83 @@ describe('stock sync in hub processes', () => {
     expect(await neverTargets(db, channels)).toEqual([]);
   });
 
-  it('two processes share the queue: both push, and each push is done once', async () => {
+  it('two processes push the same products while they keep changing: one write at a time per SKU, each push done once', async () => {
     // The queue's lines at debug level name each job a process completed.
-    const { url, first, db } = await setup('sync-two-processes', { LOG_LEVEL: 'debug' });
-    const second = await hubProcess(url, { LOG_LEVEL: 'debug' });
-    const products = Array.from({ length: 12 }, (_, i) => `SKU-${i}`);
+    const { url, first, db } = await setup('sync-two-processes', BUSY_ENV);
+    const second = await hubProcess(url, BUSY_ENV);
+    const products = ['MILK-1L', 'TEA-500G', 'RICE-5KG'];
     for (const code of products) await createProduct(db, code, 100);
-    // Replies take a while and the pace allows many calls, so the two processes' pushes overlap.
-    const channels = await connectAll(db, products, { latencyMs: 20 }, { requestsPerSecond: 200 });
-    await untilConverged(db, channels);
-    const jobsOf = (hub: HubProcess) => (hub.output().match(/Completed task \d+ \(stock_sync/g) ?? []).length;
+    const channels = await connectAll(
+      db,
+      products,
+      { latencyMs: BUSY_LATENCY_MS },
+      { requestsPerSecond: 200 },
+    );
 
-    // Rounds of a change to every product, each converged before the next, until both processes have pushed.
-    let rounds = 0;
-    for (; rounds < 20 && (rounds < 2 || jobsOf(first) === 0 || jobsOf(second) === 0); rounds++) {
-      await db.sql(`update inventory_item set on_hand = on_hand + $1`, [rounds % 2 ? -1 : 2]);
-      await untilConverged(db, channels);
-    }
+    const changes = await keepChanging(db, products, BUSY_SECONDS * 1000);
+    await untilConverged(db, channels);
+
+    const jobsOf = (hub: HubProcess) => (hub.output().match(/Completed task \d+ \(stock_sync/g) ?? []).length;
+    console.log(`two processes: ${changes} changes; push jobs done ${jobsOf(first)} + ${jobsOf(second)}`);
     expect(jobsOf(first)).toBeGreaterThan(0);
     expect(jobsOf(second)).toBeGreaterThan(0);
     // Neither died on the way (its last lines say why if it did).
     for (const hub of [first, second]) expect(hub.child.exitCode, hub.output().slice(-4000)).toBeNull();
+    // The calls did overlap (on different SKUs): the processes were pushing at the same time.
+    expect(maxCallsAtOnce(channels)).toBeGreaterThan(1);
 
-    const pushes = await db.sql<{ channel_code: string; platform_sku_id: string; targets: number[] }>(
-      `select c.code as channel_code, cs.platform_sku_id,
-              array_agg(sp.target order by sp.id) filter (where sp.outcome = 'SET') as targets
-         from channel_sku cs join channel c on c.id = cs.channel_id
-         left join stock_push sp on sp.listing_id = cs.id
-        group by c.code, cs.platform_sku_id`,
+    const writes = listingWrites(channels);
+    const window = await writesOutsideTheirWindow(db, writes);
+    // Soft: a failure shows all three.
+    expect.soft(overlappingWrites(channels)).toEqual([]);
+    expect.soft(window.problems).toEqual([]);
+    expect.soft(doubledDeltas(writes, window.outside)).toEqual([]);
+    expect(await writesAgainstPushes(db, channels)).toEqual([]);
+  });
+
+  it('a process whose lock connection is cut while it pushes: still one write at a time per SKU, and all converge', async () => {
+    const { url, db } = await setup('sync-lock-cut', BUSY_ENV);
+    const second = await hubProcess(url, BUSY_ENV);
+    const products = ['MILK-1L', 'TEA-500G', 'RICE-5KG'];
+    for (const code of products) await createProduct(db, code, 100);
+    const channels = await connectAll(
+      db,
+      products,
+      { latencyMs: BUSY_LATENCY_MS },
+      { requestsPerSecond: 200 },
     );
-    const problems: string[] = [];
-    for (const channel of channels) {
-      for (const listing of channel.listings) {
-        const sets =
-          pushes.find(
-            (p) => p.channel_code === channel.channelCode && p.platform_sku_id === listing.platformSkuId,
-          )?.targets ?? [];
-        const writes = channel.sync.fake.calls.filter(
-          (call) => call.write && call.accepted && call.skus.includes(listing.fakeSkuId),
-        ).length;
-        // Every write the platform took is one recorded push, and no listing was sent the same number twice
-        // in a row (what a second process pushing the same change would do).
-        if (writes !== sets.length)
-          problems.push(
-            `${listing.channelCode}/${listing.productCode}: ${writes} writes, ${sets.length} pushes`,
-          );
-        const repeated = sets.filter((t, i) => i > 0 && sets[i - 1] === t);
-        if (repeated.length)
-          problems.push(`${listing.channelCode}/${listing.productCode}: pushed ${sets.join(',')}`);
-      }
-    }
-    console.log(
-      `two processes: ${rounds} rounds of changes; push jobs done ${jobsOf(first)} + ${jobsOf(second)}`,
-    );
-    expect(problems).toEqual([]);
+    let cut: { pid: number; owner: string } | null = null;
+    let cutAt = 0;
+
+    const changes = await keepChanging(db, products, BUSY_SECONDS * 1000, async () => {
+      // The lock backend of a process that holds a listing now (pg_locks names the lock by its process id).
+      const holder = async () =>
+        (
+          await db.sql<{ pid: number; owner: string }>(
+            `select l.pid, cs.push_owner as owner
+               from channel_sku cs
+               join pg_locks l on l.locktype = 'advisory' and l.granted and l.classid = ${PROCESS_LOCK_CLASS}
+                and l.objsubid = 2 and l.objid = (hashtext(cs.push_owner)::bigint & 4294967295)::oid
+                and l.database = (select oid from pg_database where datname = current_database())
+              where cs.push_owner is not null
+              limit 1`,
+          )
+        )[0];
+      await waitFor(async () => (cut = (await holder()) ?? null) !== null, 'a push under way', 30_000);
+      const [terminated] = await db.sql<{ ok: boolean }>('select pg_terminate_backend($1) as ok', [cut!.pid]);
+      expect(terminated.ok).toBe(true);
+      cutAt = Date.now();
+    });
+    await untilConverged(db, channels);
+
+    console.log(`lock cut: ${changes} changes; the lock of ${cut!.owner} cut at ${cutAt} while it pushed`);
+    expect(cut).not.toBeNull();
+    expect(second.child.exitCode, second.output().slice(-4000)).toBeNull();
+    const writes = listingWrites(channels);
+    const window = await writesOutsideTheirWindow(db, writes);
+    // Soft: a failure shows all three.
+    expect.soft(overlappingWrites(channels)).toEqual([]);
+    expect.soft(window.problems).toEqual([]);
+    expect.soft(doubledDeltas(writes, window.outside)).toEqual([]);
   });
 });

@@ -288,13 +288,17 @@ export function historyOf(channel: ConnectedChannel, productCode: string): numbe
 
 /**
  * Records every target each listing has had, independently of the engine: a trigger, deferred to commit, on
- * every table the target reads, stores the targets of the listings a committing transaction touched. The
- * triggers take one advisory lock until commit, so the recorded states follow the commit order and every
- * state a reader could see (the pusher's claim included) is one of them.
+ * every table the target reads, stores the targets of the listings a committing transaction touched, with its
+ * transaction. The triggers take one advisory lock until commit, so the recorded states follow the commit
+ * order and every state a reader could see (the pusher's claim included) is one of them; and a transaction's
+ * commit falls after its last entry and before the next transaction's first.
+ *
+ * Also records each claim of a listing for a push (`push_owner` set) with its transaction's start, a moment
+ * no later than the snapshot the claim read the target in.
  */
 export async function recordTargets(db: SyncDb): Promise<void> {
   await db.sql(`create table test_target_log (listing_id uuid not null, target int not null,
-    at timestamptz not null default clock_timestamp())`);
+    at timestamptz not null default clock_timestamp(), tx xid8 not null default pg_current_xact_id())`);
   await db.sql(`create or replace function test_log_targets() returns trigger language plpgsql as $$
 declare
   row_data record;
@@ -326,6 +330,15 @@ end $$`);
     await db.sql(`create constraint trigger test_log_targets after ${event} on ${table}
       deferrable initially deferred for each row execute function test_log_targets()`);
   }
+  await db.sql(`create table test_claim_log (listing_id uuid not null, owner text not null,
+    at timestamptz not null default now())`);
+  await db.sql(`create or replace function test_log_claim() returns trigger language plpgsql as $$
+begin
+  insert into test_claim_log (listing_id, owner) values (new.id, new.push_owner);
+  return null;
+end $$`);
+  await db.sql(`create trigger test_log_claims after update of push_owner on channel_sku
+    for each row when (new.push_owner is not null) execute function test_log_claim()`);
 }
 
 /** Every target the listing has had (recordTargets), by channel and platform SKU. */
@@ -360,6 +373,185 @@ export async function neverTargets(db: SyncDb, channels: ConnectedChannel[]): Pr
     }
   }
   return wrong;
+}
+
+/** One SKU's part of a write a fake accepted, as the listing it belongs to. */
+export interface ListingWrite {
+  listing: MappedListing;
+  platform: FakePlatformName;
+  /** Date.now() at the fake: when the call arrived, when it was applied. */
+  arrivedAt: number;
+  appliedAt: number;
+  before: number;
+  after: number;
+}
+
+/** Every accepted write to the channels' listings, in the order the fakes applied them. */
+export function listingWrites(channels: ConnectedChannel[]): ListingWrite[] {
+  const writes: ListingWrite[] = [];
+  for (const channel of channels) {
+    for (const call of channel.sync.fake.calls) {
+      if (!call.write || !call.accepted) continue;
+      for (const change of call.changes ?? []) {
+        const listing = channel.listings.find(
+          (l) => l.fakeSkuId === change.skuId && (l.locationId ?? undefined) === change.locationId,
+        );
+        if (!listing) continue;
+        writes.push({
+          listing,
+          platform: channel.sync.platform,
+          arrivedAt: call.arrivedAt,
+          appliedAt: call.appliedAt!,
+          before: change.before,
+          after: change.after,
+        });
+      }
+    }
+  }
+  return writes.sort((a, b) => a.appliedAt - b.appliedAt);
+}
+
+const listingKey = (l: { channelCode: string; platformSkuId: string }) =>
+  `${l.channelCode}/${l.platformSkuId}`;
+const describeWrite = (w: ListingWrite) =>
+  `${w.before}->${w.after} (arrived ${w.arrivedAt}, applied ${w.appliedAt})`;
+
+/** Each listing's writes, in applied order. */
+function byListing(writes: ListingWrite[]): Map<string, ListingWrite[]> {
+  const grouped = new Map<string, ListingWrite[]>();
+  for (const write of writes) {
+    const key = listingKey(write.listing);
+    if (!grouped.has(key)) grouped.set(key, []);
+    grouped.get(key)!.push(write);
+  }
+  return grouped;
+}
+
+/**
+ * Writes to one SKU that were under way at the same time: one arrived before the one applied just before it
+ * was applied (what two pushes of one listing at once, or a write sent before an earlier one landed, look
+ * like). Both times are the fake's Date.now(), so no clock is compared with another; a strict comparison of
+ * millisecond floors never reports two writes that did not overlap.
+ */
+export function overlappingWrites(channels: ConnectedChannel[]): string[] {
+  const problems: string[] = [];
+  for (const [key, writes] of byListing(listingWrites(channels))) {
+    writes.forEach((write, i) => {
+      const previous = writes[i - 1];
+      if (previous && write.arrivedAt < previous.appliedAt) {
+        problems.push(`${key}: ${describeWrite(previous)} overlaps ${describeWrite(write)}`);
+      }
+    });
+  }
+  return problems;
+}
+
+/**
+ * Kuaishou values that are a change applied twice: a write carrying the same change as the one applied just
+ * before it, landing on that one's result (so it shows current − 2·delta from where the first started), when
+ * it cannot have known of the first (they overlapped) or its value was no target in its push's window
+ * (`outsideWindow`, from writesOutsideTheirWindow). Two equal steps that were both targets pass.
+ */
+export function doubledDeltas(
+  writes: ListingWrite[],
+  outsideWindow: Set<ListingWrite> = new Set(),
+): string[] {
+  const problems: string[] = [];
+  for (const [key, skuWrites] of byListing(writes.filter((w) => w.platform === 'KUAISHOU'))) {
+    skuWrites.forEach((write, i) => {
+      const previous = skuWrites[i - 1];
+      if (!previous) return;
+      const delta = write.after - write.before;
+      const doubled =
+        delta !== 0 && previous.after - previous.before === delta && write.before === previous.after;
+      if (doubled && (write.arrivedAt < previous.appliedAt || outsideWindow.has(write))) {
+        problems.push(`${key}: ${describeWrite(previous)} then again ${describeWrite(write)}`);
+      }
+    });
+  }
+  return problems;
+}
+
+/**
+ * Writes whose value was not the listing's target at any moment of their push's window: from the push's claim
+ * (the listing's last claim before the write arrived; recordTargets) to the moment the fake applied it.
+ *
+ * What is sound, with PostgreSQL's clock (microseconds) and the fake's Date.now() (milliseconds, floored)
+ * reading the same system clock: a target set by transaction T is current from T's commit until the commit
+ * of the next transaction that changed it, U. T's commit lies after its last log entry, and U's before the
+ * first entry of the transaction logged after U. So a value is accepted when T's last entry is before the
+ * write was applied (+1 ms for the floor) and the entry after U is after the claim's transaction began (which
+ * is no later than the snapshot the claim read in). The claim end of the window is thus loose by at most the
+ * span of one logging transaction; the write end is exact to the millisecond.
+ */
+export async function writesOutsideTheirWindow(
+  db: SyncDb,
+  writes: ListingWrite[],
+): Promise<{ problems: string[]; outside: Set<ListingWrite> }> {
+  const log = await db.sql<{ key: string; target: number; at_us: string; tx: string }>(
+    `select c.code || '/' || cs.platform_sku_id as key, t.target,
+            (extract(epoch from t.at) * 1000000)::bigint::text as at_us, t.tx::text as tx
+       from test_target_log t join channel_sku cs on cs.id = t.listing_id join channel c on c.id = cs.channel_id
+      order by t.at`,
+  );
+  const claims = await db.sql<{ key: string; at_us: string }>(
+    `select c.code || '/' || cs.platform_sku_id as key, (extract(epoch from l.at) * 1000000)::bigint::text as at_us
+       from test_claim_log l join channel_sku cs on cs.id = l.listing_id join channel c on c.id = cs.channel_id
+      order by l.at`,
+  );
+  // Each logging transaction's first and last entry; they follow one another (one lock until commit).
+  const txs = new Map<string, { first: number; last: number }>();
+  for (const row of log) {
+    const at = Number(row.at_us);
+    const tx = txs.get(row.tx);
+    if (tx) tx.last = at;
+    else txs.set(row.tx, { first: at, last: at });
+  }
+  const txOrder = [...txs.keys()];
+  const nextFirst = new Map(txOrder.map((tx, i) => [tx, txs.get(txOrder[i + 1] ?? '')?.first ?? Infinity]));
+
+  // Each listing's targets as spans: the value, the transaction that set it, the next one that changed it.
+  const spans = new Map<string, { target: number; from: string; until: string | null }[]>();
+  for (const row of log) {
+    const list = spans.get(row.key) ?? [];
+    spans.set(row.key, list);
+    const last = list.at(-1);
+    if (last?.target === row.target) continue;
+    if (last) last.until = row.tx;
+    list.push({ target: row.target, from: row.tx, until: null });
+  }
+  const claimsOf = new Map<string, number[]>();
+  for (const row of claims) {
+    const list = claimsOf.get(row.key) ?? [];
+    claimsOf.set(row.key, list);
+    list.push(Number(row.at_us));
+  }
+
+  const problems: string[] = [];
+  const outside = new Set<ListingWrite>();
+  for (const write of writes) {
+    const key = listingKey(write.listing);
+    const arrivedUs = (write.arrivedAt + 1) * 1000;
+    const appliedUs = (write.appliedAt + 1) * 1000;
+    const claim = (claimsOf.get(key) ?? []).filter((at) => at < arrivedUs).at(-1);
+    if (claim === undefined) {
+      problems.push(`${key}: ${describeWrite(write)} without a claim before it`);
+      outside.add(write);
+      continue;
+    }
+    const current = (spans.get(key) ?? []).filter(
+      (span) =>
+        txs.get(span.from)!.last < appliedUs && (span.until === null || nextFirst.get(span.until)! > claim),
+    );
+    if (!current.some((span) => span.target === write.after)) {
+      problems.push(
+        `${key}: ${describeWrite(write)} claimed at ${Math.round(claim / 1000)}; ` +
+          `targets in its window: ${current.map((span) => span.target).join(',')}`,
+      );
+      outside.add(write);
+    }
+  }
+  return { problems, outside };
 }
 
 /** How the chaos reaches the hub: its GraphQL endpoint and webhook door, with the ADMIN key. */
