@@ -268,6 +268,7 @@ describe('Kuaishou', () => {
       }),
     ).rejects.toThrow();
     await waitFor(() => kuaishou.quantity(SKU) === 3, 'the late change');
+    expect(kuaishou.pendingLate()).toBe(0);
 
     expect(kuaishou.history(SKU)).toEqual([5, 3]);
     const [call] = kuaishou.calls;

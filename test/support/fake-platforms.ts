@@ -117,6 +117,8 @@ export interface FakePlatform {
   readonly calls: FakeCall[];
   /** Write calls that were accepted (not faults, not refused): a lost reply's write counts, it applied. */
   writes(): number;
+  /** `applyLate` writes not processed yet: the platform may still change a SKU on its own. */
+  pendingLate(): number;
   addSku(sku: FakeSku): void;
   /** A sale or a person editing on the platform: changes the SKU's stock without the hub. */
   setQuantity(skuId: string, quantity: number, locationId?: string): void;
@@ -1364,6 +1366,7 @@ export async function startFakePlatform(options: FakePlatformOptions): Promise<F
   const lateMs = options.lateMs ?? 1500;
   let faults = options.faults ?? null;
   const queued: FakeFault[] = [];
+  let pendingLate = 0;
   const calls: FakeCall[] = [];
   const closing = new AbortController();
 
@@ -1445,7 +1448,10 @@ export async function startFakePlatform(options: FakePlatformOptions): Promise<F
     if (fault === 'applyLate') {
       // No reply either; the write is processed long after the caller gave up, against the stock as it is
       // then, and only then is the socket dropped.
-      if (!(await wait(lateMs))) return;
+      pendingLate++;
+      const open = await wait(lateMs);
+      pendingLate--;
+      if (!open) return;
       const outcome = handled.run(false);
       if (outcome instanceof Refused) call.error = outcome.code;
       else apply(call, outcome.changes);
@@ -1493,6 +1499,7 @@ export async function startFakePlatform(options: FakePlatformOptions): Promise<F
     },
     history: (skuId, locationId) => [...(ledger.find(skuId, locationId)?.history ?? [])],
     writes: () => calls.filter((c) => c.write && c.accepted).length,
+    pendingLate: () => pendingLate,
     addSku: (sku) => ledger.add(sku),
     setQuantity: (skuId, quantity, locationId) => ledger.set(ledger.get(skuId, locationId), quantity),
     failNext: (kind, times = 1) => {
