@@ -6,6 +6,7 @@ import { freePort, startHubProcess, type HubProcess } from './support/hub-proces
 import {
   ALL_PLATFORMS,
   connectFake,
+  convergence,
   createChannel,
   createProduct,
   doubledDeltas,
@@ -249,7 +250,7 @@ describe('stock sync in hub processes', () => {
     );
 
     const changes = await keepChanging(db, products, BUSY_SECONDS * 1000);
-    await untilConverged(db, channels);
+    const unconverged = await convergence(db, channels);
 
     const jobsOf = (hub: HubProcess) => (hub.output().match(/Completed task \d+ \(stock_sync/g) ?? []).length;
     console.log(`two processes: ${changes} changes; push jobs done ${jobsOf(first)} + ${jobsOf(second)}`);
@@ -262,7 +263,8 @@ describe('stock sync in hub processes', () => {
 
     const writes = listingWrites(channels);
     const window = await writesOutsideTheirWindow(db, writes);
-    // Soft: a failure shows all three.
+    // Soft: a failure shows all four.
+    expect.soft(unconverged).toEqual([]);
     expect.soft(overlappingWrites(channels)).toEqual([]);
     expect.soft(window.problems).toEqual([]);
     expect.soft(doubledDeltas(writes, window.outside)).toEqual([]);
@@ -302,14 +304,15 @@ describe('stock sync in hub processes', () => {
       expect(terminated.ok).toBe(true);
       cutAt = Date.now();
     });
-    await untilConverged(db, channels);
+    const unconverged = await convergence(db, channels);
 
     console.log(`lock cut: ${changes} changes; the lock of ${cut!.owner} cut at ${cutAt} while it pushed`);
     expect(cut).not.toBeNull();
     expect(second.child.exitCode, second.output().slice(-4000)).toBeNull();
     const writes = listingWrites(channels);
     const window = await writesOutsideTheirWindow(db, writes);
-    // Soft: a failure shows all three.
+    // Soft: a failure shows all four.
+    expect.soft(unconverged).toEqual([]);
     expect.soft(overlappingWrites(channels)).toEqual([]);
     expect.soft(window.problems).toEqual([]);
     expect.soft(doubledDeltas(writes, window.outside)).toEqual([]);
