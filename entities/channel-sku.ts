@@ -57,4 +57,8 @@ export class ChannelSku extends BaseEntity {
   /** An earlier push's outcome is unknown (a lost reply, a crash): the platform's value must be read first. */
   @Property({ type: 'boolean', default: false })
   uncertain: Opt<boolean> = false;
+
+  /** A call whose answer never came may still land until then: nobody reads the platform back before it. */
+  @Property({ type: 'timestamptz', nullable: true })
+  uncertainUntil: Date | null = null;
 }

@@ -20,7 +20,7 @@ export class Migration20261202225134_stock_sync extends Migration {
 
     this.addSql(`alter table "channel" add column "stock_sync" boolean not null default false;`);
 
-    this.addSql(`alter table "channel_sku" add column "platform_item_id" varchar(128) null, add column "location_id" varchar(128) null, add column "confirmed" int null, add column "confirmed_at" timestamptz null, add column "sync_state" text check ("sync_state" in ('IN_SYNC', 'PENDING', 'THROTTLED', 'FAILED', 'DISABLED')) not null default 'PENDING', add column "last_error" text null, add column "sync_attempts" int not null default 0, add column "push_owner" varchar(64) null, add column "push_started_at" timestamptz null, add column "uncertain" boolean not null default false;`);
+    this.addSql(`alter table "channel_sku" add column "platform_item_id" varchar(128) null, add column "location_id" varchar(128) null, add column "confirmed" int null, add column "confirmed_at" timestamptz null, add column "sync_state" text check ("sync_state" in ('IN_SYNC', 'PENDING', 'THROTTLED', 'FAILED', 'DISABLED')) not null default 'PENDING', add column "last_error" text null, add column "sync_attempts" int not null default 0, add column "push_owner" varchar(64) null, add column "push_started_at" timestamptz null, add column "uncertain" boolean not null default false, add column "uncertain_until" timestamptz null;`);
     this.addSql(`create index "channel_sku_product_idx" on "channel_sku" ("product_id");`);
 
     this.addSql(`alter table "stock_alert" add constraint "stock_alert_kind_check" check("kind" in ('LOW_STOCK', 'OUT_OF_STOCK', 'RESTOCKED', 'RECONCILIATION_MISMATCH', 'SUDDEN_DROP', 'UNKNOWN_PRODUCT', 'STOCK_SYNC_FAILED'));`);
@@ -30,6 +30,8 @@ export class Migration20261202225134_stock_sync extends Migration {
     // run time kept (preserve_run_at): changes within the channel's push delay make one push, and the job
     // reads the number when it runs.
     // With p_at (a manual sync, a retry) the job runs then, even if one was due later.
+    // Jobs in (product, listing) order, as stock transactions touch them: a sweep or a channel-wide enqueue
+    // beside an order's transaction takes the job rows in the same order, so neither deadlocks the other.
     this.addSql(`create or replace function hub_stock_sync_enqueue(p_listings uuid[], p_at timestamptz default null)
 returns int language plpgsql as $$
 declare
@@ -37,7 +39,7 @@ declare
 begin
   select array_agg(row('stock_sync', json_build_object('listingId', cs.id, 'channelId', cs.channel_id), null,
            coalesce(p_at, now() + make_interval(secs => coalesce(a.push_delay_ms, 1000) / 1000.0)), null,
-           'stock-sync:' || cs.id, null, null)::graphile_worker.job_spec)
+           'stock-sync:' || cs.id, null, null)::graphile_worker.job_spec order by cs.product_id, cs.id)
     into specs
     from channel_sku cs
     join channel c on c.id = cs.channel_id
@@ -144,7 +146,7 @@ end $$;`);
     this.addSql(`alter table "channel" drop column "stock_sync";`);
 
     this.addSql(`drop index "channel_sku_product_idx";`);
-    this.addSql(`alter table "channel_sku" drop column "platform_item_id", drop column "location_id", drop column "confirmed", drop column "confirmed_at", drop column "sync_state", drop column "last_error", drop column "sync_attempts", drop column "push_owner", drop column "push_started_at", drop column "uncertain";`);
+    this.addSql(`alter table "channel_sku" drop column "platform_item_id", drop column "location_id", drop column "confirmed", drop column "confirmed_at", drop column "sync_state", drop column "last_error", drop column "sync_attempts", drop column "push_owner", drop column "push_started_at", drop column "uncertain", drop column "uncertain_until";`);
 
     this.addSql(`alter table "stock_alert" add constraint "stock_alert_kind_check" check("kind" in ('LOW_STOCK', 'OUT_OF_STOCK', 'RESTOCKED', 'RECONCILIATION_MISMATCH', 'SUDDEN_DROP', 'UNKNOWN_PRODUCT'));`);
   }

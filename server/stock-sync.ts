@@ -43,6 +43,11 @@ export function startHubStockSync(deps: {
       retryBaseMs: stockSync.retryBaseMs,
       retryMaxMs: stockSync.retryMaxMs,
       pushLogRetentionDays: stockSync.pushLogRetentionDays,
+      // A request given up on after its deadline may still be worked on by the platform for a while; twice the
+      // deadline is the hub's guess at how long, as no platform documents it.
+      settleMs: 2 * stockSync.timeoutMs,
+      // The longest a push may take: a read and a change (Kuaishou), each with its retries, and a margin.
+      leaseMs: 2 * (stockSync.retries + 1) * stockSync.timeoutMs + 10_000,
       ...deps.settings,
     },
     clientFor(platform) {

@@ -18,6 +18,17 @@ export const LISTING_TARGET = `(case when not c.sales_open or c.code = any(p.clo
   else greatest(0, least(coalesce(ii.on_hand - ii.reserved, 0), coalesce(cap.cap, 2147483647))) end)`;
 
 /**
+ * A claim on `cs` that another push may take over, given the settle and lease (ms) as the query parameters
+ * numbered here: its process is gone and any call it sent has had time to land, or it has outlived the
+ * longest a push can take (one whose outcome could not be recorded).
+ */
+export function staleClaim(settleParam: number, leaseParam: number): string {
+  return `((not hub_process_alive(cs.push_owner)
+      and cs.push_started_at < now() - $${settleParam}::int * interval '1 millisecond')
+   or cs.push_started_at < now() - $${leaseParam}::int * interval '1 millisecond')`;
+}
+
+/**
  * What operators see, from the last push's outcome and the target now: in sync only when the platform
  * acknowledged exactly today's target and no push is under way. The storefront reads the pool itself: nothing
  * is pushed to it.

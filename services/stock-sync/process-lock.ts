@@ -11,20 +11,38 @@ const PROCESS_LOCK_CLASS = 1752523;
  */
 export interface ProcessLock {
   readonly processId: string;
+  /** Called once if the connection, and with it the lock, is lost while held: others may now take over. */
+  onLost(callback: (err: unknown) => void): void;
   release(): Promise<void>;
 }
 
 export async function holdProcessLock(databaseUrl: string): Promise<ProcessLock> {
   const processId = `hub-${randomBytes(8).toString('hex')}`;
-  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'order-hub-process-lock' });
+  const client = new pg.Client({
+    connectionString: databaseUrl,
+    application_name: 'order-hub-process-lock',
+    // A host that vanishes without closing its socket must not keep its lock for the kernel's two hours.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
+  let released = false;
+  let lost: ((err: unknown) => void) | null = null;
+  const lose = (err: unknown) => {
+    if (released) return;
+    released = true;
+    lost?.(err);
+  };
+  client.on('error', lose);
+  client.on('end', () => lose(new Error('the process lock connection ended')));
   await client.connect();
-  // A lost connection loses the lock: other processes then treat this one's pushes as dead, which is safe
-  // (they read the platform back before writing), so an error here is only logged by the caller's pool.
-  client.on('error', () => {});
   await client.query('select pg_advisory_lock($1, hashtext($2))', [PROCESS_LOCK_CLASS, processId]);
   return {
     processId,
+    onLost(callback) {
+      lost = callback;
+    },
     async release() {
+      released = true;
       await client.end().catch(() => {});
     },
   };

@@ -3,7 +3,7 @@ import type { Platform } from '../../common/enums.js';
 import type { Logger } from '../../server/logger.js';
 import { PlatformRequestError } from '../platform-client.js';
 import type { Sealer } from '../secret-box.js';
-import { LISTING_FROM, LISTING_TARGET } from './listings.js';
+import { LISTING_FROM, LISTING_TARGET, staleClaim } from './listings.js';
 import {
   PlatformRejectedError,
   PlatformThrottledError,
@@ -30,18 +30,38 @@ export interface PusherSettings {
   retryMaxMs: number;
   /** A pace wait longer than this goes back to the queue instead of holding a job. */
   maxPaceWaitMs: number;
+  /**
+   * How long a call whose answer never came may still land on the platform: nobody reads the listing back
+   * (or takes it over from a dead process) before then, so a late change is not applied twice.
+   */
+  settleMs: number;
+  /** A claim older than this is taken over even from a live process (its push could not be recorded). */
+  leaseMs: number;
+}
+
+/** Who pushes: this process's name under its lock, and a signal that ends its calls if the lock is lost. */
+export interface PushSession {
+  processId: string;
+  signal: AbortSignal;
 }
 
 export interface PusherDeps {
   pool: pg.Pool;
-  processId: string;
+  /** Null while this process holds no lock: nothing is claimed then. */
+  session(): PushSession | null;
   clientFor(platform: Platform): StockClient | null;
   defaultBaseUrl(platform: Platform, shopId: string | null): string;
   /** Opens the sealed credentials. */
   sealer: Pick<Sealer, 'open'>;
   logger: Logger;
   settings: PusherSettings;
-  signal: AbortSignal;
+  /** The hub is stopping: no new batch starts; listings still waiting go back to the queue. */
+  stopping: AbortSignal;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
 }
 
 interface ChannelInfo {
@@ -58,7 +78,7 @@ interface ChannelInfo {
 type ListingRef = Listing & { productCode: string };
 
 export class ChannelPusher {
-  private readonly waiting = new Map<string, Array<() => void>>();
+  private readonly waiting = new Map<string, Waiter[]>();
   private readonly inFlight = new Set<string>();
   private readonly refs = new Map<string, ListingRef>();
   private drains = 0;
@@ -71,18 +91,30 @@ export class ChannelPusher {
 
   /** Resolves once the listing is pushed, found in sync, failed, or sent back to the queue for later. */
   async push(listingId: string): Promise<void> {
-    if (this.waiting.size >= this.deps.settings.maxWaiting && !this.waiting.has(listingId)) {
+    if (this.waiting.size >= this.waitingLimit() && !this.waiting.has(listingId)) {
+      // More here than this channel can send within a pace wait: the listing goes back to the queue for
+      // about when the channel's pace reaches it, so it does not hold a job that other channels could use.
       const rps = this.info?.requestsPerSecond ?? 1;
-      // Too many waiting here: back to the queue for about when this channel's pace reaches it.
-      await this.reschedule([listingId], (this.waiting.size / rps) * 1000);
+      const perCall = this.info?.client?.maxBatch ?? 1;
+      const dueInMs = (this.waiting.size / (rps * perCall)) * 1000;
+      await this.reschedule([listingId], dueInMs + Math.random() * 1000);
       return;
     }
-    await new Promise<void>((resolve) => {
-      const resolvers = this.waiting.get(listingId) ?? [];
-      resolvers.push(resolve);
-      this.waiting.set(listingId, resolvers);
+    await new Promise<void>((resolve, reject) => {
+      const waiters = this.waiting.get(listingId) ?? [];
+      waiters.push({ resolve, reject });
+      this.waiting.set(listingId, waiters);
       this.kick();
     });
+  }
+
+  /** Listings worth holding here: what the channel can send within one pace wait, at most `maxWaiting`. */
+  private waitingLimit(): number {
+    const { maxWaiting, maxPaceWaitMs } = this.deps.settings;
+    if (!this.info) return maxWaiting;
+    const perCall = this.info.client?.maxBatch ?? 1;
+    const callsInWait = Math.max(1, (this.info.requestsPerSecond * maxPaceWaitMs) / 1000);
+    return Math.min(maxWaiting, Math.max(perCall, Math.ceil(callsInWait * perCall)));
   }
 
   private kick(): void {
@@ -110,23 +142,53 @@ export class ChannelPusher {
   }
 
   private async drain(): Promise<void> {
+    const session = this.deps.session();
+    if (this.deps.stopping.aborted || !session) {
+      // Stopping, or the lock is lost: what waits here goes back to the queue (for another process, or for
+      // this one once it holds a lock again).
+      await this.sendBack(this.deps.stopping.aborted ? 0 : 1000);
+      return;
+    }
     const info = await this.channelInfo();
     if (!info) {
       // The channel was deleted, and its listings with it.
-      for (const resolvers of this.waiting.values()) for (const resolve of resolvers) resolve();
+      for (const waiters of this.waiting.values()) for (const waiter of waiters) waiter.resolve();
       this.waiting.clear();
       return;
     }
     await this.loadRefs();
     const batch = this.takeBatch(info.client);
     if (!batch.length) return;
-    const resolvers = batch.flatMap((ref) => this.waiting.get(ref.listingId) ?? []);
+    const waiters = batch.flatMap((ref) => this.waiting.get(ref.listingId) ?? []);
     for (const ref of batch) this.waiting.delete(ref.listingId);
     try {
-      await this.pushBatch(info, batch);
+      await this.pushBatch(info, batch, session);
+      for (const waiter of waiters) waiter.resolve();
+    } catch (err) {
+      // Not recorded (the database is away, say): the jobs fail, and graphile-worker runs them again later;
+      // a claim left behind is taken over once it is stale.
+      for (const waiter of waiters) waiter.reject(err);
+      throw err;
     } finally {
-      for (const ref of batch) this.inFlight.delete(ref.listingId);
-      for (const resolve of resolvers) resolve();
+      for (const ref of batch) {
+        this.inFlight.delete(ref.listingId);
+        // Read again next time: the listing may be mapped elsewhere by then.
+        this.refs.delete(ref.listingId);
+      }
+    }
+  }
+
+  /** Every listing waiting here and not under way goes back to the queue, due in `delayMs`. */
+  private async sendBack(delayMs: number): Promise<void> {
+    const ids = [...this.waiting.keys()].filter((id) => !this.inFlight.has(id));
+    if (!ids.length) return;
+    const waiters = ids.flatMap((id) => this.waiting.get(id) ?? []);
+    for (const id of ids) this.waiting.delete(id);
+    try {
+      await this.reschedule(ids, delayMs);
+      for (const waiter of waiters) waiter.resolve();
+    } catch (err) {
+      for (const waiter of waiters) waiter.reject(err);
     }
   }
 
@@ -175,7 +237,7 @@ export class ChannelPusher {
     // A listing unmapped since its job was queued has nothing left to push.
     for (const id of missing) {
       if (this.refs.has(id)) continue;
-      for (const resolve of this.waiting.get(id) ?? []) resolve();
+      for (const waiter of this.waiting.get(id) ?? []) waiter.resolve();
       this.waiting.delete(id);
     }
   }
@@ -250,13 +312,14 @@ export class ChannelPusher {
     return this.info;
   }
 
-  private async pushBatch(info: ChannelInfo, batch: ListingRef[]): Promise<void> {
+  private async pushBatch(info: ChannelInfo, batch: ListingRef[], session: PushSession): Promise<void> {
     if (!info.stockSync || !info.client) return;
     const { client } = info;
     if (!info.api) {
       await this.record(
         info,
         batch.map((ref) => this.outcome(ref, 'FAILED', null, info.apiProblem)),
+        session,
       );
       return;
     }
@@ -265,19 +328,27 @@ export class ChannelPusher {
       await this.record(
         info,
         problems.map((ref) => this.outcome(ref, 'FAILED', null, client.listingProblem(ref))),
+        session,
       );
     }
     // A listing already showing its target (a sweep, a switch turned on, a change undone) costs no call slot.
     const candidates = await this.outOfStep(batch.filter((ref) => !client.listingProblem(ref)));
     if (!candidates.length) return;
     if (!(await this.awaitPace(info, candidates))) return;
+    if (this.deps.stopping.aborted) {
+      await this.reschedule(
+        candidates.map((ref) => ref.listingId),
+        0,
+      );
+      return;
+    }
 
-    const claim = await this.claim(candidates);
-    if (claim.elsewhere.length) await this.reschedule(claim.elsewhere, 1000);
+    const claim = await this.claim(candidates, session);
+    for (const [delayMs, ids] of claim.elsewhere) await this.reschedule(ids, delayMs);
     if (!claim.sets.length) return;
     const refs = new Map(candidates.map((ref) => [ref.listingId, ref]));
     try {
-      const { results, nextCallDelayMs } = await client.set(info.api, claim.sets, this.deps.signal);
+      const { results, nextCallDelayMs } = await client.set(info.api, claim.sets, session.signal);
       if (nextCallDelayMs) await this.slowPace(nextCallDelayMs);
       await this.record(
         info,
@@ -299,9 +370,10 @@ export class ChannelPusher {
                 `${result.code}: ${result.message}`,
               );
         }),
+        session,
       );
     } catch (err) {
-      await this.recordFailure(info, claim.sets, refs, err);
+      await this.recordFailure(info, claim.sets, refs, err, session);
     }
   }
 
@@ -310,6 +382,7 @@ export class ChannelPusher {
     sets: StockSet[],
     refs: Map<string, ListingRef>,
     err: unknown,
+    session: PushSession,
   ): Promise<void> {
     const ids = sets.map((set) => set.listingId);
     const each = (outcome: Outcome['outcome'], detail: string) =>
@@ -321,16 +394,16 @@ export class ChannelPusher {
           where channel_id = $1`,
         [this.channelId, err.waitMs],
       );
-      await this.record(info, each('THROTTLED', err.message));
+      await this.record(info, each('THROTTLED', err.message), session);
       await this.reschedule(ids, err.waitMs);
       return;
     }
     if (err instanceof PlatformRejectedError) {
-      await this.record(info, each('FAILED', `${err.code}: ${err.message}`));
+      await this.record(info, each('FAILED', `${err.code}: ${err.message}`), session);
       return;
     }
     if (err instanceof PlatformRequestError && !err.retryable && err.kind === 'http') {
-      await this.record(info, each('FAILED', err.message));
+      await this.record(info, each('FAILED', err.message), session);
       return;
     }
     // No usable answer (timeout, network, 5xx, breaker open, our own stop): the call may have landed, so the
@@ -339,10 +412,11 @@ export class ChannelPusher {
     if (!(err instanceof PlatformRequestError)) {
       this.deps.logger.error({ err, channel: info.code }, 'stock push failed unexpectedly');
     }
-    const attempts = await this.record(info, each('ERROR', message));
+    const attempts = await this.record(info, each('ERROR', message), session);
     const n = Math.max(0, ...attempts.values());
     const step = Math.min(this.deps.settings.retryMaxMs, this.deps.settings.retryBaseMs * 2 ** n);
-    const delay = this.deps.signal.aborted ? 0 : Math.round(step / 2 + (Math.random() * step) / 2);
+    // Not before the settle time: the claim would only send it back.
+    const delay = Math.max(this.deps.settings.settleMs, Math.round(step / 2 + (Math.random() * step) / 2));
     await this.reschedule(ids, delay);
   }
 
@@ -383,7 +457,7 @@ export class ChannelPusher {
       [this.channelId, 1000 / info.requestsPerSecond],
     );
     const wait = rows[0]?.wait_ms ?? 0;
-    if (wait > 0) await sleep(wait, this.deps.signal).catch(() => {});
+    if (wait > 0) await sleep(wait, this.deps.stopping).catch(() => {});
     return true;
   }
 
@@ -412,7 +486,11 @@ export class ChannelPusher {
    * process is pushing is left to it (and looked at again shortly); one whose pusher died is taken, marked
    * uncertain (its call may have landed). A listing already showing its target is not taken at all.
    */
-  private async claim(refs: ListingRef[]): Promise<{ sets: StockSet[]; elsewhere: string[] }> {
+  private async claim(
+    refs: ListingRef[],
+    session: PushSession,
+  ): Promise<{ sets: StockSet[]; elsewhere: Map<number, string[]> }> {
+    const { settleMs, leaseMs } = this.deps.settings;
     const { rows } = await this.deps.pool.query<{
       id: string;
       claimed: boolean;
@@ -424,7 +502,10 @@ export class ChannelPusher {
          select cs.id, cs.push_owner, cs.uncertain, cs.confirmed, cs.sync_state, ${LISTING_TARGET} as target
            from ${LISTING_FROM}
           where cs.id = any($1::uuid[]) and c.stock_sync
-            and (cs.push_owner is null or cs.push_owner = $2 or not hub_process_alive(cs.push_owner))
+            and (cs.uncertain_until is null or cs.uncertain_until <= now())
+            and (cs.push_owner is null
+                 or (cs.push_owner = $2 and cs.push_started_at < now() - $3::int * interval '1 millisecond')
+                 or ${staleClaim(3, 4)})
           for update of cs skip locked
        ), claimed as (
          update channel_sku cs
@@ -437,7 +518,7 @@ export class ChannelPusher {
        )
        select picked.id, claimed.id is not null as claimed, picked.target, picked.confirmed, claimed.uncertain
          from picked left join claimed using (id)`,
-      [refs.map((ref) => ref.listingId), this.deps.processId],
+      [refs.map((ref) => ref.listingId), session.processId, settleMs, leaseMs],
     );
     const seen = new Set(rows.map((row) => row.id));
     const byId = new Map(refs.map((ref) => [ref.listingId, ref]));
@@ -450,9 +531,28 @@ export class ChannelPusher {
           confirmed: row.confirmed,
           uncertain: row.uncertain ?? false,
         })),
-      // Not picked: under way in another live process (or its sync was turned off, which the job then finds).
-      elsewhere: refs.map((ref) => ref.listingId).filter((id) => !seen.has(id)),
+      elsewhere: await this.notYet(refs.map((ref) => ref.listingId).filter((id) => !seen.has(id))),
     };
+  }
+
+  /**
+   * Listings not picked: under way in another live process, settling after a call without an answer, or
+   * their sync turned off (which the job then finds). Each is looked at again when it may be taken, grouped
+   * by that delay.
+   */
+  private async notYet(ids: string[]): Promise<Map<number, string[]>> {
+    const later = new Map<number, string[]>();
+    if (!ids.length) return later;
+    const { rows } = await this.deps.pool.query<{ id: string; wait_ms: number }>(
+      `select id, greatest(1000, ceil(extract(epoch from (uncertain_until - now())) * 1000))::int as wait_ms
+         from channel_sku where id = any($1::uuid[])`,
+      [ids],
+    );
+    for (const row of rows) {
+      const wait = row.wait_ms ?? 1000;
+      later.set(wait, [...(later.get(wait) ?? []), row.id]);
+    }
+    return later;
   }
 
   /**
@@ -460,7 +560,11 @@ export class ChannelPusher {
    * STOCK_SYNC_FAILED alert when a listing turns FAILED (or fails for a new reason): one statement. Returns
    * each listing's count of pushes in a row without an answer.
    */
-  private async record(info: ChannelInfo, outcomes: Outcome[]): Promise<Map<string, number>> {
+  private async record(
+    info: ChannelInfo,
+    outcomes: Outcome[],
+    session: PushSession,
+  ): Promise<Map<string, number>> {
     if (!outcomes.length) return new Map();
     const { rows } = await this.deps.pool.query<{ id: string; sync_attempts: number }>(
       `with r as (
@@ -477,6 +581,8 @@ export class ChannelPusher {
            last_error = case when r.outcome = 'SET' then null else r.detail end,
            uncertain = case when r.outcome in ('SET', 'FAILED') then false
                             when r.outcome = 'ERROR' then true else cs.uncertain end,
+           uncertain_until = case when r.outcome = 'ERROR' then now() + $8::int * interval '1 millisecond'
+                                  when r.outcome in ('SET', 'FAILED') then null else cs.uncertain_until end,
            sync_attempts = case when r.outcome = 'ERROR' then cs.sync_attempts + 1 else 0 end,
            push_owner = null,
            push_started_at = null
@@ -502,8 +608,9 @@ export class ChannelPusher {
         outcomes.map((o) => o.quantity),
         outcomes.map((o) => o.detail),
         outcomes.map((o) => o.productCode),
-        this.deps.processId,
+        session.processId,
         info.code,
+        this.deps.settings.settleMs,
       ],
     );
     return new Map(rows.map((row) => [row.id, row.sync_attempts]));

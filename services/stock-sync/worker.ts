@@ -4,11 +4,11 @@ import { z } from 'zod';
 import type { Platform } from '../../common/enums.js';
 import type { Logger } from '../../server/logger.js';
 import { JOB_QUEUE_SCHEMA } from '../../server/orm.js';
-import { LISTING_FROM, LISTING_TARGET } from './listings.js';
+import { LISTING_FROM, LISTING_TARGET, staleClaim } from './listings.js';
 import type { StockClient } from './platform-api.js';
 import { holdProcessLock, type ProcessLock } from './process-lock.js';
 import type { Sealer } from '../secret-box.js';
-import { ChannelPusher, type PusherSettings } from './pusher.js';
+import { ChannelPusher, type PusherSettings, type PushSession } from './pusher.js';
 
 /**
  * The stock sync as one hub process runs it: graphile-worker takes the `stock_sync` jobs the database's
@@ -37,6 +37,8 @@ export const DEFAULT_STOCK_SYNC_SETTINGS: StockSyncSettings = {
   maxWaiting: 500,
   retryBaseMs: 1000,
   retryMaxMs: 20_000,
+  settleMs: 20_000,
+  leaseMs: 70_000,
   maxPaceWaitMs: 2000,
 };
 
@@ -50,8 +52,6 @@ export interface StockSyncDeps {
 }
 
 export interface StockSync {
-  /** This process's name in `push_owner` while it pushes a listing. */
-  readonly processId: string;
   /** Puts back in the queue every listing out of step that has no job waiting; returns how many. */
   sweep(): Promise<number>;
   stop(): Promise<void>;
@@ -72,27 +72,57 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
   pool.on('error', (err) => logger.warn({ err }, 'stock sync database connection lost'));
   pool.on('connect', (client) => client.on('error', () => {}));
   let lock: ProcessLock | null = null;
+  let session: PushSession | null = null;
   let runner: Runner | null = null;
+
+  // Pushes are made under this process's lock. Should its connection drop, others may take the listings
+  // over: calls under way are abandoned at once (their outcome becomes uncertain), nothing is claimed until
+  // a new lock, under a new name, is held.
+  const takeLock = async () => {
+    const next = await holdProcessLock(deps.databaseUrl);
+    const controller = new AbortController();
+    lock = next;
+    session = { processId: next.processId, signal: controller.signal };
+    next.onLost((err) => {
+      session = null;
+      controller.abort(new Error('The stock sync lost its process lock.'));
+      logger.error({ err }, 'stock sync: the process lock was lost; pushes stop until it is held again');
+      void retakeLock();
+    });
+  };
+  const retakeLock = async () => {
+    while (!stopping.signal.aborted) {
+      try {
+        await takeLock();
+        logger.info('stock sync: the process lock is held again');
+        return;
+      } catch (err) {
+        logger.warn({ err }, 'stock sync: the process lock cannot be taken yet');
+        await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+      }
+    }
+  };
+
   const pushers = new Map<string, ChannelPusher>();
-  const pusherFor = (channelId: string, processId: string) => {
+  const pusherFor = (channelId: string) => {
     let pusher = pushers.get(channelId);
     if (!pusher) {
       pusher = new ChannelPusher(channelId, {
         pool,
-        processId,
+        session: () => session,
         clientFor: deps.clientFor,
         defaultBaseUrl: deps.defaultBaseUrl,
         sealer: deps.sealer,
         logger,
         settings,
-        signal: stopping.signal,
+        stopping: stopping.signal,
       });
       pushers.set(channelId, pusher);
     }
     return pusher;
   };
 
-  const startRunner = (processId: string) =>
+  const startRunner = () =>
     run({
       pgPool: pool,
       schema: JOB_QUEUE_SCHEMA,
@@ -115,22 +145,22 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
       taskList: {
         stock_sync: async (payload) => {
           const job = jobPayload.parse(payload);
-          await pusherFor(job.channelId, processId).push(job.listingId);
+          await pusherFor(job.channelId).push(job.listingId);
         },
       },
     });
   // graphile-worker's pool can end on its own (a fatal error it only logs): this process would then push
   // nothing while looking healthy, so a runner that ends unasked is started again.
-  const watchRunner = (current: Runner, processId: string) => {
+  const watchRunner = (current: Runner) => {
     const restart = (err?: unknown) => {
       if (stopping.signal.aborted) return;
       logger.error({ err }, 'stock sync: the job queue runner ended; starting it again');
       setTimeout(() => {
         if (stopping.signal.aborted) return;
-        startRunner(processId).then(
+        startRunner().then(
           (next) => {
             runner = next;
-            watchRunner(next, processId);
+            watchRunner(next);
           },
           (startErr: unknown) => restart(startErr),
         );
@@ -140,19 +170,18 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
   };
 
   try {
-    lock = await holdProcessLock(deps.databaseUrl);
+    await takeLock();
     if (settings.concurrency > 0) {
-      runner = await startRunner(lock.processId);
-      watchRunner(runner, lock.processId);
+      runner = await startRunner();
+      watchRunner(runner);
     }
   } catch (err) {
     stopping.abort(err);
     await runner?.stop().catch(() => {});
-    await lock?.release();
+    await (lock as ProcessLock | null)?.release();
     await pool.end().catch(() => {});
     throw err;
   }
-  const processLock = lock;
 
   const sweep = async () => {
     const { rows } = await pool.query<{ enqueued: number }>(
@@ -161,11 +190,19 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
           where c.stock_sync and c.platform <> 'STOREFRONT'
             and ((cs.push_owner is null and cs.sync_state <> 'FAILED'
                   and (cs.uncertain or cs.sync_state <> 'IN_SYNC' or cs.confirmed is distinct from ${LISTING_TARGET}))
-                 or (cs.push_owner is not null and not hub_process_alive(cs.push_owner)))
-            -- graphile-worker's own table: a listing whose job is waiting needs no other.
+                 or (cs.push_owner is not null and ${staleClaim(1, 2)}))
+            -- graphile-worker's own table: a listing whose job is waiting (and can still run) needs no other.
             and not exists (select 1 from ${JOB_QUEUE_SCHEMA}._private_jobs j
-                             where j.key = 'stock-sync:' || cs.id and j.locked_at is null)
+                             where j.key = 'stock-sync:' || cs.id and j.locked_at is null
+                               and j.attempts < j.max_attempts)
        ), now()) as enqueued`,
+      [settings.settleMs, settings.leaseMs],
+    );
+    // A job superseded while it ran is left with no attempts and no key: it can never run, so it goes.
+    await pool.query(
+      `delete from ${JOB_QUEUE_SCHEMA}._private_jobs
+        where key is null and locked_at is null and attempts >= max_attempts
+          and task_id = (select id from ${JOB_QUEUE_SCHEMA}._private_tasks where identifier = 'stock_sync')`,
     );
     // The push log is for looking back over recent weeks, not an archive: bounded per sweep.
     await pool.query(
@@ -193,14 +230,14 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
   if (settings.concurrency > 0) scheduleSweep(0);
 
   return {
-    processId: processLock.processId,
     sweep,
     async stop() {
       stopping.abort(new Error('The hub is stopping.'));
       if (sweepTimer) clearTimeout(sweepTimer);
       await sweeping;
+      // Waits for the pushes under way; listings still waiting go back to the queue for another process.
       await runner?.stop();
-      await processLock.release();
+      await (lock as ProcessLock | null)?.release();
       await pool.end();
     },
   };

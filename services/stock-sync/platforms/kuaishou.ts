@@ -39,8 +39,6 @@ import { kuaishouSign, type KuaishouSignMethod } from './signing.js';
 
 const LABEL = 'Kuaishou';
 const SIGN_METHODS: KuaishouSignMethod[] = ['MD5', 'HMAC_SHA256'];
-/** Read, change; read, change…: a platform that keeps losing replies gets this many changes at most. */
-const MAX_ROUNDS = 3;
 /** 401 bad signature, 402 bad token (guesses): the channel's credentials, not the SKU. */
 const CREDENTIAL_CODES = new Set(['401', '402']);
 
@@ -155,30 +153,31 @@ export function kuaishouClient(options: StockClientOptions): StockClient {
     return stock;
   }
 
+  /**
+   * Reads the platform's number and sends the difference, once. A change without an answer is not followed by
+   * another read here: the platform may still apply it, so the listing is left uncertain and read again only
+   * after the settle time (the pusher's), never changed twice.
+   */
   async function setOne(api: ChannelApi, set: StockSet, signal: AbortSignal): Promise<ListingResult> {
-    let unsure: PlatformRequestError | null = null;
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      const current = await readStock(api, set, signal);
-      if (typeof current !== 'number') return current;
-      const change = set.target - current;
-      if (change === 0) return setTo(set);
-      const param = jsonText({
-        kwaiItemId: idValue(set.platformItemId ?? ''),
-        skuId: idValue(set.platformSkuId),
-        skuChangeStock: Math.abs(change),
-        changeType: change > 0 ? 1 : 2,
-      });
-      const request = signedRequest(api, 'open.item.sku.stock.update', param);
-      try {
-        const { value } = await options.http.call(breakerKey(api), changeOnce(request), signal);
-        const refusal = refusalOf(outcome(value, api));
-        return refusal ? failedBy(refusal) : setTo(set);
-      } catch (err) {
-        if (!(err instanceof ChangeNotRepeated)) throw rejectedIfRefused(err, LABEL);
-        unsure = err.failure;
-      }
+    const current = await readStock(api, set, signal);
+    if (typeof current !== 'number') return current;
+    const change = set.target - current;
+    if (change === 0) return setTo(set);
+    const param = jsonText({
+      kwaiItemId: idValue(set.platformItemId ?? ''),
+      skuId: idValue(set.platformSkuId),
+      skuChangeStock: Math.abs(change),
+      changeType: change > 0 ? 1 : 2,
+    });
+    const request = signedRequest(api, 'open.item.sku.stock.update', param);
+    try {
+      const { value } = await options.http.call(breakerKey(api), changeOnce(request), signal);
+      const refusal = refusalOf(outcome(value, api));
+      return refusal ? failedBy(refusal) : setTo(set);
+    } catch (err) {
+      if (err instanceof ChangeNotRepeated) throw err.failure;
+      throw rejectedIfRefused(err, LABEL);
     }
-    throw unsure;
   }
 
   return {

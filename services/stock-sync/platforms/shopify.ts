@@ -176,7 +176,10 @@ export function shopifyClient(options: StockClientOptions): StockClient {
           changeFromQuantity: believed.get(s.listingId),
         })),
       };
-      const data = await this.graphql(SET_MUTATION, () => ({ input, key: randomUUID() }));
+      // One key for this compare-and-set and every retry of it: a retry after a lost reply, or the first
+      // request landing late, is dropped by Shopify instead of applied again.
+      const key = randomUUID();
+      const data = await this.graphql(SET_MUTATION, () => ({ input, key }));
       const payload = data.inventorySetQuantities;
       if (!isRecord(payload) || !Array.isArray(payload.userErrors)) throw unexpectedReply(LABEL);
       return payload.userErrors.map((e: unknown) => ({
@@ -208,13 +211,10 @@ export function shopifyClient(options: StockClientOptions): StockClient {
         const level = await call.level(set);
         if (typeof level !== 'number') results.set(set.listingId, level);
         else if (level === set.target) results.set(set.listingId, setTo(set));
-        else if (giveUp) {
-          results.set(set.listingId, {
-            kind: 'failed',
-            code: STALE,
-            message: `${LABEL}'s level kept changing during ${MAX_STALE_ROUNDS} attempts to set it (now ${level}).`,
-          });
-        } else believed.set(set.listingId, level);
+        // A level that keeps moving (sales on Shopify meanwhile) is no refusal: left without a result, the
+        // listing is tried again later, with no alert.
+        else if (giveUp) believed.delete(set.listingId);
+        else believed.set(set.listingId, level);
       };
 
       for (const set of sets) {
@@ -240,7 +240,7 @@ export function shopifyClient(options: StockClientOptions): StockClient {
         }
         if (stale.length > 0) staleRounds++;
         for (const set of stale) await readBack(set, staleRounds >= MAX_STALE_ROUNDS);
-        pending = pending.filter((s) => !results.has(s.listingId));
+        pending = pending.filter((s) => !results.has(s.listingId) && believed.has(s.listingId));
       }
       const wait = call.budget ? waitForBudgetMs(call.budget) : 0;
       return wait > 0 ? { results, nextCallDelayMs: wait } : { results };
