@@ -1,5 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { ChannelStockState, Platform, type ConnectorHealth, type IngestionMode } from '../common/enums.js';
+import {
+  ChannelStockState,
+  Platform,
+  Role,
+  type ConnectorHealth,
+  type IngestionMode,
+} from '../common/enums.js';
 import {
   BadUserInputError,
   NotFoundError,
@@ -7,12 +13,12 @@ import {
   StockSyncDisabledError,
   StorefrontNotPushedError,
 } from '../common/errors.js';
+import { JOB_QUEUE_SCHEMA } from '../common/job-queue.js';
 import type { Channel } from '../entities/index.js';
-import { JOB_QUEUE_SCHEMA } from '../server/orm.js';
 import { assertChannelAccess, channelScope } from './access.js';
 import { requireChannel } from './channels.js';
 import type { RequestContext } from './context.js';
-import { LISTING_FROM, LISTING_STATE, LISTING_TARGET } from './stock-sync/listings.js';
+import { LISTING_FROM, LISTING_SELECT, LISTING_STATE, type ListingRow } from './stock-sync/listings.js';
 import { defaultBaseUrl } from './stock-sync/platforms/index.js';
 
 /**
@@ -244,6 +250,11 @@ export interface ChannelApiView {
   updatedAt: Date;
 }
 
+/** A channel's API settings for an ADMIN key; null for any other key, and where none are set. */
+export async function channelApiOf(ctx: RequestContext, channelId: string): Promise<ChannelApiView | null> {
+  return ctx.principal?.role === Role.ADMIN ? ctx.loaders.channelApiById.load(channelId) : null;
+}
+
 /** The API settings of these channels (null where none are set), in one statement. */
 export async function loadChannelApis(
   em: EntityManager,
@@ -393,41 +404,7 @@ export interface ChannelStockView {
   cap: number | null;
 }
 
-export interface ChannelStockRow {
-  listing_id: string;
-  product_id: string;
-  product_code: string;
-  platform_sku_id: string;
-  platform_item_id: string | null;
-  location_id: string | null;
-  target: number;
-  confirmed: number | null;
-  confirmed_at: Date | null;
-  state: ChannelStockState;
-  last_error: string | null;
-  cap: number | null;
-  channel_id: string;
-  channel_code: string;
-  channel_platform: Platform;
-  channel_name: string;
-  channel_is_core: boolean;
-  channel_sales_open: boolean;
-  channel_ingestion_modes: IngestionMode[];
-  channel_health: ConnectorHealth;
-  channel_last_heartbeat_at: Date | null;
-  channel_last_order_at: Date | null;
-}
-
-/** Listings with their channel; add a WHERE on cs / c / p. */
-export const CHANNEL_STOCK_SELECT = `select cs.id as listing_id, cs.product_id, p.product_code, cs.platform_sku_id,
-  cs.platform_item_id, cs.location_id, ${LISTING_TARGET} as target, cs.confirmed, cs.confirmed_at,
-  ${LISTING_STATE} as state, cs.last_error, cap.cap, c.id as channel_id, c.code as channel_code,
-  c.platform as channel_platform, c.name as channel_name, c.is_core as channel_is_core,
-  c.sales_open as channel_sales_open, c.ingestion_modes as channel_ingestion_modes, c.health as channel_health,
-  c.last_heartbeat_at as channel_last_heartbeat_at, c.last_order_at as channel_last_order_at
-  from ${LISTING_FROM}`;
-
-export function toChannelStock(row: ChannelStockRow): ChannelStockView {
+export function toChannelStock(row: ListingRow): ChannelStockView {
   return {
     listingId: row.listing_id,
     productId: row.product_id,
@@ -456,13 +433,20 @@ export function toChannelStock(row: ChannelStockRow): ChannelStockView {
   };
 }
 
+/** The product's listings the caller may see: a channel's key sees its own channel's only. */
+export async function channelStockOf(ctx: RequestContext, productId: string): Promise<ChannelStockView[]> {
+  const listings = await ctx.loaders.channelStockByProductId.load(productId);
+  const scope = channelScope(ctx);
+  return scope === null ? listings : listings.filter((listing) => listing.channel.code === scope);
+}
+
 /** Every listing of these products, by channel code then platform SKU, in one statement. */
 export async function loadChannelStockByProduct(
   em: EntityManager,
   productIds: readonly string[],
 ): Promise<ChannelStockView[][]> {
-  const rows = await em.execute<ChannelStockRow[]>(
-    `${CHANNEL_STOCK_SELECT}
+  const rows = await em.execute<ListingRow[]>(
+    `${LISTING_SELECT}
       where cs.product_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))
       order by c.code, cs.platform_sku_id`,
     [JSON.stringify(productIds)],
@@ -501,8 +485,8 @@ export async function setChannelStockCap(
       [channel.id, product.id, cap],
     );
   }
-  const [row] = await ctx.em.execute<ChannelStockRow[]>(
-    `${CHANNEL_STOCK_SELECT} where cs.channel_id = ? and cs.product_id = ? order by cs.platform_sku_id limit 1`,
+  const [row] = await ctx.em.execute<ListingRow[]>(
+    `${LISTING_SELECT} where cs.channel_id = ? and cs.product_id = ? order by cs.platform_sku_id limit 1`,
     [channel.id, product.id],
   );
   return row ? toChannelStock(row) : null;

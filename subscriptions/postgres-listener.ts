@@ -1,7 +1,8 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { StockAlertKind } from '../common/enums.js';
-import { CHANNEL_STOCK_SELECT, toChannelStock, type ChannelStockRow } from '../services/channel-stock.js';
+import { toChannelStock } from '../services/channel-stock.js';
+import { LISTING_SELECT, type ListingRow } from '../services/stock-sync/listings.js';
 import type { EventBus, InventoryEvent, StockAlertEvent } from './bus.js';
 
 export const ALERT_CHANNEL = 'hub_stock_alert';
@@ -214,10 +215,9 @@ export class PostgresListener {
     }
     if (listings.length > 0) {
       // As it stands now (a listing deleted meanwhile has nothing left to show).
-      const { rows } = await client.query<ChannelStockRow>(
-        `${CHANNEL_STOCK_SELECT} where cs.id = any($1::uuid[])`,
-        [listings],
-      );
+      const { rows } = await client.query<ListingRow>(`${LISTING_SELECT} where cs.id = any($1::uuid[])`, [
+        listings,
+      ]);
       for (const row of rows) this.options.bus.publish('channelStockChanged', toChannelStock(row));
     }
   }
