@@ -89,9 +89,9 @@ export interface HubConfig {
   requestTimeoutMs: number;
   /** Time an HTTP connection may stay silent (no bytes either way); then it is closed. */
   connectionTimeoutMs: number;
-  /** Pushing the pool's stock to the platforms (services/stock-sync). */
   /** HUB_SECRET_KEY: seals platform credentials at rest; unset: `<dataDir>/secret.key` with the embedded database. */
   secretKey: Buffer | undefined;
+  /** Pushing the pool's stock to the platforms (services/stock-sync). */
   stockSync: {
     /** Push jobs this process runs at once; 0: this process pushes nothing (another one does). */
     concurrency: number;
