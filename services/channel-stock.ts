@@ -19,6 +19,7 @@ import { assertChannelAccess, channelScope } from './access.js';
 import { requireChannel } from './channels.js';
 import type { RequestContext } from './context.js';
 import { LISTING_FROM, LISTING_SELECT, LISTING_STATE, type ListingRow } from './stock-sync/listings.js';
+import { credentialAad } from './secret-box.js';
 import { defaultBaseUrl } from './stock-sync/platforms/index.js';
 
 /**
@@ -121,7 +122,7 @@ export async function setChannelApi(
     const plain = text(field, null);
     if (plain === null) return null;
     if (!box) throw new SecretKeyMissingError();
-    return box.seal(plain);
+    return box.seal(plain, credentialAad(channel.id, field));
   };
   const next: StoredApi = {
     base_url: baseUrlOf(text('baseUrl', stored?.base_url ?? null)),

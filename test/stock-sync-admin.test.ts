@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Platform } from '../common/enums.js';
-import { SecretBox } from '../services/secret-box.js';
+import { credentialAad, SealedWithAnotherKeyError, SecretBox } from '../services/secret-box.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { TEST_SECRET_KEY } from './support/hub-process.js';
 import { errorCodes, startTestHub, type TestHub } from './support/hub.js';
@@ -119,12 +119,18 @@ describe('the stock sync API', () => {
   };
   const storedApi = async (code: string) =>
     (
-      await sql<{ app_secret_sealed: string; access_token_sealed: string; app_key: string }>(
-        `select a.app_secret_sealed, a.access_token_sealed, a.app_key from channel_api a
+      await sql<{
+        channel_id: string;
+        app_secret_sealed: string;
+        access_token_sealed: string;
+        app_key: string;
+      }>(
+        `select a.channel_id, a.app_secret_sealed, a.access_token_sealed, a.app_key from channel_api a
            join channel c on c.id = a.channel_id where c.code = ?`,
         [code],
       )
     )[0];
+  const box = new SecretBox(Buffer.from(TEST_SECRET_KEY, 'hex'));
 
   beforeAll(async () => {
     hub = await startTestHub('stock-sync-admin', {
@@ -183,9 +189,20 @@ describe('the stock sync API', () => {
       const row = await storedApi(tmall);
       expect(row.app_secret_sealed).not.toContain(APP_SECRET);
       expect(row.access_token_sealed).not.toContain(ACCESS_TOKEN);
-      const box = new SecretBox(Buffer.from(TEST_SECRET_KEY, 'hex'));
-      expect(box.open(row.app_secret_sealed)).toBe(APP_SECRET);
-      expect(box.open(row.access_token_sealed)).toBe(ACCESS_TOKEN);
+      expect(box.open(row.app_secret_sealed, credentialAad(row.channel_id, 'appSecret'))).toBe(APP_SECRET);
+      expect(box.open(row.access_token_sealed, credentialAad(row.channel_id, 'accessToken'))).toBe(
+        ACCESS_TOKEN,
+      );
+      // Bound to their row and field: a secret copied to another channel or field does not open there.
+      const other = await channel(Platform.TAOBAO);
+      await setApi(other, TAOBAO_API);
+      const otherId = (await storedApi(other)).channel_id;
+      expect(() => box.open(row.app_secret_sealed, credentialAad(otherId, 'appSecret'))).toThrow(
+        SealedWithAnotherKeyError,
+      );
+      expect(() => box.open(row.app_secret_sealed, credentialAad(row.channel_id, 'accessToken'))).toThrow(
+        SealedWithAnotherKeyError,
+      );
     });
 
     it("shows the platform's real gateway when no baseUrl is set, and the one set otherwise", async () => {
@@ -221,7 +238,7 @@ describe('the stock sync API', () => {
       const after = await storedApi(tmall);
       expect(after.app_secret_sealed).toBe(before.app_secret_sealed);
       expect(after.app_key).toBe('12345678');
-      expect(new SecretBox(Buffer.from(TEST_SECRET_KEY, 'hex')).open(after.access_token_sealed)).toBe(
+      expect(box.open(after.access_token_sealed, credentialAad(after.channel_id, 'accessToken'))).toBe(
         NEW_TOKEN,
       );
     });
