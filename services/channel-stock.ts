@@ -101,13 +101,50 @@ export async function setChannelApi(
   input: ChannelApiInput,
 ): Promise<Channel> {
   const channel = await requireChannel(ctx, channelCode);
-  if (channel.platform === Platform.STOREFRONT) throw new StorefrontNotPushedError('channelCode');
-  const [stored] = await ctx.em.execute<StoredApi[]>(
-    `select base_url, app_key, app_secret_sealed, access_token_sealed, shop_id, sign_method,
-            requests_per_second, push_delay_ms
-       from channel_api where channel_id = ?`,
-    [channel.id],
-  );
+  const { platform } = channel;
+  if (platform === Platform.STOREFRONT) throw new StorefrontNotPushedError('channelCode');
+  await ctx.em.transactional(async (tx) => {
+    // The row, made first when there is none, stays locked until commit: a call made at the same time merges
+    // its fields into what this one stored, instead of both merging into what was there before.
+    await tx.execute(`insert into channel_api (channel_id) values (?) on conflict (channel_id) do nothing`, [
+      channel.id,
+    ]);
+    const [stored] = await tx.execute<StoredApi[]>(
+      `select base_url, app_key, app_secret_sealed, access_token_sealed, shop_id, sign_method,
+              requests_per_second, push_delay_ms
+         from channel_api where channel_id = ? for update`,
+      [channel.id],
+    );
+    const next = mergeApi(ctx, channel.id, platform, input, stored);
+    // The table's trigger queues a push of every listing of the channel: new credentials are worth a new try.
+    await tx.execute(
+      `update channel_api set base_url = ?, app_key = ?, app_secret_sealed = ?, access_token_sealed = ?,
+              shop_id = ?, sign_method = ?, requests_per_second = ?, push_delay_ms = ?, updated_at = now()
+        where channel_id = ?`,
+      [
+        next.base_url,
+        next.app_key,
+        next.app_secret_sealed,
+        next.access_token_sealed,
+        next.shop_id,
+        next.sign_method,
+        next.requests_per_second,
+        next.push_delay_ms,
+        channel.id,
+      ],
+    );
+  });
+  return channel;
+}
+
+/** What is stored after `input` is applied to `stored`, checked for the channel's platform. */
+function mergeApi(
+  ctx: RequestContext,
+  channelId: string,
+  platform: Exclude<Platform, Platform.STOREFRONT>,
+  input: ChannelApiInput,
+  stored: StoredApi,
+): StoredApi {
   const text = (field: keyof ChannelApiInput, current: string | null): string | null => {
     const value = input[field];
     if (value === undefined) return current;
@@ -122,20 +159,20 @@ export async function setChannelApi(
     const plain = text(field, null);
     if (plain === null) return null;
     if (!box) throw new SecretKeyMissingError();
-    return box.seal(plain, credentialAad(channel.id, field));
+    return box.seal(plain, credentialAad(channelId, field));
   };
   const next: StoredApi = {
-    base_url: baseUrlOf(text('baseUrl', stored?.base_url ?? null)),
-    app_key: text('appKey', stored?.app_key ?? null),
-    app_secret_sealed: secret('appSecret', stored?.app_secret_sealed ?? null),
-    access_token_sealed: secret('accessToken', stored?.access_token_sealed ?? null),
-    shop_id: text('shopId', stored?.shop_id ?? null),
-    sign_method: text('signMethod', stored?.sign_method ?? null),
+    base_url: baseUrlOf(text('baseUrl', stored.base_url)),
+    app_key: text('appKey', stored.app_key),
+    app_secret_sealed: secret('appSecret', stored.app_secret_sealed),
+    access_token_sealed: secret('accessToken', stored.access_token_sealed),
+    shop_id: text('shopId', stored.shop_id),
+    sign_method: text('signMethod', stored.sign_method),
     requests_per_second:
-      input.requestsPerSecond === undefined ? (stored?.requests_per_second ?? null) : input.requestsPerSecond,
-    push_delay_ms: input.pushDelayMs ?? stored?.push_delay_ms ?? 1000,
+      input.requestsPerSecond === undefined ? stored.requests_per_second : input.requestsPerSecond,
+    push_delay_ms: input.pushDelayMs ?? stored.push_delay_ms,
   };
-  checkForPlatform(channel.platform, input, next);
+  checkForPlatform(platform, input, next);
   const rps = next.requests_per_second;
   if (rps !== null && !(Number.isFinite(rps) && rps > 0 && rps <= MAX_REQUESTS_PER_SECOND)) {
     throw new BadUserInputError(
@@ -150,29 +187,7 @@ export async function setChannelApi(
   ) {
     throw new BadUserInputError(`pushDelayMs must be 0 to ${MAX_PUSH_DELAY_MS}.`, 'pushDelayMs');
   }
-  // The table's trigger queues a push of every listing of the channel: new credentials are worth a new try.
-  await ctx.em.execute(
-    `insert into channel_api (channel_id, base_url, app_key, app_secret_sealed, access_token_sealed, shop_id,
-                              sign_method, requests_per_second, push_delay_ms, updated_at)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, now())
-     on conflict (channel_id) do update set
-       base_url = excluded.base_url, app_key = excluded.app_key, app_secret_sealed = excluded.app_secret_sealed,
-       access_token_sealed = excluded.access_token_sealed, shop_id = excluded.shop_id,
-       sign_method = excluded.sign_method, requests_per_second = excluded.requests_per_second,
-       push_delay_ms = excluded.push_delay_ms, updated_at = now()`,
-    [
-      channel.id,
-      next.base_url,
-      next.app_key,
-      next.app_secret_sealed,
-      next.access_token_sealed,
-      next.shop_id,
-      next.sign_method,
-      next.requests_per_second,
-      next.push_delay_ms,
-    ],
-  );
-  return channel;
+  return next;
 }
 
 /** Forgets a channel's platform credentials; its pushes fail (and say why) until new ones are set. */

@@ -243,6 +243,22 @@ describe('the stock sync API', () => {
       );
     });
 
+    it('keeps both of two calls made at once that change different fields', async () => {
+      const tmall = await channel(Platform.TAOBAO);
+      await setApi(tmall, TAOBAO_API);
+      for (let round = 1; round <= 8; round++) {
+        const signMethod = round % 2 ? 'md5' : 'hmac';
+        await Promise.all([setApi(tmall, { signMethod }), setApi(tmall, { requestsPerSecond: round })]);
+        const read = await hub.gql<{ channel: { api: Record<string, unknown> } }>(CHANNEL_API, {
+          code: tmall,
+        });
+        expect(read.data!.channel.api, `round ${round}`).toMatchObject({
+          signMethod,
+          requestsPerSecond: round,
+        });
+      }
+    });
+
     it('refuses a credential the platform needs, naming the field and never a value', async () => {
       const pdd = await channel(Platform.PINDUODUO);
       const yz = await channel(Platform.YOUZAN);
