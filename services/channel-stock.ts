@@ -77,6 +77,18 @@ const NEEDS: Record<
   [Platform.SHOPIFY]: { required: ['accessToken'], unused: ['appKey', 'appSecret'], signMethods: [] },
 };
 
+type TextField = 'baseUrl' | 'appKey' | 'appSecret' | 'accessToken' | 'shopId' | 'signMethod';
+
+/** The longest value of each field: its column's size (channel_api); a credential far longer is a mistake. */
+const MAX_LENGTH: Record<TextField, number> = {
+  baseUrl: 512,
+  appKey: 255,
+  appSecret: 4096,
+  accessToken: 4096,
+  shopId: 255,
+  signMethod: 32,
+};
+
 const MAX_REQUESTS_PER_SECOND = 1000;
 const MAX_PUSH_DELAY_MS = 60_000;
 
@@ -145,12 +157,15 @@ function mergeApi(
   input: ChannelApiInput,
   stored: StoredApi,
 ): StoredApi {
-  const text = (field: keyof ChannelApiInput, current: string | null): string | null => {
+  const text = (field: TextField, current: string | null): string | null => {
     const value = input[field];
     if (value === undefined) return current;
     if (value === null) return null;
-    const trimmed = String(value).trim();
+    const trimmed = value.trim();
     if (!trimmed) throw new BadUserInputError(`${field} must not be empty; null clears it.`, field);
+    if (trimmed.length > MAX_LENGTH[field]) {
+      throw new BadUserInputError(`${field} has at most ${MAX_LENGTH[field]} characters.`, field);
+    }
     return trimmed;
   };
   const box = ctx.hub.secretBox;

@@ -289,6 +289,30 @@ describe('the stock sync API', () => {
       expect(await storedApi(yz)).toBeUndefined();
     });
 
+    /** Each input is refused with BAD_USER_INPUT naming `field`, quoting no secret, and nothing is stored. */
+    const expectRefused = async (code: string, cases: [Record<string, unknown>, string][]) => {
+      for (const [input, field] of cases) {
+        const refused = await hub.gql(SET_API, { code, input });
+        expect(errorCodes(refused), field).toEqual(['BAD_USER_INPUT']);
+        expect(refused.errors![0].extensions!.field).toBe(field);
+        for (const secret of SECRETS) expect(JSON.stringify(refused)).not.toContain(secret);
+      }
+      expect(await storedApi(code)).toBeUndefined();
+    };
+
+    it('refuses a value longer than its column (or than a credential can be), naming the field', async () => {
+      await expectRefused(await channel(Platform.TAOBAO), [
+        [{ ...TAOBAO_API, appKey: 'k'.repeat(256) }, 'appKey'],
+        [{ ...TAOBAO_API, baseUrl: `https://gw.example/${'p'.repeat(500)}` }, 'baseUrl'],
+        [{ ...TAOBAO_API, signMethod: 'm'.repeat(33) }, 'signMethod'],
+        [{ ...TAOBAO_API, appSecret: APP_SECRET.repeat(200) }, 'appSecret'],
+        [{ ...TAOBAO_API, accessToken: ACCESS_TOKEN.repeat(200) }, 'accessToken'],
+      ]);
+      await expectRefused(await channel(Platform.YOUZAN), [
+        [{ appKey: 'client-1', appSecret: APP_SECRET, shopId: '1'.repeat(256) }, 'shopId'],
+      ]);
+    });
+
     it('refuses a STOREFRONT channel, which has no platform API', async () => {
       const web = await channel(Platform.STOREFRONT);
       const refused = await hub.gql(SET_API, { code: web, input: TAOBAO_API });
