@@ -36,7 +36,8 @@ export class ChannelApiType {
 export class ChannelApiInput {
   @Field(() => String, {
     nullable: true,
-    description: "An http(s) URL (a test platform, a proxy); null: the platform's real gateway.",
+    description:
+      "An http(s) URL (a test platform, a proxy) with no user, password, query or fragment; null: the platform's real gateway.",
   })
   baseUrl?: string | null;
   @Field(() => String, { nullable: true }) appKey?: string | null;

@@ -220,13 +220,20 @@ function baseUrlOf(value: string | null): string | null {
   } catch {
     // refused below
   }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || /\s/.test(value)) {
+  // The clients append their paths and queries to it, and credentials go sealed in their own fields.
+  if (
+    !url ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.username ||
+    url.password ||
+    /[\s?#]/.test(value)
+  ) {
     throw new BadUserInputError(
-      "baseUrl must be an http:// or https:// URL; null: the platform's gateway.",
+      "baseUrl must be an http:// or https:// URL with no user, password, query or fragment; null: the platform's gateway.",
       'baseUrl',
     );
   }
-  // The clients append their paths to it.
+  // Without its trailing slashes: the clients append paths that start with one.
   return value.replace(/\/+$/, '');
 }
 

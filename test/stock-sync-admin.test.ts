@@ -313,6 +313,16 @@ describe('the stock sync API', () => {
       ]);
     });
 
+    it('refuses a baseUrl with a user, a password, a query or a fragment (the clients add their own)', async () => {
+      await expectRefused(await channel(Platform.TAOBAO), [
+        [{ ...TAOBAO_API, baseUrl: `https://merchant:${APP_SECRET}@gw.example/router` }, 'baseUrl'],
+        [{ ...TAOBAO_API, baseUrl: 'https://merchant@gw.example/router' }, 'baseUrl'],
+        [{ ...TAOBAO_API, baseUrl: `https://gw.example/router?token=${ACCESS_TOKEN}` }, 'baseUrl'],
+        [{ ...TAOBAO_API, baseUrl: 'https://gw.example/router?' }, 'baseUrl'],
+        [{ ...TAOBAO_API, baseUrl: 'https://gw.example/router#top' }, 'baseUrl'],
+      ]);
+    });
+
     it('refuses a STOREFRONT channel, which has no platform API', async () => {
       const web = await channel(Platform.STOREFRONT);
       const refused = await hub.gql(SET_API, { code: web, input: TAOBAO_API });
