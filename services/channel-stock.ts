@@ -91,6 +91,8 @@ const MAX_LENGTH: Record<TextField, number> = {
 
 const MAX_REQUESTS_PER_SECOND = 1000;
 const MAX_PUSH_DELAY_MS = 60_000;
+/** channel_api.push_delay_ms's default. */
+const DEFAULT_PUSH_DELAY_MS = 1000;
 
 interface StoredApi {
   base_url: string | null;
@@ -185,7 +187,8 @@ function mergeApi(
     sign_method: text('signMethod', stored.sign_method),
     requests_per_second:
       input.requestsPerSecond === undefined ? stored.requests_per_second : input.requestsPerSecond,
-    push_delay_ms: input.pushDelayMs ?? stored.push_delay_ms,
+    push_delay_ms:
+      input.pushDelayMs === undefined ? stored.push_delay_ms : (input.pushDelayMs ?? DEFAULT_PUSH_DELAY_MS),
   };
   checkForPlatform(platform, input, next);
   const rps = next.requests_per_second;

@@ -243,6 +243,14 @@ describe('the stock sync API', () => {
       );
     });
 
+    it("clears pushDelayMs and requestsPerSecond to their defaults with null (1000 ms; the platform's pace)", async () => {
+      const tmall = await channel(Platform.TAOBAO);
+      await setApi(tmall, { ...TAOBAO_API, pushDelayMs: 5000, requestsPerSecond: 5 });
+      await setApi(tmall, { pushDelayMs: null, requestsPerSecond: null });
+      const read = await hub.gql<{ channel: { api: Record<string, unknown> } }>(CHANNEL_API, { code: tmall });
+      expect(read.data!.channel.api).toMatchObject({ pushDelayMs: 1000, requestsPerSecond: null });
+    });
+
     it('keeps both of two calls made at once that change different fields', async () => {
       const tmall = await channel(Platform.TAOBAO);
       await setApi(tmall, TAOBAO_API);
