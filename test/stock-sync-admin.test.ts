@@ -15,7 +15,9 @@ const APP_SECRET = 'app-secret-9f2c71d4e8b3';
 const ACCESS_TOKEN = 'access-token-5a0e6b19c7d2';
 const NEW_TOKEN = 'access-token-rotated-33c1f0';
 const WRONG_TYPED_SECRET = 'app-secret-in-a-bad-input-ab12cd';
-const SECRETS = [APP_SECRET, ACCESS_TOKEN, NEW_TOKEN, WRONG_TYPED_SECRET];
+/** Secrets written into a query as literals of the wrong type (a number, a bare name, a string). */
+const LITERAL_SECRETS = ['98765432109876', 'appSecretLiteral5f3e9a', 'literal-secret-0c1d2e'];
+const SECRETS = [APP_SECRET, ACCESS_TOKEN, NEW_TOKEN, WRONG_TYPED_SECRET, ...LITERAL_SECRETS];
 
 const TAOBAO_API = { appKey: '12345678', appSecret: APP_SECRET, accessToken: ACCESS_TOKEN };
 
@@ -779,6 +781,39 @@ describe('the stock sync API', () => {
       expect(first.errors![0].message).toBe(
         'Variable "$input" got an invalid value at "input.pushDelayMs": expected Int.',
       );
+    });
+  });
+
+  describe('literals in the query that do not fit their type', () => {
+    it('are refused naming the expected type, never quoting the value', async () => {
+      const pdd = await channel(Platform.PINDUODUO);
+      const [digits, name, text] = LITERAL_SECRETS;
+      const setApiWith = (secret: string) =>
+        `mutation { setChannelApi(channelCode: "${pdd}", input: { appKey: "k", appSecret: ${secret} }) { code } }`;
+      const upsertWith = (platform: string) =>
+        `mutation { upsertChannel(input: { code: "${unique('lit')}", platform: ${platform}, name: "x" }) { code } }`;
+      const cases: [string, RegExp][] = [
+        [setApiWith(digits), /^String cannot represent a non string value/],
+        [setApiWith(name), /^String cannot represent a non string value/],
+        [setApiWith(`["${text}"]`), /^String cannot represent a non string value/],
+        [setApiWith(`{ value: "${text}" }`), /^String cannot represent a non string value/],
+        [
+          `mutation { setChannelApi(channelCode: "${pdd}", input: "${text}") { code } }`,
+          /^Expected value of type "ChannelApiInput!", found/,
+        ],
+        [
+          `mutation { setChannelApi(channelCode: "${pdd}", input: { appKey: "k", pushDelayMs: ${digits} }) { code } }`,
+          /^Int cannot represent non 32-bit signed integer value/,
+        ],
+        [upsertWith(`"${text}"`), /^Enum "Platform" cannot represent non-enum value/],
+        [upsertWith(name), /does not exist in "Platform" enum/],
+      ];
+      for (const [query, message] of cases) {
+        const refused = await hub.gql(query);
+        expect(errorCodes(refused), query).toEqual(['BAD_USER_INPUT']);
+        expect(refused.errors![0].message, query).toMatch(message);
+        for (const secret of SECRETS) expect(JSON.stringify(refused), query).not.toContain(secret);
+      }
     });
   });
 });
