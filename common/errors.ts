@@ -61,6 +61,16 @@ export class NotFoundError extends HubError {
   }
 }
 
+/** Several products named at once that do not exist: `keys` lists each (a client need not parse the message). */
+export class ProductsNotFoundError extends HubError {
+  constructor(productCodes: readonly string[]) {
+    super('NOT_FOUND', 404, `No product has the code ${productCodes.map((c) => `"${c}"`).join(', ')}.`, {
+      resource: 'Product',
+      keys: [...productCodes],
+    });
+  }
+}
+
 export class BadUserInputError extends HubError {
   constructor(message: string, field?: string) {
     super('BAD_USER_INPUT', 400, message, field ? { field } : {});

@@ -9,6 +9,7 @@ import {
 import {
   BadUserInputError,
   NotFoundError,
+  ProductsNotFoundError,
   SecretKeyMissingError,
   StockSyncDisabledError,
   StorefrontNotPushedError,
@@ -550,7 +551,7 @@ export async function syncStock(
   if (codes) {
     const products = await ctx.loaders.productByCode.loadMany(codes);
     const missing = codes.filter((_, i) => !products[i] || products[i] instanceof Error);
-    if (missing.length) throw new NotFoundError('Product', missing.join('", "'));
+    if (missing.length) throw new ProductsNotFoundError(missing);
   }
   const [row] = await ctx.em.execute<{ queued: number }[]>(
     `with picked as (

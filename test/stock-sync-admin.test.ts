@@ -687,6 +687,10 @@ describe('the stock sync API', () => {
       expect(unknown.errors![0].message).toContain('NOPE-1');
       expect(unknown.errors![0].message).toContain('NOPE-2');
       expect(unknown.errors![0].message).not.toContain(known);
+      expect(unknown.errors![0].extensions).toMatchObject({
+        resource: 'Product',
+        keys: ['NOPE-1', 'NOPE-2'],
+      });
 
       const off = await hub.gql(SYNC, { channel: await channel(Platform.PINDUODUO) }, keys.OPS);
       expect(errorCodes(off)).toEqual(['STOCK_SYNC_DISABLED']);
