@@ -543,6 +543,12 @@ export async function syncStock(
   channelCode: string,
   productCodes: readonly string[] | null,
 ): Promise<number> {
+  if (productCodes?.length === 0) {
+    throw new BadUserInputError(
+      'Name at least one product, or leave productCodes out to push them all.',
+      'productCodes',
+    );
+  }
   const channel = await requireChannel(ctx, channelCode);
   if (!channel.stockSync || channel.platform === Platform.STOREFRONT) {
     throw new StockSyncDisabledError(channelCode);

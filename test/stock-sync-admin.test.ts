@@ -679,7 +679,7 @@ describe('the stock sync API', () => {
       expect(job.n).toBe(1);
     });
 
-    it('names unknown products (NOT_FOUND) and refuses a channel that does not sync (STOCK_SYNC_DISABLED)', async () => {
+    it('names unknown products (NOT_FOUND), refuses an empty list and a channel that does not sync (STOCK_SYNC_DISABLED)', async () => {
       const known = await product(1);
       const tmall = await syncing(known);
       const unknown = await hub.gql(SYNC, { channel: tmall, products: [known, 'NOPE-1', 'NOPE-2'] });
@@ -691,6 +691,10 @@ describe('the stock sync API', () => {
         resource: 'Product',
         keys: ['NOPE-1', 'NOPE-2'],
       });
+
+      const none = await hub.gql(SYNC, { channel: tmall, products: [] });
+      expect(errorCodes(none)).toEqual(['BAD_USER_INPUT']);
+      expect(none.errors![0].extensions!.field).toBe('productCodes');
 
       const off = await hub.gql(SYNC, { channel: await channel(Platform.PINDUODUO) }, keys.OPS);
       expect(errorCodes(off)).toEqual(['STOCK_SYNC_DISABLED']);
