@@ -3,7 +3,8 @@ import { GraphQLError } from 'graphql';
 /**
  * Every error a client sees carries one of these in `extensions.code`: the contract's codes, and those
  * the hub adds (RATE_LIMITED, QUERY_TIMEOUT, NOT_AVAILABLE, SUBSCRIBER_FELL_BEHIND, INGEST_BUSY,
- * HOLD_LIMIT_EXCEEDED, SECRET_KEY_MISSING, STOCK_SYNC_DISABLED). None but INTERNAL_SERVER_ERROR is logged as unexpected.
+ * HOLD_LIMIT_EXCEEDED, SECRET_KEY_MISSING, STOCK_SYNC_DISABLED, CHANNEL_API_MISSING). None but INTERNAL_SERVER_ERROR is
+ * logged as unexpected.
  */
 export type ErrorCode =
   | 'UNAUTHENTICATED'
@@ -23,6 +24,7 @@ export type ErrorCode =
   | 'HOLD_LIMIT_EXCEEDED'
   | 'SECRET_KEY_MISSING'
   | 'STOCK_SYNC_DISABLED'
+  | 'CHANNEL_API_MISSING'
   | 'INTERNAL_SERVER_ERROR';
 
 /**
@@ -233,6 +235,18 @@ export class StockSyncDisabledError extends HubError {
       'STOCK_SYNC_DISABLED',
       409,
       `The stock sync of channel "${channelCode}" is off: an ADMIN turns it on with setChannelStockSync.`,
+      { channelCode },
+    );
+  }
+}
+
+/** The stock sync of a channel with no platform credentials was to be turned on: every push would fail. */
+export class ChannelApiMissingError extends HubError {
+  constructor(channelCode: string) {
+    super(
+      'CHANNEL_API_MISSING',
+      409,
+      `Channel "${channelCode}" has no platform API credentials: an ADMIN sets them with setChannelApi, then turns the stock sync on.`,
       { channelCode },
     );
   }

@@ -389,6 +389,8 @@ describe('the stock sync API', () => {
     it('only ADMIN keys turn it on', async () => {
       const tmall = await channel(Platform.TAOBAO);
       const jd = await channel(Platform.JD, { isCore: true });
+      await setApi(tmall, TAOBAO_API);
+      await setApi(jd, TAOBAO_API);
       expect(errorCodes(await hub.gql(SET_SYNC, { code: tmall, enabled: true }, keys.OPS))).toEqual([
         'FORBIDDEN',
       ]);
@@ -403,6 +405,25 @@ describe('the stock sync API', () => {
       expect((await hub.gql(upsert, { code: jd, platform: 'JD' })).errors).toBeUndefined();
       expect(await enabled(tmall)).toBe(true);
       expect(await enabled(jd)).toBe(true);
+    });
+
+    it('refuses to turn it on for a channel without credentials (CHANNEL_API_MISSING); off is always allowed', async () => {
+      const tmall = await channel(Platform.TAOBAO);
+      const refused = await hub.gql(SET_SYNC, { code: tmall, enabled: true });
+      expect(errorCodes(refused)).toEqual(['CHANNEL_API_MISSING']);
+      expect(refused.errors![0].extensions!.channelCode).toBe(tmall);
+      const upsert = `mutation($code: String!) {
+        upsertChannel(input: { code: $code, platform: TAOBAO, name: "Tmall", stockSync: true }) { code }
+      }`;
+      expect(errorCodes(await hub.gql(upsert, { code: tmall }))).toEqual(['CHANNEL_API_MISSING']);
+      expect(await enabled(tmall)).toBe(false);
+      const fresh = unique('taobao-new');
+      expect(errorCodes(await hub.gql(upsert, { code: fresh }))).toEqual(['CHANNEL_API_MISSING']);
+      expect((await hub.gql<{ channel: unknown }>(STOCK_SYNC, { code: fresh })).data!.channel).toBeNull();
+
+      const syncing = await channel(Platform.TAOBAO, { stockSync: true });
+      expect((await hub.gql(SET_SYNC, { code: syncing, enabled: false })).errors).toBeUndefined();
+      expect(await enabled(syncing)).toBe(false);
     });
 
     it('refuses to turn it on for a STOREFRONT channel', async () => {
@@ -593,6 +614,31 @@ describe('the stock sync API', () => {
         state: 'PENDING',
         lastError: null,
       });
+    });
+
+    it('refuses, on a syncing channel, a listing its platform cannot push (BAD_USER_INPUT naming the field)', async () => {
+      const open = await product(10);
+      const tmall = await channel(Platform.TAOBAO, { stockSync: true });
+      const noItem = await hub.gql(MAP, { channel: tmall, sku: 'tm-1', product: open });
+      expect(errorCodes(noItem)).toEqual(['BAD_USER_INPUT']);
+      expect(noItem.errors![0].extensions!.field).toBe('platformItemId');
+      // One that names its item is taken; mapping it again may leave the item out (it is kept).
+      await map(tmall, 'tm-1', open, 'num-1');
+      await map(tmall, 'tm-1', open);
+
+      const shopify = await channel(Platform.SHOPIFY, { stockSync: true });
+      const noLocation = await hub.gql(MAP, {
+        channel: shopify,
+        sku: 'variant-1',
+        product: open,
+        item: 'gid://shopify/InventoryItem/1',
+      });
+      expect(errorCodes(noLocation)).toEqual(['BAD_USER_INPUT']);
+      expect(noLocation.errors![0].extensions!.field).toBe('locationId');
+
+      // JD's call names the SKU only; a channel not syncing yet may be mapped first and completed later.
+      await map(await channel(Platform.JD, { stockSync: true }), 'jd-1', open);
+      await map(await channel(Platform.TAOBAO), 'tm-1', open);
     });
 
     it('stores a Shopify location', async () => {
@@ -836,6 +882,14 @@ describe('setChannelApi on a hub with no key to seal with', () => {
   });
 
   afterAll(() => hub?.close());
+
+  it('refuses to turn a stock sync on: SECRET_KEY_MISSING', async () => {
+    expect(errorCodes(await hub.gql(SET_SYNC, { code: 'jd-main', enabled: true }))).toEqual([
+      'SECRET_KEY_MISSING',
+    ]);
+    const upsert = `mutation { upsertChannel(input: { code: "jd-main", platform: JD, name: "JD", stockSync: true }) { code } }`;
+    expect(errorCodes(await hub.gql(upsert))).toEqual(['SECRET_KEY_MISSING']);
+  });
 
   it('says SECRET_KEY_MISSING and stores nothing', async () => {
     const refused = await hub.gql(SET_API, {
