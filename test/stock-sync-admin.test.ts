@@ -253,6 +253,29 @@ describe('the stock sync API', () => {
       expect(read.data!.channel.api).toMatchObject({ pushDelayMs: 1000, requestsPerSecond: null });
     });
 
+    it("queues a push of the channel's listings for new credentials, not for a new pace", async () => {
+      const open = await product(10);
+      const tmall = await channel(Platform.TAOBAO, { stockSync: true });
+      await map(tmall, `tm-${open}`, open, `num-${open}`);
+      await setApi(tmall, TAOBAO_API);
+      const queued = `select 'stock-sync:' || cs.id from channel_sku cs join channel c on c.id = cs.channel_id
+                       where c.code = ?`;
+      const jobs = async () =>
+        (
+          await sql<{ n: number }>(
+            `select count(*)::int as n from graphile_worker._private_jobs where key in (${queued})`,
+            [tmall],
+          )
+        )[0].n;
+      expect(await jobs()).toBe(1);
+      await sql(`delete from graphile_worker._private_jobs where key in (${queued})`, [tmall]);
+
+      await setApi(tmall, { pushDelayMs: 2000, requestsPerSecond: 3 });
+      expect(await jobs()).toBe(0);
+      await setApi(tmall, { accessToken: NEW_TOKEN });
+      expect(await jobs()).toBe(1);
+    });
+
     it('keeps both of two calls made at once that change different fields', async () => {
       const tmall = await channel(Platform.TAOBAO);
       await setApi(tmall, TAOBAO_API);
