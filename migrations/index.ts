@@ -1,3 +1,4 @@
+import { Migration20261203043000_listing_feed_notifications } from './Migration20261203043000_listing_feed_notifications.js';
 import { Migration20261203042300_channel_api_credentials_trigger } from './Migration20261203042300_channel_api_credentials_trigger.js';
 import { Migration20261202225134_stock_sync } from './Migration20261202225134_stock_sync.js';
 import { Migration20261202152000_api_key_revocation } from './Migration20261202152000_api_key_revocation.js';
@@ -44,5 +45,9 @@ export const migrationsList = [
   {
     name: 'Migration20261203042300_channel_api_credentials_trigger',
     class: Migration20261203042300_channel_api_credentials_trigger,
+  },
+  {
+    name: 'Migration20261203043000_listing_feed_notifications',
+    class: Migration20261203043000_listing_feed_notifications,
   },
 ];

@@ -809,6 +809,31 @@ describe('the stock sync API', () => {
       }
     });
 
+    it('reports a listing waiting for a push (PENDING) when a stock change queues one, and DISABLED when its channel stops syncing', async () => {
+      const open = await product(10);
+      const jd = await channel(Platform.JD, { stockSync: true });
+      await map(jd, `jd-${open}`, open, `ware-${open}`);
+      await sql(`update channel_sku set confirmed = 10, sync_state = 'IN_SYNC' where platform_sku_id = ?`, [
+        `jd-${open}`,
+      ]);
+      const listings = await subscribed(keys.OPS, { channel: jd });
+      try {
+        // Only the listing's target moves: no column of channel_sku changes.
+        await sql(`update inventory_item set on_hand = 7 where product_code = ?`, [open]);
+        expect(await arrival(listings, (l) => l.state === 'PENDING')).toMatchObject({
+          platformSkuId: `jd-${open}`,
+          target: 7,
+          confirmed: 10,
+        });
+        expect((await hub.gql(SET_SYNC, { code: jd, enabled: false })).errors).toBeUndefined();
+        expect(await arrival(listings, (l) => l.state === 'DISABLED')).toMatchObject({
+          platformSkuId: `jd-${open}`,
+        });
+      } finally {
+        listings.stop();
+      }
+    });
+
     it("gives a channel's key its own channel's listings only", async () => {
       const open = await product(10);
       const jd = await channel(Platform.JD, { stockSync: true });
