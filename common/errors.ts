@@ -158,16 +158,13 @@ export class NotAvailableError extends HubError {
 }
 
 /**
- * Ends a subscription whose events piled up faster than its reader took them, so it never holds the
- * others up; `catchUp` tells the client how to get what it missed.
+ * Ends a subscription that missed events: they piled up faster than its reader took them (so it never holds
+ * the others up), or the hub could not hear them for a while. `why` says which, `catchUp` how to get what it
+ * missed.
  */
 export class SubscriberFellBehindError extends HubError {
-  constructor(maxQueue: number, catchUp: string) {
-    super(
-      'SUBSCRIBER_FELL_BEHIND',
-      429,
-      `This subscription fell more than ${maxQueue} events behind and was ended; to catch up, ${catchUp}.`,
-    );
+  constructor(why: string, catchUp: string) {
+    super('SUBSCRIBER_FELL_BEHIND', 429, `This subscription ${why} and was ended; to catch up, ${catchUp}.`);
   }
 }
 

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Platform } from '../common/enums.js';
 import { credentialAad, SealedWithAnotherKeyError, SecretBox } from '../services/secret-box.js';
+import { LISTENER_APPLICATION_NAME } from '../subscriptions/postgres-listener.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { TEST_SECRET_KEY } from './support/hub-process.js';
 import { errorCodes, startTestHub, type TestHub } from './support/hub.js';
@@ -861,6 +862,57 @@ describe('the stock sync API', () => {
       } finally {
         own.stop();
         forbidden.stop();
+      }
+    });
+
+    it('loads nothing for listing changes while no one on this process subscribes to them', async () => {
+      await waitFor(
+        () => hub.hub.events.listenerCount('channelStockChanged') === 0,
+        'earlier subscribers to leave',
+      );
+      const code = await product(10);
+      // A payload that is no listing id: loading it fails, and the failure is logged.
+      const notifyBadListing = () => sql(`select pg_notify('hub_channel_stock', 'not-a-listing-id')`);
+      const failedLoads = () => logLines.filter((l) => l.includes('could not load notified changes')).length;
+      const before = failedLoads();
+      const items = hub.hub.events.subscribe('inventoryChanged', (item) => item.productCode === code);
+      try {
+        await notifyBadListing();
+        // Notified after it: once this event is here, the listener has dealt with the listing's notification.
+        await sql(`select pg_notify('hub_inventory', ?)`, [code]);
+        await items.next();
+        expect(failedLoads()).toBe(before);
+
+        const listings = hub.hub.events.subscribe('channelStockChanged');
+        try {
+          await notifyBadListing();
+          await waitFor(() => failedLoads() > before, 'the load for a subscriber');
+        } finally {
+          await listings.return!();
+        }
+      } finally {
+        await items.return!();
+      }
+    });
+
+    it('ends its subscribers when the hub could not hear the database for a while, so they read the listings again', async () => {
+      const listings = await subscribed(keys.OPS, {});
+      try {
+        await sql(
+          `select pg_terminate_backend(pid) from pg_stat_activity where application_name = ? and datname = current_database()`,
+          [LISTENER_APPLICATION_NAME],
+        );
+        await waitFor(() => listings.errors.length > 0, 'the subscription to end');
+        expect(listings.errors).toEqual([
+          expect.objectContaining({
+            message: expect.stringContaining(
+              'to catch up, query the listings with product(productCode) { channelStock }, then subscribe again.',
+            ),
+            extensions: { code: 'SUBSCRIBER_FELL_BEHIND' },
+          }),
+        ]);
+      } finally {
+        listings.stop();
       }
     });
   });
