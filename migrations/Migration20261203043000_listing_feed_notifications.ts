@@ -1,6 +1,9 @@
 import { Migration } from '@mikro-orm/migrations';
 
-/** The enqueue function as Migration20261202225134_stock_sync made it, with `extra` run after the jobs are added. */
+/**
+ * The enqueue function as Migration20261202225134_stock_sync made it (jobs in (product, listing) order, as stock
+ * transactions touch them, so that no two enqueues deadlock), with `extra` run after the jobs are added.
+ */
 function enqueueFunction(extra: string): string {
   return `create or replace function hub_stock_sync_enqueue(p_listings uuid[], p_at timestamptz default null)
 returns int language plpgsql as $$
@@ -10,8 +13,8 @@ declare
 begin
   select array_agg(row('stock_sync', json_build_object('listingId', cs.id, 'channelId', cs.channel_id), null,
            coalesce(p_at, now() + make_interval(secs => coalesce(a.push_delay_ms, 1000) / 1000.0)), null,
-           'stock-sync:' || cs.id, null, null)::graphile_worker.job_spec),
-         array_agg(cs.id)
+           'stock-sync:' || cs.id, null, null)::graphile_worker.job_spec order by cs.product_id, cs.id),
+         array_agg(cs.id order by cs.product_id, cs.id)
     into specs, queued
     from channel_sku cs
     join channel c on c.id = cs.channel_id
