@@ -3,7 +3,8 @@ import { GraphQLError } from 'graphql';
 /**
  * Every error a client sees carries one of these in `extensions.code`: the contract's codes, and those
  * the hub adds (RATE_LIMITED, QUERY_TIMEOUT, NOT_AVAILABLE, SUBSCRIBER_FELL_BEHIND, INGEST_BUSY,
- * HOLD_LIMIT_EXCEEDED, SECRET_KEY_MISSING, STOCK_SYNC_DISABLED). None but INTERNAL_SERVER_ERROR is logged as unexpected.
+ * HOLD_LIMIT_EXCEEDED, SECRET_KEY_MISSING, STOCK_SYNC_DISABLED, CHANNEL_API_MISSING). None but INTERNAL_SERVER_ERROR is
+ * logged as unexpected.
  */
 export type ErrorCode =
   | 'UNAUTHENTICATED'
@@ -23,6 +24,7 @@ export type ErrorCode =
   | 'HOLD_LIMIT_EXCEEDED'
   | 'SECRET_KEY_MISSING'
   | 'STOCK_SYNC_DISABLED'
+  | 'CHANNEL_API_MISSING'
   | 'INTERNAL_SERVER_ERROR';
 
 /**
@@ -58,6 +60,16 @@ export class ForbiddenError extends HubError {
 export class NotFoundError extends HubError {
   constructor(what: string, key: string) {
     super('NOT_FOUND', 404, `${what} "${key}" does not exist.`, { resource: what, key });
+  }
+}
+
+/** Several products named at once that do not exist: `keys` lists each (a client need not parse the message). */
+export class ProductsNotFoundError extends HubError {
+  constructor(productCodes: readonly string[]) {
+    super('NOT_FOUND', 404, `No product has the code ${productCodes.map((c) => `"${c}"`).join(', ')}.`, {
+      resource: 'Product',
+      keys: [...productCodes],
+    });
   }
 }
 
@@ -146,16 +158,13 @@ export class NotAvailableError extends HubError {
 }
 
 /**
- * Ends a subscription whose events piled up faster than its reader took them, so it never holds the
- * others up; `catchUp` tells the client how to get what it missed.
+ * Ends a subscription that missed events: they piled up faster than its reader took them (so it never holds
+ * the others up), or the hub could not hear them for a while. `why` says which, `catchUp` how to get what it
+ * missed.
  */
 export class SubscriberFellBehindError extends HubError {
-  constructor(maxQueue: number, catchUp: string) {
-    super(
-      'SUBSCRIBER_FELL_BEHIND',
-      429,
-      `This subscription fell more than ${maxQueue} events behind and was ended; to catch up, ${catchUp}.`,
-    );
+  constructor(why: string, catchUp: string) {
+    super('SUBSCRIBER_FELL_BEHIND', 429, `This subscription ${why} and was ended; to catch up, ${catchUp}.`);
   }
 }
 
@@ -223,6 +232,18 @@ export class StockSyncDisabledError extends HubError {
       'STOCK_SYNC_DISABLED',
       409,
       `The stock sync of channel "${channelCode}" is off: an ADMIN turns it on with setChannelStockSync.`,
+      { channelCode },
+    );
+  }
+}
+
+/** The stock sync of a channel with no platform credentials was to be turned on: every push would fail. */
+export class ChannelApiMissingError extends HubError {
+  constructor(channelCode: string) {
+    super(
+      'CHANNEL_API_MISSING',
+      409,
+      `Channel "${channelCode}" has no platform API credentials: an ADMIN sets them with setChannelApi, then turns the stock sync on.`,
       { channelCode },
     );
   }

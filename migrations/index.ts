@@ -1,3 +1,5 @@
+import { Migration20261203043000_listing_feed_notifications } from './Migration20261203043000_listing_feed_notifications.js';
+import { Migration20261203042300_channel_api_credentials_trigger } from './Migration20261203042300_channel_api_credentials_trigger.js';
 import { Migration20261202225134_stock_sync } from './Migration20261202225134_stock_sync.js';
 import { Migration20261202152000_api_key_revocation } from './Migration20261202152000_api_key_revocation.js';
 import { Migration20261202154000_delivery_replays } from './Migration20261202154000_delivery_replays.js';
@@ -40,4 +42,12 @@ export const migrationsList = [
   },
   { name: 'Migration20261202155000_hold_api_key', class: Migration20261202155000_hold_api_key },
   { name: 'Migration20261202225134_stock_sync', class: Migration20261202225134_stock_sync },
+  {
+    name: 'Migration20261203042300_channel_api_credentials_trigger',
+    class: Migration20261203042300_channel_api_credentials_trigger,
+  },
+  {
+    name: 'Migration20261203043000_listing_feed_notifications',
+    class: Migration20261203043000_listing_feed_notifications,
+  },
 ];

@@ -3,7 +3,7 @@ import type { Product } from '../entities/index.js';
 import { ProductInput } from '../schema/inputs.js';
 import { InventoryItemType, ProductType } from '../schema/stock.js';
 import { ChannelStockType } from '../schema/stock-sync.js';
-import { canSeeChannel } from '../services/access.js';
+import { channelStockOf } from '../services/channel-stock.js';
 import { findProduct, listProducts, mapChannelSku, upsertProduct } from '../services/catalog.js';
 import type { RequestContext } from '../services/context.js';
 import { READ_CATALOG, WRITE_CATALOG } from './roles.js';
@@ -64,8 +64,7 @@ export class ProductResolver {
     description:
       "The product's platform listings, and where each stands (a channel's key: its own channel's).",
   })
-  async channelStock(@Root() product: Product, @Ctx() ctx: RequestContext) {
-    const listings = await ctx.loaders.channelStockByProductId.load(product.id);
-    return listings.filter((listing) => canSeeChannel(ctx, listing.channel.code));
+  channelStock(@Root() product: Product, @Ctx() ctx: RequestContext) {
+    return channelStockOf(ctx, product.id);
   }
 }

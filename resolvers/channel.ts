@@ -1,9 +1,8 @@
 import { Arg, Authorized, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { Role } from '../common/enums.js';
 import { ChannelType } from '../schema/channel.js';
 import { ChannelInput } from '../schema/inputs.js';
 import { ChannelApiInput, ChannelApiType, ChannelStockSyncType } from '../schema/stock-sync.js';
-import { clearChannelApi, setChannelApi } from '../services/channel-stock.js';
+import { channelApiOf, clearChannelApi, setChannelApi } from '../services/channel-stock.js';
 import {
   findChannel,
   listChannels,
@@ -90,7 +89,7 @@ export class ChannelResolver {
     description: 'The platform API settings, for ADMIN keys only (null for others, and when none are set).',
   })
   api(@Root() channel: { id: string }, @Ctx() ctx: RequestContext) {
-    return ctx.principal?.role === Role.ADMIN ? ctx.loaders.channelApiById.load(channel.id) : null;
+    return channelApiOf(ctx, channel.id);
   }
 
   @FieldResolver(() => ChannelStockSyncType)

@@ -102,12 +102,12 @@ export class SubscriptionResolver {
   @Subscription(() => ChannelStockType, {
     description:
       "A listing's state, confirmed number or error changed (a channel's key: its own channel's listings only).",
-    subscribe: ({ args, context }: Subscribing<{ channelCode?: string | null }>) =>
-      checkedStream(async () =>
-        streamsOf(context).bus.subscribe(
-          'channelStockChanged',
-          channelStockSubscription(context, args.channelCode),
-        ),
+    // The bus's own iterator, the access check made first: a generator around it would end only at its next
+    // event, and a subscriber that left would count (and have listings loaded) until then.
+    subscribe: async ({ args, context }: Subscribing<{ channelCode?: string | null }>) =>
+      streamsOf(context).bus.subscribe(
+        'channelStockChanged',
+        channelStockSubscription(context, args.channelCode),
       ),
   })
   channelStockChanged(

@@ -36,7 +36,8 @@ export class ChannelApiType {
 export class ChannelApiInput {
   @Field(() => String, {
     nullable: true,
-    description: "An http(s) URL (a test platform, a proxy); null: the platform's real gateway.",
+    description:
+      "An http(s) URL (a test platform, a proxy) with no user, password, query or fragment; null: the platform's real gateway.",
   })
   baseUrl?: string | null;
   @Field(() => String, { nullable: true }) appKey?: string | null;
@@ -53,7 +54,7 @@ export class ChannelApiInput {
   signMethod?: string | null;
   @Field(() => Float, { nullable: true, description: "Above 0, at most 1000; null: the platform's default." })
   requestsPerSecond?: number | null;
-  @Field(() => Int, { nullable: true, description: '0 to 60000; 1000 when never set.' })
+  @Field(() => Int, { nullable: true, description: '0 to 60000; null (or never set): 1000.' })
   pushDelayMs?: number | null;
 }
 

@@ -89,9 +89,11 @@ export interface HubConfig {
   requestTimeoutMs: number;
   /** Time an HTTP connection may stay silent (no bytes either way); then it is closed. */
   connectionTimeoutMs: number;
-  /** Pushing the pool's stock to the platforms (services/stock-sync). */
   /** HUB_SECRET_KEY: seals platform credentials at rest; unset: `<dataDir>/secret.key` with the embedded database. */
   secretKey: Buffer | undefined;
+  /** HUB_SECRET_KEY_PREVIOUS: the key before a rotation; values it sealed still open until they are set again. */
+  previousSecretKey: Buffer | undefined;
+  /** Pushing the pool's stock to the platforms (services/stock-sync). */
   stockSync: {
     /** Push jobs this process runs at once; 0: this process pushes nothing (another one does). */
     concurrency: number;
@@ -121,6 +123,22 @@ const port = (name: string) =>
     .int(`${name} must be a whole number`)
     .min(0, `${name} must be between 0 and 65535`)
     .max(65535, `${name} must be between 0 and 65535`);
+
+/** A key as HUB_SECRET_KEY gives it, never repeated in the message when it is refused. */
+const secretKey = z
+  .string()
+  .transform((text, ctx) => {
+    const key = parseSecretKey(text);
+    if (!key) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -hex 32`)',
+      });
+      return z.NEVER;
+    }
+    return key;
+  })
+  .optional();
 
 const schema = z.object({
   PORT: port('PORT').default(4000),
@@ -175,20 +193,8 @@ const schema = z.object({
     .default(3600),
   POLL_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
   POLL_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
-  HUB_SECRET_KEY: z
-    .string()
-    .transform((text, ctx) => {
-      const key = parseSecretKey(text);
-      if (!key) {
-        ctx.addIssue({
-          code: 'custom',
-          message: 'must be 32 bytes as 64 hex digits or base64 (e.g. `openssl rand -hex 32`)',
-        });
-        return z.NEVER;
-      }
-      return key;
-    })
-    .optional(),
+  HUB_SECRET_KEY: secretKey,
+  HUB_SECRET_KEY_PREVIOUS: secretKey,
   STOCK_SYNC_CONCURRENCY: z.coerce.number().int().min(0).max(1000).default(100),
   STOCK_SYNC_SWEEP_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
   STOCK_SYNC_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
@@ -399,6 +405,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     connectionTimeoutMs: e.CONNECTION_TIMEOUT_MS,
     secretKey: e.HUB_SECRET_KEY,
+    previousSecretKey: e.HUB_SECRET_KEY_PREVIOUS,
     stockSync: {
       concurrency: e.STOCK_SYNC_CONCURRENCY,
       sweepSeconds: e.STOCK_SYNC_SWEEP_SECONDS,

@@ -41,18 +41,39 @@ export function formatHubError(
   error: unknown,
   requestId: string,
 ): GraphQLFormattedError {
-  return withoutVariableValue(formatHubErrorWithValues(formatted, error, requestId));
+  return withoutValues(formatHubErrorWithValues(formatted, error, requestId));
 }
 
 /**
- * graphql-js quotes the value of a variable it cannot coerce, and a value may be a secret: such a message keeps
- * which variable, never the value. (The query limits refuse most of these first with a fuller message.)
+ * graphql-js quotes the value it cannot coerce, a variable's or a literal's written in the query, and a value
+ * may be a secret (setChannelApi's appSecret): such a message keeps which variable or what type was expected,
+ * never the value. (The query limits refuse most bad variables first with a fuller message.)
  */
-const VARIABLE_VALUE = /^(Variable "\$[^"]*" got invalid value)[\s\S]*$/;
+const QUOTING_VALUES: [RegExp, string][] = [
+  [/^(Variable "\$[^"]*" got invalid value)[\s\S]*$/, '$1 (not repeated here).'],
+  // Literals: "Expected value of type "String", found {…}", "String cannot represent a non string value: 123",
+  // "Enum "Platform" cannot represent non-enum value: "x"", "Value "x" does not exist in "Platform" enum."
+  [
+    /^(Expected value of type "[^"]*"), found [\s\S]*$/,
+    '$1, found a value of another type (not repeated here).',
+  ],
+  [
+    /^((?:\w+|Enum "[^"]*") cannot represent [\w\s-]*value): [\s\S]*$/,
+    '$1 (the value written is not repeated here).',
+  ],
+  [
+    /^Value "[\s\S]*" does not exist in ("[^"]*" enum)\.[\s\S]*$/,
+    'A value that does not exist in $1 was written (not repeated here).',
+  ],
+];
 
-function withoutVariableValue(formatted: GraphQLFormattedError): GraphQLFormattedError {
-  if (!VARIABLE_VALUE.test(formatted.message)) return formatted;
-  return { ...formatted, message: formatted.message.replace(VARIABLE_VALUE, '$1 (not repeated here).') };
+function withoutValues(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  for (const [pattern, replacement] of QUOTING_VALUES) {
+    if (pattern.test(formatted.message)) {
+      return { ...formatted, message: formatted.message.replace(pattern, replacement) };
+    }
+  }
+  return formatted;
 }
 
 function formatHubErrorWithValues(

@@ -2,14 +2,12 @@ import { DefaultLogger, MikroORM, type LoggerNamespace, type Options } from '@mi
 import { Migrator } from '@mikro-orm/migrations';
 import { Logger as QueueLogger, runMigrations } from 'graphile-worker';
 import pg from 'pg';
+import { JOB_QUEUE_SCHEMA } from '../common/job-queue.js';
 import { entities } from '../entities/index.js';
 import { migrationsList } from '../migrations/index.js';
 import type { Logger } from './logger.js';
 
 export type OrmOptions = Partial<Options>;
-
-/** graphile-worker's schema: the durable job queue the stock sync (and later deliveries) run on. */
-export const JOB_QUEUE_SCHEMA = 'graphile_worker';
 
 export function ormOptions(databaseUrl: string, logger: Logger, overrides: OrmOptions = {}): Options {
   return {

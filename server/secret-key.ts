@@ -14,7 +14,8 @@ export const SECRET_KEY_FILE = 'secret.key';
  * the hub says so when someone tries.
  */
 export async function secretBoxFor(config: HubConfig, logger: Logger): Promise<SecretBox | null> {
-  if (config.secretKey) return new SecretBox(config.secretKey);
+  const previous = config.previousSecretKey ? [config.previousSecretKey] : [];
+  if (config.secretKey) return new SecretBox(config.secretKey, previous);
   if (config.databaseUrl) return null;
   const file = path.resolve(config.dataDir, SECRET_KEY_FILE);
   await mkdir(config.dataDir, { recursive: true });
@@ -29,5 +30,5 @@ export async function secretBoxFor(config: HubConfig, logger: Logger): Promise<S
   const key = parseSecretKey(await readFile(file, 'utf8'));
   if (!key)
     throw new ConfigError(`${file} does not hold a key (64 hex digits); remove it or set HUB_SECRET_KEY.`);
-  return new SecretBox(key);
+  return new SecretBox(key, previous);
 }

@@ -3,6 +3,7 @@ import type { RequestContext } from './context.js';
 import { BadUserInputError, NotFoundError } from '../common/errors.js';
 import { requireChannel } from './channels.js';
 import { pageSize } from './ids.js';
+import { listingProblem } from './stock-sync/platforms/index.js';
 
 export interface ProductInput {
   productCode: string;
@@ -91,6 +92,22 @@ export async function mapChannelSku(
   const locationId = optionalId(where.locationId, 'locationId');
   const channel = await requireChannel(ctx, channelCode);
   const product = await requireProduct(ctx, productCode);
+  if (channel.stockSync) {
+    // A listing its platform cannot push would only fail: say so now (a channel not syncing yet may be mapped first).
+    const [stored] = await ctx.em.execute<{ platform_item_id: string | null; location_id: string | null }[]>(
+      `select platform_item_id, location_id from channel_sku where channel_id = ? and platform_sku_id = ?`,
+      [channel.id, skuId],
+    );
+    const listing = {
+      listingId: '',
+      platformSkuId: skuId,
+      platformItemId: itemId ?? stored?.platform_item_id ?? null,
+      locationId: locationId ?? stored?.location_id ?? null,
+    };
+    const problem = listingProblem(channel.platform, listing);
+    if (problem)
+      throw new BadUserInputError(problem, listing.platformItemId ? 'locationId' : 'platformItemId');
+  }
   await ctx.em.execute(
     `insert into channel_sku (id, channel_id, platform_sku_id, product_id, platform_item_id, location_id)
      values (gen_random_uuid(), ?, ?, ?, ?, ?)

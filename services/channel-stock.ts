@@ -1,18 +1,26 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { ChannelStockState, Platform, type ConnectorHealth, type IngestionMode } from '../common/enums.js';
+import {
+  ChannelStockState,
+  Platform,
+  Role,
+  type ConnectorHealth,
+  type IngestionMode,
+} from '../common/enums.js';
 import {
   BadUserInputError,
   NotFoundError,
+  ProductsNotFoundError,
   SecretKeyMissingError,
   StockSyncDisabledError,
   StorefrontNotPushedError,
 } from '../common/errors.js';
+import { JOB_QUEUE_SCHEMA } from '../common/job-queue.js';
 import type { Channel } from '../entities/index.js';
-import { JOB_QUEUE_SCHEMA } from '../server/orm.js';
 import { assertChannelAccess, channelScope } from './access.js';
 import { requireChannel } from './channels.js';
 import type { RequestContext } from './context.js';
-import { LISTING_FROM, LISTING_STATE, LISTING_TARGET } from './stock-sync/listings.js';
+import { LISTING_FROM, LISTING_SELECT, LISTING_STATE, type ListingRow } from './stock-sync/listings.js';
+import { credentialAad } from './secret-box.js';
 import { defaultBaseUrl } from './stock-sync/platforms/index.js';
 
 /**
@@ -70,8 +78,22 @@ const NEEDS: Record<
   [Platform.SHOPIFY]: { required: ['accessToken'], unused: ['appKey', 'appSecret'], signMethods: [] },
 };
 
+type TextField = 'baseUrl' | 'appKey' | 'appSecret' | 'accessToken' | 'shopId' | 'signMethod';
+
+/** The longest value of each field: its column's size (channel_api); a credential far longer is a mistake. */
+const MAX_LENGTH: Record<TextField, number> = {
+  baseUrl: 512,
+  appKey: 255,
+  appSecret: 4096,
+  accessToken: 4096,
+  shopId: 255,
+  signMethod: 32,
+};
+
 const MAX_REQUESTS_PER_SECOND = 1000;
 const MAX_PUSH_DELAY_MS = 60_000;
+/** channel_api.push_delay_ms's default. */
+const DEFAULT_PUSH_DELAY_MS = 1000;
 
 interface StoredApi {
   base_url: string | null;
@@ -94,19 +116,59 @@ export async function setChannelApi(
   input: ChannelApiInput,
 ): Promise<Channel> {
   const channel = await requireChannel(ctx, channelCode);
-  if (channel.platform === Platform.STOREFRONT) throw new StorefrontNotPushedError('channelCode');
-  const [stored] = await ctx.em.execute<StoredApi[]>(
-    `select base_url, app_key, app_secret_sealed, access_token_sealed, shop_id, sign_method,
-            requests_per_second, push_delay_ms
-       from channel_api where channel_id = ?`,
-    [channel.id],
-  );
-  const text = (field: keyof ChannelApiInput, current: string | null): string | null => {
+  const { platform } = channel;
+  if (platform === Platform.STOREFRONT) throw new StorefrontNotPushedError('channelCode');
+  await ctx.em.transactional(async (tx) => {
+    // The row, made first when there is none, stays locked until commit: a call made at the same time merges
+    // its fields into what this one stored, instead of both merging into what was there before.
+    await tx.execute(`insert into channel_api (channel_id) values (?) on conflict (channel_id) do nothing`, [
+      channel.id,
+    ]);
+    const [stored] = await tx.execute<StoredApi[]>(
+      `select base_url, app_key, app_secret_sealed, access_token_sealed, shop_id, sign_method,
+              requests_per_second, push_delay_ms
+         from channel_api where channel_id = ? for update`,
+      [channel.id],
+    );
+    const next = mergeApi(ctx, channel.id, platform, input, stored);
+    // The table's trigger queues a push of every listing of the channel: new credentials are worth a new try.
+    await tx.execute(
+      `update channel_api set base_url = ?, app_key = ?, app_secret_sealed = ?, access_token_sealed = ?,
+              shop_id = ?, sign_method = ?, requests_per_second = ?, push_delay_ms = ?, updated_at = now()
+        where channel_id = ?`,
+      [
+        next.base_url,
+        next.app_key,
+        next.app_secret_sealed,
+        next.access_token_sealed,
+        next.shop_id,
+        next.sign_method,
+        next.requests_per_second,
+        next.push_delay_ms,
+        channel.id,
+      ],
+    );
+  });
+  return channel;
+}
+
+/** What is stored after `input` is applied to `stored`, checked for the channel's platform. */
+function mergeApi(
+  ctx: RequestContext,
+  channelId: string,
+  platform: Exclude<Platform, Platform.STOREFRONT>,
+  input: ChannelApiInput,
+  stored: StoredApi,
+): StoredApi {
+  const text = (field: TextField, current: string | null): string | null => {
     const value = input[field];
     if (value === undefined) return current;
     if (value === null) return null;
-    const trimmed = String(value).trim();
+    const trimmed = value.trim();
     if (!trimmed) throw new BadUserInputError(`${field} must not be empty; null clears it.`, field);
+    if (trimmed.length > MAX_LENGTH[field]) {
+      throw new BadUserInputError(`${field} has at most ${MAX_LENGTH[field]} characters.`, field);
+    }
     return trimmed;
   };
   const box = ctx.hub.secretBox;
@@ -115,20 +177,21 @@ export async function setChannelApi(
     const plain = text(field, null);
     if (plain === null) return null;
     if (!box) throw new SecretKeyMissingError();
-    return box.seal(plain);
+    return box.seal(plain, credentialAad(channelId, field));
   };
   const next: StoredApi = {
-    base_url: baseUrlOf(text('baseUrl', stored?.base_url ?? null)),
-    app_key: text('appKey', stored?.app_key ?? null),
-    app_secret_sealed: secret('appSecret', stored?.app_secret_sealed ?? null),
-    access_token_sealed: secret('accessToken', stored?.access_token_sealed ?? null),
-    shop_id: text('shopId', stored?.shop_id ?? null),
-    sign_method: text('signMethod', stored?.sign_method ?? null),
+    base_url: baseUrlOf(text('baseUrl', stored.base_url)),
+    app_key: text('appKey', stored.app_key),
+    app_secret_sealed: secret('appSecret', stored.app_secret_sealed),
+    access_token_sealed: secret('accessToken', stored.access_token_sealed),
+    shop_id: text('shopId', stored.shop_id),
+    sign_method: text('signMethod', stored.sign_method),
     requests_per_second:
-      input.requestsPerSecond === undefined ? (stored?.requests_per_second ?? null) : input.requestsPerSecond,
-    push_delay_ms: input.pushDelayMs ?? stored?.push_delay_ms ?? 1000,
+      input.requestsPerSecond === undefined ? stored.requests_per_second : input.requestsPerSecond,
+    push_delay_ms:
+      input.pushDelayMs === undefined ? stored.push_delay_ms : (input.pushDelayMs ?? DEFAULT_PUSH_DELAY_MS),
   };
-  checkForPlatform(channel.platform, input, next);
+  checkForPlatform(platform, input, next);
   const rps = next.requests_per_second;
   if (rps !== null && !(Number.isFinite(rps) && rps > 0 && rps <= MAX_REQUESTS_PER_SECOND)) {
     throw new BadUserInputError(
@@ -143,29 +206,7 @@ export async function setChannelApi(
   ) {
     throw new BadUserInputError(`pushDelayMs must be 0 to ${MAX_PUSH_DELAY_MS}.`, 'pushDelayMs');
   }
-  // The table's trigger queues a push of every listing of the channel: new credentials are worth a new try.
-  await ctx.em.execute(
-    `insert into channel_api (channel_id, base_url, app_key, app_secret_sealed, access_token_sealed, shop_id,
-                              sign_method, requests_per_second, push_delay_ms, updated_at)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, now())
-     on conflict (channel_id) do update set
-       base_url = excluded.base_url, app_key = excluded.app_key, app_secret_sealed = excluded.app_secret_sealed,
-       access_token_sealed = excluded.access_token_sealed, shop_id = excluded.shop_id,
-       sign_method = excluded.sign_method, requests_per_second = excluded.requests_per_second,
-       push_delay_ms = excluded.push_delay_ms, updated_at = now()`,
-    [
-      channel.id,
-      next.base_url,
-      next.app_key,
-      next.app_secret_sealed,
-      next.access_token_sealed,
-      next.shop_id,
-      next.sign_method,
-      next.requests_per_second,
-      next.push_delay_ms,
-    ],
-  );
-  return channel;
+  return next;
 }
 
 /** Forgets a channel's platform credentials; its pushes fail (and say why) until new ones are set. */
@@ -183,13 +224,20 @@ function baseUrlOf(value: string | null): string | null {
   } catch {
     // refused below
   }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || /\s/.test(value)) {
+  // The clients append their paths and queries to it, and credentials go sealed in their own fields.
+  if (
+    !url ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.username ||
+    url.password ||
+    /[\s?#]/.test(value)
+  ) {
     throw new BadUserInputError(
-      "baseUrl must be an http:// or https:// URL; null: the platform's gateway.",
+      "baseUrl must be an http:// or https:// URL with no user, password, query or fragment; null: the platform's gateway.",
       'baseUrl',
     );
   }
-  // The clients append their paths to it.
+  // Without its trailing slashes: the clients append paths that start with one.
   return value.replace(/\/+$/, '');
 }
 
@@ -242,6 +290,11 @@ export interface ChannelApiView {
   hasAppSecret: boolean;
   hasAccessToken: boolean;
   updatedAt: Date;
+}
+
+/** A channel's API settings for an ADMIN key; null for any other key, and where none are set. */
+export async function channelApiOf(ctx: RequestContext, channelId: string): Promise<ChannelApiView | null> {
+  return ctx.principal?.role === Role.ADMIN ? ctx.loaders.channelApiById.load(channelId) : null;
 }
 
 /** The API settings of these channels (null where none are set), in one statement. */
@@ -393,41 +446,7 @@ export interface ChannelStockView {
   cap: number | null;
 }
 
-export interface ChannelStockRow {
-  listing_id: string;
-  product_id: string;
-  product_code: string;
-  platform_sku_id: string;
-  platform_item_id: string | null;
-  location_id: string | null;
-  target: number;
-  confirmed: number | null;
-  confirmed_at: Date | null;
-  state: ChannelStockState;
-  last_error: string | null;
-  cap: number | null;
-  channel_id: string;
-  channel_code: string;
-  channel_platform: Platform;
-  channel_name: string;
-  channel_is_core: boolean;
-  channel_sales_open: boolean;
-  channel_ingestion_modes: IngestionMode[];
-  channel_health: ConnectorHealth;
-  channel_last_heartbeat_at: Date | null;
-  channel_last_order_at: Date | null;
-}
-
-/** Listings with their channel; add a WHERE on cs / c / p. */
-export const CHANNEL_STOCK_SELECT = `select cs.id as listing_id, cs.product_id, p.product_code, cs.platform_sku_id,
-  cs.platform_item_id, cs.location_id, ${LISTING_TARGET} as target, cs.confirmed, cs.confirmed_at,
-  ${LISTING_STATE} as state, cs.last_error, cap.cap, c.id as channel_id, c.code as channel_code,
-  c.platform as channel_platform, c.name as channel_name, c.is_core as channel_is_core,
-  c.sales_open as channel_sales_open, c.ingestion_modes as channel_ingestion_modes, c.health as channel_health,
-  c.last_heartbeat_at as channel_last_heartbeat_at, c.last_order_at as channel_last_order_at
-  from ${LISTING_FROM}`;
-
-export function toChannelStock(row: ChannelStockRow): ChannelStockView {
+export function toChannelStock(row: ListingRow): ChannelStockView {
   return {
     listingId: row.listing_id,
     productId: row.product_id,
@@ -456,13 +475,20 @@ export function toChannelStock(row: ChannelStockRow): ChannelStockView {
   };
 }
 
+/** The product's listings the caller may see: a channel's key sees its own channel's only. */
+export async function channelStockOf(ctx: RequestContext, productId: string): Promise<ChannelStockView[]> {
+  const listings = await ctx.loaders.channelStockByProductId.load(productId);
+  const scope = channelScope(ctx);
+  return scope === null ? listings : listings.filter((listing) => listing.channel.code === scope);
+}
+
 /** Every listing of these products, by channel code then platform SKU, in one statement. */
 export async function loadChannelStockByProduct(
   em: EntityManager,
   productIds: readonly string[],
 ): Promise<ChannelStockView[][]> {
-  const rows = await em.execute<ChannelStockRow[]>(
-    `${CHANNEL_STOCK_SELECT}
+  const rows = await em.execute<ListingRow[]>(
+    `${LISTING_SELECT}
       where cs.product_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))
       order by c.code, cs.platform_sku_id`,
     [JSON.stringify(productIds)],
@@ -501,8 +527,8 @@ export async function setChannelStockCap(
       [channel.id, product.id, cap],
     );
   }
-  const [row] = await ctx.em.execute<ChannelStockRow[]>(
-    `${CHANNEL_STOCK_SELECT} where cs.channel_id = ? and cs.product_id = ? order by cs.platform_sku_id limit 1`,
+  const [row] = await ctx.em.execute<ListingRow[]>(
+    `${LISTING_SELECT} where cs.channel_id = ? and cs.product_id = ? order by cs.platform_sku_id limit 1`,
     [channel.id, product.id],
   );
   return row ? toChannelStock(row) : null;
@@ -517,6 +543,12 @@ export async function syncStock(
   channelCode: string,
   productCodes: readonly string[] | null,
 ): Promise<number> {
+  if (productCodes?.length === 0) {
+    throw new BadUserInputError(
+      'Name at least one product, or leave productCodes out to push them all.',
+      'productCodes',
+    );
+  }
   const channel = await requireChannel(ctx, channelCode);
   if (!channel.stockSync || channel.platform === Platform.STOREFRONT) {
     throw new StockSyncDisabledError(channelCode);
@@ -525,7 +557,7 @@ export async function syncStock(
   if (codes) {
     const products = await ctx.loaders.productByCode.loadMany(codes);
     const missing = codes.filter((_, i) => !products[i] || products[i] instanceof Error);
-    if (missing.length) throw new NotFoundError('Product', missing.join('", "'));
+    if (missing.length) throw new ProductsNotFoundError(missing);
   }
   const [row] = await ctx.em.execute<{ queued: number }[]>(
     `with picked as (

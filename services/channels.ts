@@ -3,7 +3,13 @@ import { Channel } from '../entities/index.js';
 import { IngestionMode, Platform } from '../common/enums.js';
 import { assertChannelAccess, channelScope } from './access.js';
 import type { RequestContext } from './context.js';
-import { BadUserInputError, NotFoundError, StorefrontNotPushedError } from '../common/errors.js';
+import {
+  BadUserInputError,
+  ChannelApiMissingError,
+  NotFoundError,
+  SecretKeyMissingError,
+  StorefrontNotPushedError,
+} from '../common/errors.js';
 import { MIN_SECRET_LENGTH } from '../common/hmac.js';
 
 const CODE = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -55,6 +61,10 @@ export async function upsertChannel(ctx: RequestContext, input: ChannelInput): P
   }
   if (input.stockSync && input.platform === Platform.STOREFRONT)
     throw new StorefrontNotPushedError('stockSync');
+  if (input.stockSync) {
+    const existing = await ctx.em.findOne(Channel, { code: input.code });
+    await assertCanSync(ctx, existing?.id ?? null, input.code);
+  }
   return ctx.em.transactional(async (tx) => {
     await tx.upsert(
       Channel,
@@ -104,9 +114,22 @@ export async function setChannelStockSync(
 ): Promise<Channel> {
   const channel = await requireChannel(ctx, code);
   if (enabled && channel.platform === Platform.STOREFRONT) throw new StorefrontNotPushedError('enabled');
+  if (enabled) await assertCanSync(ctx, channel.id, code);
   channel.stockSync = enabled;
   await ctx.em.flush();
   return channel;
+}
+
+/**
+ * Turning a channel's stock sync on needs what every push needs: a key to open credentials with, and the
+ * channel's credentials (`channelId` null: a channel not created yet, which has none).
+ */
+async function assertCanSync(ctx: RequestContext, channelId: string | null, code: string): Promise<void> {
+  if (!ctx.hub.secretBox) throw new SecretKeyMissingError();
+  const [api] = channelId
+    ? await ctx.em.execute<unknown[]>(`select 1 from channel_api where channel_id = ?`, [channelId])
+    : [];
+  if (!api) throw new ChannelApiMissingError(code);
 }
 
 export async function setChannelSalesOpen(

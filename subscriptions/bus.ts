@@ -63,6 +63,8 @@ type Listener<T> = (event: T) => void;
 export class EventBus {
   private readonly listeners = new Map<HubTopic, Set<Listener<never>>>();
   private readonly closers = new Set<() => void>();
+  /** Per topic, what ends each subscriber with SubscriberFellBehindError (`why` it missed events). */
+  private readonly droppers = new Map<HubTopic, Set<(why: string) => void>>();
 
   publish<K extends HubTopic>(topic: K, event: HubEventMap[K]): void {
     const set = this.listeners.get(topic) as Set<Listener<HubEventMap[K]>> | undefined;
@@ -90,9 +92,12 @@ export class EventBus {
 
     const set = (this.listeners.get(topic) ?? new Set()) as Set<Listener<HubEventMap[K]>>;
     this.listeners.set(topic, set as Set<Listener<never>>);
+    const drops = this.droppers.get(topic) ?? new Set();
+    this.droppers.set(topic, drops);
 
     const detach = () => {
       set.delete(listener);
+      drops.delete(drop);
       this.closers.delete(end);
     };
     const deliver = (item: T) => {
@@ -104,15 +109,16 @@ export class EventBus {
         queue.push(item);
       }
     };
+    const drop = (why: string) => {
+      if (ended) return;
+      queue.length = 0;
+      ended = true;
+      detach();
+      deliver(new SubscriberFellBehindError(why, CATCH_UP[topic]));
+    };
     const listener: Listener<HubEventMap[K]> = (event) => {
       if (ended || !filter(event)) return;
-      if (queue.length >= maxQueue) {
-        queue.length = 0;
-        ended = true;
-        detach();
-        deliver(new SubscriberFellBehindError(maxQueue, CATCH_UP[topic]));
-        return;
-      }
+      if (queue.length >= maxQueue) return drop(`fell more than ${maxQueue} events behind`);
       deliver(event);
     };
     const end = () => {
@@ -126,6 +132,7 @@ export class EventBus {
       }
     };
     set.add(listener);
+    drops.add(drop);
     this.closers.add(end);
 
     const iterator: AsyncIterableIterator<T> = {
@@ -149,6 +156,11 @@ export class EventBus {
       },
     };
     return iterator;
+  }
+
+  /** Ends every subscriber of `topic` with SubscriberFellBehindError: it missed events (`why`) and must catch up. */
+  dropSubscribers(topic: HubTopic, why: string): void {
+    for (const drop of [...(this.droppers.get(topic) ?? [])]) drop(why);
   }
 
   /** Ends every subscriber (the hub is stopping). */

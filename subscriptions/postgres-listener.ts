@@ -1,7 +1,8 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { StockAlertKind } from '../common/enums.js';
-import { CHANNEL_STOCK_SELECT, toChannelStock, type ChannelStockRow } from '../services/channel-stock.js';
+import { toChannelStock } from '../services/channel-stock.js';
+import { LISTING_SELECT, type ListingRow } from '../services/stock-sync/listings.js';
 import type { EventBus, InventoryEvent, StockAlertEvent } from './bus.js';
 
 export const ALERT_CHANNEL = 'hub_stock_alert';
@@ -72,7 +73,9 @@ export interface PostgresListenerOptions {
  * database's triggers send on commit, loads what they name (batched per tick) and
  * publishes it to the bus. On connection loss it reconnects with backoff and
  * publishes the alerts (and inventory figures) committed meanwhile, so none is lost. Listing changes
- * (channelStockChanged) are not caught up: a board reads the listings' current state again.
+ * (channelStockChanged) are not caught up: their subscribers are ended then (SUBSCRIBER_FELL_BEHIND), so a
+ * board reads the listings' current state again. Listings are loaded only while this process has subscribers
+ * to them, on a chain of their own: their loads never hold up alerts and stock figures.
  */
 export class PostgresListener {
   private client: pg.Client | null = null;
@@ -87,6 +90,7 @@ export class PostgresListener {
   private readonly pendingListings = new Set<string>();
   private flushScheduled = false;
   private work: Promise<void> = Promise.resolve();
+  private listingWork: Promise<void> = Promise.resolve();
   private readonly publishedAlerts = new Set<string>();
   private readonly lastFigures = new Map<string, string>();
 
@@ -102,7 +106,7 @@ export class PostgresListener {
     if (this.retry) clearTimeout(this.retry);
     const client = this.client;
     this.client = null;
-    await this.work.catch(() => undefined);
+    await Promise.all([this.work, this.listingWork]).catch(() => undefined);
     await client?.end().catch(() => undefined);
   }
 
@@ -132,6 +136,12 @@ export class PostgresListener {
       this.lostAt = null;
       // Also after a first attempt that failed: websockets may have opened meanwhile.
       if (since) this.enqueue(() => this.recheckKeys(client));
+      if (since) {
+        this.options.bus.dropSubscribers(
+          'channelStockChanged',
+          "may have missed listing changes while this hub's database listener reconnected",
+        );
+      }
       if (this.connectedOnce && since) {
         this.options.logger.info('subscriptions: listening again, catching up');
         this.enqueue(() => this.catchUp(client, since));
@@ -167,8 +177,11 @@ export class PostgresListener {
     if (channel === API_KEY_REVOKED_CHANNEL) return this.options.apiKeys?.revoked(payload);
     if (channel === ALERT_CHANNEL) this.pendingAlerts.add(payload);
     else if (channel === INVENTORY_CHANNEL) this.pendingCodes.add(payload);
-    else if (channel === CHANNEL_STOCK_CHANNEL) this.pendingListings.add(payload);
-    else return;
+    else if (channel === CHANNEL_STOCK_CHANNEL) {
+      // No one here to tell: not worth a load (a later subscriber reads the listings' state first).
+      if (this.options.bus.listenerCount('channelStockChanged') === 0) return;
+      this.pendingListings.add(payload);
+    } else return;
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
@@ -181,23 +194,19 @@ export class PostgresListener {
       this.pendingAlerts.clear();
       this.pendingCodes.clear();
       this.pendingListings.clear();
-      this.enqueue(() => this.load(client, ids, codes, listings));
+      if (ids.length > 0 || codes.length > 0) this.enqueue(() => this.load(client, ids, codes));
+      if (listings.length > 0) this.enqueue(() => this.loadListings(client, listings), 'listingWork');
     });
   }
 
-  /** Runs loads one after another, so events leave in the order they came. */
-  private enqueue(task: () => Promise<void>): void {
-    this.work = this.work.then(task).catch((err: unknown) => {
+  /** Runs the loads of a chain one after another, so its events leave in the order they came. */
+  private enqueue(task: () => Promise<void>, chain: 'work' | 'listingWork' = 'work'): void {
+    this[chain] = this[chain].then(task).catch((err: unknown) => {
       this.options.logger.error({ err }, 'subscriptions: could not load notified changes');
     });
   }
 
-  private async load(
-    client: pg.Client,
-    alertIds: string[],
-    codes: string[],
-    listings: string[],
-  ): Promise<void> {
+  private async load(client: pg.Client, alertIds: string[], codes: string[]): Promise<void> {
     if (alertIds.length > 0) {
       const { rows } = await client.query<AlertRow>(
         `select ${ALERT_COLUMNS} from stock_alert where id = any($1::bigint[]) order by id`,
@@ -212,14 +221,14 @@ export class PostgresListener {
       );
       this.publishInventory(rows);
     }
-    if (listings.length > 0) {
-      // As it stands now (a listing deleted meanwhile has nothing left to show).
-      const { rows } = await client.query<ChannelStockRow>(
-        `${CHANNEL_STOCK_SELECT} where cs.id = any($1::uuid[])`,
-        [listings],
-      );
-      for (const row of rows) this.options.bus.publish('channelStockChanged', toChannelStock(row));
-    }
+  }
+
+  private async loadListings(client: pg.Client, listings: string[]): Promise<void> {
+    // As they stand now (a listing deleted meanwhile has nothing left to show).
+    const { rows } = await client.query<ListingRow>(`${LISTING_SELECT} where cs.id = any($1::uuid[])`, [
+      listings,
+    ]);
+    for (const row of rows) this.options.bus.publish('channelStockChanged', toChannelStock(row));
   }
 
   /** Closes the websockets of keys revoked (or gone) while no notification could arrive. */

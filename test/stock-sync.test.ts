@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SecretBox } from '../services/secret-box.js';
+import { credentialAad, SecretBox } from '../services/secret-box.js';
 import type { FakeFault } from './support/fake-platforms.js';
 import { TEST_SECRET_KEY } from './support/hub-process.js';
 import { ADMIN_KEY, errorCodes, startTestHub, type TestHub } from './support/hub.js';
@@ -26,7 +26,7 @@ import {
   type SyncFake,
 } from './support/stock-sync.js';
 import type { StockSyncSettings } from '../services/stock-sync/worker.js';
-import { JOB_QUEUE_SCHEMA } from '../server/orm.js';
+import { JOB_QUEUE_SCHEMA } from '../common/job-queue.js';
 
 /**
  * The stock sync end to end, in one process: a hub with the sync running, channels connected to the fake
@@ -386,10 +386,14 @@ describe('stock sync', () => {
       skuId: youzan.listings[0].fakeSkuId,
       quantity: 999,
     });
-    await db.sql(
-      `update channel_api a set app_secret_sealed = $1 from channel c where c.id = a.channel_id and c.code = 'taobao-main'`,
-      [new SecretBox(Buffer.from(TEST_SECRET_KEY, 'hex')).seal(taobaoFake.credentials.appSecret)],
-    );
+    const [taobaoChannel] = await db.sql<{ id: string }>(`select id from channel where code = 'taobao-main'`);
+    await db.sql(`update channel_api set app_secret_sealed = $1 where channel_id = $2`, [
+      new SecretBox(Buffer.from(TEST_SECRET_KEY, 'hex')).seal(
+        taobaoFake.credentials.appSecret,
+        credentialAad(taobaoChannel.id, 'appSecret'),
+      ),
+      taobaoChannel.id,
+    ]);
     await adjust('MILK-1L', -1);
     await adjust('TEA-500G', -1);
     await untilConverged(db, [pdd, youzan, taobao]);

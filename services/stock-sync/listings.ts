@@ -1,3 +1,5 @@
+import type { ChannelStockState, ConnectorHealth, IngestionMode, Platform } from '../../common/enums.js';
+
 /**
  * What each listing should show and where it stands: the one definition the pushes, the sweep and the
  * GraphQL reads share. A listing is a row of the SKU map (channel_sku); its target is the product's
@@ -40,11 +42,9 @@ export const LISTING_STATE = `(case
   when a.throttled_until > now() then 'THROTTLED'
   else 'PENDING' end)`;
 
-/** One listing as the API shows it. */
+/** One listing with its channel, as the API shows it (services/channel-stock.ts shapes it). */
 export interface ListingRow {
   listing_id: string;
-  channel_id: string;
-  channel_code: string;
   product_id: string;
   product_code: string;
   platform_sku_id: string;
@@ -53,13 +53,26 @@ export interface ListingRow {
   target: number;
   confirmed: number | null;
   confirmed_at: Date | null;
-  state: 'IN_SYNC' | 'PENDING' | 'THROTTLED' | 'FAILED' | 'DISABLED';
+  state: ChannelStockState;
   last_error: string | null;
   cap: number | null;
+  channel_id: string;
+  channel_code: string;
+  channel_platform: Platform;
+  channel_name: string;
+  channel_is_core: boolean;
+  channel_sales_open: boolean;
+  channel_ingestion_modes: IngestionMode[];
+  channel_health: ConnectorHealth;
+  channel_last_heartbeat_at: Date | null;
+  channel_last_order_at: Date | null;
 }
 
 /** Selects ListingRow columns; add a WHERE on cs / c / p. */
-export const LISTING_SELECT = `select cs.id as listing_id, cs.channel_id, c.code as channel_code, cs.product_id,
-  p.product_code, cs.platform_sku_id, cs.platform_item_id, cs.location_id, ${LISTING_TARGET} as target,
-  cs.confirmed, cs.confirmed_at, ${LISTING_STATE} as state, cs.last_error, cap.cap
+export const LISTING_SELECT = `select cs.id as listing_id, cs.product_id, p.product_code, cs.platform_sku_id,
+  cs.platform_item_id, cs.location_id, ${LISTING_TARGET} as target, cs.confirmed, cs.confirmed_at,
+  ${LISTING_STATE} as state, cs.last_error, cap.cap, c.id as channel_id, c.code as channel_code,
+  c.platform as channel_platform, c.name as channel_name, c.is_core as channel_is_core,
+  c.sales_open as channel_sales_open, c.ingestion_modes as channel_ingestion_modes, c.health as channel_health,
+  c.last_heartbeat_at as channel_last_heartbeat_at, c.last_order_at as channel_last_order_at
   from ${LISTING_FROM}`;

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Platform } from '../../common/enums.js';
 import type { Logger } from '../../server/logger.js';
 import { PlatformRequestError } from '../platform-client.js';
-import type { Sealer } from '../secret-box.js';
+import { credentialAad, type Sealer } from '../secret-box.js';
 import { LISTING_FROM, LISTING_TARGET, staleClaim } from './listings.js';
 import {
   PlatformRejectedError,
@@ -280,9 +280,13 @@ export class ChannelPusher {
       }
       try {
         const appSecret =
-          row.app_secret_sealed === null ? null : this.deps.sealer.open(row.app_secret_sealed);
+          row.app_secret_sealed === null
+            ? null
+            : this.deps.sealer.open(row.app_secret_sealed, credentialAad(this.channelId, 'appSecret'));
         const accessToken =
-          row.access_token_sealed === null ? null : this.deps.sealer.open(row.access_token_sealed);
+          row.access_token_sealed === null
+            ? null
+            : this.deps.sealer.open(row.access_token_sealed, credentialAad(this.channelId, 'accessToken'));
         if (baseUrl) {
           api = {
             channelId: this.channelId,

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { vi } from 'vitest';
-import { SecretBox } from '../../services/secret-box.js';
+import { credentialAad, SecretBox } from '../../services/secret-box.js';
 import {
   LISTING_FROM,
   LISTING_SELECT,
@@ -191,8 +191,8 @@ export async function connectFake(
         channel.id,
         sync.fake.baseUrl,
         creds.appKey,
-        box.seal(creds.appSecret),
-        box.seal(creds.accessToken),
+        box.seal(creds.appSecret, credentialAad(channel.id, 'appSecret')),
+        box.seal(creds.accessToken, credentialAad(channel.id, 'accessToken')),
         creds.shopId,
         null,
         options.requestsPerSecond ?? null,

@@ -1,6 +1,7 @@
 import { Platform } from '../../../common/enums.js';
 import { BadUserInputError } from '../../../common/errors.js';
-import type { StockClient, StockClientFactory, StockClientOptions } from '../platform-api.js';
+import { PlatformClients } from '../../platform-client.js';
+import type { Listing, StockClient, StockClientFactory, StockClientOptions } from '../platform-api.js';
 import { douyinClient } from './douyin.js';
 import { jdClient } from './jd.js';
 import { kuaishouClient } from './kuaishou.js';
@@ -24,6 +25,23 @@ const FACTORIES: Record<Exclude<Platform, Platform.STOREFRONT>, StockClientFacto
 /** A new client (Youzan's keeps its tokens, so keep one per hub); null for the storefront, which is not pushed to. */
 export function stockClientFor(platform: Platform, options: StockClientOptions): StockClient | null {
   return platform === Platform.STOREFRONT ? null : FACTORIES[platform](options);
+}
+
+/** One client per platform that is only asked what a listing lacks: it makes no calls. */
+const checkers = new Map<Platform, StockClient>();
+
+/**
+ * What the platform's client needs of a listing that it lacks (its item id, Shopify's location), as the
+ * pushes check it: null when the listing can be pushed (and for the storefront, which is not pushed to).
+ */
+export function listingProblem(platform: Platform, listing: Listing): string | null {
+  if (platform === Platform.STOREFRONT) return null;
+  let client = checkers.get(platform);
+  if (!client) {
+    client = FACTORIES[platform]({ http: new PlatformClients() });
+    checkers.set(platform, client);
+  }
+  return client.listingProblem(listing);
 }
 
 const GATEWAYS: Record<Exclude<Platform, Platform.STOREFRONT | Platform.SHOPIFY>, string> = {
