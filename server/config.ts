@@ -103,7 +103,11 @@ export interface HubConfig {
     pollIntervalMs: number;
     /** One request to a platform's stock API may take this long… */
     timeoutMs: number;
-    /** …and is tried again this many times after a timeout, a network error or a 5xx. */
+    /**
+     * …and is tried again this many times after a timeout, a network error or a 5xx. 0 by default: a request
+     * without an answer may still be applied, so a retry within the push could land before it and be
+     * overwritten by it; the listing waits the settle time instead, then is read back or set again.
+     */
     retries: number;
     /** Wait after a throttled reply that says no time; unset: the platform's own (Youzan 30 s, others 1 s). */
     throttleWaitMs: number | undefined;
@@ -199,7 +203,7 @@ const schema = z.object({
   STOCK_SYNC_SWEEP_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
   STOCK_SYNC_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   STOCK_SYNC_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
-  STOCK_SYNC_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  STOCK_SYNC_RETRIES: z.coerce.number().int().min(0).max(10).default(0),
   STOCK_SYNC_THROTTLE_WAIT_MS: z.coerce.number().int().min(0).max(3_600_000).optional(),
   STOCK_SYNC_BREAKER_RESET_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   STOCK_SYNC_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
