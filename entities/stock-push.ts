@@ -2,10 +2,12 @@ import { BigIntType, Entity, Index, PrimaryKey, Property, type Opt } from '@mikr
 
 /**
  * Each number the hub sent to a platform for a listing, and how the platform answered: what operators read to
- * see what a platform was told and when. The sync never reads it.
+ * see what a platform was told and when. The sync never reads it; the sweep prunes it.
  */
 @Entity({ tableName: 'stock_push' })
 @Index({ properties: ['listingId', 'createdAt'] })
+// The sweep deletes rows past their retention by time.
+@Index({ properties: ['createdAt'] })
 export class StockPush {
   @PrimaryKey({ type: new BigIntType('string'), autoincrement: true })
   id!: string;
