@@ -269,10 +269,10 @@ export interface HttpRequest {
 }
 
 /**
- * One HTTP request whose reply must be a 2xx with a JSON body: an attempt for `call`, which gives it the
- * signal. The body is read under the same signal: a reply that stalls halfway times out too.
+ * One HTTP request whose reply must be a 2xx: its body as text. The body is read under the same signal: a reply
+ * that stalls halfway times out too.
  */
-export async function fetchJson(request: HttpRequest, signal: AbortSignal): Promise<unknown> {
+export async function fetchText(request: HttpRequest, signal: AbortSignal): Promise<string> {
   let text: string;
   let status: number;
   try {
@@ -291,6 +291,12 @@ export async function fetchJson(request: HttpRequest, signal: AbortSignal): Prom
   if (status < 200 || status > 299) {
     throw new PlatformRequestError('http', `The platform answered HTTP ${status}.`, status);
   }
+  return text;
+}
+
+/** One HTTP request whose reply must be a 2xx with a JSON body: an attempt for `call`, which gives it the signal. */
+export async function fetchJson(request: HttpRequest, signal: AbortSignal): Promise<unknown> {
+  const text = await fetchText(request, signal);
   try {
     return JSON.parse(text);
   } catch {

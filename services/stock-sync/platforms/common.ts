@@ -1,4 +1,4 @@
-import { PlatformRequestError, type Attempt, type HttpRequest } from '../../platform-client.js';
+import { fetchText, PlatformRequestError, type Attempt, type HttpRequest } from '../../platform-client.js';
 import {
   PlatformRejectedError,
   PlatformThrottledError,
@@ -74,23 +74,7 @@ function keepBigIntegers(_key: string, value: unknown, context?: { source?: stri
  */
 export function jsonAttempt(request: HttpRequest): Attempt<unknown> {
   return async (signal) => {
-    let text: string;
-    let status: number;
-    try {
-      const response = await fetch(request.url, { ...request.init, signal });
-      status = response.status;
-      text = await response.text();
-    } catch (err) {
-      if (signal.aborted) throw err;
-      const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
-      const detail = cause?.code ?? cause?.message ?? (err as Error).message;
-      throw new PlatformRequestError('network', `The platform could not be reached (${detail}).`, null, {
-        cause: err,
-      });
-    }
-    if (status < 200 || status > 299) {
-      throw new PlatformRequestError('http', `The platform answered HTTP ${status}.`, status);
-    }
+    const text = await fetchText(request, signal);
     try {
       return JSON.parse(text, keepBigIntegers) as unknown;
     } catch {
