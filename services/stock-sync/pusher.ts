@@ -82,6 +82,8 @@ export class ChannelPusher {
   private readonly inFlight = new Set<string>();
   private readonly refs = new Map<string, ListingRef>();
   private drains = 0;
+  /** When the listings this process sent back to the queue for lack of room come due, the last of them. */
+  private backlogUntil = 0;
   private info: ChannelInfo | null = null;
 
   constructor(
@@ -94,10 +96,14 @@ export class ChannelPusher {
     if (this.waiting.size >= this.waitingLimit() && !this.waiting.has(listingId)) {
       // More here than this channel can send within a pace wait: the listing goes back to the queue for
       // about when the channel's pace reaches it, so it does not hold a job that other channels could use.
+      // Each one sent back gets the next turn after those sent back before it, so a backlog of thousands is
+      // put back once, spread over the time the channel needs for it, not fetched and put back again and again.
       const rps = this.info?.requestsPerSecond ?? 1;
       const perCall = this.info?.client?.maxBatch ?? 1;
-      const dueInMs = (this.waiting.size / (rps * perCall)) * 1000;
-      await this.reschedule([listingId], dueInMs + Math.random() * 1000);
+      const now = Date.now();
+      const afterWaiting = now + (this.waiting.size / (rps * perCall)) * 1000;
+      this.backlogUntil = Math.max(this.backlogUntil, afterWaiting) + 1000 / (rps * perCall);
+      await this.reschedule([listingId], this.backlogUntil - now);
       return;
     }
     await new Promise<void>((resolve, reject) => {
