@@ -247,7 +247,10 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
 function queueLogger(logger: Logger): QueueLogger {
   const log = logger.child({ component: 'job-queue' });
   return new QueueLogger(() => (level, message, meta) => {
-    if (level === 'error') log.error(meta ?? {}, message);
+    // Its advice to give each job a connection does not fit these jobs, which wait for the platforms and the
+    // pace without one: the pool stays small on purpose.
+    if (message.includes('maxPoolSize')) log.debug(meta ?? {}, message);
+    else if (level === 'error') log.error(meta ?? {}, message);
     else if (level === 'warning') log.warn(meta ?? {}, message);
     else log.debug(meta ?? {}, message);
   });
