@@ -212,9 +212,20 @@ describe('stock sync in hub processes', () => {
       webhook: { channelCode: 'taobao-main', secret: WEBHOOK_SECRET },
       durationMs: CHAOS_SECONDS * 1000,
       midway: async () => {
-        // Killed while it holds listings, so the next process must take over pushes that may have landed.
+        // Killed while it holds listings, so the next process must take over pushes that may have landed. JD's
+        // next writes hang until the deadline (1 s), so a push it claims stays under way long enough to be
+        // caught there, however busy the machine.
+        const held = channels.find((c) => c.channelCode === 'jd-main')!;
+        held.sync.fake.failNext('hang', 3);
         await waitFor(
-          async () => (await db.sql(`select 1 from channel_sku where push_owner is not null`)).length > 0,
+          async () =>
+            (
+              await db.sql(
+                `select 1 from channel_sku cs join channel c on c.id = cs.channel_id
+                  where cs.push_owner is not null and c.code = $1`,
+                [held.channelCode],
+              )
+            ).length > 0,
           'a push under way',
           30_000,
         );
