@@ -4,8 +4,7 @@ import type { FakeFault } from './support/fake-platforms.js';
 import { createTestDatabase } from './support/database.js';
 import { freePort, startHubProcess, type HubProcess } from './support/hub-process.js';
 import {
-  ALL_PLATFORMS,
-  connectFake,
+  connectAllPlatforms,
   convergence,
   createChannel,
   createProduct,
@@ -91,32 +90,18 @@ async function setup(label: string, env: Record<string, string> = {}) {
 }
 
 /** `products` mapped on a channel of each platform; Taobao's is core and takes webhook orders. */
-async function connectAll(
+function connectAll(
   db: SyncDb,
   products: string[],
-  fakeOptions: Parameters<typeof startSyncFake>[1] = {},
-  connectOptions: { requestsPerSecond?: number } = {},
+  fake: Parameters<typeof startSyncFake>[1] = {},
+  connect: { requestsPerSecond?: number } = {},
 ): Promise<ConnectedChannel[]> {
-  const channels: ConnectedChannel[] = [];
-  for (const platform of ALL_PLATFORMS) {
-    const code = `${platform.toLowerCase()}-main`;
-    await createChannel(db, code, platform, {
-      isCore: platform === 'TAOBAO',
-      ...(platform === 'TAOBAO' && { webhookSecret: WEBHOOK_SECRET }),
-    });
-    const sync = await startSyncFake(platform, fakeOptions);
-    fakes.push(sync);
-    channels.push(
-      await connectFake(db, {
-        channelCode: code,
-        sync,
-        productCodes: products,
-        pushDelayMs: 200,
-        ...connectOptions,
-      }),
-    );
-  }
-  return channels;
+  return connectAllPlatforms(db, products, {
+    webhookSecret: WEBHOOK_SECRET,
+    started: (sync) => fakes.push(sync),
+    fake,
+    connect,
+  });
 }
 
 /**

@@ -6,6 +6,7 @@ import { ADMIN_KEY, errorCodes, startTestHub, type TestHub } from './support/hub
 import { RequestContext } from '../services/context.js';
 import { expireHolds } from '../services/inventory.js';
 import {
+  connectAllPlatforms,
   ALL_PLATFORMS,
   connectFake,
   createChannel,
@@ -542,18 +543,11 @@ describe('stock sync', () => {
     const products = ['MILK-1L', 'TEA-500G', 'RICE-5KG', 'OIL-1L'];
     for (const code of products) await createProduct(db, code, 60);
     await createChannel(db, 'shop', 'STOREFRONT');
-    const channels: ConnectedChannel[] = [];
-    for (const platform of ALL_PLATFORMS) {
-      const code = `${platform.toLowerCase()}-main`;
-      await createChannel(db, code, platform, {
-        isCore: platform === 'TAOBAO',
-        ...(platform === 'TAOBAO' && { webhookSecret: WEBHOOK_SECRET }),
-      });
-      const sync = await fake(platform, { faults: { rate: 0.15, kinds: CHAOS_FAULTS } });
-      channels.push(
-        await connectFake(db, { channelCode: code, sync, productCodes: products, pushDelayMs: 200 }),
-      );
-    }
+    const channels = await connectAllPlatforms(db, products, {
+      webhookSecret: WEBHOOK_SECRET,
+      started: (sync) => fakes.push(sync),
+      fake: { faults: { rate: 0.15, kinds: CHAOS_FAULTS } },
+    });
 
     const report = await runChaos({
       hub: {

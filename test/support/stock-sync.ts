@@ -216,6 +216,43 @@ export async function connectFake(
 }
 
 /** One listing as the tests look at it. */
+/**
+ * A channel of each platform (`<platform>-main`; Taobao core and taking signed webhooks with `webhookSecret`),
+ * each on its own fake and listing every product, pushed 200 ms after a change unless told otherwise. Each
+ * fake is handed to `started` as soon as it runs, so the caller can close it whatever happens next.
+ */
+export async function connectAllPlatforms(
+  db: SyncDb,
+  products: string[],
+  options: {
+    webhookSecret: string;
+    started: (sync: SyncFake) => void;
+    fake?: Parameters<typeof startSyncFake>[1];
+    connect?: { requestsPerSecond?: number };
+  },
+): Promise<ConnectedChannel[]> {
+  const channels: ConnectedChannel[] = [];
+  for (const platform of ALL_PLATFORMS) {
+    const code = `${platform.toLowerCase()}-main`;
+    await createChannel(db, code, platform, {
+      isCore: platform === 'TAOBAO',
+      ...(platform === 'TAOBAO' && { webhookSecret: options.webhookSecret }),
+    });
+    const sync = await startSyncFake(platform, options.fake ?? {});
+    options.started(sync);
+    channels.push(
+      await connectFake(db, {
+        channelCode: code,
+        sync,
+        productCodes: products,
+        pushDelayMs: 200,
+        ...options.connect,
+      }),
+    );
+  }
+  return channels;
+}
+
 export interface ListingState {
   channelCode: string;
   productCode: string;
