@@ -13,7 +13,7 @@
 //
 // Usage: npm run bench:stock-sync -- [--products 1000] [--changes 20000] [--latency 20] [--batch 20]
 //   [--concurrency 16] [--max-wait 240] [--rps N] [--seconds 10] [--pairs 2] [--ingest-connections 32]
-//   [--hold-connections 64] [--only burst|onoff]
+//   [--hold-connections 64] [--only burst|onoff|ingest|holds]
 // (or `npm run build:bench` and `npx node dist/bench/stock-sync.js …`: Node 24, as the hub needs.)
 // --rps: calls a second every channel may make, instead of each platform's documented default: a what-if
 // that shows how fast the engine itself converges when the platform allows more.
@@ -52,7 +52,8 @@ function option(name: string, fallback: number): number {
 }
 const onlyIndex = process.argv.indexOf('--only');
 const only = onlyIndex < 0 ? null : process.argv[onlyIndex + 1];
-if (only !== null && only !== 'burst' && only !== 'onoff') throw new Error('--only takes burst or onoff');
+if (only !== null && !['burst', 'onoff', 'ingest', 'holds'].includes(only))
+  throw new Error('--only takes burst, onoff, ingest or holds');
 
 const PRODUCTS = option('products', 1000);
 const CHANGES = option('changes', 20_000);
@@ -447,7 +448,9 @@ async function syncOnOff(): Promise<void> {
   console.log(
     `## sync on vs off: ${PAIRS} pairs, ${SECONDS} s a run; every product listed on 7 platforms answering in ${LATENCY_MS} ms`,
   );
-  for (const workload of ['ingest', 'holds'] as const) {
+  for (const workload of (['ingest', 'holds'] as const).filter(
+    (w) => only === null || only === 'onoff' || only === w,
+  )) {
     const database = await scratchDatabase(serverUrl, `bench_stock_sync_${workload}`);
     const hub = await startHubProcess(database.url, {}, { passStderr: true });
     const db = openDb(database.url);
@@ -501,6 +504,6 @@ async function syncOnOff(): Promise<void> {
 }
 
 const started = now();
-if (only !== 'onoff') await burst();
+if (only === null || only === 'burst') await burst();
 if (only !== 'burst') await syncOnOff();
 console.log(`(whole bench: ${seconds(now() - started)})`);

@@ -1,6 +1,6 @@
 import { Migration } from '@mikro-orm/migrations';
 
-const LEAVE_WAITING = `
+export const LEAVE_WAITING = `
   if p_at is null then
     -- A change: a listing whose job is waiting (not running) needs no other, as the job reads the number when
     -- it runs. The row lock keeps the worker from taking that job until this transaction ends, so it cannot
@@ -14,21 +14,24 @@ const LEAVE_WAITING = `
              for update of j) w;
   end if;`;
 
+export const NOTIFY_QUEUED = `
+  perform pg_notify('hub_channel_stock', id::text) from unnest(queued) as id;`;
+
 /**
  * The enqueue function as Migration20261202225134_stock_sync made it (jobs in (product, listing) order, as stock
  * transactions touch them, so that no two enqueues deadlock), with `notify` run for every listing whose push is
  * now waiting, and, with `leaveWaiting`, a change that finds its listing's job still waiting leaves it be
  * instead of writing it again (a hot product's changes cost one locked read each, not a job upsert and a queue
- * notification).
+ * notification). `leaveWaiting` is the statement that finds those listings (empty: none is left).
  */
-function enqueueFunction(notify: string, leaveWaiting: boolean): string {
+export function enqueueFunction(notify: string, leaveWaiting: string): string {
   return `create or replace function hub_stock_sync_enqueue(p_listings uuid[], p_at timestamptz default null)
 returns int language plpgsql as $$
 declare
   specs graphile_worker.job_spec[];
   queued uuid[];
   waiting uuid[];
-begin${leaveWaiting ? LEAVE_WAITING : ''}
+begin${leaveWaiting}
   select array_agg(row('stock_sync', json_build_object('listingId', cs.id, 'channelId', cs.channel_id), null,
            coalesce(p_at, now() + make_interval(secs => coalesce(a.push_delay_ms, 1000) / 1000.0)), null,
            'stock-sync:' || cs.id, null, null)::graphile_worker.job_spec order by cs.product_id, cs.id),
@@ -56,11 +59,7 @@ end $$;`;
 export class Migration20261203043000_listing_feed_notifications extends Migration {
   override async up(): Promise<void> {
     this.addSql(
-      enqueueFunction(
-        `
-  perform pg_notify('hub_channel_stock', id::text) from unnest(queued) as id;`,
-        true,
-      ),
+      enqueueFunction(NOTIFY_QUEUED, LEAVE_WAITING),
     );
     this.addSql(`create or replace function hub_notify_channel_listings() returns trigger language plpgsql as $$
 begin
@@ -75,6 +74,6 @@ end $$;`);
   override async down(): Promise<void> {
     this.addSql(`drop trigger if exists channel_notify_stock_sync on "channel";`);
     this.addSql(`drop function if exists hub_notify_channel_listings();`);
-    this.addSql(enqueueFunction('', false));
+    this.addSql(enqueueFunction('', ''));
   }
 }

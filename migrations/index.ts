@@ -1,4 +1,6 @@
 import { Migration20261203043000_listing_feed_notifications } from './Migration20261203043000_listing_feed_notifications.js';
+import { Migration20261203080000_waiting_job_lookup } from './Migration20261203080000_waiting_job_lookup.js';
+import { Migration20261203081000_stock_sync_per_statement } from './Migration20261203081000_stock_sync_per_statement.js';
 import { Migration20261203042300_channel_api_credentials_trigger } from './Migration20261203042300_channel_api_credentials_trigger.js';
 import { Migration20261202225134_stock_sync } from './Migration20261202225134_stock_sync.js';
 import { Migration20261202152000_api_key_revocation } from './Migration20261202152000_api_key_revocation.js';

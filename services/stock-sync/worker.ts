@@ -67,6 +67,11 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
     // Jobs mostly wait (for the platform, for the pace): they hold no connection while they do.
     max: 20,
     application_name: 'order-hub-stock-sync',
+    // The sync's own bookkeeping (claims, pace, outcomes, its queue's jobs) does not wait for the disk: a
+    // database crash may forget its last few milliseconds, and what is forgotten is pushed again (every
+    // platform call sets or reads back the target, never adds twice). Its commits then no longer queue, one
+    // disk flush each, behind the stock changes that take orders.
+    options: '-c synchronous_commit=off',
   });
   // An idle connection that dies (a database restart) must not crash the process: it is replaced on next use.
   pool.on('error', (err) => logger.warn({ err }, 'stock sync database connection lost'));
