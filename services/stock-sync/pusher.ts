@@ -3,6 +3,7 @@ import type { Platform } from '../../common/enums.js';
 import type { Logger } from '../../server/logger.js';
 import { PlatformRequestError } from '../platform-client.js';
 import { credentialAad, type Sealer } from '../secret-box.js';
+import { JOB_QUEUE_SCHEMA } from '../../common/job-queue.js';
 import { LISTING_FROM, LISTING_TARGET, staleClaim } from './listings.js';
 import {
   PlatformRejectedError,
@@ -162,6 +163,7 @@ export class ChannelPusher {
       this.waiting.clear();
       return;
     }
+    await this.takeDueJobs(info.client);
     await this.loadRefs();
     const batch = this.takeBatch(info.client);
     if (!batch.length) return;
@@ -196,6 +198,33 @@ export class ChannelPusher {
     } catch (err) {
       for (const waiter of waiters) waiter.reject(err);
     }
+  }
+
+  /**
+   * A platform that sets many listings a call gets them: the due jobs of this channel still in the queue (not
+   * yet handed to any process) are taken and completed here, so a call carries up to its batch size instead of
+   * only the listings whose jobs this process happens to hold. A job a stock change still holds locked (its
+   * number not committed yet) is left for later. Taken listings have no job: should this process die before
+   * pushing them, the sweep finds them out of step.
+   */
+  private async takeDueJobs(client: StockClient | null): Promise<void> {
+    if (!client || client.maxBatch <= 1) return;
+    let idle = 0;
+    for (const id of this.waiting.keys()) if (!this.inFlight.has(id)) idle++;
+    const room = Math.min(client.maxBatch - idle, this.waitingLimit() - this.waiting.size);
+    if (room <= 0) return;
+    const { rows } = await this.deps.pool.query<{ listing_id: string }>(
+      `select substr(done.key, length('stock-sync:') + 1) as listing_id
+         from ${JOB_QUEUE_SCHEMA}.complete_jobs(array(
+           select j.id from ${JOB_QUEUE_SCHEMA}._private_jobs j
+            where j.is_available and j.job_queue_id is null and j.priority = 0 and j.run_at <= now()
+              and j.key like 'stock-sync:%' and j.payload->>'channelId' = $1
+            order by j.priority, j.run_at
+            limit $2
+            for update skip locked)) done`,
+      [this.channelId, room],
+    );
+    for (const row of rows) if (!this.waiting.has(row.listing_id)) this.waiting.set(row.listing_id, []);
   }
 
   /** Listings waiting and not under way that share one call: the first one's batch key, up to the platform's size. */
