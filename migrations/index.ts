@@ -52,4 +52,9 @@ export const migrationsList = [
     name: 'Migration20261203043000_listing_feed_notifications',
     class: Migration20261203043000_listing_feed_notifications,
   },
+  { name: 'Migration20261203080000_waiting_job_lookup', class: Migration20261203080000_waiting_job_lookup },
+  {
+    name: 'Migration20261203081000_stock_sync_per_statement',
+    class: Migration20261203081000_stock_sync_per_statement,
+  },
 ];
