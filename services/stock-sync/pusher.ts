@@ -473,29 +473,30 @@ export class ChannelPusher {
    * (a throttled platform, a long backlog) sends the listings back to the queue for then instead.
    */
   private async awaitPace(info: ChannelInfo, refs: ListingRef[]): Promise<boolean> {
-    const { rows: peek } = await this.deps.pool.query<{ wait_ms: number }>(
-      `select greatest(0, extract(epoch from (greatest(next_call_at, coalesce(throttled_until, next_call_at))
-              - clock_timestamp())) * 1000)::float8 as wait_ms
-         from channel_api where channel_id = $1`,
-      [this.channelId],
+    // One statement: the slot is taken only when it is near enough to wait for.
+    const { rows } = await this.deps.pool.query<{ wait_ms: number; taken: boolean }>(
+      `with slot as (
+         select greatest(next_call_at, coalesce(throttled_until, next_call_at), clock_timestamp()) as at
+           from channel_api where channel_id = $1 for update
+       ), taken as (
+         update channel_api a set next_call_at = slot.at + $2 * interval '1 millisecond'
+           from slot
+          where a.channel_id = $1 and slot.at <= clock_timestamp() + $3 * interval '1 millisecond'
+         returning 1
+       )
+       select greatest(0, extract(epoch from (slot.at - clock_timestamp())) * 1000)::float8 as wait_ms,
+              exists (select 1 from taken) as taken
+         from slot`,
+      [this.channelId, 1000 / info.requestsPerSecond, this.deps.settings.maxPaceWaitMs],
     );
-    const ahead = peek[0]?.wait_ms ?? 0;
-    if (ahead > this.deps.settings.maxPaceWaitMs) {
+    const wait = rows[0]?.wait_ms ?? 0;
+    if (rows[0] && !rows[0].taken) {
       await this.reschedule(
         refs.map((ref) => ref.listingId),
-        ahead + Math.random() * 1000,
+        wait + Math.random() * 1000,
       );
       return false;
     }
-    const { rows } = await this.deps.pool.query<{ wait_ms: number }>(
-      `update channel_api
-          set next_call_at = greatest(next_call_at, coalesce(throttled_until, next_call_at), clock_timestamp())
-                             + $2 * interval '1 millisecond'
-        where channel_id = $1
-      returning greatest(0, extract(epoch from (next_call_at - $2 * interval '1 millisecond' - clock_timestamp())) * 1000)::float8 as wait_ms`,
-      [this.channelId, 1000 / info.requestsPerSecond],
-    );
-    const wait = rows[0]?.wait_ms ?? 0;
     if (wait > 0) await sleep(wait, this.deps.stopping).catch(() => {});
     return true;
   }

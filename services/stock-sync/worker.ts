@@ -144,6 +144,10 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
             size: settings.concurrency,
             refetchDelay: { durationMs: settings.pollIntervalMs, maxAbortThreshold: Infinity },
           },
+          // Finished jobs are deleted a few at a time, not one statement each. One this process finished but
+          // had not deleted when it died stays locked until graphile-worker frees it (4 hours); the sweep
+          // queues its listing meanwhile if it is out of step, so nothing waits for that.
+          completeJobBatchDelay: 50,
         },
       },
       logger: queueLogger(logger),
