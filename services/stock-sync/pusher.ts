@@ -85,6 +85,8 @@ export class ChannelPusher {
   private drains = 0;
   /** When the listings this process sent back to the queue for lack of room come due, the last of them. */
   private backlogUntil = 0;
+  /** The last look at the queue filled a whole call: more of this channel's jobs may be due there. */
+  private moreDue = false;
   private info: ChannelInfo | null = null;
 
   constructor(
@@ -145,7 +147,7 @@ export class ChannelPusher {
 
   private hasWork(): boolean {
     for (const id of this.waiting.keys()) if (!this.inFlight.has(id)) return true;
-    return false;
+    return this.moreDue;
   }
 
   private async drain(): Promise<void> {
@@ -153,12 +155,14 @@ export class ChannelPusher {
     if (this.deps.stopping.aborted || !session) {
       // Stopping, or the lock is lost: what waits here goes back to the queue (for another process, or for
       // this one once it holds a lock again).
+      this.moreDue = false;
       await this.sendBack(this.deps.stopping.aborted ? 0 : 1000);
       return;
     }
     const info = await this.channelInfo();
     if (!info) {
       // The channel was deleted, and its listings with it.
+      this.moreDue = false;
       for (const waiters of this.waiting.values()) for (const waiter of waiters) waiter.resolve();
       this.waiting.clear();
       return;
@@ -224,6 +228,9 @@ export class ChannelPusher {
             for update skip locked)) done`,
       [this.channelId, room],
     );
+    // A full take: the next call looks again at once (at the channel's pace) instead of waiting for a job
+    // of this channel to come through the queue's runner, which hands out every channel's jobs in turn.
+    this.moreDue = rows.length === room;
     for (const row of rows) if (!this.waiting.has(row.listing_id)) this.waiting.set(row.listing_id, []);
   }
 
