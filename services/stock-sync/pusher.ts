@@ -169,18 +169,12 @@ export class ChannelPusher {
     }
     await this.takeDueJobs(info.client);
     await this.loadRefs();
-    const calls: ListingRef[][] = [];
-    for (let n = this.callsPerRound(info); calls.length < n;) {
-      const batch = this.takeBatch(info.client);
-      if (!batch.length) break;
-      calls.push(batch);
-    }
-    const batch = calls.flat();
+    const batch = this.takeBatch(info.client);
     if (!batch.length) return;
     const waiters = batch.flatMap((ref) => this.waiting.get(ref.listingId) ?? []);
     for (const ref of batch) this.waiting.delete(ref.listingId);
     try {
-      await this.pushRound(info, calls, session);
+      await this.pushBatch(info, batch, session);
       for (const waiter of waiters) waiter.resolve();
     } catch (err) {
       // Not recorded (the database is away, say): the jobs fail, and graphile-worker runs them again later;
@@ -238,19 +232,6 @@ export class ChannelPusher {
     // of this channel to come through the queue's runner, which hands out every channel's jobs in turn.
     this.moreDue = rows.length === room;
     for (const row of rows) if (!this.waiting.has(row.listing_id)) this.waiting.set(row.listing_id, []);
-  }
-
-  /**
-   * Calls one drain makes. A platform that sets one listing a call gets several (each at its own slot), so
-   * the statements around a call (the channel, the listings in step, the pace, the outcomes) are run once for
-   * all of them: with one call a drain, they cost more than the stock changes that caused the pushes. The
-   * parallel drains' slots together stay within one pace wait. A batch platform already shares them among the
-   * listings of its call, and its one call may spend the whole budget (Shopify).
-   */
-  private callsPerRound(info: ChannelInfo): number {
-    if ((info.client?.maxBatch ?? 1) > 1) return 1;
-    const { maxPaceWaitMs, maxParallel } = this.deps.settings;
-    return Math.max(1, Math.floor((info.requestsPerSecond * maxPaceWaitMs) / 1000 / maxParallel));
   }
 
   /** Listings waiting and not under way that share one call: the first one's batch key, up to the platform's size. */
@@ -377,25 +358,18 @@ export class ChannelPusher {
     return this.info;
   }
 
-  /**
-   * Sends a round of calls (one for a batch platform). Statements that do not need to be per call run once
-   * for the round; each call claims its listings (computing their numbers) right before it goes out, at its
-   * own pace slot, and the round's answers are recorded together.
-   */
-  private async pushRound(info: ChannelInfo, calls: ListingRef[][], session: PushSession): Promise<void> {
+  private async pushBatch(info: ChannelInfo, batch: ListingRef[], session: PushSession): Promise<void> {
     if (!info.stockSync || !info.client) return;
     const { client } = info;
-    const all = calls.flat();
     if (!info.api) {
       await this.record(
         info,
-        all.map((ref) => this.outcome(ref, 'FAILED', null, info.apiProblem)),
+        batch.map((ref) => this.outcome(ref, 'FAILED', null, info.apiProblem)),
         session,
       );
       return;
     }
-    const { api } = info;
-    const problems = all.filter((ref) => client.listingProblem(ref));
+    const problems = batch.filter((ref) => client.listingProblem(ref));
     if (problems.length) {
       await this.record(
         info,
@@ -404,52 +378,49 @@ export class ChannelPusher {
       );
     }
     // A listing already showing its target (a sweep, a switch turned on, a change undone) costs no call slot.
-    const candidates = new Set(
-      (await this.outOfStep(all.filter((ref) => !client.listingProblem(ref)))).map((ref) => ref.listingId),
-    );
-    const due = calls
-      .map((call) => call.filter((ref) => candidates.has(ref.listingId)))
-      .filter((c) => c.length);
-    if (!due.length) return;
-    const slots = await this.awaitPace(info, due);
-    if (!slots) return;
+    const candidates = await this.outOfStep(batch.filter((ref) => !client.listingProblem(ref)));
+    if (!candidates.length) return;
+    if (!(await this.awaitPace(info, candidates))) return;
+    if (this.deps.stopping.aborted) {
+      await this.reschedule(
+        candidates.map((ref) => ref.listingId),
+        0,
+      );
+      return;
+    }
 
-    const outcomes: Outcome[] = [];
-    const stopped: string[] = [];
-    const sent = await Promise.allSettled(
-      due.map(async (call, i) => {
-        if (slots[i] > 0) await sleep(slots[i], this.deps.stopping).catch(() => {});
-        if (this.deps.stopping.aborted) {
-          stopped.push(...call.map((ref) => ref.listingId));
-          return;
-        }
-        const claim = await this.claim(call, session);
-        for (const [delayMs, ids] of claim.elsewhere) await this.reschedule(ids, delayMs);
-        if (!claim.sets.length) return;
-        const refs = new Map(call.map((ref) => [ref.listingId, ref]));
-        try {
-          const { results, nextCallDelayMs } = await client.set(api, claim.sets, session.signal);
-          if (nextCallDelayMs) await this.slowPace(nextCallDelayMs);
-          for (const set of claim.sets) {
-            const ref = refs.get(set.listingId)!;
-            const result = results.get(set.listingId);
-            outcomes.push(
-              !result
-                ? this.outcome(ref, 'ERROR', set.target, 'The platform did not answer for this listing.')
-                : result.kind === 'set'
-                  ? this.outcome(ref, 'SET', result.quantity, null)
-                  : this.outcome(ref, 'FAILED', set.target, `${result.code}: ${result.message}`),
+    const claim = await this.claim(candidates, session);
+    for (const [delayMs, ids] of claim.elsewhere) await this.reschedule(ids, delayMs);
+    if (!claim.sets.length) return;
+    const refs = new Map(candidates.map((ref) => [ref.listingId, ref]));
+    try {
+      const { results, nextCallDelayMs } = await client.set(info.api, claim.sets, session.signal);
+      if (nextCallDelayMs) await this.slowPace(nextCallDelayMs);
+      await this.record(
+        info,
+        claim.sets.map((set) => {
+          const result = results.get(set.listingId);
+          if (!result)
+            return this.outcome(
+              refs.get(set.listingId)!,
+              'ERROR',
+              set.target,
+              'The platform did not answer for this listing.',
             );
-          }
-        } catch (err) {
-          await this.recordFailure(info, claim.sets, refs, err, session);
-        }
-      }),
-    );
-    await this.record(info, outcomes, session);
-    if (stopped.length) await this.reschedule(stopped, 0);
-    const failed = sent.find((result) => result.status === 'rejected');
-    if (failed) throw failed.reason;
+          return result.kind === 'set'
+            ? this.outcome(refs.get(set.listingId)!, 'SET', result.quantity, null)
+            : this.outcome(
+                refs.get(set.listingId)!,
+                'FAILED',
+                set.target,
+                `${result.code}: ${result.message}`,
+              );
+        }),
+        session,
+      );
+    } catch (err) {
+      await this.recordFailure(info, claim.sets, refs, err, session);
+    }
   }
 
   private async recordFailure(
@@ -505,19 +476,17 @@ export class ChannelPusher {
   }
 
   /**
-   * Takes the channel's next call slots, one per call, shared by every process, and returns how long each
-   * call waits for its own. Slots further than `maxPaceWaitMs` away (a throttled platform, a long backlog)
-   * are not taken: the listings go back to the queue for then instead (null).
+   * Waits for the channel's next call slot, shared by every process. A wait longer than `maxPaceWaitMs`
+   * (a throttled platform, a long backlog) sends the listings back to the queue for then instead.
    */
-  private async awaitPace(info: ChannelInfo, calls: ListingRef[][]): Promise<number[] | null> {
-    const intervalMs = 1000 / info.requestsPerSecond;
-    // One statement: the slots are taken only when the first is near enough to wait for.
+  private async awaitPace(info: ChannelInfo, refs: ListingRef[]): Promise<boolean> {
+    // One statement: the slot is taken only when it is near enough to wait for.
     const { rows } = await this.deps.pool.query<{ wait_ms: number; taken: boolean }>(
       `with slot as (
          select greatest(next_call_at, coalesce(throttled_until, next_call_at), clock_timestamp()) as at
            from channel_api where channel_id = $1 for update
        ), taken as (
-         update channel_api a set next_call_at = slot.at + $2::float8 * $4::int * interval '1 millisecond'
+         update channel_api a set next_call_at = slot.at + $2 * interval '1 millisecond'
            from slot
           where a.channel_id = $1 and slot.at <= clock_timestamp() + $3 * interval '1 millisecond'
          returning 1
@@ -525,17 +494,18 @@ export class ChannelPusher {
        select greatest(0, extract(epoch from (slot.at - clock_timestamp())) * 1000)::float8 as wait_ms,
               exists (select 1 from taken) as taken
          from slot`,
-      [this.channelId, intervalMs, this.deps.settings.maxPaceWaitMs, calls.length],
+      [this.channelId, 1000 / info.requestsPerSecond, this.deps.settings.maxPaceWaitMs],
     );
     const wait = rows[0]?.wait_ms ?? 0;
     if (rows[0] && !rows[0].taken) {
       await this.reschedule(
-        calls.flat().map((ref) => ref.listingId),
+        refs.map((ref) => ref.listingId),
         wait + Math.random() * 1000,
       );
-      return null;
+      return false;
     }
-    return calls.map((_, i) => wait + i * intervalMs);
+    if (wait > 0) await sleep(wait, this.deps.stopping).catch(() => {});
+    return true;
   }
 
   private async slowPace(delayMs: number): Promise<void> {
