@@ -13,10 +13,12 @@
 //
 // Usage: npm run bench:stock-sync -- [--products 1000] [--changes 20000] [--latency 20] [--batch 20]
 //   [--concurrency 16] [--max-wait 240] [--rps N] [--seconds 10] [--pairs 2] [--ingest-connections 32]
-//   [--hold-connections 64] [--only burst|onoff|ingest|holds]
+//   [--hold-connections 64] [--only burst|onoff|ingest|holds] [--sync-process]
 // (or `npm run build:bench` and `npx node dist/bench/stock-sync.js …`: Node 24, as the hub needs.)
 // --rps: calls a second every channel may make, instead of each platform's documented default: a what-if
 // that shows how fast the engine itself converges when the platform allows more.
+// --sync-process: in the on/off part, the hub that takes the orders and holds runs no stock sync
+// (STOCK_SYNC_CONCURRENCY=0); a second hub process on the same database pushes, as a deployment may split them.
 // --max-wait: how long the burst waits for convergence after the last change before it reports what is left.
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -66,6 +68,7 @@ const SECONDS = option('seconds', 10);
 const PAIRS = option('pairs', 2);
 const INGEST_CONNECTIONS = option('ingest-connections', 32);
 const HOLD_CONNECTIONS = option('hold-connections', 64);
+const SYNC_PROCESS = process.argv.includes('--sync-process');
 
 // Shopify's Standard plan (docs/stock-sync.md): 100 points a second; the bucket holds 1,000.
 const SHOPIFY_BUDGET = { maximum: 1000, restorePerSecond: 100 };
@@ -452,7 +455,20 @@ async function syncOnOff(): Promise<void> {
     (w) => only === null || only === 'onoff' || only === w,
   )) {
     const database = await scratchDatabase(serverUrl, `bench_stock_sync_${workload}`);
-    const hub = await startHubProcess(database.url, {}, { passStderr: true });
+    // --sync-process: the hub that takes the work pushes nothing; a second hub process does the pushing.
+    const hub = await startHubProcess(
+      database.url,
+      SYNC_PROCESS ? { STOCK_SYNC_CONCURRENCY: '0' } : {},
+      { passStderr: true },
+    );
+    const pusher = SYNC_PROCESS
+      ? await startHubProcess(database.url, { HUB_SERVE: 'graphql' }, { passStderr: true }).catch(
+          async (err: unknown) => {
+            await hub.stop();
+            throw err;
+          },
+        )
+      : null;
     const db = openDb(database.url);
     const direct = new pg.Client({ connectionString: database.url });
     await direct.connect();
@@ -497,6 +513,7 @@ async function syncOnOff(): Promise<void> {
       await direct.end();
       await db.end();
       await hub.stop();
+      await pusher?.stop();
       await closeFakes(channels);
       await database.drop();
     }

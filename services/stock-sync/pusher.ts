@@ -217,7 +217,8 @@ export class ChannelPusher {
     for (const id of this.waiting.keys()) if (!this.inFlight.has(id)) idle++;
     const room = Math.min(client.maxBatch - idle, this.waitingLimit() - this.waiting.size);
     if (room <= 0) return;
-    const { rows } = await this.deps.pool.query<{ listing_id: string }>(
+    const { rows } = await this.query<{ listing_id: string }>(
+      'take-due',
       `select substr(done.key, length('stock-sync:') + 1) as listing_id
          from ${JOB_QUEUE_SCHEMA}.complete_jobs(array(
            select j.id from ${JOB_QUEUE_SCHEMA}._private_jobs j
@@ -255,13 +256,14 @@ export class ChannelPusher {
   private async loadRefs(): Promise<void> {
     const missing = [...this.waiting.keys()].filter((id) => !this.refs.has(id));
     if (!missing.length) return;
-    const { rows } = await this.deps.pool.query<{
+    const { rows } = await this.query<{
       id: string;
       platform_sku_id: string;
       platform_item_id: string | null;
       location_id: string | null;
       product_code: string;
     }>(
+      'load-refs',
       `select cs.id, cs.platform_sku_id, cs.platform_item_id, cs.location_id, p.product_code
          from channel_sku cs join product p on p.id = cs.product_id
         where cs.id = any($1::uuid[])`,
@@ -287,7 +289,7 @@ export class ChannelPusher {
   private async channelInfo(): Promise<ChannelInfo | null> {
     // Read for every call, not reused for a while: the push that new credentials enqueue must send them (with
     // settings a moment old it failed again, and the listing stayed FAILED until the next stock change).
-    const { rows } = await this.deps.pool.query<{
+    const { rows } = await this.query<{
       code: string;
       platform: Platform;
       stock_sync: boolean;
@@ -300,6 +302,7 @@ export class ChannelPusher {
       sign_method: string | null;
       requests_per_second: number | null;
     }>(
+      'channel-info',
       `select c.code, c.platform, c.stock_sync, a.channel_id is not null as has_api, a.base_url, a.app_key,
               a.app_secret_sealed, a.access_token_sealed, a.shop_id, a.sign_method, a.requests_per_second
          from channel c left join channel_api a on a.channel_id = c.id
@@ -377,10 +380,11 @@ export class ChannelPusher {
         session,
       );
     }
-    // A listing already showing its target (a sweep, a switch turned on, a change undone) costs no call slot.
-    const candidates = await this.outOfStep(batch.filter((ref) => !client.listingProblem(ref)));
+    const candidates = await this.awaitPace(
+      info,
+      batch.filter((ref) => !client.listingProblem(ref)),
+    );
     if (!candidates.length) return;
-    if (!(await this.awaitPace(info, candidates))) return;
     if (this.deps.stopping.aborted) {
       await this.reschedule(
         candidates.map((ref) => ref.listingId),
@@ -434,7 +438,8 @@ export class ChannelPusher {
     const each = (outcome: Outcome['outcome'], detail: string) =>
       sets.map((set) => this.outcome(refs.get(set.listingId)!, outcome, set.target, detail));
     if (err instanceof PlatformThrottledError) {
-      await this.deps.pool.query(
+      await this.query(
+        'throttled',
         `update channel_api set throttled_until = greatest(coalesce(throttled_until, clock_timestamp()),
                 clock_timestamp() + $2 * interval '1 millisecond')
           where channel_id = $1`,
@@ -476,56 +481,65 @@ export class ChannelPusher {
   }
 
   /**
-   * Waits for the channel's next call slot, shared by every process. A wait longer than `maxPaceWaitMs`
-   * (a throttled platform, a long backlog) sends the listings back to the queue for then instead.
+   * Waits for the channel's next call slot, shared by every process, and answers the listings to push in it.
+   * A listing already showing its target (a sweep, a switch turned on, a change undone) costs no slot: with
+   * none out of step, no slot is taken. A wait longer than `maxPaceWaitMs` (a throttled platform, a long
+   * backlog) sends the listings back to the queue for then instead.
    */
-  private async awaitPace(info: ChannelInfo, refs: ListingRef[]): Promise<boolean> {
-    // One statement: the slot is taken only when it is near enough to wait for.
-    const { rows } = await this.deps.pool.query<{ wait_ms: number; taken: boolean }>(
-      `with slot as (
+  private async awaitPace(info: ChannelInfo, refs: ListingRef[]): Promise<ListingRef[]> {
+    if (!refs.length) return refs;
+    // One statement: which listings are out of step, and the slot, taken only when it is near enough to
+    // wait for.
+    const { rows } = await this.query<{ wait_ms: number; taken: boolean; out_of_step: string[] }>(
+      'pace',
+      `with out_of_step as (
+         select cs.id from ${LISTING_FROM}
+          where cs.id = any($4::uuid[])
+            and not coalesce(cs.push_owner is null and not cs.uncertain and cs.sync_state = 'IN_SYNC'
+                             and cs.confirmed = ${LISTING_TARGET}, false)
+       ), slot as (
          select greatest(next_call_at, coalesce(throttled_until, next_call_at), clock_timestamp()) as at
            from channel_api where channel_id = $1 for update
        ), taken as (
          update channel_api a set next_call_at = slot.at + $2 * interval '1 millisecond'
            from slot
           where a.channel_id = $1 and slot.at <= clock_timestamp() + $3 * interval '1 millisecond'
+            and exists (select 1 from out_of_step)
          returning 1
        )
        select greatest(0, extract(epoch from (slot.at - clock_timestamp())) * 1000)::float8 as wait_ms,
-              exists (select 1 from taken) as taken
+              exists (select 1 from taken) as taken, array(select id::text from out_of_step) as out_of_step
          from slot`,
-      [this.channelId, 1000 / info.requestsPerSecond, this.deps.settings.maxPaceWaitMs],
-    );
-    const wait = rows[0]?.wait_ms ?? 0;
-    if (rows[0] && !rows[0].taken) {
-      await this.reschedule(
+      [
+        this.channelId,
+        1000 / info.requestsPerSecond,
+        this.deps.settings.maxPaceWaitMs,
         refs.map((ref) => ref.listingId),
-        wait + Math.random() * 1000,
+      ],
+    );
+    const row = rows[0];
+    if (!row) return [];
+    const outOfStep = new Set(row.out_of_step);
+    const due = refs.filter((ref) => outOfStep.has(ref.listingId));
+    if (!due.length) return due;
+    if (!row.taken) {
+      await this.reschedule(
+        due.map((ref) => ref.listingId),
+        row.wait_ms + Math.random() * 1000,
       );
-      return false;
+      return [];
     }
-    if (wait > 0) await sleep(wait, this.deps.stopping).catch(() => {});
-    return true;
+    if (row.wait_ms > 0) await sleep(row.wait_ms, this.deps.stopping).catch(() => {});
+    return due;
   }
 
   private async slowPace(delayMs: number): Promise<void> {
-    await this.deps.pool.query(
+    await this.query(
+      'slow-pace',
       `update channel_api set next_call_at = greatest(next_call_at, clock_timestamp() + $2 * interval '1 millisecond')
         where channel_id = $1`,
       [this.channelId, delayMs],
     );
-  }
-
-  private async outOfStep(refs: ListingRef[]): Promise<ListingRef[]> {
-    if (!refs.length) return refs;
-    const { rows } = await this.deps.pool.query<{ id: string }>(
-      `select cs.id from ${LISTING_FROM}
-        where cs.id = any($1::uuid[]) and cs.push_owner is null and not cs.uncertain
-          and cs.sync_state = 'IN_SYNC' and cs.confirmed = ${LISTING_TARGET}`,
-      [refs.map((ref) => ref.listingId)],
-    );
-    const inStep = new Set(rows.map((row) => row.id));
-    return refs.filter((ref) => !inStep.has(ref.listingId));
   }
 
   /**
@@ -538,13 +552,14 @@ export class ChannelPusher {
     session: PushSession,
   ): Promise<{ sets: StockSet[]; elsewhere: Map<number, string[]> }> {
     const { settleMs, leaseMs } = this.deps.settings;
-    const { rows } = await this.deps.pool.query<{
+    const { rows } = await this.query<{
       id: string;
       claimed: boolean;
       target: number;
       confirmed: number | null;
       uncertain: boolean | null;
     }>(
+      'claim',
       `with picked as (
          select cs.id, cs.push_owner, cs.uncertain, cs.confirmed, cs.sync_state, ${LISTING_TARGET} as target
            from ${LISTING_FROM}
@@ -590,7 +605,8 @@ export class ChannelPusher {
   private async notYet(ids: string[]): Promise<Map<number, string[]>> {
     const later = new Map<number, string[]>();
     if (!ids.length) return later;
-    const { rows } = await this.deps.pool.query<{ id: string; wait_ms: number }>(
+    const { rows } = await this.query<{ id: string; wait_ms: number }>(
+      'not-yet',
       `select id, greatest(1000, ceil(extract(epoch from (uncertain_until - now())) * 1000))::int as wait_ms
          from channel_sku where id = any($1::uuid[])`,
       [ids],
@@ -613,7 +629,8 @@ export class ChannelPusher {
     session: PushSession,
   ): Promise<Map<string, number>> {
     if (!outcomes.length) return new Map();
-    const { rows } = await this.deps.pool.query<{ id: string; sync_attempts: number }>(
+    const { rows } = await this.query<{ id: string; sync_attempts: number }>(
+      'record',
       `with r as (
          select * from unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[])
                     as r(id, outcome, quantity, detail, product_code)
@@ -663,9 +680,22 @@ export class ChannelPusher {
     return new Map(rows.map((row) => [row.id, row.sync_attempts]));
   }
 
+  /**
+   * Every statement of the pusher is prepared once per connection, by name: planning its joins (the listing's
+   * target reads five tables) cost several times its execution, for each listing pushed.
+   */
+  private query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    name: string,
+    text: string,
+    values: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    return this.deps.pool.query<R>({ name: `stock-sync-${name}`, text, values });
+  }
+
   /** Back to the queue: a job for each listing at `delayMs` from now. */
   async reschedule(listingIds: string[], delayMs: number): Promise<void> {
-    await this.deps.pool.query(
+    await this.query(
+      'reschedule',
       `select hub_stock_sync_enqueue($1::uuid[], now() + $2 * interval '1 millisecond')`,
       [listingIds, Math.max(0, Math.round(delayMs))],
     );

@@ -71,7 +71,9 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
     // database crash may forget its last few milliseconds, and what is forgotten is pushed again (every
     // platform call sets or reads back the target, never adds twice). Its commits then no longer queue, one
     // disk flush each, behind the stock changes that take orders.
-    options: '-c synchronous_commit=off',
+    // Its statements are prepared (pusher.ts) and look rows up by key: a generic plan fits them, and planning
+    // each execution anew cost more than running it.
+    options: '-c synchronous_commit=off -c plan_cache_mode=force_generic_plan',
   });
   // An idle connection that dies (a database restart) must not crash the process: it is replaced on next use.
   pool.on('error', (err) => logger.warn({ err }, 'stock sync database connection lost'));
