@@ -106,6 +106,11 @@ export interface StockClient {
   readonly maxBatch: number;
   /** Calls per second when the channel sets none (Youzan 20, Shopify from its cost budget…). */
   readonly defaultRequestsPerSecond: number;
+  /**
+   * Calls to one channel a process may have under way at once, when fewer than the sync's setting: a platform
+   * whose calls spend a shared budget takes one at a time, so what the last reply left is known before the next.
+   */
+  readonly maxParallelCalls?: number;
   /** Checks that a listing has what this platform needs (item id, location): a message when it does not. */
   listingProblem(listing: Listing): string | null;
   set(api: ChannelApi, sets: StockSet[], signal: AbortSignal): Promise<SetResult>;

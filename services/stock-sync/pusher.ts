@@ -117,6 +117,16 @@ export class ChannelPusher {
     });
   }
 
+  /**
+   * Due jobs of this channel wait in the queue: the channel looks for them now. A platform that sets many
+   * listings a call must not wait for its jobs to come through the queue's runner, whose slots the one-SKU
+   * platforms' backlogs can fill for tens of seconds.
+   */
+  wake(): void {
+    this.moreDue = true;
+    this.kick();
+  }
+
   /** Listings worth holding here: what the channel can send within one pace wait, at most `maxWaiting`. */
   private waitingLimit(): number {
     const { maxWaiting, maxPaceWaitMs } = this.deps.settings;
@@ -127,7 +137,11 @@ export class ChannelPusher {
   }
 
   private kick(): void {
-    while (this.drains < this.deps.settings.maxParallel && this.hasWork()) {
+    const parallel = Math.min(
+      this.deps.settings.maxParallel,
+      this.info?.client?.maxParallelCalls ?? Number.POSITIVE_INFINITY,
+    );
+    while (this.drains < parallel && this.hasWork()) {
       this.drains++;
       void this.drain().then(
         () => {
@@ -212,6 +226,9 @@ export class ChannelPusher {
    * pushing them, the sweep finds them out of step.
    */
   private async takeDueJobs(client: StockClient | null): Promise<void> {
+    // Looked for once: calls under way or listings already here are what the next drains send, and the queue
+    // is looked at again when it next has due jobs of this channel.
+    this.moreDue = false;
     if (!client || client.maxBatch <= 1) return;
     let idle = 0;
     for (const id of this.waiting.keys()) if (!this.inFlight.has(id)) idle++;

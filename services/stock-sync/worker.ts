@@ -224,6 +224,36 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
     return rows[0]?.enqueued ?? 0;
   };
 
+  // The batch platforms' due jobs, looked for at the queue's poll interval: their pushers take them from the
+  // queue themselves (ChannelPusher.wake), so a burst's last changes reach Taobao, Douyin and Shopify at their
+  // pace even while the one-SKU platforms' backlogs hold every slot of the runner.
+  const wakeBatchChannels = async () => {
+    if (!session) return;
+    const { rows } = await pool.query<{ id: string; platform: Platform }>({
+      name: 'stock-sync-due-channels',
+      text: `select c.id, c.platform from channel c
+              where c.stock_sync and exists (
+                select 1 from ${JOB_QUEUE_SCHEMA}._private_jobs j
+                 where j.is_available and j.job_queue_id is null and j.run_at <= now()
+                   and j.key like 'stock-sync:%' and j.payload->>'channelId' = c.id::text)`,
+      values: [],
+    });
+    for (const row of rows) {
+      if ((deps.clientFor(row.platform)?.maxBatch ?? 1) > 1) pusherFor(row.id).wake();
+    }
+  };
+  let wakeTimer: NodeJS.Timeout | null = null;
+  let waking: Promise<unknown> = Promise.resolve();
+  const scheduleWake = () => {
+    if (stopping.signal.aborted) return;
+    wakeTimer = setTimeout(() => {
+      waking = wakeBatchChannels()
+        .catch((err: unknown) => logger.warn({ err }, 'stock sync: looking for due batch jobs failed'))
+        .finally(scheduleWake);
+    }, settings.pollIntervalMs);
+  };
+  if (settings.concurrency > 0) scheduleWake();
+
   let sweepTimer: NodeJS.Timeout | null = null;
   let sweeping: Promise<unknown> = Promise.resolve();
   const scheduleSweep = (delayMs: number) => {
@@ -245,7 +275,8 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
     async stop() {
       stopping.abort(new Error('The hub is stopping.'));
       if (sweepTimer) clearTimeout(sweepTimer);
-      await sweeping;
+      if (wakeTimer) clearTimeout(wakeTimer);
+      await Promise.all([sweeping, waking]);
       // Waits for the pushes under way; listings still waiting go back to the queue for another process.
       await runner?.stop();
       await (lock as ProcessLock | null)?.release();

@@ -81,6 +81,8 @@ function waitForBudgetMs(budget: Budget): number {
 }
 
 export function shopifyClient(options: StockClientOptions): StockClient {
+  /** Per channel, the cost of the largest call seen: what the next call may need of the budget. */
+  const largestCost = new Map<string, number>();
   /** One call's GraphQL requests; `budget` follows the last reply. */
   class Call {
     budget: Budget | null = null;
@@ -194,6 +196,7 @@ export function shopifyClient(options: StockClientOptions): StockClient {
     platform: Platform.SHOPIFY,
     batchKey: () => 'store',
     maxBatch: 250,
+    maxParallelCalls: 1,
     // 100 points/s on a Standard store, about 10 a call (guess); the replies' budget paces the rest.
     defaultRequestsPerSecond: 5,
     listingProblem: (listing) =>
@@ -242,7 +245,11 @@ export function shopifyClient(options: StockClientOptions): StockClient {
         for (const set of stale) await readBack(set, staleRounds >= MAX_STALE_ROUNDS);
         pending = pending.filter((s) => !results.has(s.listingId) && believed.has(s.listingId));
       }
-      const wait = call.budget ? waitForBudgetMs(call.budget) : 0;
+      // The next call may carry more listings than this one: it waits until the budget covers the largest
+      // call seen on this channel, not to be throttled after a small one.
+      const largest = Math.max(call.budget?.cost ?? 0, largestCost.get(api.channelId) ?? 0);
+      largestCost.set(api.channelId, largest);
+      const wait = call.budget ? waitForBudgetMs({ ...call.budget, cost: largest }) : 0;
       return wait > 0 ? { results, nextCallDelayMs: wait } : { results };
     },
   };
