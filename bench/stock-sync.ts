@@ -456,11 +456,9 @@ async function syncOnOff(): Promise<void> {
   )) {
     const database = await scratchDatabase(serverUrl, `bench_stock_sync_${workload}`);
     // --sync-process: the hub that takes the work pushes nothing; a second hub process does the pushing.
-    const hub = await startHubProcess(
-      database.url,
-      SYNC_PROCESS ? { STOCK_SYNC_CONCURRENCY: '0' } : {},
-      { passStderr: true },
-    );
+    const hub = await startHubProcess(database.url, SYNC_PROCESS ? { STOCK_SYNC_CONCURRENCY: '0' } : {}, {
+      passStderr: true,
+    });
     const pusher = SYNC_PROCESS
       ? await startHubProcess(database.url, { HUB_SERVE: 'graphql' }, { passStderr: true }).catch(
           async (err: unknown) => {

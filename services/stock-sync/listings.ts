@@ -2,22 +2,32 @@ import type { ChannelStockState, ConnectorHealth, IngestionMode, Platform } from
 
 /**
  * What each listing should show and where it stands: the one definition the pushes, the sweep and the
- * GraphQL reads share. A listing is a row of the SKU map (channel_sku); its target is the product's
- * `available` on a channel that sells it, 0 where safety stock closed it or the channel's sales are
- * closed, never more than the channel's cap.
+ * GraphQL reads share. A listing is a row of the SKU map (channel_sku); what the channel may sell of a product
+ * is its `available` on a channel that sells it, 0 where safety stock closed it or the channel's sales are
+ * closed, never more than the channel's cap. Two listings of one product on one channel (a duplicate listing,
+ * the same goods under two items) share that number, so together they never offer more than the pool has.
  */
 
-/** The FROM clause every listing query starts with: `cs` the listing, `c` its channel, `p` the product. */
+/**
+ * The FROM clause every listing query starts with: `cs` the listing, `c` its channel, `p` the product, and
+ * `share`: how many listings the product has on the channel (`n`) and how many of them come before this one (`earlier`).
+ */
 export const LISTING_FROM = `channel_sku cs
   join channel c on c.id = cs.channel_id
   join product p on p.id = cs.product_id
   left join inventory_item ii on ii.product_id = cs.product_id
   left join channel_stock_cap cap on cap.channel_id = cs.channel_id and cap.product_id = cs.product_id
-  left join channel_api a on a.channel_id = cs.channel_id`;
+  left join channel_api a on a.channel_id = cs.channel_id
+  cross join lateral (select count(*)::int as n, (count(*) filter (where o.id < cs.id))::int as earlier
+                        from channel_sku o where o.product_id = cs.product_id and o.channel_id = cs.channel_id) share`;
 
-/** The number the listing should show now. */
-export const LISTING_TARGET = `(case when not c.sales_open or c.code = any(p.closed_on_channels) then 0
+/** What the channel may sell of the listing's product. */
+const CHANNEL_SELLABLE = `(case when not c.sales_open or c.code = any(p.closed_on_channels) then 0
   else greatest(0, least(coalesce(ii.on_hand - ii.reserved, 0), coalesce(cap.cap, 2147483647))) end)`;
+
+/** The number the listing should show now: its even share, the units left over going to the first listings. */
+export const LISTING_TARGET = `(${CHANNEL_SELLABLE} / share.n
+  + case when share.earlier < ${CHANNEL_SELLABLE} % share.n then 1 else 0 end)`;
 
 /**
  * A claim on `cs` that another push may take over, given the settle and lease (ms) as the query parameters
