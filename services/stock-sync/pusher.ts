@@ -699,7 +699,7 @@ export class ChannelPusher {
 
   /**
    * Every statement of the pusher is prepared once per connection, by name: planning its joins (the listing's
-   * target reads five tables) cost several times its execution, for each listing pushed.
+   * target reads six tables) cost several times its execution, for each listing pushed.
    */
   private query<R extends pg.QueryResultRow = pg.QueryResultRow>(
     name: string,
