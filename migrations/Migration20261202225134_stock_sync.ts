@@ -1,5 +1,39 @@
 import { Migration } from '@mikro-orm/migrations';
 
+/** The channel_sku branch of hub_stock_sync_on_change as this migration made it: the listing alone. */
+export const LISTING_ALONE = `
+    listings := array[new.id];`;
+
+/**
+ * hub_stock_sync_on_change(), given the statements of its channel_sku branch (a later migration queues a
+ * listing's siblings there too).
+ */
+export function onChangeFunction(channelSkuBranch: string): string {
+  return `create or replace function hub_stock_sync_on_change() returns trigger language plpgsql as $$
+declare
+  listings uuid[];
+begin
+  if tg_table_name = 'inventory_item' then
+    listings := array(select id from channel_sku where product_id = new.product_id);
+  elsif tg_table_name = 'product' then
+    listings := array(select id from channel_sku where product_id = new.id);
+  elsif tg_table_name = 'channel' then
+    listings := array(select id from channel_sku where channel_id = new.id);
+  elsif tg_table_name = 'channel_api' then
+    listings := array(select id from channel_sku where channel_id = new.channel_id);
+  elsif tg_table_name = 'channel_stock_cap' and tg_op = 'DELETE' then
+    listings := array(select id from channel_sku where channel_id = old.channel_id and product_id = old.product_id);
+  elsif tg_table_name = 'channel_stock_cap' then
+    listings := array(select id from channel_sku where channel_id = new.channel_id and product_id = new.product_id);
+  elsif tg_table_name = 'channel_sku' then${channelSkuBranch}
+  end if;
+  if cardinality(listings) > 0 then
+    perform hub_stock_sync_enqueue(listings);
+  end if;
+  return null;
+end $$;`;
+}
+
 export class Migration20261202225134_stock_sync extends Migration {
 
   override async up(): Promise<void> {
@@ -53,30 +87,7 @@ begin
 end $$;`);
     // One function for every table whose change moves a listing's number; each branch names its own columns
     // (a record's fields are resolved per statement, so the tables cannot share one expression).
-    this.addSql(`create or replace function hub_stock_sync_on_change() returns trigger language plpgsql as $$
-declare
-  listings uuid[];
-begin
-  if tg_table_name = 'inventory_item' then
-    listings := array(select id from channel_sku where product_id = new.product_id);
-  elsif tg_table_name = 'product' then
-    listings := array(select id from channel_sku where product_id = new.id);
-  elsif tg_table_name = 'channel' then
-    listings := array(select id from channel_sku where channel_id = new.id);
-  elsif tg_table_name = 'channel_api' then
-    listings := array(select id from channel_sku where channel_id = new.channel_id);
-  elsif tg_table_name = 'channel_stock_cap' and tg_op = 'DELETE' then
-    listings := array(select id from channel_sku where channel_id = old.channel_id and product_id = old.product_id);
-  elsif tg_table_name = 'channel_stock_cap' then
-    listings := array(select id from channel_sku where channel_id = new.channel_id and product_id = new.product_id);
-  elsif tg_table_name = 'channel_sku' then
-    listings := array[new.id];
-  end if;
-  if cardinality(listings) > 0 then
-    perform hub_stock_sync_enqueue(listings);
-  end if;
-  return null;
-end $$;`);
+    this.addSql(onChangeFunction(LISTING_ALONE));
     this.addSql(`create trigger inventory_item_stock_sync after update of on_hand, reserved on "inventory_item"
   for each row when (old.on_hand - old.reserved is distinct from new.on_hand - new.reserved)
   execute function hub_stock_sync_on_change();`);
