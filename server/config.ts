@@ -199,7 +199,7 @@ const schema = z.object({
   POLL_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
   HUB_SECRET_KEY: secretKey,
   HUB_SECRET_KEY_PREVIOUS: secretKey,
-  STOCK_SYNC_CONCURRENCY: z.coerce.number().int().min(0).max(1000).default(100),
+  STOCK_SYNC_CONCURRENCY: z.coerce.number().int().min(0).max(100_000).default(1000),
   STOCK_SYNC_SWEEP_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
   STOCK_SYNC_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   STOCK_SYNC_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),

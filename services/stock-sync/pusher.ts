@@ -15,21 +15,23 @@ import {
 } from './platform-api.js';
 
 /**
- * Pushes one channel's listings for this process: the queue's jobs hand it listings, it groups them into the
- * platform's batch calls, keeps the channel's pace (shared by every process through `channel_api`), claims
- * each listing so no other process pushes it meanwhile, computes the number when it sends, and records what
- * the platform answered. Every outcome ends the job: a retry is a new job at the time it should run.
+ * Pushes one channel's listings for this process. When the channel has due jobs it takes them from the queue
+ * itself (completing them), a call's worth at a time, groups them into the platform's calls, keeps the
+ * channel's pace (shared by every process through `channel_api`), claims each listing so no other process
+ * pushes it meanwhile, computes the number when it sends, and records what the platform answered. A job stays
+ * in the queue, unlocked, until the channel has room to send it: a stock change that finds it waiting there
+ * writes nothing to the queue. A retry is a new job at the time it should run.
  */
 
 export interface PusherSettings {
-  /** Calls to one channel this process may have under way at once. */
+  /** Rounds of calls to one channel this process may have under way at once. */
   maxParallel: number;
-  /** Listings one channel may have waiting in this process; more are sent back to the queue for later. */
+  /** Listings one channel may hold taken from the queue in this process. */
   maxWaiting: number;
   /** Backoff after a push without an answer: base × 2^n, capped, with jitter. */
   retryBaseMs: number;
   retryMaxMs: number;
-  /** A pace wait longer than this goes back to the queue instead of holding a job. */
+  /** A pace wait longer than this goes back to the queue instead of holding the listings. */
   maxPaceWaitMs: number;
   /**
    * How long a call whose answer never came may still land on the platform: nobody reads the listing back
@@ -56,13 +58,10 @@ export interface PusherDeps {
   sealer: Pick<Sealer, 'open'>;
   logger: Logger;
   settings: PusherSettings;
-  /** The hub is stopping: no new batch starts; listings still waiting go back to the queue. */
+  /** Listings this process may still take from the queue, all channels together. */
+  room(): number;
+  /** The hub is stopping: no new round starts; listings taken and not sent go back to the queue. */
   stopping: AbortSignal;
-}
-
-interface Waiter {
-  resolve(): void;
-  reject(err: unknown): void;
 }
 
 interface ChannelInfo {
@@ -79,95 +78,83 @@ interface ChannelInfo {
 type ListingRef = Listing & { productCode: string };
 
 export class ChannelPusher {
-  private readonly waiting = new Map<string, Waiter[]>();
+  /** Listings taken from the queue (their jobs completed) and not pushed yet, as they were mapped then. */
+  private readonly taken = new Map<string, ListingRef>();
   private readonly inFlight = new Set<string>();
-  private readonly refs = new Map<string, ListingRef>();
   private drains = 0;
-  /** When the listings this process sent back to the queue for lack of room come due, the last of them. */
-  private backlogUntil = 0;
-  /** The last look at the queue filled a whole call: more of this channel's jobs may be due there. */
+  private idle: (() => void)[] = [];
+  /** Due jobs of this channel may wait in the queue: the next drain looks. */
   private moreDue = false;
-  private info: ChannelInfo | null = null;
+  /** The platform's client as the channel was last read: how many calls it allows at once. */
+  private client: StockClient | null = null;
 
   constructor(
     private readonly channelId: string,
     private readonly deps: PusherDeps,
   ) {}
 
-  /** Resolves once the listing is pushed, found in sync, failed, or sent back to the queue for later. */
-  async push(listingId: string): Promise<void> {
-    if (this.waiting.size >= this.waitingLimit() && !this.waiting.has(listingId)) {
-      // More here than this channel can send within a pace wait: the listing goes back to the queue for
-      // about when the channel's pace reaches it, so it does not hold a job that other channels could use.
-      // Each one sent back gets the next turn after those sent back before it, so a backlog of thousands is
-      // put back once, spread over the time the channel needs for it, not fetched and put back again and again.
-      const rps = this.info?.requestsPerSecond ?? 1;
-      const perCall = this.info?.client?.maxBatch ?? 1;
-      const now = Date.now();
-      const afterWaiting = now + (this.waiting.size / (rps * perCall)) * 1000;
-      this.backlogUntil = Math.max(this.backlogUntil, afterWaiting) + 1000 / (rps * perCall);
-      await this.reschedule([listingId], this.backlogUntil - now);
-      return;
-    }
-    await new Promise<void>((resolve, reject) => {
-      const waiters = this.waiting.get(listingId) ?? [];
-      waiters.push({ resolve, reject });
-      this.waiting.set(listingId, waiters);
-      this.kick();
-    });
+  /** Listings this pusher holds out of the queue. */
+  get held(): number {
+    return this.taken.size;
   }
 
-  /**
-   * Due jobs of this channel wait in the queue: the channel looks for them now. A platform that sets many
-   * listings a call must not wait for its jobs to come through the queue's runner, whose slots the one-SKU
-   * platforms' backlogs can fill for tens of seconds.
-   */
+  /** Due jobs of this channel wait in the queue: the channel takes them as its pace allows. */
   wake(): void {
     this.moreDue = true;
     this.kick();
   }
 
-  /** Listings worth holding here: what the channel can send within one pace wait, at most `maxWaiting`. */
-  private waitingLimit(): number {
-    const { maxWaiting, maxPaceWaitMs } = this.deps.settings;
-    if (!this.info) return maxWaiting;
-    const perCall = this.info.client?.maxBatch ?? 1;
-    const callsInWait = Math.max(1, (this.info.requestsPerSecond * maxPaceWaitMs) / 1000);
-    return Math.min(maxWaiting, Math.max(perCall, Math.ceil(callsInWait * perCall)));
+  /**
+   * Resolves once no round is under way. Stopping, the listings still held go back to the queue first (calls
+   * already sent finish and are recorded).
+   */
+  settled(): Promise<void> {
+    this.kick();
+    if (this.drains === 0 && !this.hasWork()) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
   }
 
   private kick(): void {
-    const parallel = Math.min(
-      this.deps.settings.maxParallel,
-      this.info?.client?.maxParallelCalls ?? Number.POSITIVE_INFINITY,
-    );
-    while (this.drains < parallel && this.hasWork()) {
+    while (this.drains < this.parallel(null) && this.hasWork()) {
       this.drains++;
       void this.drain().then(
         () => {
           this.drains--;
           this.kick();
+          this.whenIdle();
         },
         (err: unknown) => {
           // The database is away, say: the listings wait here and are tried again a moment later, not in a
-          // tight loop. (A job lost with its process is found again by the sweep.)
+          // tight loop. (A listing lost with its process is found again by the sweep.)
           this.deps.logger.error({ err, channelId: this.channelId }, 'stock push failed');
           this.drains--;
-          setTimeout(() => this.kick(), 1000).unref();
+          if (this.deps.stopping.aborted) this.whenIdle();
+          else setTimeout(() => this.kick(), 1000).unref();
         },
       );
     }
   }
 
+  private whenIdle(): void {
+    if (this.drains > 0 || (this.hasWork() && !this.deps.stopping.aborted)) return;
+    for (const resolve of this.idle.splice(0)) resolve();
+  }
+
+  /** Rounds under way at once for this channel: the platform may allow fewer calls at a time than the setting. */
+  private parallel(info: ChannelInfo | null): number {
+    const client = info?.client ?? this.client;
+    return Math.min(this.deps.settings.maxParallel, client?.maxParallelCalls ?? Number.POSITIVE_INFINITY);
+  }
+
   private hasWork(): boolean {
-    for (const id of this.waiting.keys()) if (!this.inFlight.has(id)) return true;
+    for (const id of this.taken.keys()) if (!this.inFlight.has(id)) return true;
     return this.moreDue;
   }
 
   private async drain(): Promise<void> {
     const session = this.deps.session();
     if (this.deps.stopping.aborted || !session) {
-      // Stopping, or the lock is lost: what waits here goes back to the queue (for another process, or for
+      // Stopping, or the lock is lost: what is held here goes back to the queue (for another process, or for
       // this one once it holds a lock again).
       this.moreDue = false;
       await this.sendBack(this.deps.stopping.aborted ? 0 : 1000);
@@ -175,91 +162,123 @@ export class ChannelPusher {
     }
     const info = await this.channelInfo();
     if (!info) {
-      // The channel was deleted, and its listings with it.
-      this.moreDue = false;
-      for (const waiters of this.waiting.values()) for (const waiter of waiters) waiter.resolve();
-      this.waiting.clear();
+      // The channel was deleted, and its listings with it: its jobs are taken and dropped.
+      await this.takeDueJobs(this.deps.settings.maxWaiting);
+      this.taken.clear();
       return;
     }
-    await this.takeDueJobs(info.client);
-    await this.loadRefs();
-    const batch = this.takeBatch(info.client);
-    if (!batch.length) return;
-    const waiters = batch.flatMap((ref) => this.waiting.get(ref.listingId) ?? []);
-    for (const ref of batch) this.waiting.delete(ref.listingId);
+    await this.takeDueJobs(this.room(info));
+    const calls: ListingRef[][] = [];
+    for (const n = this.callsPerRound(info); calls.length < n;) {
+      const batch = this.takeBatch(info.client);
+      if (!batch.length) break;
+      calls.push(batch);
+    }
+    const round = calls.flat();
+    if (!round.length) return;
+    for (const ref of round) this.taken.delete(ref.listingId);
     try {
-      await this.pushBatch(info, batch, session);
-      for (const waiter of waiters) waiter.resolve();
+      await this.pushRound(info, calls, session);
     } catch (err) {
-      // Not recorded (the database is away, say): the jobs fail, and graphile-worker runs them again later;
-      // a claim left behind is taken over once it is stale.
-      for (const waiter of waiters) waiter.reject(err);
+      // Not recorded (the database is away, say): the listings have no job any more, so they are put back in
+      // the queue if the database takes that; if not, the sweep finds them out of step, and a claim left
+      // behind is taken over once it is stale.
+      await this.reschedule(
+        round.map((ref) => ref.listingId),
+        1000,
+      ).catch(() => {});
       throw err;
     } finally {
-      for (const ref of batch) {
-        this.inFlight.delete(ref.listingId);
-        // Read again next time: the listing may be mapped elsewhere by then.
-        this.refs.delete(ref.listingId);
-      }
+      for (const ref of round) this.inFlight.delete(ref.listingId);
     }
   }
 
-  /** Every listing waiting here and not under way goes back to the queue, due in `delayMs`. */
+  /** Every listing held here and not under way goes back to the queue, due in `delayMs`. */
   private async sendBack(delayMs: number): Promise<void> {
-    const ids = [...this.waiting.keys()].filter((id) => !this.inFlight.has(id));
+    const ids = [...this.taken.keys()].filter((id) => !this.inFlight.has(id));
     if (!ids.length) return;
-    const waiters = ids.flatMap((id) => this.waiting.get(id) ?? []);
-    for (const id of ids) this.waiting.delete(id);
-    try {
-      await this.reschedule(ids, delayMs);
-      for (const waiter of waiters) waiter.resolve();
-    } catch (err) {
-      for (const waiter of waiters) waiter.reject(err);
-    }
+    for (const id of ids) this.taken.delete(id);
+    await this.reschedule(ids, delayMs);
   }
 
   /**
-   * A platform that sets many listings a call gets them: the due jobs of this channel still in the queue (not
-   * yet handed to any process) are taken and completed here, so a call carries up to its batch size instead of
-   * only the listings whose jobs this process happens to hold. A job a stock change still holds locked (its
-   * number not committed yet) is left for later. Taken listings have no job: should this process die before
-   * pushing them, the sweep finds them out of step.
+   * Calls one round makes. A platform that sets one listing a call gets several, each at its own pace slot,
+   * so the statements around the calls (the channel, the listings, the pace, the outcomes) run once for all
+   * of them: with one call a round they cost more than the stock changes that caused the pushes. The parallel
+   * rounds' slots together stay within one pace wait. A batch platform shares them among the listings of its
+   * one call, which may spend the whole budget (Shopify).
    */
-  private async takeDueJobs(client: StockClient | null): Promise<void> {
-    // Looked for once: calls under way or listings already here are what the next drains send, and the queue
-    // is looked at again when it next has due jobs of this channel.
-    this.moreDue = false;
-    if (!client || client.maxBatch <= 1) return;
-    let idle = 0;
-    for (const id of this.waiting.keys()) if (!this.inFlight.has(id)) idle++;
-    const room = Math.min(client.maxBatch - idle, this.waitingLimit() - this.waiting.size);
-    if (room <= 0) return;
-    const { rows } = await this.query<{ listing_id: string }>(
-      'take-due',
-      `select substr(done.key, length('stock-sync:') + 1) as listing_id
-         from ${JOB_QUEUE_SCHEMA}.complete_jobs(array(
-           select j.id from ${JOB_QUEUE_SCHEMA}._private_jobs j
-            where j.is_available and j.job_queue_id is null and j.priority = 0 and j.run_at <= now()
-              and j.key like 'stock-sync:%' and j.payload->>'channelId' = $1
-            order by j.priority, j.run_at
-            limit $2
-            for update skip locked)) done`,
-      [this.channelId, room],
-    );
-    // A full take: the next call looks again at once (at the channel's pace) instead of waiting for a job
-    // of this channel to come through the queue's runner, which hands out every channel's jobs in turn.
-    this.moreDue = rows.length === room;
-    for (const row of rows) if (!this.waiting.has(row.listing_id)) this.waiting.set(row.listing_id, []);
+  private callsPerRound(info: ChannelInfo): number {
+    if ((info.client?.maxBatch ?? 1) > 1) return 1;
+    const callsInWait = (info.requestsPerSecond * this.deps.settings.maxPaceWaitMs) / 1000;
+    return Math.max(1, Math.floor(callsInWait / this.parallel(info)));
   }
 
-  /** Listings waiting and not under way that share one call: the first one's batch key, up to the platform's size. */
+  /**
+   * Listings to take from the queue now: what one round sends, less what is held here already. A channel
+   * that pushes nothing (its sync off, no client) takes its jobs only to end them.
+   */
+  private room(info: ChannelInfo): number {
+    const { maxWaiting } = this.deps.settings;
+    let idle = 0;
+    for (const id of this.taken.keys()) if (!this.inFlight.has(id)) idle++;
+    const perRound =
+      !info.stockSync || !info.client ? maxWaiting : this.callsPerRound(info) * info.client.maxBatch;
+    return Math.min(perRound - idle, maxWaiting - this.taken.size, this.deps.room());
+  }
+
+  /**
+   * Takes up to `room` due jobs of this channel from the queue and completes them: the listings are held here
+   * until their call, as they are mapped now (one unmapped since has nothing left to push). A job a stock
+   * change still holds locked (its number not committed yet) is left for later. Taken listings have no job:
+   * should this process die before pushing them, the sweep finds them out of step.
+   */
+  private async takeDueJobs(room: number): Promise<void> {
+    // Looked for once: the queue is looked at again when the worker next finds due jobs of this channel, or
+    // at once after a full take.
+    this.moreDue = false;
+    if (room <= 0) return;
+    const { rows } = await this.query<{
+      id: string | null;
+      platform_sku_id: string;
+      platform_item_id: string | null;
+      location_id: string | null;
+      product_code: string;
+    }>(
+      'take-due',
+      `with done as (
+         select substr(key, length('stock-sync:') + 1)::uuid as id
+           from ${JOB_QUEUE_SCHEMA}.complete_jobs(array(
+             select j.id from ${JOB_QUEUE_SCHEMA}._private_jobs j
+              where j.is_available and j.job_queue_id is null and j.priority = 0 and j.run_at <= now()
+                and j.key like 'stock-sync:%' and j.payload->>'channelId' = $1
+              order by j.priority, j.run_at
+              limit $2
+              for update skip locked))
+       )
+       select cs.id, cs.platform_sku_id, cs.platform_item_id, cs.location_id, p.product_code
+         from done left join channel_sku cs on cs.id = done.id left join product p on p.id = cs.product_id`,
+      [this.channelId, room],
+    );
+    this.moreDue = rows.length === room;
+    for (const row of rows) {
+      if (row.id === null) continue;
+      this.taken.set(row.id, {
+        listingId: row.id,
+        platformSkuId: row.platform_sku_id,
+        platformItemId: row.platform_item_id,
+        locationId: row.location_id,
+        productCode: row.product_code,
+      });
+    }
+  }
+
+  /** Listings held and not under way that share one call: the first one's batch key, up to the platform's size. */
   private takeBatch(client: StockClient | null): ListingRef[] {
     const batch: ListingRef[] = [];
     let key: string | null = null;
-    for (const id of this.waiting.keys()) {
+    for (const [id, ref] of this.taken) {
       if (this.inFlight.has(id)) continue;
-      const ref = this.refs.get(id);
-      if (!ref) continue;
       const refKey = client ? client.batchKey(ref) : id;
       if (key === null) key = refKey;
       if (refKey !== key) continue;
@@ -268,39 +287,6 @@ export class ChannelPusher {
       if (batch.length >= (client?.maxBatch ?? 1)) break;
     }
     return batch;
-  }
-
-  private async loadRefs(): Promise<void> {
-    const missing = [...this.waiting.keys()].filter((id) => !this.refs.has(id));
-    if (!missing.length) return;
-    const { rows } = await this.query<{
-      id: string;
-      platform_sku_id: string;
-      platform_item_id: string | null;
-      location_id: string | null;
-      product_code: string;
-    }>(
-      'load-refs',
-      `select cs.id, cs.platform_sku_id, cs.platform_item_id, cs.location_id, p.product_code
-         from channel_sku cs join product p on p.id = cs.product_id
-        where cs.id = any($1::uuid[])`,
-      [missing],
-    );
-    for (const row of rows) {
-      this.refs.set(row.id, {
-        listingId: row.id,
-        platformSkuId: row.platform_sku_id,
-        platformItemId: row.platform_item_id,
-        locationId: row.location_id,
-        productCode: row.product_code,
-      });
-    }
-    // A listing unmapped since its job was queued has nothing left to push.
-    for (const id of missing) {
-      if (this.refs.has(id)) continue;
-      for (const waiter of this.waiting.get(id) ?? []) waiter.resolve();
-      this.waiting.delete(id);
-    }
   }
 
   private async channelInfo(): Promise<ChannelInfo | null> {
@@ -366,7 +352,8 @@ export class ChannelPusher {
         apiProblem = `The credentials of channel "${row.code}" cannot be opened with this hub's HUB_SECRET_KEY; set them again (setChannelApi).`;
       }
     }
-    this.info = {
+    this.client = client;
+    return {
       code: row.code,
       platform: row.platform,
       stockSync: row.stock_sync,
@@ -375,21 +362,27 @@ export class ChannelPusher {
       apiProblem,
       requestsPerSecond: row.requests_per_second ?? client?.defaultRequestsPerSecond ?? 1,
     };
-    return this.info;
   }
 
-  private async pushBatch(info: ChannelInfo, batch: ListingRef[], session: PushSession): Promise<void> {
+  /**
+   * Sends a round of calls (one for a batch platform). What is not per call runs once for the round (the
+   * listings in step, the pace, the outcomes); each call claims its listings, computing their numbers, right
+   * before it goes out at its own pace slot.
+   */
+  private async pushRound(info: ChannelInfo, calls: ListingRef[][], session: PushSession): Promise<void> {
     if (!info.stockSync || !info.client) return;
     const { client } = info;
+    const round = calls.flat();
     if (!info.api) {
       await this.record(
         info,
-        batch.map((ref) => this.outcome(ref, 'FAILED', null, info.apiProblem)),
+        round.map((ref) => this.outcome(ref, 'FAILED', null, info.apiProblem)),
         session,
       );
       return;
     }
-    const problems = batch.filter((ref) => client.listingProblem(ref));
+    const { api } = info;
+    const problems = round.filter((ref) => client.listingProblem(ref));
     if (problems.length) {
       await this.record(
         info,
@@ -397,51 +390,53 @@ export class ChannelPusher {
         session,
       );
     }
-    const candidates = await this.awaitPace(
+    const paced = await this.awaitPace(
       info,
-      batch.filter((ref) => !client.listingProblem(ref)),
+      calls.map((call) => call.filter((ref) => !client.listingProblem(ref))).filter((call) => call.length),
     );
-    if (!candidates.length) return;
-    if (this.deps.stopping.aborted) {
-      await this.reschedule(
-        candidates.map((ref) => ref.listingId),
-        0,
-      );
-      return;
-    }
+    if (!paced) return;
 
-    const claim = await this.claim(candidates, session);
-    for (const [delayMs, ids] of claim.elsewhere) await this.reschedule(ids, delayMs);
-    if (!claim.sets.length) return;
-    const refs = new Map(candidates.map((ref) => [ref.listingId, ref]));
-    try {
-      const { results, nextCallDelayMs } = await client.set(info.api, claim.sets, session.signal);
-      if (nextCallDelayMs) await this.slowPace(nextCallDelayMs);
-      await this.record(
-        info,
-        claim.sets.map((set) => {
-          const result = results.get(set.listingId);
-          if (!result)
-            return this.outcome(
-              refs.get(set.listingId)!,
-              'ERROR',
-              set.target,
-              'The platform did not answer for this listing.',
+    const outcomes: Outcome[] = [];
+    const stopped: string[] = [];
+    const sent = await Promise.allSettled(
+      paced.calls.map(async (call, i) => {
+        if (paced.waits[i]! > 0) await sleep(paced.waits[i]!, this.deps.stopping).catch(() => {});
+        if (this.deps.stopping.aborted) {
+          stopped.push(...call.map((ref) => ref.listingId));
+          return;
+        }
+        const claim = await this.claim(call, session);
+        for (const [delayMs, ids] of claim.elsewhere) await this.reschedule(ids, delayMs);
+        if (!claim.sets.length) return;
+        const refs = new Map(call.map((ref) => [ref.listingId, ref]));
+        try {
+          const { results, nextCallDelayMs } = await client.set(api, claim.sets, session.signal);
+          if (nextCallDelayMs) await this.slowPace(nextCallDelayMs);
+          for (const set of claim.sets) {
+            const ref = refs.get(set.listingId)!;
+            const result = results.get(set.listingId);
+            outcomes.push(
+              !result
+                ? this.outcome(ref, 'ERROR', set.target, 'The platform did not answer for this listing.')
+                : result.kind === 'set'
+                  ? this.outcome(ref, 'SET', result.quantity, null)
+                  : this.outcome(ref, 'FAILED', set.target, `${result.code}: ${result.message}`),
             );
-          return result.kind === 'set'
-            ? this.outcome(refs.get(set.listingId)!, 'SET', result.quantity, null)
-            : this.outcome(
-                refs.get(set.listingId)!,
-                'FAILED',
-                set.target,
-                `${result.code}: ${result.message}`,
-              );
-        }),
-        session,
+          }
+        } catch (err) {
+          await this.recordFailure(info, claim.sets, refs, err, session);
+        }
+      }),
+    );
+    await this.record(info, outcomes, session);
+    if (outcomes.length)
+      this.deps.logger.debug(
+        { channel: info.code, calls: paced.calls.length, listings: outcomes.length },
+        'stock pushes recorded',
       );
-    } catch (err) {
-      await this.recordFailure(info, claim.sets, refs, err, session);
-    }
+    if (stopped.length) await this.reschedule(stopped, 0);
+    const failed = sent.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private async recordFailure(
@@ -452,6 +447,10 @@ export class ChannelPusher {
     session: PushSession,
   ): Promise<void> {
     const ids = sets.map((set) => set.listingId);
+    this.deps.logger.debug(
+      { channel: info.code, listings: ids.length, reason: err instanceof Error ? err.message : String(err) },
+      'stock push not acknowledged',
+    );
     const each = (outcome: Outcome['outcome'], detail: string) =>
       sets.map((set) => this.outcome(refs.get(set.listingId)!, outcome, set.target, detail));
     if (err instanceof PlatformThrottledError) {
@@ -498,27 +497,35 @@ export class ChannelPusher {
   }
 
   /**
-   * Waits for the channel's next call slot, shared by every process, and answers the listings to push in it.
-   * A listing already showing its target (a sweep, a switch turned on, a change undone) costs no slot: with
-   * none out of step, no slot is taken. A wait longer than `maxPaceWaitMs` (a throttled platform, a long
-   * backlog) sends the listings back to the queue for then instead.
+   * Takes the channel's next call slots, shared by every process, one per call that has a listing out of
+   * step, and answers those calls (only their listings out of step) with how long each waits for its slot. A
+   * listing already showing its target (a sweep, a switch turned on, a change undone) costs no slot: with
+   * none out of step, none is taken. Slots further than `maxPaceWaitMs` away (a throttled platform, a long
+   * backlog) are not taken: the listings go back to the queue for then instead (null).
    */
-  private async awaitPace(info: ChannelInfo, refs: ListingRef[]): Promise<ListingRef[]> {
-    if (!refs.length) return refs;
-    // One statement: which listings are out of step, and the slot, taken only when it is near enough to
-    // wait for.
+  private async awaitPace(
+    info: ChannelInfo,
+    calls: ListingRef[][],
+  ): Promise<{ calls: ListingRef[][]; waits: number[] } | null> {
+    if (!calls.length) return null;
+    const intervalMs = 1000 / info.requestsPerSecond;
+    // One statement: which listings are out of step, and the slots, taken only when the first is near enough
+    // to wait for.
     const { rows } = await this.query<{ wait_ms: number; taken: boolean; out_of_step: string[] }>(
       'pace',
-      `with out_of_step as (
-         select cs.id from ${LISTING_FROM}
-          where cs.id = any($4::uuid[])
-            and not coalesce(cs.push_owner is null and not cs.uncertain and cs.sync_state = 'IN_SYNC'
+      `with listing as (
+         select * from unnest($4::uuid[], $5::int[]) as l(id, call)
+       ), out_of_step as (
+         select cs.id, listing.call from ${LISTING_FROM} join listing on listing.id = cs.id
+          where not coalesce(cs.push_owner is null and not cs.uncertain and cs.sync_state = 'IN_SYNC'
                              and cs.confirmed = ${LISTING_TARGET}, false)
        ), slot as (
          select greatest(next_call_at, coalesce(throttled_until, next_call_at), clock_timestamp()) as at
            from channel_api where channel_id = $1 for update
        ), taken as (
-         update channel_api a set next_call_at = slot.at + $2 * interval '1 millisecond'
+         update channel_api a
+            set next_call_at = slot.at + $2::float8 * (select count(distinct call) from out_of_step)
+                                         * interval '1 millisecond'
            from slot
           where a.channel_id = $1 and slot.at <= clock_timestamp() + $3 * interval '1 millisecond'
             and exists (select 1 from out_of_step)
@@ -529,25 +536,27 @@ export class ChannelPusher {
          from slot`,
       [
         this.channelId,
-        1000 / info.requestsPerSecond,
+        intervalMs,
         this.deps.settings.maxPaceWaitMs,
-        refs.map((ref) => ref.listingId),
+        calls.flatMap((call) => call.map((ref) => ref.listingId)),
+        calls.flatMap((call, i) => call.map(() => i)),
       ],
     );
     const row = rows[0];
-    if (!row) return [];
+    if (!row) return null;
     const outOfStep = new Set(row.out_of_step);
-    const due = refs.filter((ref) => outOfStep.has(ref.listingId));
-    if (!due.length) return due;
+    const due = calls
+      .map((call) => call.filter((ref) => outOfStep.has(ref.listingId)))
+      .filter((call) => call.length);
+    if (!due.length) return null;
     if (!row.taken) {
       await this.reschedule(
-        due.map((ref) => ref.listingId),
+        due.flat().map((ref) => ref.listingId),
         row.wait_ms + Math.random() * 1000,
       );
-      return [];
+      return null;
     }
-    if (row.wait_ms > 0) await sleep(row.wait_ms, this.deps.stopping).catch(() => {});
-    return due;
+    return { calls: due, waits: due.map((_, i) => row.wait_ms + i * intervalMs) };
   }
 
   private async slowPace(delayMs: number): Promise<void> {

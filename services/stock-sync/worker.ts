@@ -1,6 +1,4 @@
-import { Logger as QueueLogger, run, type Runner } from 'graphile-worker';
 import pg from 'pg';
-import { z } from 'zod';
 import type { Platform } from '../../common/enums.js';
 import { JOB_QUEUE_SCHEMA } from '../../common/job-queue.js';
 import type { Logger } from '../../server/logger.js';
@@ -11,16 +9,19 @@ import type { Sealer } from '../secret-box.js';
 import { ChannelPusher, type PusherSettings, type PushSession } from './pusher.js';
 
 /**
- * The stock sync as one hub process runs it: graphile-worker takes the `stock_sync` jobs the database's
- * triggers enqueue (each job to one process), hands each listing to its channel's pusher, and a sweep puts
- * back in the queue any listing out of step with no job to fix it (a push that died with its process, a
+ * The stock sync as one hub process runs it. The database's triggers put `stock_sync` jobs in graphile-worker's
+ * queue; at each poll interval this process looks for channels with due jobs and wakes their pushers, which
+ * take the jobs from the queue as their pace allows (each job to one process: FOR UPDATE SKIP LOCKED, then
+ * completed). A job is not handed to a worker that would hold it locked while the channel's pace makes it
+ * wait: a stock change that finds its listing's job still waiting then writes nothing to the queue. A sweep
+ * puts back in the queue any listing out of step with no job to fix it (a push that died with its process, a
  * restart after kill -9), so every listing converges whatever happened.
  */
 
 export interface StockSyncSettings extends PusherSettings {
-  /** Jobs this process runs at once; 0: this process pushes nothing (others do). */
+  /** Listings this process holds taken from the queue at once, all channels together; 0: it pushes nothing (others do). */
   concurrency: number;
-  /** How often the queue is polled for jobs that come due (a push delay, a retry). */
+  /** How often the queue is looked at for jobs that come due (a push delay, a retry). */
   pollIntervalMs: number;
   /** How often listings out of step without a job are put back in the queue. */
   sweepIntervalMs: number;
@@ -29,7 +30,7 @@ export interface StockSyncSettings extends PusherSettings {
 }
 
 export const DEFAULT_STOCK_SYNC_SETTINGS: StockSyncSettings = {
-  concurrency: 100,
+  concurrency: 1000,
   pollIntervalMs: 500,
   sweepIntervalMs: 30_000,
   pushLogRetentionDays: 30,
@@ -57,14 +58,12 @@ export interface StockSync {
   stop(): Promise<void>;
 }
 
-const jobPayload = z.object({ listingId: z.uuid(), channelId: z.uuid() });
-
 export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
   const { settings, logger } = deps;
   const stopping = new AbortController();
   const pool = new pg.Pool({
     connectionString: deps.databaseUrl,
-    // Jobs mostly wait (for the platform, for the pace): they hold no connection while they do.
+    // Pushes mostly wait (for the platform, for the pace): they hold no connection while they do.
     max: 20,
     application_name: 'order-hub-stock-sync',
     // The sync's own bookkeeping (claims, pace, outcomes, its queue's jobs) does not wait for the disk: a
@@ -80,7 +79,6 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
   pool.on('connect', (client) => client.on('error', () => {}));
   let lock: ProcessLock | null = null;
   let session: PushSession | null = null;
-  let runner: Runner | null = null;
 
   // Pushes are made under this process's lock. Should its connection drop, others may take the listings
   // over: calls under way are abandoned at once (their outcome becomes uncertain), nothing is claimed until
@@ -122,6 +120,11 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
         sealer: deps.sealer,
         logger,
         settings,
+        room: () => {
+          let held = 0;
+          for (const other of pushers.values()) held += other.held;
+          return settings.concurrency - held;
+        },
         stopping: stopping.signal,
       });
       pushers.set(channelId, pusher);
@@ -129,67 +132,9 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
     return pusher;
   };
 
-  const startRunner = () =>
-    run({
-      pgPool: pool,
-      schema: JOB_QUEUE_SCHEMA,
-      concurrency: settings.concurrency,
-      pollInterval: settings.pollIntervalMs,
-      noHandleSignals: true,
-      // The pool fetches jobs for all its workers at once, so an idle process polls once per interval,
-      // not once per worker. Every stock change notifies the queue, but its job is due only after the push
-      // delay: a fetch that finds nothing waits for the next poll instead of answering each notification
-      // (which made tens of thousands of empty job-table scans under a busy ingest).
-      preset: {
-        worker: {
-          localQueue: {
-            size: settings.concurrency,
-            refetchDelay: { durationMs: settings.pollIntervalMs, maxAbortThreshold: Infinity },
-          },
-          // Finished jobs are deleted a few at a time, not one statement each. One this process finished but
-          // had not deleted when it died stays locked until graphile-worker frees it (4 hours); the sweep
-          // queues its listing meanwhile if it is out of step, so nothing waits for that.
-          completeJobBatchDelay: 50,
-        },
-      },
-      logger: queueLogger(logger),
-      taskList: {
-        stock_sync: async (payload) => {
-          const job = jobPayload.parse(payload);
-          await pusherFor(job.channelId).push(job.listingId);
-        },
-      },
-    });
-  // graphile-worker's pool can end on its own (a fatal error it only logs): this process would then push
-  // nothing while looking healthy, so a runner that ends unasked is started again.
-  const watchRunner = (current: Runner) => {
-    const restart = (err?: unknown) => {
-      if (stopping.signal.aborted) return;
-      logger.error({ err }, 'stock sync: the job queue runner ended; starting it again');
-      setTimeout(() => {
-        if (stopping.signal.aborted) return;
-        startRunner().then(
-          (next) => {
-            runner = next;
-            watchRunner(next);
-          },
-          (startErr: unknown) => restart(startErr),
-        );
-      }, 1000).unref();
-    };
-    current.promise.then(() => restart(), restart);
-  };
-
   try {
     await takeLock();
-    if (settings.concurrency > 0) {
-      runner = await startRunner();
-      watchRunner(runner);
-    }
   } catch (err) {
-    stopping.abort(err);
-    await runner?.stop().catch(() => {});
-    await (lock as ProcessLock | null)?.release();
     await pool.end().catch(() => {});
     throw err;
   }
@@ -224,31 +169,29 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
     return rows[0]?.enqueued ?? 0;
   };
 
-  // The batch platforms' due jobs, looked for at the queue's poll interval: their pushers take them from the
-  // queue themselves (ChannelPusher.wake), so a burst's last changes reach Taobao, Douyin and Shopify at their
-  // pace even while the one-SKU platforms' backlogs hold every slot of the runner.
-  const wakeBatchChannels = async () => {
-    if (!session) return;
-    const { rows } = await pool.query<{ id: string; platform: Platform }>({
+  // The channels with due jobs, looked for at each poll interval: their pushers take the jobs from the queue
+  // as their pace allows. A channel since deleted is woken too: its pusher takes its jobs and drops them.
+  const wakeChannels = async () => {
+    if (!session) {
+      // No lock: each pusher sends what it holds back to the queue, for another process or for later.
+      for (const pusher of pushers.values()) if (pusher.held) pusher.wake();
+      return;
+    }
+    const { rows } = await pool.query<{ channel_id: string }>({
       name: 'stock-sync-due-channels',
-      text: `select c.id, c.platform from channel c
-              where c.stock_sync and exists (
-                select 1 from ${JOB_QUEUE_SCHEMA}._private_jobs j
-                 where j.is_available and j.job_queue_id is null and j.run_at <= now()
-                   and j.key like 'stock-sync:%' and j.payload->>'channelId' = c.id::text)`,
+      text: `select distinct j.payload->>'channelId' as channel_id from ${JOB_QUEUE_SCHEMA}._private_jobs j
+              where j.is_available and j.job_queue_id is null and j.run_at <= now() and j.key like 'stock-sync:%'`,
       values: [],
     });
-    for (const row of rows) {
-      if ((deps.clientFor(row.platform)?.maxBatch ?? 1) > 1) pusherFor(row.id).wake();
-    }
+    for (const row of rows) pusherFor(row.channel_id).wake();
   };
   let wakeTimer: NodeJS.Timeout | null = null;
   let waking: Promise<unknown> = Promise.resolve();
   const scheduleWake = () => {
     if (stopping.signal.aborted) return;
     wakeTimer = setTimeout(() => {
-      waking = wakeBatchChannels()
-        .catch((err: unknown) => logger.warn({ err }, 'stock sync: looking for due batch jobs failed'))
+      waking = wakeChannels()
+        .catch((err: unknown) => logger.warn({ err }, 'stock sync: looking for due jobs failed'))
         .finally(scheduleWake);
     }, settings.pollIntervalMs);
   };
@@ -277,23 +220,10 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
       if (sweepTimer) clearTimeout(sweepTimer);
       if (wakeTimer) clearTimeout(wakeTimer);
       await Promise.all([sweeping, waking]);
-      // Waits for the pushes under way; listings still waiting go back to the queue for another process.
-      await runner?.stop();
+      // Waits for the calls under way; listings held and not sent go back to the queue for another process.
+      await Promise.all([...pushers.values()].map((pusher) => pusher.settled()));
       await (lock as ProcessLock | null)?.release();
       await pool.end();
     },
   };
-}
-
-/** graphile-worker's log lines through the hub's logger; its routine "info" lines are debug here. */
-function queueLogger(logger: Logger): QueueLogger {
-  const log = logger.child({ component: 'job-queue' });
-  return new QueueLogger(() => (level, message, meta) => {
-    // Its advice to give each job a connection does not fit these jobs, which wait for the platforms and the
-    // pace without one: the pool stays small on purpose.
-    if (message.includes('maxPoolSize')) log.debug(meta ?? {}, message);
-    else if (level === 'error') log.error(meta ?? {}, message);
-    else if (level === 'warning') log.warn(meta ?? {}, message);
-    else log.debug(meta ?? {}, message);
-  });
 }
