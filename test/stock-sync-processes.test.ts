@@ -249,7 +249,9 @@ describe('stock sync in hub processes', () => {
     const unconverged = await convergence(db, channels);
 
     const roundsOf = (hub: HubProcess) => (hub.output().match(/"msg":"stock pushes recorded"/g) ?? []).length;
-    console.log(`two processes: ${changes} changes; rounds of pushes ${roundsOf(first)} + ${roundsOf(second)}`);
+    console.log(
+      `two processes: ${changes} changes; rounds of pushes ${roundsOf(first)} + ${roundsOf(second)}`,
+    );
     expect(roundsOf(first)).toBeGreaterThan(0);
     expect(roundsOf(second)).toBeGreaterThan(0);
     // Neither died on the way (its last lines say why if it did).
