@@ -10,7 +10,8 @@ import { Product } from './product.js';
  */
 @Entity({ tableName: 'channel_sku' })
 @Unique({ name: 'channel_sku_once', properties: ['channel', 'platformSkuId'] })
-@Index({ name: 'channel_sku_product_idx', properties: ['product'] })
+// Siblings (one product's listings on one channel) and a product's listings are both looked up by it.
+@Index({ name: 'channel_sku_product_channel_idx', properties: ['product', 'channel'] })
 export class ChannelSku extends BaseEntity {
   @ManyToOne({ entity: () => Channel, deleteRule: 'cascade' })
   channel!: Channel;

@@ -6,7 +6,7 @@ import { LISTING_ALONE, onChangeFunction } from './Migration20261202225134_stock
  * LISTING_TARGET), so a listing mapped, moved to another product or removed changes its siblings' targets
  * too: their pushes are queued with its own. Removing a listing is now such a change as well.
  */
-const WITH_SIBLINGS = `
+export const WITH_SIBLINGS = `
     -- The listing and every listing of its product on its channel, before and after (the enqueue orders them).
     listings := array(
       select cs.id from channel_sku cs
