@@ -3,6 +3,7 @@ import { Migration20261203080000_waiting_job_lookup } from './Migration202612030
 import { Migration20261203081000_stock_sync_per_statement } from './Migration20261203081000_stock_sync_per_statement.js';
 import { Migration20261203100000_listing_share } from './Migration20261203100000_listing_share.js';
 import { Migration20261203120000_listing_siblings_index } from './Migration20261203120000_listing_siblings_index.js';
+import { Migration20261203150000_product_stock_jobs } from './Migration20261203150000_product_stock_jobs.js';
 import { Migration20261203042300_channel_api_credentials_trigger } from './Migration20261203042300_channel_api_credentials_trigger.js';
 import { Migration20261202225134_stock_sync } from './Migration20261202225134_stock_sync.js';
 import { Migration20261202152000_api_key_revocation } from './Migration20261202152000_api_key_revocation.js';
@@ -64,4 +65,5 @@ export const migrationsList = [
     name: 'Migration20261203120000_listing_siblings_index',
     class: Migration20261203120000_listing_siblings_index,
   },
+  { name: 'Migration20261203150000_product_stock_jobs', class: Migration20261203150000_product_stock_jobs },
 ];

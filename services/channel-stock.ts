@@ -381,13 +381,13 @@ export async function loadStockSyncSummaries(
     }[]
   >(
     `with l as (
-       select cs.id, cs.channel_id, cs.push_started_at, cs.confirmed_at, cs.created_at, ${LISTING_STATE} as state
+       select cs.id, cs.channel_id, cs.product_id, cs.push_started_at, cs.confirmed_at, cs.created_at, ${LISTING_STATE} as state
          from ${LISTING_FROM}
         where cs.channel_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))
      ), waiting as (
        select l.channel_id,
               coalesce((select min(j.created_at) from ${JOB_QUEUE_SCHEMA}._private_jobs j
-                         where j.key = 'stock-sync:' || l.id),
+                         where j.key in ('stock-sync:' || l.id, 'stock-sync-product:' || l.product_id)),
                        l.push_started_at, l.confirmed_at, l.created_at) as since
          from l where l.state in ('PENDING', 'THROTTLED')
      )

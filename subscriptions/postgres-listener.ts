@@ -7,7 +7,7 @@ import type { EventBus, InventoryEvent, StockAlertEvent } from './bus.js';
 
 export const ALERT_CHANNEL = 'hub_stock_alert';
 export const INVENTORY_CHANNEL = 'hub_inventory';
-/** A listing's sync state changed (sent on commit by a trigger); the payload is its channel_sku id. */
+/** Listings' sync state changed (sent on commit by a trigger); the payload is their channel_sku ids, comma-separated. */
 export const CHANNEL_STOCK_CHANNEL = 'hub_channel_stock';
 /** Order events were stored (sent on commit by a trigger): they wait for their public seq. */
 export const ORDER_EVENTS_PENDING_CHANNEL = 'hub_order_event_pending';
@@ -180,7 +180,8 @@ export class PostgresListener {
     else if (channel === CHANNEL_STOCK_CHANNEL) {
       // No one here to tell: not worth a load (a later subscriber reads the listings' state first).
       if (this.options.bus.listenerCount('channelStockChanged') === 0) return;
-      this.pendingListings.add(payload);
+      // A stock change names all its listings in one notification, comma-separated.
+      for (const id of payload.split(',')) this.pendingListings.add(id);
     } else return;
     if (this.flushScheduled) return;
     this.flushScheduled = true;

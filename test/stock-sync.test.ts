@@ -126,7 +126,7 @@ describe('stock sync', () => {
     }
   });
 
-  it('enqueues in the change’s transaction: a rolled-back change no job, a committed one one job per listing', async () => {
+  it('enqueues in the change’s transaction: a rolled-back change no job, a committed one one job, handed on to each synced listing', async () => {
     // No sync running here: the jobs stay in the queue to be counted.
     hub = await startTestHub('sync-enqueue');
     db = openDb(hub.database.url);
@@ -159,13 +159,25 @@ describe('stock sync', () => {
     expect(await jobs()).toEqual([]);
 
     for (let i = 0; i < 5; i++) await adjust('MILK-1L', -1);
+    const [milk] = await db.sql<{ id: string }>(`select id from product where product_code = 'MILK-1L'`);
+    // Five changes, one job for the product.
+    expect((await jobs()).map((j) => j.key)).toEqual([`stock-sync-product:${milk.id}`]);
+
+    // The sync hands it on to one job per listing of a synced channel (not the storefront, not the read-only channel).
+    const [fanned] = await db.sql<{ n: number }>('select hub_stock_sync_fan_out(100) as n');
+    expect(fanned.n).toBe(1);
     const synced = await db.sql<{ id: string }>(
       `select cs.id from channel_sku cs join channel c on c.id = cs.channel_id join product p on p.id = cs.product_id
         where p.product_code = 'MILK-1L' and c.code in ('taobao-main', 'jd-main')`,
     );
     expect(synced).toHaveLength(2);
-    // Five changes, one job per listing of a synced channel (not the storefront, not the read-only channel).
     expect((await jobs()).map((j) => j.key)).toEqual(synced.map((l) => `stock-sync:${l.id}`).sort());
+
+    // A product listed on no channel that syncs queues nothing.
+    await db.sql(`update channel set stock_sync = false where code in ('taobao-main', 'jd-main')`);
+    await db.sql(`delete from ${JOB_QUEUE_SCHEMA}._private_jobs`);
+    await adjust('MILK-1L', -1);
+    expect(await jobs()).toEqual([]);
   });
 
   it('keeps the push log for the retention period: the sweep deletes older rows', async () => {

@@ -10,7 +10,8 @@ import { ChannelPusher, type PusherSettings, type PushSession } from './pusher.j
 
 /**
  * The stock sync as one hub process runs it. The database's triggers put `stock_sync` jobs in graphile-worker's
- * queue; at each poll interval this process looks for channels with due jobs and wakes their pushers, which
+ * queue (a stock change puts one `stock_sync_product` job, which this process turns into its listings' jobs at
+ * its next poll); at each poll interval this process looks for channels with due jobs and wakes their pushers, which
  * take the jobs from the queue as their pace allows (each job to one process: FOR UPDATE SKIP LOCKED, then
  * completed). A job is not handed to a worker that would hold it locked while the channel's pace makes it
  * wait: a stock change that finds its listing's job still waiting then writes nothing to the queue. A sweep
@@ -42,6 +43,10 @@ export const DEFAULT_STOCK_SYNC_SETTINGS: StockSyncSettings = {
   leaseMs: 70_000,
   maxPaceWaitMs: 2000,
 };
+
+/** Product jobs handed on to their listings in one statement, and statements at most per poll. */
+const FAN_OUT_BATCH = 1000;
+const FAN_OUT_ROUNDS = 20;
 
 export interface StockSyncDeps {
   databaseUrl: string;
@@ -176,6 +181,15 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
       // No lock: each pusher sends what it holds back to the queue, for another process or for later.
       for (const pusher of pushers.values()) if (pusher.held) pusher.wake();
       return;
+    }
+    // Stock changes queue a job per product: each becomes its listings' jobs here, a bounded number a statement.
+    for (let round = 0; round < FAN_OUT_ROUNDS; round++) {
+      const fanned = await pool.query<{ products: number }>({
+        name: 'stock-sync-fan-out',
+        text: 'select hub_stock_sync_fan_out($1) as products',
+        values: [FAN_OUT_BATCH],
+      });
+      if (fanned.rows[0].products < FAN_OUT_BATCH) break;
     }
     const { rows } = await pool.query<{ channel_id: string }>({
       name: 'stock-sync-due-channels',
