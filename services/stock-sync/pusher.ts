@@ -202,14 +202,15 @@ export class ChannelPusher {
   }
 
   /**
-   * Calls one round makes. A platform that sets one listing a call gets several, each at its own pace slot,
-   * so the statements around the calls (the channel, the listings, the pace, the outcomes) run once for all
-   * of them: with one call a round they cost more than the stock changes that caused the pushes. The parallel
-   * rounds' slots together stay within one pace wait. A batch platform shares them among the listings of its
-   * one call, which may spend the whole budget (Shopify).
+   * Calls one round makes, each at its own pace slot, so the statements around the calls (the channel, the
+   * listings, the pace, the outcomes) run once for all of them: with one call a round they cost more than the
+   * stock changes that caused the pushes. That holds for a platform that sets one listing a call, and for one
+   * whose call covers the SKUs of one item only (Taobao, Douyin). The parallel rounds' slots together stay
+   * within one pace wait. A platform whose calls spend a shared budget (Shopify) makes one call a round: each
+   * reply tells when the next may go.
    */
   private callsPerRound(info: ChannelInfo): number {
-    if ((info.client?.maxBatch ?? 1) > 1) return 1;
+    if (info.client?.maxParallelCalls === 1) return 1;
     const callsInWait = (info.requestsPerSecond * this.deps.settings.maxPaceWaitMs) / 1000;
     return Math.max(1, Math.floor(callsInWait / this.parallel(info)));
   }
