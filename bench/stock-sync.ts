@@ -13,12 +13,13 @@
 //
 // Usage: npm run bench:stock-sync -- [--products 1000] [--changes 20000] [--latency 20] [--batch 20]
 //   [--concurrency 16] [--max-wait 240] [--rps N] [--seconds 10] [--pairs 2] [--ingest-connections 32]
-//   [--hold-connections 64] [--only burst|onoff|ingest|holds] [--sync-process]
+//   [--hold-connections 64] [--only burst|onoff|ingest|holds] [--sync-process] [--warmup 10]
 // (or `npm run build:bench` and `npx node dist/bench/stock-sync.js …`: Node 24, as the hub needs.)
 // --rps: calls a second every channel may make, instead of each platform's documented default: a what-if
 // that shows how fast the engine itself converges when the platform allows more.
 // --sync-process: in the on/off part, the hub that takes the orders and holds runs no stock sync
 // (STOCK_SYNC_CONCURRENCY=0); a second hub process on the same database pushes, as a deployment may split them.
+// --warmup: seconds of one run with sync on and one with it off before the pairs, not counted (0: none).
 // --max-wait: how long the burst waits for convergence after the last change before it reports what is left.
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -45,11 +46,12 @@ import { HOLD_SCENARIOS, holdCheck, holdRun, prepareHolds } from './hold-load.js
 import { INGEST_PRODUCTS, ingestRun, prepareIngest } from './ingest-load.js';
 import { inParallel, percentile, serverUrl } from './support.js';
 
-function option(name: string, fallback: number): number {
+function option(name: string, fallback: number, { zero = false } = {}): number {
   const i = process.argv.indexOf(`--${name}`);
   if (i < 0) return fallback;
   const value = Number(process.argv[i + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} needs a positive number`);
+  if (!Number.isFinite(value) || value < 0 || (value === 0 && !zero))
+    throw new Error(`--${name} needs a positive number${zero ? ' or 0' : ''}`);
   return value;
 }
 const onlyIndex = process.argv.indexOf('--only');
@@ -66,6 +68,7 @@ const MAX_WAIT_S = option('max-wait', 240);
 const RPS = process.argv.includes('--rps') ? option('rps', 1) : null;
 const SECONDS = option('seconds', 10);
 const PAIRS = option('pairs', 2);
+const WARMUP_SECONDS = option('warmup', 10, { zero: true });
 const INGEST_CONNECTIONS = option('ingest-connections', 32);
 const HOLD_CONNECTIONS = option('hold-connections', 64);
 const SYNC_PROCESS = process.argv.includes('--sync-process');
@@ -180,7 +183,7 @@ async function inStep(direct: pg.Client, channels: ConnectedChannel[]): Promise<
 
 async function queuedPushes(db: SyncDb): Promise<number> {
   const [row] = await db.sql<{ n: number }>(
-    `select count(*)::int as n from graphile_worker._private_jobs where key like 'stock-sync:%'`,
+    `select count(*)::int as n from graphile_worker._private_jobs where key like 'stock-sync%'`,
   );
   return row.n;
 }
@@ -401,7 +404,7 @@ interface RunFigures {
 async function onOff(
   label: string,
   { url, db, direct, channels }: { url: string; db: SyncDb; direct: pg.Client; channels: ConnectedChannel[] },
-  work: (run: number) => Promise<RunFigures>,
+  work: (run: number, seconds: number) => Promise<RunFigures>,
 ): Promise<void> {
   console.log(`### ${label}`);
   console.log('');
@@ -418,25 +421,31 @@ async function onOff(
   await listener.query('listen "jobs:insert"');
   const ratios: string[] = [];
   let run = 0;
+  // Every run starts on an empty queue (what the run before left goes as no-ops with sync off), every
+  // listing in step.
+  const measured = async (pair: string, on: boolean, seconds: number) => {
+    await setSync(direct, false);
+    await untilQueueEmpty(db, 300_000);
+    await inStep(direct, channels);
+    await setSync(direct, on);
+    const pushesBefore = await pushesRecorded(db);
+    const scansBefore = await jobTableScans(db);
+    notices.count = 0;
+    const figures = await work(run++, seconds);
+    const pushes = (await pushesRecorded(db)) - pushesBefore;
+    console.log(
+      `| ${pair} | ${on ? 'on' : 'off'} | ${figures.rate.toFixed(0)} | ${figures.p50} ms | ${figures.p99} ms ` +
+        `| ${pushes} | ${await queuedPushes(db)} | ${notices.count} | ${(await jobTableScans(db)) - scansBefore} | ${figures.note} |`,
+    );
+    return figures.rate;
+  };
+  // Not counted: the first seconds of either path in a fresh hub (and fakes) run cold: code not yet
+  // optimised, statements not yet prepared on the sync's connections.
+  if (WARMUP_SECONDS > 0) for (const on of [true, false]) await measured('warm-up', on, WARMUP_SECONDS);
   for (let pair = 1; pair <= PAIRS; pair++) {
     const rates = new Map<boolean, number>();
     for (const on of pair % 2 === 1 ? [false, true] : [true, false]) {
-      // Every run starts on an empty queue (what the run before left goes as no-ops with sync off), every
-      // listing in step.
-      await setSync(direct, false);
-      await untilQueueEmpty(db, 300_000);
-      await inStep(direct, channels);
-      await setSync(direct, on);
-      const pushesBefore = await pushesRecorded(db);
-      const scansBefore = await jobTableScans(db);
-      notices.count = 0;
-      const figures = await work(run++);
-      const pushes = (await pushesRecorded(db)) - pushesBefore;
-      rates.set(on, figures.rate);
-      console.log(
-        `| ${pair} | ${on ? 'on' : 'off'} | ${figures.rate.toFixed(0)} | ${figures.p50} ms | ${figures.p99} ms ` +
-          `| ${pushes} | ${await queuedPushes(db)} | ${notices.count} | ${(await jobTableScans(db)) - scansBefore} | ${figures.note} |`,
-      );
+      rates.set(on, await measured(String(pair), on, SECONDS));
     }
     ratios.push((rates.get(true)! / rates.get(false)!).toFixed(2));
   }
@@ -479,9 +488,9 @@ async function syncOnOff(): Promise<void> {
         await onOff(
           `webhook ingestion (orders/s), ${INGEST_CONNECTIONS} connections, ${INGEST_PRODUCTS} products`,
           { url: database.url, db, direct, channels },
-          async (run) => {
+          async (run, seconds) => {
             const r = await ingestRun(hub, {
-              seconds: SECONDS,
+              seconds,
               connections: INGEST_CONNECTIONS,
               prefix: `S${run}-`,
             });
@@ -495,8 +504,8 @@ async function syncOnOff(): Promise<void> {
           await onOff(
             `reserveStock (holds/s), ${scenario.name}, ${HOLD_CONNECTIONS} connections`,
             { url: database.url, db, direct, channels },
-            async () => {
-              const r = await holdRun(hub, scenario, { seconds: SECONDS, connections: HOLD_CONNECTIONS });
+            async (_run, seconds) => {
+              const r = await holdRun(hub, scenario, { seconds, connections: HOLD_CONNECTIONS });
               const check = await holdCheck(direct);
               const clean = check.negative === 0 && check.mismatched === 0;
               return {
