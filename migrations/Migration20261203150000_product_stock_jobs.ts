@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { ON_STOCK_UPDATE_PER_STATEMENT } from './Migration20261203081000_stock_sync_per_statement.js';
 
 /**
  * A stock change queues one job for its product, not one per listing: the order's transaction (which holds the
@@ -79,19 +80,6 @@ end $$;`);
     // The product jobs still waiting become their listings' jobs, so no push is lost.
     this.addSql(`select hub_stock_sync_fan_out(2147483647);`);
     this.addSql(`drop function if exists hub_stock_sync_fan_out(int);`);
-    this.addSql(`create or replace function hub_stock_sync_on_stock_update() returns trigger language plpgsql as $$
-declare
-  listings uuid[];
-begin
-  listings := array(
-    select l.id from new_rows n
-      join old_rows o on o.id = n.id
-      cross join lateral (select cs.id from channel_sku cs where cs.product_id = n.product_id offset 0) l
-     where o.on_hand - o.reserved is distinct from n.on_hand - n.reserved);
-  if cardinality(listings) > 0 then
-    perform hub_stock_sync_enqueue(listings);
-  end if;
-  return null;
-end $$;`);
+    this.addSql(ON_STOCK_UPDATE_PER_STATEMENT);
   }
 }
