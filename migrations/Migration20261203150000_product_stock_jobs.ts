@@ -13,29 +13,29 @@ export class Migration20261203150000_product_stock_jobs extends Migration {
   override async up(): Promise<void> {
     this.addSql(`create or replace function hub_stock_sync_on_stock_update() returns trigger language plpgsql as $$
 declare
+  listings uuid[];
   moved uuid[];
   waiting uuid[];
   specs graphile_worker.job_spec[];
 begin
-  -- The products whose sellable number moved, listed on a channel that syncs, in product order (as every
-  -- enqueue takes job rows). OFFSET 0: transition tables have no statistics, so the lookup stays a probe.
-  moved := array(
-    select m.product_id from (
-      select distinct n.product_id from new_rows n join old_rows o on o.id = n.id
-       where o.on_hand - o.reserved is distinct from n.on_hand - n.reserved) m
-     where exists (select 1 from channel_sku cs join channel c on c.id = cs.channel_id
-                    where cs.product_id = m.product_id and c.stock_sync and c.platform <> 'STOREFRONT' offset 0)
-     order by m.product_id);
-  if cardinality(moved) = 0 then
+  -- The listings on channels that sync of the products whose sellable number moved, and those products in
+  -- product order (as every enqueue takes job rows). OFFSET 0: transition tables have no statistics, so each
+  -- lookup stays a probe.
+  select array_agg(l.id order by l.id), array_agg(distinct m.product_id order by m.product_id)
+    into listings, moved
+    from (select distinct n.product_id from new_rows n join old_rows o on o.id = n.id
+           where o.on_hand - o.reserved is distinct from n.on_hand - n.reserved) m
+    cross join lateral (select cs.id from channel_sku cs join channel c on c.id = cs.channel_id
+                         where cs.product_id = m.product_id and c.stock_sync and c.platform <> 'STOREFRONT'
+                         offset 0) l;
+  if listings is null then
     return null;
   end if;
-  -- Their listings wait for a push from now on, with a new target: channelStockChanged hears it on commit, in
-  -- one notification per hundred listings (the payload's limit is 8,000 bytes).
+  -- They wait for a push from now on, with a new target: channelStockChanged hears it on commit, in one
+  -- notification per hundred listings (the payload's limit is 8,000 bytes).
   perform pg_notify('hub_channel_stock', string_agg(l.id::text, ','))
-    from (select cs.id, (row_number() over (order by cs.id) - 1) / 100 as chunk
-            from channel_sku cs join channel c on c.id = cs.channel_id
-           where cs.product_id = any(moved) and c.stock_sync and c.platform <> 'STOREFRONT') l
-   group by l.chunk;
+    from unnest(listings) with ordinality as l(id, n)
+   group by (l.n - 1) / 100;
   -- A product whose job still waits needs no other. The row lock keeps the sync from handing that job on
   -- (and so its listings from reading the number) until this transaction ends.
   select array_agg(m.id) into waiting
