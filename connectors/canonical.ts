@@ -1,4 +1,5 @@
 import type { OrderStatus, Platform } from '../common/enums.js';
+import type { HttpRequest } from '../services/platform-client.js';
 
 /** What every connector turns its platform's payload into. Pure data: no entities, no database. */
 export interface CanonicalAddress {
@@ -42,7 +43,7 @@ export interface CanonicalOrder {
 /** How a connector pulls orders changed since a cursor from its platform's order API. */
 export interface PullProtocol {
   /** The request for one page of orders changed since `cursor` (null: from the beginning). */
-  request(baseUrl: string, cursor: string | null): { url: string; init?: RequestInit };
+  request(baseUrl: string, cursor: string | null): HttpRequest;
   /** One page of the reply: the raw order payloads and the cursor to ask from next (null: no more now). */
   parse(body: unknown): { orders: unknown[]; nextCursor: string | null };
 }
