@@ -154,3 +154,21 @@ export enum OrderOrigin {
   /** `placeOrder`: the hub took the order itself, so it also owns its payment timeout. */
   PLACED = 'PLACED',
 }
+
+/** What a merchant's webhook endpoint can hear of; the value is the `type` in the body sent. */
+export enum OutboundEventType {
+  ORDER_CREATED = 'order.created',
+  ORDER_STATUS_CHANGED = 'order.status_changed',
+  SHIPMENT_UPDATED = 'shipment.updated',
+  STOCK_ALERT = 'stock.alert',
+  STOCK_SYNC_FAILED = 'stock.sync_failed',
+}
+
+export enum WebhookDeliveryStatus {
+  /** Not delivered yet: waiting for its turn, its first attempt or a retry. */
+  PENDING = 'PENDING',
+  /** The endpoint answered 2xx. */
+  DELIVERED = 'DELIVERED',
+  /** Given up after the last retry; `redeliverWebhook` tries again. */
+  FAILED = 'FAILED',
+}

@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 /**
  * Every error a client sees carries one of these in `extensions.code`: the contract's codes, and those
  * the hub adds (RATE_LIMITED, QUERY_TIMEOUT, NOT_AVAILABLE, SUBSCRIBER_FELL_BEHIND, INGEST_BUSY,
- * HOLD_LIMIT_EXCEEDED, SECRET_KEY_MISSING, STOCK_SYNC_DISABLED, CHANNEL_API_MISSING). None but INTERNAL_SERVER_ERROR is
+ * HOLD_LIMIT_EXCEEDED, SECRET_KEY_MISSING, STOCK_SYNC_DISABLED, CHANNEL_API_MISSING, URL_NOT_ALLOWED). None but INTERNAL_SERVER_ERROR is
  * logged as unexpected.
  */
 export type ErrorCode =
@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'SECRET_KEY_MISSING'
   | 'STOCK_SYNC_DISABLED'
   | 'CHANNEL_API_MISSING'
+  | 'URL_NOT_ALLOWED'
   | 'INTERNAL_SERVER_ERROR';
 
 /**
@@ -245,6 +246,18 @@ export class ChannelApiMissingError extends HubError {
       409,
       `Channel "${channelCode}" has no platform API credentials: an ADMIN sets them with setChannelApi, then turns the stock sync on.`,
       { channelCode },
+    );
+  }
+}
+
+/** A webhook URL that points at the hub's own network (private, loopback, link-local), without WEBHOOK_ALLOW_PRIVATE. */
+export class UrlNotAllowedError extends HubError {
+  constructor(reason: string) {
+    super(
+      'URL_NOT_ALLOWED',
+      400,
+      `This webhook URL is not allowed: ${reason}. Webhooks go to public addresses only (WEBHOOK_ALLOW_PRIVATE=true lifts this on a closed network).`,
+      { field: 'url' },
     );
   }
 }

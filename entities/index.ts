@@ -9,6 +9,8 @@ import { InventoryItem } from './inventory-item.js';
 import { Address, Order } from './order.js';
 import { OrderEvent } from './order-event.js';
 import { OrderLine } from './order-line.js';
+import { OutboundAttempt } from './outbound-attempt.js';
+import { OutboundDelivery } from './outbound-delivery.js';
 import { Product } from './product.js';
 import { ReconciliationLine, ReconciliationReport } from './reconciliation-report.js';
 import { Reservation } from './reservation.js';
@@ -18,6 +20,7 @@ import { StockAlert } from './stock-alert.js';
 import { StockMovement } from './stock-movement.js';
 import { StockPush } from './stock-push.js';
 import { WebhookDelivery } from './webhook-delivery.js';
+import { WebhookEndpoint } from './webhook-endpoint.js';
 
 export {
   Address,
@@ -32,6 +35,8 @@ export {
   Order,
   OrderEvent,
   OrderLine,
+  OutboundAttempt,
+  OutboundDelivery,
   Product,
   ReconciliationLine,
   ReconciliationReport,
@@ -43,6 +48,7 @@ export {
   StockMovement,
   StockPush,
   WebhookDelivery,
+  WebhookEndpoint,
 };
 
 export const entities = [
@@ -58,6 +64,8 @@ export const entities = [
   Order,
   OrderEvent,
   OrderLine,
+  OutboundAttempt,
+  OutboundDelivery,
   Product,
   ReconciliationLine,
   ReconciliationReport,
@@ -69,4 +77,5 @@ export const entities = [
   StockMovement,
   StockPush,
   WebhookDelivery,
+  WebhookEndpoint,
 ];

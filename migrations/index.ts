@@ -1,3 +1,4 @@
+import { Migration20261203170424_outbound_webhooks } from './Migration20261203170424_outbound_webhooks.js';
 import { Migration20261203043000_listing_feed_notifications } from './Migration20261203043000_listing_feed_notifications.js';
 import { Migration20261203080000_waiting_job_lookup } from './Migration20261203080000_waiting_job_lookup.js';
 import { Migration20261203081000_stock_sync_per_statement } from './Migration20261203081000_stock_sync_per_statement.js';
@@ -66,4 +67,5 @@ export const migrationsList = [
     class: Migration20261203120000_listing_siblings_index,
   },
   { name: 'Migration20261203150000_product_stock_jobs', class: Migration20261203150000_product_stock_jobs },
+  { name: 'Migration20261203170424_outbound_webhooks', class: Migration20261203170424_outbound_webhooks },
 ];

@@ -14,6 +14,7 @@ import { StockSyncResolver } from './stock-sync.js';
 import { StockReservationResolver } from './reservations.js';
 import { SubscriptionResolver } from './subscriptions.js';
 import { ReconciliationResolver } from './reconciliation.js';
+import { WebhookDeliveryResolver, WebhookEndpointResolver } from './outbound.js';
 
 export const resolvers = [
   ApiKeyResolver,
@@ -35,4 +36,6 @@ export const resolvers = [
   StockReservationResolver,
   StockSyncResolver,
   SubscriptionResolver,
+  WebhookDeliveryResolver,
+  WebhookEndpointResolver,
 ] as const;

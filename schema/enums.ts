@@ -16,6 +16,8 @@ const plain = [
   'SortDirection',
   'SalesGroupBy',
   'Role',
+  'OutboundEventType',
+  'WebhookDeliveryStatus',
 ] as const;
 for (const name of plain) registerEnumType(common[name], { name });
 registerEnumType(common.OrderLevel, {

@@ -151,6 +151,7 @@ export function domainSettings(config: HubConfig): DomainSettings {
       maxOpenPerKey: config.holdMaxOpenPerKey,
       maxTtlSeconds: config.holdMaxTtlSeconds,
     },
+    webhookUrlsMayBePrivate: config.outboundWebhooks.allowPrivate,
   };
 }
 

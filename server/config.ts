@@ -119,6 +119,23 @@ export interface HubConfig {
     /** Days the push log (`stock_push`) keeps its rows. */
     pushLogRetentionDays: number;
   };
+  /** Signed webhooks to the merchants' systems (services/outbound). */
+  outboundWebhooks: {
+    /** Deliveries this process sends at once, all endpoints together; 0: this process sends none (others do). */
+    concurrency: number;
+    /** …and to one endpoint: a slow or dead endpoint cannot take every slot. */
+    perEndpoint: number;
+    /** An attempt without a 2xx within this long has failed. */
+    timeoutMs: number;
+    /** The waits before each retry; a delivery still failing after the last is given up (FAILED). */
+    retryScheduleMs: number[];
+    /** An endpoint failing this long without a single success is turned off. */
+    disableAfterMs: number;
+    /** WEBHOOK_ALLOW_PRIVATE: URLs may point at private, loopback and link-local addresses (tests, one host). */
+    allowPrivate: boolean;
+    /** How often the queue is polled for deliveries that come due (a new job also wakes it at once). */
+    pollIntervalMs: number;
+  };
 }
 
 const port = (name: string) =>
@@ -209,6 +226,37 @@ const schema = z.object({
   STOCK_SYNC_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
   STOCK_SYNC_RETRY_MAX_MS: z.coerce.number().int().min(10).max(3_600_000).default(20_000),
   STOCK_PUSH_RETENTION_DAYS: z.coerce.number().min(1).max(3650).default(30),
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(0).max(10_000).default(64),
+  WEBHOOK_PER_ENDPOINT: z.coerce.number().int().min(1).max(1000).default(16),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default('5s,5m,30m,2h,5h,10h,10h')
+    .transform((value, zctx) => {
+      try {
+        return parseDurationList(value);
+      } catch (err) {
+        zctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  WEBHOOK_DISABLE_AFTER: z
+    .string()
+    .default('3d')
+    .transform((value, zctx) => {
+      try {
+        const list = parseDurationList(value);
+        if (list.length !== 1) throw new Error('one duration, e.g. 3d');
+        return list[0];
+      } catch (err) {
+        zctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  WEBHOOK_ALLOW_PRIVATE: z
+    .stringbool({ error: 'WEBHOOK_ALLOW_PRIVATE must be true or false' })
+    .default(false),
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   RECONCILE_AT: z
     .string()
     .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'RECONCILE_AT must be a time of day as HH:MM (00:00 to 23:59)')
@@ -319,6 +367,20 @@ export function parseCarrierSecrets(value: string): Map<string, string> {
   return secrets;
 }
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `5s,5m,30m,2h` -> milliseconds each; throws naming the entry that is not a duration. */
+export function parseDurationList(value: string): number[] {
+  const list = value.split(',').map((entry) => entry.trim());
+  return list.map((entry) => {
+    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(entry);
+    if (!match) throw new Error(`"${entry}" is not a duration (a number and ms, s, m, h or d, e.g. 5m)`);
+    const ms = Math.round(Number(match[1]) * DURATION_UNITS[match[2]]);
+    if (ms > 30 * 86_400_000) throw new Error(`"${entry}" is longer than 30 days`);
+    return ms;
+  });
+}
+
 function isTimeZone(name: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: name });
@@ -421,6 +483,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
       retryBaseMs: e.STOCK_SYNC_RETRY_BASE_MS,
       retryMaxMs: e.STOCK_SYNC_RETRY_MAX_MS,
       pushLogRetentionDays: e.STOCK_PUSH_RETENTION_DAYS,
+    },
+    outboundWebhooks: {
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      perEndpoint: e.WEBHOOK_PER_ENDPOINT,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
+      disableAfterMs: e.WEBHOOK_DISABLE_AFTER,
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+      pollIntervalMs: e.WEBHOOK_POLL_MS,
     },
   };
 }

@@ -9,6 +9,7 @@ import { migrate, openOrm } from './orm.js';
 import { startHubScheduler } from './scheduler.js';
 import { secretBoxFor } from './secret-key.js';
 import { startHubStockSync } from './stock-sync.js';
+import { startHubWebhooks } from './outbound.js';
 
 function configOrExit(): HubConfig {
   try {
@@ -64,6 +65,11 @@ async function start() {
   const stockSync = secretBox
     ? await startHubStockSync({ config, databaseUrl, logger, sealer: secretBox })
     : null;
+  // Endpoint secrets are sealed with the same key: without it there are no endpoints to send to.
+  const webhooks =
+    secretBox && config.outboundWebhooks.concurrency > 0
+      ? await startHubWebhooks({ config, databaseUrl, orm, hub: hub.services, logger, sealer: secretBox })
+      : null;
 
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shownHost}:${config.port}${GRAPHQL_PATH}`;
@@ -90,6 +96,9 @@ async function start() {
     // Pushes under way finish and are recorded; the jobs not started stay in the queue for the next start.
     await stockSync?.stop();
     logger.debug('stock sync stopped');
+    // Attempts under way finish and are recorded; the rest wait in the queue for the next start.
+    await webhooks?.stop();
+    logger.debug('webhooks stopped');
     await hub.close();
     logger.debug('http and websockets closed');
     await orm.close();

@@ -57,6 +57,8 @@ export interface DomainSettings {
   rateLimits?: RateLimitSettings;
   /** Caps on a STOREFRONT key's holds; DEFAULT_HOLD_LIMITS when absent. */
   holdLimits?: HoldLimits;
+  /** WEBHOOK_ALLOW_PRIVATE: webhook URLs may point at private and loopback addresses; false when absent. */
+  webhookUrlsMayBePrivate?: boolean;
 }
 
 /**

@@ -286,7 +286,8 @@ export async function fetchText(request: HttpRequest, signal: AbortSignal): Prom
     // `call` tells a deadline from a stop.
     if (signal.aborted) throw err;
     const { code, cause } = err as Error & { code?: string; cause?: { code?: string; message?: string } };
-    const detail = (code?.startsWith('UND_') ? null : code) ?? cause?.code ?? cause?.message ?? (err as Error).message;
+    const detail =
+      (code?.startsWith('UND_') ? null : code) ?? cause?.code ?? cause?.message ?? (err as Error).message;
     throw new PlatformRequestError('network', `The platform could not be reached (${detail}).`, null, {
       cause: err,
     });

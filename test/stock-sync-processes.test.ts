@@ -55,7 +55,7 @@ const WEBHOOK_SECRET = 'taobao-webhook-secret-0123456789ab';
 const BUSY_ENV = { STOCK_SYNC_SWEEP_SECONDS: '0.3', LOG_LEVEL: 'debug' };
 const BUSY_LATENCY_MS = 200;
 const BUSY_SECONDS = 10;
-/** services/stock-sync/process-lock.ts: the class of each hub process's advisory lock. */
+/** services/process-lock.ts: the class of each hub process's advisory lock. */
 const PROCESS_LOCK_CLASS = 1752523;
 
 const hubs: HubProcess[] = [];

@@ -4,7 +4,7 @@ import { JOB_QUEUE_SCHEMA } from '../../common/job-queue.js';
 import type { Logger } from '../../server/logger.js';
 import { LISTING_FROM, LISTING_TARGET, staleClaim } from './listings.js';
 import type { StockClient } from './platform-api.js';
-import { holdProcessLock, type ProcessLock } from './process-lock.js';
+import { holdProcessLock, type ProcessLock } from '../process-lock.js';
 import type { Sealer } from '../secret-box.js';
 import { ChannelPusher, type PusherSettings, type PushSession } from './pusher.js';
 

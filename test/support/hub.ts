@@ -10,6 +10,8 @@ import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
 import { secretBoxFor } from '../../server/secret-key.js';
 import { startHubStockSync } from '../../server/stock-sync.js';
+import { startHubWebhooks } from '../../server/outbound.js';
+import type { DelivererSettings, WebhookDeliverer } from '../../services/outbound/deliverer.js';
 import type { StockSync, StockSyncSettings } from '../../services/stock-sync/worker.js';
 import { migrate, openOrm, type OrmOptions } from '../../server/orm.js';
 import { createTestDatabase } from './database.js';
@@ -34,6 +36,8 @@ export interface TestHub {
   hub: Hub;
   /** The stock sync this hub runs (the `stockSync` option); null when it runs none. */
   stockSync: StockSync | null;
+  /** The webhook sender this hub runs (the `webhooks` option); null when it runs none. */
+  webhooks: WebhookDeliverer | null;
   /** The hub's own database; `drop()` takes it away under the running hub. */
   database: { url: string; drop(): Promise<void> };
   /** Sends one GraphQL operation over HTTP; `key` null sends no Authorization header. */
@@ -63,6 +67,8 @@ export async function startTestHub(
     connectVia?: (url: URL) => URL;
     /** Runs the stock sync in this hub too (it pushes to the platforms), with these settings over the config's. */
     stockSync?: Partial<StockSyncSettings>;
+    /** Sends outbound webhooks from this hub too, with these settings over the config's. */
+    webhooks?: Partial<DelivererSettings>;
   } = {},
 ): Promise<TestHub> {
   const db = await createTestDatabase(label);
@@ -93,6 +99,17 @@ export async function startTestHub(
         logger,
         sealer: secretBox!,
         settings: options.stockSync,
+      })
+    : null;
+  const webhooks = options.webhooks
+    ? await startHubWebhooks({
+        config,
+        databaseUrl: connectUrl,
+        orm,
+        hub: hub.services,
+        logger,
+        sealer: secretBox!,
+        settings: options.webhooks,
       })
     : null;
   const { port } = hub.app.server.address() as AddressInfo;
@@ -127,6 +144,7 @@ export async function startTestHub(
     orm,
     hub,
     stockSync,
+    webhooks,
     database: db,
     gql,
     issueApiKey,
@@ -152,6 +170,7 @@ export async function startTestHub(
     async close() {
       await Promise.all(clients.map((c) => c.dispose()));
       await stockSync?.stop();
+      await webhooks?.stop();
       await hub.close();
       await orm.close();
       await db.drop();

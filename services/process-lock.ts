@@ -5,9 +5,9 @@ import pg from 'pg';
 const PROCESS_LOCK_CLASS = 1752523;
 
 /**
- * This process's name among the hub processes that push stock, held as an advisory lock on a connection of
- * its own: PostgreSQL drops the lock when the process dies, however it dies, so the others can tell a push
- * that died (its listing must be read back) from one still under way.
+ * This process's name among the hub processes that push stock or send webhooks, held as an advisory lock on a
+ * connection of its own: PostgreSQL drops the lock when the process dies, however it dies, so the others can
+ * tell work that died with its process (a push to read back, a delivery to send again) from work under way.
  */
 export interface ProcessLock {
   readonly processId: string;

@@ -1,0 +1,466 @@
+import pg from 'pg';
+import { Webhook } from 'standardwebhooks';
+import { Agent, request } from 'undici';
+import { JOB_QUEUE_SCHEMA } from '../../common/job-queue.js';
+import type { Logger } from '../../server/logger.js';
+import { holdProcessLock, type ProcessLock } from '../process-lock.js';
+import type { Sealer } from '../secret-box.js';
+import { isPrivateAddress, PrivateAddressError, publicOnlyLookup } from './address-guard.js';
+import { secretAad } from './endpoints.js';
+
+/**
+ * Sends the merchants' webhooks, in one hub process. The database gives each delivery at the head of its line
+ * (one endpoint, one order or product) a `webhook_delivery` job; this process takes due jobs (FOR UPDATE SKIP
+ * LOCKED, completed as taken), marks each delivery as its own (under its process lock, so another process can
+ * tell a delivery that died with its sender), sends it signed as Standard Webhooks has it, and records the
+ * attempt. Delivered or given up, the next delivery of the line gets its job in the same transaction; failed, the
+ * delivery itself gets one at its next retry. A sweep queues any line head left without a job (its sender
+ * died, a commit was lost), so every delivery is attempted until it succeeds or is given up: at least once.
+ */
+
+export interface DelivererSettings {
+  /** Deliveries under way at once in this process; 0: it sends none. */
+  concurrency: number;
+  /** …to one endpoint (about: one take may pass it by a little). */
+  perEndpoint: number;
+  timeoutMs: number;
+  retryScheduleMs: number[];
+  disableAfterMs: number;
+  /** Private and loopback addresses may be reached (WEBHOOK_ALLOW_PRIVATE). */
+  allowPrivate: boolean;
+  pollIntervalMs: number;
+  /** How often line heads without a job are queued again. */
+  sweepIntervalMs: number;
+}
+
+/** A delivery as taken, with what is needed to render and sign it. */
+export interface TakenDelivery {
+  id: string;
+  webhookId: string;
+  endpointId: string;
+  eventType: string;
+  orderId: string | null;
+  eventSeq: string | null;
+  alertId: string | null;
+  occurredAt: Date;
+  body: string | null;
+  attemptCount: number;
+  url: string;
+  secretSealed: string;
+  previousSecretSealed: string | null;
+  previousSecretUntil: Date | null;
+}
+
+/** The `data` of each delivery's body, by delivery id; a delivery missing here is rendered as `null` data. */
+export type RenderPayloads = (deliveries: TakenDelivery[]) => Promise<Map<string, unknown>>;
+
+export interface DelivererDeps {
+  databaseUrl: string;
+  logger: Logger;
+  settings: DelivererSettings;
+  sealer: Pick<Sealer, 'open'>;
+  render: RenderPayloads;
+}
+
+export interface WebhookDeliverer {
+  /** Queues every line head that has no job and no live sender; returns how many. */
+  sweep(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** The first kilobyte of a reply is kept with the attempt. */
+const RESPONSE_BYTES = 1024;
+
+const TAKE = `
+with due as (
+  select j.id from ${JOB_QUEUE_SCHEMA}._private_jobs j
+   where j.is_available and j.job_queue_id is null and j.run_at <= now() and j.key like 'webhook-delivery:%'
+     and not (coalesce(j.payload->>'endpointId', '') = any($3::text[]))
+   order by j.run_at, j.id
+   limit $1
+   for update skip locked
+), done as (
+  select (c.payload->>'deliveryId')::bigint as id
+    from ${JOB_QUEUE_SCHEMA}.complete_jobs(array(select id from due)) c
+), picked as (
+  select d.id from outbound_delivery d join done using (id)
+   where d.status = 'PENDING'
+     and (d.sending_owner is null or not hub_process_alive(d.sending_owner))
+     and not exists (select 1 from outbound_delivery e
+                      where e.endpoint_id = d.endpoint_id and e.ordering_key = d.ordering_key
+                        and e.status = 'PENDING' and e.id < d.id)
+   for update of d skip locked
+)
+update outbound_delivery d set sending_owner = $2, sending_since = now()
+  from picked, webhook_endpoint w
+ where d.id = picked.id and w.id = d.endpoint_id and w.enabled
+returning d.id::text, d.webhook_id, d.endpoint_id, d.event_type, d.order_id, d.event_seq::text, d.alert_id::text,
+          d.occurred_at, d.body, d.attempt_count, w.url, w.secret_sealed, w.previous_secret_sealed,
+          w.previous_secret_until`;
+
+const RECORD = `
+with d as (
+  update outbound_delivery set
+    status = $3::text, attempt_count = attempt_count + 1, next_attempt_at = $4::timestamptz,
+    delivered_at = case when $3::text = 'DELIVERED' then now() end,
+    body = coalesce(body, $5::text), sending_owner = null, sending_since = null
+  where id = $1::bigint and sending_owner = $2::text
+  returning id, endpoint_id, ordering_key
+), attempt as (
+  insert into outbound_attempt (delivery_id, started_at, duration_ms, status_code, response, error, next_attempt_at)
+  select id, $6::timestamptz, $7::int, $8::int, $9::text, $10::text, $4::timestamptz from d
+), endpoint as (
+  update webhook_endpoint w set
+    failing_since = case when $3::text = 'DELIVERED' then null else coalesce(w.failing_since, $6::timestamptz) end,
+    enabled = w.enabled and not too_long,
+    disabled_reason = case when too_long then format('Turned off: every attempt failed since %s.', w.failing_since)
+                           else w.disabled_reason end
+    from (select e.id, $3::text <> 'DELIVERED'
+                       and coalesce(e.failing_since < now() - $11::float8 * interval '1 millisecond', false) as too_long
+            from webhook_endpoint e join d on e.id = d.endpoint_id) f
+   where w.id = f.id
+  returning w.id, w.enabled, w.disabled_reason
+)
+select d.endpoint_id, d.ordering_key, endpoint.enabled, endpoint.disabled_reason
+  from d left join endpoint on endpoint.id = d.endpoint_id`;
+
+const SWEEP = `
+select hub_webhook_queue_heads(array(
+  select h.id from (select min(id) as id from outbound_delivery where status = 'PENDING'
+                     group by endpoint_id, ordering_key) h
+    join outbound_delivery d on d.id = h.id
+   where (d.sending_owner is null or not hub_process_alive(d.sending_owner))
+     and not exists (select 1 from ${JOB_QUEUE_SCHEMA}._private_jobs j
+                      where j.key = 'webhook-delivery:' || d.id and j.locked_at is null)
+)) as queued`;
+
+interface Outcome {
+  status: 'DELIVERED' | 'PENDING' | 'FAILED';
+  nextAttemptAt: Date | null;
+  statusCode: number | null;
+  response: string | null;
+  error: string | null;
+}
+
+export async function startWebhookDeliverer(deps: DelivererDeps): Promise<WebhookDeliverer> {
+  const { settings, logger } = deps;
+  const pool = new pg.Pool({
+    connectionString: deps.databaseUrl,
+    max: 10,
+    application_name: 'order-hub-webhooks',
+  });
+  pool.on('error', (err) => logger.warn({ err }, 'webhooks: database connection lost'));
+  pool.on('connect', (client) => client.on('error', () => {}));
+  // No redirects (undici's request follows none), and the address is checked at each connection.
+  const agent = new Agent({
+    connect: settings.allowPrivate ? {} : { lookup: publicOnlyLookup },
+    headersTimeout: settings.timeoutMs,
+    bodyTimeout: settings.timeoutMs,
+  });
+  const stopping = new AbortController();
+  const inFlight = new Map<string, number>();
+  const sends = new Set<Promise<void>>();
+  let lock: ProcessLock | null = await holdProcessLock(deps.databaseUrl);
+  lock.onLost((err) => {
+    logger.error({ err }, 'webhooks: the process lock was lost; no delivery is taken until the hub restarts');
+    lock = null;
+  });
+
+  const total = () => [...inFlight.values()].reduce((a, b) => a + b, 0);
+
+  let taking = false;
+  let takeAgain = false;
+  const take = async (): Promise<void> => {
+    if (taking) {
+      takeAgain = true;
+      return;
+    }
+    taking = true;
+    try {
+      do {
+        takeAgain = false;
+        for (;;) {
+          const room = Math.min(settings.concurrency - total(), settings.perEndpoint);
+          if (room <= 0 || !lock || stopping.signal.aborted) break;
+          const busy = [...inFlight].filter(([, n]) => n >= settings.perEndpoint).map(([id]) => id);
+          const { rows } = await pool.query<Record<string, unknown>>(TAKE, [room, lock.processId, busy]);
+          const taken = rows.map(toTaken);
+          if (!taken.length) break;
+          for (const t of taken) inFlight.set(t.endpointId, (inFlight.get(t.endpointId) ?? 0) + 1);
+          const sending = sendAll(taken).finally(() => {
+            sends.delete(sending);
+            for (const t of taken) {
+              const left = (inFlight.get(t.endpointId) ?? 1) - 1;
+              if (left > 0) inFlight.set(t.endpointId, left);
+              else inFlight.delete(t.endpointId);
+            }
+            void take();
+          });
+          sends.add(sending);
+          if (taken.length < room) break;
+        }
+      } while (takeAgain);
+    } catch (err) {
+      logger.warn({ err }, 'webhooks: taking due deliveries failed');
+    } finally {
+      taking = false;
+    }
+  };
+
+  const sendAll = async (taken: TakenDelivery[]): Promise<void> => {
+    let data = new Map<string, unknown>();
+    const unrendered = taken.filter((t) => t.body === null);
+    if (unrendered.length) {
+      try {
+        data = await deps.render(unrendered);
+      } catch (err) {
+        logger.error(
+          { err },
+          'webhooks: rendering payloads failed; they are rendered again at the next attempt',
+        );
+      }
+    }
+    await Promise.all(
+      taken.map(async (delivery) => {
+        const body =
+          delivery.body ??
+          (data.has(delivery.id)
+            ? JSON.stringify({
+                type: delivery.eventType,
+                timestamp: delivery.occurredAt.toISOString(),
+                data: data.get(delivery.id),
+              })
+            : null);
+        try {
+          await attempt(delivery, body);
+        } catch (err) {
+          // Not recorded: the sweep finds it once this process's claim is gone, or after a restart.
+          logger.error({ err, deliveryId: delivery.id }, 'webhooks: recording an attempt failed');
+        }
+      }),
+    );
+  };
+
+  const attempt = async (delivery: TakenDelivery, body: string | null): Promise<void> => {
+    const startedAt = new Date();
+    const started = performance.now();
+    let outcome: Outcome;
+    if (body === null) {
+      outcome = failure(delivery, null, null, 'The payload could not be rendered.');
+    } else {
+      outcome = await post(delivery, body);
+    }
+    const durationMs = Math.round(performance.now() - started);
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      const { rows } = await client.query<{
+        endpoint_id: string;
+        ordering_key: string;
+        enabled: boolean | null;
+        disabled_reason: string | null;
+      }>(RECORD, [
+        delivery.id,
+        lock?.processId ?? '',
+        outcome.status,
+        outcome.nextAttemptAt,
+        body,
+        startedAt,
+        durationMs,
+        outcome.statusCode,
+        outcome.response,
+        outcome.error,
+        settings.disableAfterMs,
+      ]);
+      const row = rows[0];
+      if (row) {
+        await client.query('select hub_webhook_queue_lines($1::uuid[], $2::text[])', [
+          [row.endpoint_id],
+          [row.ordering_key],
+        ]);
+      }
+      await client.query('commit');
+      if (row && row.enabled === false && row.disabled_reason) {
+        logger.error(
+          { endpointId: row.endpoint_id, reason: row.disabled_reason },
+          'webhooks: an endpoint failing for too long was turned off',
+        );
+      }
+    } catch (err) {
+      await client.query('rollback').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
+
+  const failure = (
+    delivery: TakenDelivery,
+    statusCode: number | null,
+    response: string | null,
+    error: string | null,
+  ): Outcome => {
+    const step = settings.retryScheduleMs[delivery.attemptCount];
+    if (step === undefined) return { status: 'FAILED', nextAttemptAt: null, statusCode, response, error };
+    // ±20 %: endpoints that failed together do not all come back at the same moment.
+    const wait = Math.round(step * (0.8 + Math.random() * 0.4));
+    return { status: 'PENDING', nextAttemptAt: new Date(Date.now() + wait), statusCode, response, error };
+  };
+
+  const post = async (delivery: TakenDelivery, body: string): Promise<Outcome> => {
+    let signature: string;
+    try {
+      signature = sign(delivery, body);
+    } catch (err) {
+      return failure(
+        delivery,
+        null,
+        null,
+        `The endpoint's secret cannot be opened: ${(err as Error).message}`,
+      );
+    }
+    const url = new URL(delivery.url);
+    if (!settings.allowPrivate && isPrivateAddress(url.hostname)) {
+      return failure(delivery, null, null, new PrivateAddressError(url.hostname, url.hostname).message);
+    }
+    try {
+      const reply = await request(url, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'order-hub-webhooks',
+          'webhook-id': delivery.webhookId,
+          'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+          'webhook-signature': signature,
+        },
+        body,
+        signal: AbortSignal.any([AbortSignal.timeout(settings.timeoutMs), stopping.signal]),
+      });
+      const response = await firstBytes(reply.body);
+      if (reply.statusCode >= 200 && reply.statusCode < 300) {
+        return {
+          status: 'DELIVERED',
+          nextAttemptAt: null,
+          statusCode: reply.statusCode,
+          response,
+          error: null,
+        };
+      }
+      return failure(delivery, reply.statusCode, response, `The endpoint answered HTTP ${reply.statusCode}.`);
+    } catch (err) {
+      return failure(delivery, null, null, describe(err, settings.timeoutMs));
+    }
+  };
+
+  /** `webhook-signature`: the current secret's, and the previous one's while a rotation overlaps. */
+  const sign = (delivery: TakenDelivery, body: string): string => {
+    // The timestamp header is read back from the same second: both are made from one Date.
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const secrets = [deps.sealer.open(delivery.secretSealed, secretAad(delivery.endpointId, 'secret'))];
+    if (delivery.previousSecretSealed && delivery.previousSecretUntil && delivery.previousSecretUntil > now) {
+      secrets.push(
+        deps.sealer.open(delivery.previousSecretSealed, secretAad(delivery.endpointId, 'previousSecret')),
+      );
+    }
+    return secrets.map((secret) => new Webhook(secret).sign(delivery.webhookId, now, body)).join(' ');
+  };
+
+  const sweep = async (): Promise<number> => {
+    const { rows } = await pool.query<{ queued: number }>(SWEEP);
+    return rows[0]?.queued ?? 0;
+  };
+
+  // New jobs wake the taker at once; the poll catches retries coming due and any wake-up missed.
+  const listener = new pg.Client({
+    connectionString: deps.databaseUrl,
+    application_name: 'order-hub-webhooks-listen',
+  });
+  listener.on('error', (err) => logger.warn({ err }, 'webhooks: the job listener was lost; polling goes on'));
+  listener.on('notification', () => void take());
+  try {
+    await listener.connect();
+    await listener.query(`listen "jobs:insert"`);
+  } catch (err) {
+    logger.warn({ err }, 'webhooks: cannot listen for new jobs; polling only');
+  }
+  const poll = setInterval(() => void take(), settings.pollIntervalMs);
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const runSweep = () => {
+    sweeping = sweep()
+      .then((n) => {
+        if (n) logger.info({ deliveries: n }, 'webhooks: deliveries without a job queued again');
+      })
+      .catch((err: unknown) => logger.warn({ err }, 'webhooks: sweep failed'));
+  };
+  const sweepTimer = setInterval(runSweep, settings.sweepIntervalMs);
+  // At once: what a killed process left half-sent goes out without waiting for the first interval.
+  runSweep();
+  void take();
+
+  return {
+    sweep,
+    async stop() {
+      stopping.abort(new Error('The hub is stopping.'));
+      clearInterval(poll);
+      clearInterval(sweepTimer);
+      await listener.end().catch(() => {});
+      await sweeping;
+      // Attempts under way end (aborted ones are recorded as failed and retried later) before the pool closes.
+      await Promise.all([...sends]);
+      await lock?.release();
+      await agent.close();
+      await pool.end();
+    },
+  };
+}
+
+function toTaken(row: Record<string, unknown>): TakenDelivery {
+  return {
+    id: row.id as string,
+    webhookId: row.webhook_id as string,
+    endpointId: row.endpoint_id as string,
+    eventType: row.event_type as string,
+    orderId: row.order_id as string | null,
+    eventSeq: row.event_seq as string | null,
+    alertId: row.alert_id as string | null,
+    occurredAt: row.occurred_at as Date,
+    body: row.body as string | null,
+    attemptCount: row.attempt_count as number,
+    url: row.url as string,
+    secretSealed: row.secret_sealed as string,
+    previousSecretSealed: row.previous_secret_sealed as string | null,
+    previousSecretUntil: row.previous_secret_until as Date | null,
+  };
+}
+
+/** Up to RESPONSE_BYTES of a reply's body; the rest is not read. */
+async function firstBytes(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= RESPONSE_BYTES) break;
+  }
+  body.destroy();
+  if (!size) return null;
+  return Buffer.concat(chunks).subarray(0, RESPONSE_BYTES).toString('utf8');
+}
+
+function describe(err: unknown, timeoutMs: number): string {
+  const e = err as Error & { code?: string; cause?: Error & { code?: string } };
+  if (
+    e.name === 'TimeoutError' ||
+    e.code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    e.code === 'UND_ERR_BODY_TIMEOUT'
+  ) {
+    return `No answer within ${timeoutMs} ms.`;
+  }
+  if (e.name === 'AbortError') return 'The hub stopped during the attempt.';
+  const inner = e.cause ?? e;
+  if (inner instanceof PrivateAddressError || e instanceof PrivateAddressError) {
+    return `Refused: ${(inner instanceof PrivateAddressError ? inner : e).message}.`;
+  }
+  return `The endpoint could not be reached (${inner.code ?? e.code ?? inner.message}).`;
+}

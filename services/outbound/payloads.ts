@@ -1,0 +1,149 @@
+import { execute, parse, type GraphQLSchema } from 'graphql';
+import { Role } from '../../common/enums.js';
+import type { RequestContext } from '../context.js';
+import type { RenderPayloads, TakenDelivery } from './deliverer.js';
+
+/**
+ * A webhook's `data` is what the GraphQL API shows: the order (with its lines and shipments) is read through the
+ * hub's own schema, by an ADMIN context of the hub's, so a field added to the API reaches the webhooks too
+ * and no second mapping of an order can drift from the first. Orders are read as they are at the first attempt
+ * (the event itself says what happened); the body is then kept and sent again as it was on every retry.
+ */
+
+const ORDER_FIELDS = `
+  id externalId status customerName placedAt paidAt shippedAt deliveredAt
+  channel { code platform }
+  total { amount currencyCode }
+  shippingAddress { name phone country province city district line1 postalCode remote }
+  lines(first: 200) { id productCode quantity unitPrice { amount currencyCode } lineTotal { amount currencyCode } }
+  shipments(first: 50) {
+    id carrier trackingNumber status updatedAt
+    events(first: 100) { status occurredAt description }
+  }
+  parent { id }`;
+
+const ORDER_QUERY = parse(`query WebhookOrder($id: ID!) { order(id: $id) { ${ORDER_FIELDS} } }`);
+
+interface EventRow {
+  seq: string;
+  type: string;
+  from_status: string | null;
+  to_status: string | null;
+  /** As the driver gives it (a string here). */
+  at: Date | string;
+  source: string;
+  detail: Record<string, unknown> | null;
+}
+
+interface AlertRow {
+  id: string;
+  kind: string;
+  product_code: string;
+  available: number;
+  threshold: number | null;
+  message: string;
+  channels_closed: string[];
+  channels_reopened: string[];
+  created_at: Date | string;
+}
+
+/** The principal the hub reads as when it renders a webhook: every channel, every field. */
+const WEBHOOKS_PRINCIPAL = {
+  keyId: 'webhooks',
+  role: Role.ADMIN,
+  channelCode: null,
+  label: 'outbound webhooks',
+};
+
+export function graphqlPayloads(deps: {
+  schema: GraphQLSchema;
+  /** A fresh context (its own EntityManager and loaders) for one batch, acting as `principal`. */
+  context(principal: typeof WEBHOOKS_PRINCIPAL): RequestContext;
+}): RenderPayloads {
+  return async (deliveries: TakenDelivery[]) => {
+    const ctx = deps.context(WEBHOOKS_PRINCIPAL);
+    const seqs = [...new Set(deliveries.flatMap((d) => (d.eventSeq ? [d.eventSeq] : [])))];
+    const alertIds = [...new Set(deliveries.flatMap((d) => (d.alertId ? [d.alertId] : [])))];
+    const orderIds = [...new Set(deliveries.flatMap((d) => (d.orderId ? [d.orderId] : [])))];
+    const [events, alerts, orders] = await Promise.all([
+      seqs.length
+        ? ctx.em.execute<EventRow[]>(
+            `select seq::text, type, from_status, to_status, at, source, detail from order_event where seq in (?)`,
+            [seqs],
+          )
+        : Promise.resolve([]),
+      alertIds.length
+        ? ctx.em.execute<AlertRow[]>(
+            `select id::text, kind, product_code, available, threshold, message, channels_closed,
+                    channels_reopened, created_at
+               from stock_alert where id in (?)`,
+            [alertIds],
+          )
+        : Promise.resolve([]),
+      // One execution per order, all under one context: its DataLoaders batch their reads together.
+      Promise.all(
+        orderIds.map(async (id) => {
+          const result = await execute({
+            schema: deps.schema,
+            document: ORDER_QUERY,
+            variableValues: { id },
+            contextValue: ctx,
+          });
+          // An order that cannot be read (deleted since) leaves its deliveries unrendered: they fail and retry.
+          const order = result.errors?.length
+            ? null
+            : (result.data as { order: Record<string, unknown> | null }).order;
+          return [id, order] as const;
+        }),
+      ),
+    ]);
+    const eventBySeq = new Map(events.map((e) => [e.seq, e]));
+    const alertById = new Map(alerts.map((a) => [a.id, a]));
+    const orderById = new Map(orders);
+
+    const data = new Map<string, unknown>();
+    for (const delivery of deliveries) {
+      if (delivery.alertId) {
+        const alert = alertById.get(delivery.alertId);
+        if (alert) data.set(delivery.id, { alert: alertData(alert) });
+        continue;
+      }
+      const event = delivery.eventSeq ? eventBySeq.get(delivery.eventSeq) : undefined;
+      const order = delivery.orderId ? orderById.get(delivery.orderId) : undefined;
+      if (!event || !order) continue;
+      const payload: Record<string, unknown> = {
+        seq: event.seq,
+        event: {
+          type: event.type,
+          fromStatus: event.from_status,
+          toStatus: event.to_status,
+          at: new Date(event.at).toISOString(),
+          source: event.source,
+        },
+        order,
+      };
+      if (event.type === 'SHIPMENT_UPDATED') {
+        const trackingNumber = event.detail?.trackingNumber;
+        const shipments = (order.shipments ?? []) as { trackingNumber: string }[];
+        payload.shipment = shipments.find((s) => s.trackingNumber === trackingNumber) ?? null;
+      }
+      data.set(delivery.id, payload);
+    }
+    return data;
+  };
+}
+
+/** As the API's `StockAlert` shows it. */
+function alertData(alert: AlertRow) {
+  return {
+    id: alert.id,
+    kind: alert.kind,
+    productCode: alert.product_code,
+    available: alert.available,
+    threshold: alert.threshold,
+    message: alert.message,
+    channelsClosed: alert.channels_closed,
+    channelsReopened: alert.channels_reopened,
+    createdAt: new Date(alert.created_at).toISOString(),
+  };
+}
