@@ -175,9 +175,12 @@ describe('outbound webhooks', () => {
       // The later event of an order is not tried before the earlier one got through.
       expect(firstPaid).toBeGreaterThan(createdAccepted);
     }
-    const list = await deliveries(id);
-    expect(list).toHaveLength(16);
-    expect(list.every((d) => d.status === 'DELIVERED')).toBe(true);
+    // The receiver has them before the hub records its answers.
+    let list: Delivery[] = [];
+    await waitFor(async () => {
+      list = await deliveries(id);
+      return list.length === 16 && list.every((d) => d.status === 'DELIVERED');
+    }, 'every delivery recorded as delivered');
     for (const delivery of list) {
       expect(delivery.attempts.map((a) => a.statusCode)).toEqual([500, 500, 200]);
       expect(delivery.attempts[0]).toMatchObject({
@@ -207,7 +210,8 @@ describe('outbound webhooks', () => {
     expect(redelivered.data?.redeliverWebhook.status).toBe('PENDING');
     await waitFor(() => receiver.accepted().length === 1, 'the redelivery');
     expect(receiver.accepted()[0].id).toBe(failed.webhookId);
-    expect((await deliveries(id))[0]).toMatchObject({ status: 'DELIVERED', attemptCount: 5 });
+    await waitFor(async () => (await deliveries(id))[0].status === 'DELIVERED', 'the redelivery recorded');
+    expect((await deliveries(id))[0].attemptCount).toBe(5);
   });
 
   it('signs with the old and the new secret during a rotation', async () => {
@@ -266,6 +270,22 @@ describe('outbound webhooks', () => {
     expect(await deliveries(id)).toHaveLength(2);
   });
 
+  it('tells of a shipment with the shipment itself beside the order', async () => {
+    const { receiver } = await endpoint(['SHIPMENT_UPDATED']);
+    const orderId = await placeOrder();
+    await markPaid(orderId);
+    const shipped = await hub.gql(
+      `mutation($id: ID!) { shipOrder(orderId: $id, carrier: "SF", trackingNumber: "SF-WH-1") { status } }`,
+      { id: orderId },
+    );
+    expect(shipped.errors).toBeUndefined();
+    await waitFor(() => ofOrder(receiver.accepted(), orderId).length >= 1, 'the shipment event');
+    const [message] = ofOrder(receiver.accepted(), orderId);
+    expect(message.type).toBe('shipment.updated');
+    expect(message.payload.data.shipment).toMatchObject({ carrier: 'SF', trackingNumber: 'SF-WH-1' });
+    expect(message.payload.data.order.status).toBe('SHIPPED');
+  });
+
   it('tells of stock alerts', async () => {
     const { receiver } = await endpoint(['STOCK_ALERT']);
     await seedProduct(hub.orm, 'CUP', 10, 5);
@@ -299,11 +319,16 @@ describe('outbound webhooks', () => {
       settings: { pollIntervalMs: 50 },
     });
     try {
-      const { receiver } = await endpoint(['ORDER_CREATED', 'ORDER_STATUS_CHANGED']);
+      const { id, receiver } = await endpoint(['ORDER_CREATED', 'ORDER_STATUS_CHANGED']);
       const orders: string[] = [];
       for (let i = 0; i < 20; i++) orders.push(await placeOrder());
       for (const orderId of orders) await markPaid(orderId);
       await waitFor(() => receiver.accepted().length === 40, 'all 40 events');
+      // Every delivery recorded, so no attempt of either process is still to come.
+      await waitFor(
+        async () => (await deliveries(id, 'DELIVERED')).length === 40,
+        'all 40 recorded as delivered',
+      );
       expect(receiver.received).toHaveLength(40);
       expect(new Set(receiver.received.map((r) => r.id)).size).toBe(40);
     } finally {
@@ -370,5 +395,68 @@ describe('webhook URLs on the hub’s own network', () => {
     }, 'the first attempt');
     expect(attempts[0].error).toMatch(/private, loopback or link-local/);
     expect(receiver.received).toHaveLength(0);
+  });
+});
+
+describe('an endpoint that keeps failing', () => {
+  let hub: TestHub;
+  let receiver: WebhookReceiver;
+
+  beforeAll(async () => {
+    hub = await startTestHub('outbound-webhooks-failing', {
+      // Off after failing for a millisecond: the second failure in a row turns it off.
+      env: {
+        WEBHOOK_ALLOW_PRIVATE: 'true',
+        WEBHOOK_RETRY_SCHEDULE: '10ms,10ms,10ms,10ms',
+        WEBHOOK_DISABLE_AFTER: '1ms',
+      },
+      webhooks: { pollIntervalMs: 50 },
+    });
+    await seedChannel(hub.orm, 'shop', Platform.STOREFRONT);
+    await seedProduct(hub.orm, 'TEA', 100);
+    receiver = await startWebhookReceiver();
+    receiver.answer(500);
+  });
+
+  afterAll(async () => {
+    await hub?.close();
+    await receiver?.close();
+  });
+
+  it('is turned off, with the reason, and its delivery waits', async () => {
+    const made = await hub.gql<{ createWebhookEndpoint: { secret: string; endpoint: { id: string } } }>(
+      CREATE,
+      {
+        input: { url: receiver.url, events: ['ORDER_CREATED'] },
+      },
+    );
+    expect(made.errors).toBeUndefined();
+    receiver.secrets.push(made.data!.createWebhookEndpoint.secret);
+    const placed = await hub.gql(PLACE, {
+      input: {
+        channelCode: 'shop',
+        externalId: 'FAIL-1',
+        customerName: 'Ada',
+        shippingAddress: { line1: '1 Main St', city: 'Anywhere', country: 'US' },
+        lines: [{ productCode: 'TEA', quantity: 1, unitPrice: '3.00' }],
+      },
+    });
+    expect(placed.errors).toBeUndefined();
+    type Listed = { enabled: boolean; disabledReason: string | null; failingSince: string | null };
+    let listed: Listed | undefined;
+    await waitFor(async () => {
+      const response = await hub.gql<{ webhookEndpoints: Listed[] }>(
+        `{ webhookEndpoints { enabled disabledReason failingSince } }`,
+      );
+      listed = response.data?.webhookEndpoints[0];
+      return listed?.enabled === false;
+    }, 'the endpoint turned off');
+    expect(listed!.disabledReason).toMatch(/^Turned off: every attempt failed since /);
+    expect(listed!.failingSince).not.toBeNull();
+    expect(receiver.received).toHaveLength(2);
+    const [row] = await hub.orm.em
+      .getConnection()
+      .execute<{ status: string }[]>(`select status from outbound_delivery`);
+    expect(row.status).toBe('PENDING');
   });
 });

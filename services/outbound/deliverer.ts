@@ -220,17 +220,27 @@ export async function startWebhookDeliverer(deps: DelivererDeps): Promise<Webhoo
         );
       }
     }
+    const bodies = new Map<string, string>();
+    for (const delivery of unrendered) {
+      if (!data.has(delivery.id)) continue;
+      const payload = {
+        type: delivery.eventType,
+        timestamp: delivery.occurredAt.toISOString(),
+        data: data.get(delivery.id),
+      };
+      bodies.set(delivery.id, JSON.stringify(payload));
+    }
+    if (bodies.size) {
+      // Kept before the first attempt: whatever happens to this process, every attempt sends the same bytes.
+      await pool.query(
+        `update outbound_delivery d set body = b.body
+           from unnest($1::bigint[], $2::text[]) as b(id, body) where d.id = b.id and d.body is null`,
+        [[...bodies.keys()], [...bodies.values()]],
+      );
+    }
     await Promise.all(
       taken.map(async (delivery) => {
-        const body =
-          delivery.body ??
-          (data.has(delivery.id)
-            ? JSON.stringify({
-                type: delivery.eventType,
-                timestamp: delivery.occurredAt.toISOString(),
-                data: data.get(delivery.id),
-              })
-            : null);
+        const body = delivery.body ?? bodies.get(delivery.id) ?? null;
         try {
           await attempt(delivery, body);
         } catch (err) {
