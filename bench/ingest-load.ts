@@ -45,18 +45,24 @@ export interface IngestFigures {
 }
 
 /**
- * `connections` senders for `seconds`; order numbers `<prefix>1`, `<prefix>2`… so runs on one database
- * need different prefixes.
+ * `connections` senders for `seconds` (or until `amount` orders); order numbers `<prefix>1`, `<prefix>2`… so
+ * runs on one database need different prefixes.
  */
 export async function ingestRun(
   hub: HubProcess,
-  { seconds, connections, prefix }: { seconds: number; connections: number; prefix: string },
+  {
+    seconds,
+    connections,
+    prefix,
+    amount,
+  }: { seconds: number; connections: number; prefix: string; amount?: number },
 ): Promise<IngestFigures> {
   let n = 0;
   const result = await autocannon({
     url: `${hub.base}/webhooks/${INGEST_CHANNEL}`,
     connections,
     duration: seconds,
+    ...(amount && { amount }),
     requests: [
       {
         method: 'POST',

@@ -50,8 +50,10 @@ export class Migration20261203170424_outbound_webhooks extends Migration {
     this.addSql(`alter table "outbound_attempt" add constraint "outbound_attempt_delivery_id_foreign" foreign key ("delivery_id") references "outbound_delivery" ("id") on update cascade on delete cascade;`);
     // A job for each delivery given that heads its line (nothing earlier still pending for that endpoint and
     // key), due at its next attempt. Another job of the same delivery is replaced.
+    // Planned for the tables as they are at each call (set plan_cache_mode): these tables grow from nothing
+    // in minutes, and a plan cached for an empty table scanned all of it at every call after.
     this.addSql(`create or replace function hub_webhook_queue_heads(p_deliveries bigint[]) returns int
-language plpgsql as $$
+language plpgsql set plan_cache_mode = force_custom_plan as $$
 declare
   specs graphile_worker.job_spec[];
 begin
@@ -59,9 +61,12 @@ begin
            null, coalesce(d.next_attempt_at, now()), null, 'webhook-delivery:' || d.id, null, null)::graphile_worker.job_spec
            order by d.id)
     into specs
-    from outbound_delivery d
+    -- Each given id looked up by key: the table grows faster than its statistics, and a plan made for a small
+    -- table scanned every pending delivery.
+    from unnest(p_deliveries) as given(id)
+    join outbound_delivery d on d.id = given.id
     join webhook_endpoint w on w.id = d.endpoint_id and w.enabled
-   where d.id = any(p_deliveries) and d.status = 'PENDING'
+   where d.status = 'PENDING'
      and not exists (select 1 from outbound_delivery e
                       where e.endpoint_id = d.endpoint_id and e.ordering_key = d.ordering_key
                         and e.status = 'PENDING' and e.id < d.id);
@@ -73,14 +78,15 @@ begin
 end $$;`);
     // The head of each given line, queued.
     this.addSql(`create or replace function hub_webhook_queue_lines(p_endpoints uuid[], p_keys text[]) returns int
-language sql as $$
+language sql set plan_cache_mode = force_custom_plan as $$
   select hub_webhook_queue_heads(array(
     select min(d.id) from unnest(p_endpoints, p_keys) as l(endpoint_id, ordering_key)
       join outbound_delivery d on d.endpoint_id = l.endpoint_id and d.ordering_key = l.ordering_key
                                and d.status = 'PENDING'
      group by l.endpoint_id, l.ordering_key))
 $$;`);
-    this.addSql(`create or replace function hub_webhook_order_events(p_after bigint) returns void language plpgsql as $$
+    this.addSql(`create or replace function hub_webhook_order_events(p_after bigint) returns void language plpgsql
+set plan_cache_mode = force_custom_plan as $$
 declare
   made bigint[];
 begin
@@ -108,7 +114,8 @@ end $$;`);
     this.addSql(numberOrderEvents(`
     -- The merchants' webhooks hear of these events: their deliveries commit with the numbers.
     perform hub_webhook_order_events(top);`));
-    this.addSql(`create or replace function hub_webhook_stock_alerts() returns trigger language plpgsql as $$
+    this.addSql(`create or replace function hub_webhook_stock_alerts() returns trigger language plpgsql
+set plan_cache_mode = force_custom_plan as $$
 declare
   made bigint[];
 begin

@@ -226,8 +226,8 @@ const schema = z.object({
   STOCK_SYNC_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
   STOCK_SYNC_RETRY_MAX_MS: z.coerce.number().int().min(10).max(3_600_000).default(20_000),
   STOCK_PUSH_RETENTION_DAYS: z.coerce.number().min(1).max(3650).default(30),
-  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(0).max(10_000).default(64),
-  WEBHOOK_PER_ENDPOINT: z.coerce.number().int().min(1).max(1000).default(16),
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(0).max(10_000).default(200),
+  WEBHOOK_PER_ENDPOINT: z.coerce.number().int().min(1).max(1000).default(32),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   WEBHOOK_RETRY_SCHEDULE: z
     .string()

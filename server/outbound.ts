@@ -9,6 +9,7 @@ import { graphqlPayloads } from '../services/outbound/payloads.js';
 import type { Sealer } from '../services/secret-box.js';
 import type { HubConfig } from './config.js';
 import { hubSchema } from './graphql-schema.js';
+import { openRequestOrm } from './orm.js';
 import type { Logger } from './logger.js';
 
 /** The outbound webhooks as the hub runs them, from its configuration; bodies rendered through its schema. */
@@ -25,7 +26,14 @@ export async function startHubWebhooks(deps: {
   const { outboundWebhooks } = deps.config;
   const logger = deps.logger.child({ component: 'webhooks' });
   const schema = await hubSchema();
-  return startWebhookDeliverer({
+  // Rendering reads orders on a small pool of its own: a backlog of webhooks never takes the connections
+  // that orders come in on.
+  const renderOrm = await openRequestOrm(deps.orm, logger, {
+    name: 'webhooks-render',
+    statementTimeoutMs: 30_000,
+    size: 4,
+  });
+  const deliverer = await startWebhookDeliverer({
     databaseUrl: deps.databaseUrl,
     logger,
     sealer: deps.sealer,
@@ -44,12 +52,22 @@ export async function startHubWebhooks(deps: {
       schema,
       context: (principal) =>
         new RequestContext({
-          em: deps.orm.em.fork(),
+          em: renderOrm.em.fork(),
           principal,
           requestId: 'webhooks',
           logger,
           hub: deps.hub,
         }),
     }),
+  }).catch(async (err: unknown) => {
+    await renderOrm.close();
+    throw err;
   });
+  return {
+    ...deliverer,
+    async stop() {
+      await deliverer.stop();
+      await renderOrm.close();
+    },
+  };
 }

@@ -460,3 +460,23 @@ describe('an endpoint that keeps failing', () => {
     expect(row.status).toBe('PENDING');
   });
 });
+
+describe('webhook configuration', () => {
+  it('reads the schedule and the limits, with the documented defaults', () => {
+    expect(loadConfig({}).outboundWebhooks).toEqual({
+      concurrency: 200,
+      perEndpoint: 32,
+      timeoutMs: 15_000,
+      retryScheduleMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+      disableAfterMs: 3 * 86_400_000,
+      allowPrivate: false,
+      pollIntervalMs: 500,
+    });
+    expect(
+      loadConfig({ WEBHOOK_RETRY_SCHEDULE: '250ms, 1.5s,2m', WEBHOOK_DISABLE_AFTER: '12h' }).outboundWebhooks,
+    ).toMatchObject({ retryScheduleMs: [250, 1500, 120_000], disableAfterMs: 43_200_000 });
+    expect(() => loadConfig({ WEBHOOK_RETRY_SCHEDULE: '5s,soon' })).toThrow(/WEBHOOK_RETRY_SCHEDULE.*"soon"/);
+    expect(() => loadConfig({ WEBHOOK_DISABLE_AFTER: '1d,2d' })).toThrow(/WEBHOOK_DISABLE_AFTER/);
+    expect(() => loadConfig({ WEBHOOK_ALLOW_PRIVATE: 'maybe' })).toThrow(/WEBHOOK_ALLOW_PRIVATE/);
+  });
+});

@@ -21,7 +21,7 @@ import { secretAad } from './endpoints.js';
 export interface DelivererSettings {
   /** Deliveries under way at once in this process; 0: it sends none. */
   concurrency: number;
-  /** …to one endpoint (about: one take may pass it by a little). */
+  /** …to one endpoint: a slow or dead endpoint cannot take every slot. */
   perEndpoint: number;
   timeoutMs: number;
   retryScheduleMs: number[];
@@ -70,12 +70,32 @@ export interface WebhookDeliverer {
 
 /** The first kilobyte of a reply is kept with the attempt. */
 const RESPONSE_BYTES = 1024;
+/** Outcomes recorded in one statement at most. */
+const RECORD_BATCH = 200;
+/** How long, and about how many, rendered bodies are kept for the other endpoints of the same event. */
+const BODY_CACHE_MS = 60_000;
+const BODY_CACHE_SIZE = 20_000;
 
+/**
+ * Due jobs, oldest first, at most `$1` in all and at most each endpoint's room (`$3`, by endpoint id; `$4` for
+ * an endpoint not named), each completed as taken; their deliveries claimed for this process (`$2`). A delivery
+ * that is not the oldest pending one of its line, or whose endpoint is off, is left: the line's head, when
+ * delivered, queues it, and re-enabling the endpoint queues its heads.
+ */
 const TAKE = `
-with due as (
-  select j.id from ${JOB_QUEUE_SCHEMA}._private_jobs j
+with candidates as (
+  select j.id, j.run_at, coalesce(j.payload->>'endpointId', '') as endpoint_id
+    from ${JOB_QUEUE_SCHEMA}._private_jobs j
    where j.is_available and j.job_queue_id is null and j.run_at <= now() and j.key like 'webhook-delivery:%'
-     and not (coalesce(j.payload->>'endpointId', '') = any($3::text[]))
+   order by j.run_at, j.id
+   limit $1 * 4
+), ranked as (
+  select c.id, row_number() over (partition by c.endpoint_id order by c.run_at, c.id) as n,
+         coalesce(($3::jsonb ->> c.endpoint_id)::int, $4::int) as room
+    from candidates c
+), due as (
+  select j.id from ${JOB_QUEUE_SCHEMA}._private_jobs j
+   where j.id = any(array(select id from ranked where n <= room))
    order by j.run_at, j.id
    limit $1
    for update skip locked
@@ -83,8 +103,8 @@ with due as (
   select (c.payload->>'deliveryId')::bigint as id
     from ${JOB_QUEUE_SCHEMA}.complete_jobs(array(select id from due)) c
 ), picked as (
-  select d.id from outbound_delivery d join done using (id)
-   where d.status = 'PENDING'
+  select d.id from outbound_delivery d
+   where d.id = any(array(select id from done)) and d.status = 'PENDING'
      and (d.sending_owner is null or not hub_process_alive(d.sending_owner))
      and not exists (select 1 from outbound_delivery e
                       where e.endpoint_id = d.endpoint_id and e.ordering_key = d.ordering_key
@@ -98,31 +118,52 @@ returning d.id::text, d.webhook_id, d.endpoint_id, d.event_type, d.order_id, d.e
           d.occurred_at, d.body, d.attempt_count, w.url, w.secret_sealed, w.previous_secret_sealed,
           w.previous_secret_until`;
 
+/**
+ * The outcomes of a batch of attempts, in one statement: each delivery released and moved on, each attempt
+ * kept, and each endpoint's failing streak started, ended or, when it has lasted too long, turned into the
+ * endpoint being off. An endpoint row is written only when its state changes: every delivery writing it would
+ * make all of one endpoint's records wait on one row.
+ */
 const RECORD = `
-with d as (
-  update outbound_delivery set
-    status = $3::text, attempt_count = attempt_count + 1, next_attempt_at = $4::timestamptz,
-    delivered_at = case when $3::text = 'DELIVERED' then now() end,
-    body = coalesce(body, $5::text), sending_owner = null, sending_since = null
-  where id = $1::bigint and sending_owner = $2::text
-  returning id, endpoint_id, ordering_key
+with r as (
+  select * from unnest($1::bigint[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::int[], $7::int[],
+                       $8::text[], $9::text[])
+           as r(id, status, next_attempt_at, started_at, duration_ms, status_code, response, error)
+), d as (
+  update outbound_delivery d set
+    status = r.status, attempt_count = d.attempt_count + 1, next_attempt_at = r.next_attempt_at,
+    delivered_at = case when r.status = 'DELIVERED' then now() end, sending_owner = null, sending_since = null
+  from r
+  where d.id = r.id and d.sending_owner = $2::text
+  returning d.id, d.endpoint_id, d.ordering_key, r.status, r.started_at
 ), attempt as (
   insert into outbound_attempt (delivery_id, started_at, duration_ms, status_code, response, error, next_attempt_at)
-  select id, $6::timestamptz, $7::int, $8::int, $9::text, $10::text, $4::timestamptz from d
+  select r.id, r.started_at, r.duration_ms, r.status_code, r.response, r.error, r.next_attempt_at
+    from r join d using (id)
+), streak as (
+  select d.endpoint_id, bool_or(d.status = 'DELIVERED') as ok,
+         min(d.started_at) filter (where d.status <> 'DELIVERED') as first_failure
+    from d group by d.endpoint_id
+), changed as (
+  select s.endpoint_id, s.ok, s.first_failure,
+         not s.ok and coalesce(e.failing_since < now() - $10::float8 * interval '1 millisecond', false) as too_long
+    from streak s join webhook_endpoint e on e.id = s.endpoint_id
+   where (s.ok and e.failing_since is not null) or (not s.ok and (e.failing_since is null or e.enabled))
 ), endpoint as (
   update webhook_endpoint w set
-    failing_since = case when $3::text = 'DELIVERED' then null else coalesce(w.failing_since, $6::timestamptz) end,
-    enabled = w.enabled and not too_long,
-    disabled_reason = case when too_long then format('Turned off: every attempt failed since %s.', w.failing_since)
+    failing_since = case when c.ok then null else coalesce(w.failing_since, c.first_failure) end,
+    enabled = w.enabled and not c.too_long,
+    disabled_reason = case when c.too_long and w.enabled
+                           then format('Turned off: every attempt failed since %s.', w.failing_since)
                            else w.disabled_reason end
-    from (select e.id, $3::text <> 'DELIVERED'
-                       and coalesce(e.failing_since < now() - $11::float8 * interval '1 millisecond', false) as too_long
-            from webhook_endpoint e join d on e.id = d.endpoint_id) f
-   where w.id = f.id
-  returning w.id, w.enabled, w.disabled_reason
+    from changed c
+   where w.id = c.endpoint_id
+  returning w.id, c.too_long and w.disabled_reason is not null as turned_off, w.disabled_reason
 )
-select d.endpoint_id, d.ordering_key, endpoint.enabled, endpoint.disabled_reason
-  from d left join endpoint on endpoint.id = d.endpoint_id`;
+select (select coalesce(array_agg(endpoint_id), '{}') from d) as endpoints,
+       (select coalesce(array_agg(ordering_key), '{}') from d) as keys,
+       (select coalesce(json_agg(json_build_object('id', id, 'reason', disabled_reason)), '[]')
+          from endpoint where turned_off) as turned_off`;
 
 const SWEEP = `
 select hub_webhook_queue_heads(array(
@@ -133,6 +174,13 @@ select hub_webhook_queue_heads(array(
      and not exists (select 1 from ${JOB_QUEUE_SCHEMA}._private_jobs j
                       where j.key = 'webhook-delivery:' || d.id and j.locked_at is null)
 )) as queued`;
+
+interface Recorded {
+  delivery: TakenDelivery;
+  outcome: Outcome;
+  startedAt: Date;
+  durationMs: number;
+}
 
 interface Outcome {
   status: 'DELIVERED' | 'PENDING' | 'FAILED';
@@ -180,22 +228,21 @@ export async function startWebhookDeliverer(deps: DelivererDeps): Promise<Webhoo
       do {
         takeAgain = false;
         for (;;) {
-          const room = Math.min(settings.concurrency - total(), settings.perEndpoint);
+          const room = settings.concurrency - total();
           if (room <= 0 || !lock || stopping.signal.aborted) break;
-          const busy = [...inFlight].filter(([, n]) => n >= settings.perEndpoint).map(([id]) => id);
-          const { rows } = await pool.query<Record<string, unknown>>(TAKE, [room, lock.processId, busy]);
+          const endpointRoom = Object.fromEntries(
+            [...inFlight].map(([id, n]) => [id, Math.max(0, settings.perEndpoint - n)]),
+          );
+          const { rows } = await pool.query<Record<string, unknown>>(TAKE, [
+            room,
+            lock.processId,
+            JSON.stringify(endpointRoom),
+            settings.perEndpoint,
+          ]);
           const taken = rows.map(toTaken);
           if (!taken.length) break;
           for (const t of taken) inFlight.set(t.endpointId, (inFlight.get(t.endpointId) ?? 0) + 1);
-          const sending = sendAll(taken).finally(() => {
-            sends.delete(sending);
-            for (const t of taken) {
-              const left = (inFlight.get(t.endpointId) ?? 1) - 1;
-              if (left > 0) inFlight.set(t.endpointId, left);
-              else inFlight.delete(t.endpointId);
-            }
-            void take();
-          });
+          const sending = sendAll(taken).finally(() => sends.delete(sending));
           sends.add(sending);
           if (taken.length < room) break;
         }
@@ -207,12 +254,31 @@ export async function startWebhookDeliverer(deps: DelivererDeps): Promise<Webhoo
     }
   };
 
+  // The body of an event is the same for every endpoint that hears of it: rendered once, kept a while.
+  const bodies = new Map<string, { body: string; at: number }>();
+  const cachedBody = (webhookId: string) => {
+    const hit = bodies.get(webhookId);
+    return hit && Date.now() - hit.at < BODY_CACHE_MS ? hit.body : undefined;
+  };
+
   const sendAll = async (taken: TakenDelivery[]): Promise<void> => {
-    let data = new Map<string, unknown>();
-    const unrendered = taken.filter((t) => t.body === null);
+    const unrendered = taken.filter((t) => t.body === null && cachedBody(t.webhookId) === undefined);
     if (unrendered.length) {
       try {
-        data = await deps.render(unrendered);
+        const data = await deps.render(unrendered);
+        const at = Date.now();
+        for (const delivery of unrendered) {
+          if (!data.has(delivery.id)) continue;
+          const payload = {
+            type: delivery.eventType,
+            timestamp: delivery.occurredAt.toISOString(),
+            data: data.get(delivery.id),
+          };
+          bodies.set(delivery.webhookId, { body: JSON.stringify(payload), at });
+        }
+        if (bodies.size > BODY_CACHE_SIZE) {
+          for (const [key, entry] of bodies) if (at - entry.at >= BODY_CACHE_MS) bodies.delete(key);
+        }
       } catch (err) {
         logger.error(
           { err },
@@ -220,79 +286,89 @@ export async function startWebhookDeliverer(deps: DelivererDeps): Promise<Webhoo
         );
       }
     }
-    const bodies = new Map<string, string>();
-    for (const delivery of unrendered) {
-      if (!data.has(delivery.id)) continue;
-      const payload = {
-        type: delivery.eventType,
-        timestamp: delivery.occurredAt.toISOString(),
-        data: data.get(delivery.id),
-      };
-      bodies.set(delivery.id, JSON.stringify(payload));
-    }
-    if (bodies.size) {
+    const firstBodies = taken.filter((t) => t.body === null && cachedBody(t.webhookId) !== undefined);
+    if (firstBodies.length) {
       // Kept before the first attempt: whatever happens to this process, every attempt sends the same bytes.
-      await pool.query(
-        `update outbound_delivery d set body = b.body
-           from unnest($1::bigint[], $2::text[]) as b(id, body) where d.id = b.id and d.body is null`,
-        [[...bodies.keys()], [...bodies.values()]],
-      );
+      // (Not kept, the next attempt renders the event again, as it is then.)
+      await pool
+        .query(
+          `update outbound_delivery d set body = b.body
+             from unnest($1::bigint[], $2::text[]) as b(id, body) where d.id = b.id and d.body is null`,
+          [firstBodies.map((t) => t.id), firstBodies.map((t) => cachedBody(t.webhookId)!)],
+        )
+        .catch((err: unknown) => logger.warn({ err }, 'webhooks: keeping the bodies before sending failed'));
     }
     await Promise.all(
       taken.map(async (delivery) => {
-        const body = delivery.body ?? bodies.get(delivery.id) ?? null;
-        try {
-          await attempt(delivery, body);
-        } catch (err) {
-          // Not recorded: the sweep finds it once this process's claim is gone, or after a restart.
-          logger.error({ err, deliveryId: delivery.id }, 'webhooks: recording an attempt failed');
-        }
+        const body = delivery.body ?? cachedBody(delivery.webhookId) ?? null;
+        const startedAt = new Date();
+        const started = performance.now();
+        const outcome =
+          body === null
+            ? failure(delivery, null, null, 'The payload could not be rendered.')
+            : await post(delivery, body);
+        await record({ delivery, outcome, startedAt, durationMs: Math.round(performance.now() - started) });
+        // Its slot is free as soon as it is recorded, whatever the rest of its batch is doing.
+        const left = (inFlight.get(delivery.endpointId) ?? 1) - 1;
+        if (left > 0) inFlight.set(delivery.endpointId, left);
+        else inFlight.delete(delivery.endpointId);
+        void take();
       }),
     );
   };
 
-  const attempt = async (delivery: TakenDelivery, body: string | null): Promise<void> => {
-    const startedAt = new Date();
-    const started = performance.now();
-    let outcome: Outcome;
-    if (body === null) {
-      outcome = failure(delivery, null, null, 'The payload could not be rendered.');
-    } else {
-      outcome = await post(delivery, body);
+  // Attempts that end together are recorded together: one transaction for whatever finished meanwhile.
+  const toRecord: (Recorded & { done: () => void })[] = [];
+  let recording: Promise<void> | null = null;
+  const record = (attempt: Recorded) =>
+    new Promise<void>((resolve) => {
+      toRecord.push({ ...attempt, done: resolve });
+      recording ??= flushRecords().finally(() => (recording = null));
+    });
+  const flushRecords = async (): Promise<void> => {
+    while (toRecord.length) {
+      const batch = toRecord.splice(0, RECORD_BATCH);
+      try {
+        await recordBatch(batch);
+      } catch (err) {
+        // Not recorded: the sweep finds them once this process's claim is gone, or after a restart.
+        logger.error(
+          { err, deliveries: batch.map((b) => b.delivery.id) },
+          'webhooks: recording attempts failed',
+        );
+      }
+      for (const entry of batch) entry.done();
     }
-    const durationMs = Math.round(performance.now() - started);
+  };
+  const recordBatch = async (batch: Recorded[]): Promise<void> => {
     const client = await pool.connect();
     try {
       await client.query('begin');
       const { rows } = await client.query<{
-        endpoint_id: string;
-        ordering_key: string;
-        enabled: boolean | null;
-        disabled_reason: string | null;
+        endpoints: string[];
+        keys: string[];
+        turned_off: { id: string; reason: string }[];
       }>(RECORD, [
-        delivery.id,
+        batch.map((b) => b.delivery.id),
         lock?.processId ?? '',
-        outcome.status,
-        outcome.nextAttemptAt,
-        body,
-        startedAt,
-        durationMs,
-        outcome.statusCode,
-        outcome.response,
-        outcome.error,
+        batch.map((b) => b.outcome.status),
+        batch.map((b) => b.outcome.nextAttemptAt),
+        batch.map((b) => b.startedAt),
+        batch.map((b) => b.durationMs),
+        batch.map((b) => b.outcome.statusCode),
+        batch.map((b) => b.outcome.response),
+        batch.map((b) => b.outcome.error),
         settings.disableAfterMs,
       ]);
-      const row = rows[0];
-      if (row) {
-        await client.query('select hub_webhook_queue_lines($1::uuid[], $2::text[])', [
-          [row.endpoint_id],
-          [row.ordering_key],
-        ]);
+      const { endpoints, keys, turned_off } = rows[0];
+      // Delivered or given up: the next of its line is due; failed: the delivery itself, at its retry.
+      if (endpoints.length) {
+        await client.query('select hub_webhook_queue_lines($1::uuid[], $2::text[])', [endpoints, keys]);
       }
       await client.query('commit');
-      if (row && row.enabled === false && row.disabled_reason) {
+      for (const off of turned_off) {
         logger.error(
-          { endpointId: row.endpoint_id, reason: row.disabled_reason },
+          { endpointId: off.id, reason: off.reason },
           'webhooks: an endpoint failing for too long was turned off',
         );
       }
