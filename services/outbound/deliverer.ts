@@ -208,11 +208,41 @@ export async function startWebhookDeliverer(deps: DelivererDeps): Promise<Webhoo
   const stopping = new AbortController();
   const inFlight = new Map<string, number>();
   const sends = new Set<Promise<void>>();
-  let lock: ProcessLock | null = await holdProcessLock(deps.databaseUrl);
-  lock.onLost((err) => {
-    logger.error({ err }, 'webhooks: the process lock was lost; no delivery is taken until the hub restarts');
-    lock = null;
-  });
+  // Deliveries are claimed under this process's lock. Should its connection drop, another process may take
+  // them over: nothing is taken until a new lock, under a new name, is held (what is under way is recorded
+  // under the old name, which no longer matches, and is sent again by whoever holds it then).
+  let lock: ProcessLock | null = null;
+  const takeLock = async (): Promise<void> => {
+    const next = await holdProcessLock(deps.databaseUrl);
+    lock = next;
+    next.onLost((err) => {
+      lock = null;
+      logger.error(
+        { err },
+        'webhooks: the process lock was lost; no delivery is taken until it is held again',
+      );
+      void retakeLock();
+    });
+  };
+  const retakeLock = async (): Promise<void> => {
+    while (!stopping.signal.aborted) {
+      try {
+        try {
+          await takeLock();
+        } catch (err) {
+          await agent.close();
+          await pool.end();
+          throw err;
+        }
+        logger.info('webhooks: the process lock is held again');
+        return;
+      } catch (err) {
+        logger.warn({ err }, 'webhooks: the process lock cannot be taken yet');
+        await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+      }
+    }
+  };
+  await takeLock();
 
   const total = () => [...inFlight.values()].reduce((a, b) => a + b, 0);
 
