@@ -30,7 +30,9 @@ export class Migration20261203173253_customer_notices extends Migration {
     this.addSql(`alter table "channel" add column "time_zone" varchar(64) not null default 'Asia/Shanghai', add column "notice_steps" text[] null;`);
 
     this.addSql(`alter table "order" add column "contact_phone" varchar(32) null, add column "wechat_open_id" varchar(128) null, add column "notices_opted_out_at" timestamptz null;`);
-    // A job for each given notice still open, due at its next attempt (now when none is set).
+    // A job for each given notice still open that heads its order's line (no earlier notice of the order still
+    // open), due at its next attempt (now when none is set): a customer hears of the steps in their order, and a
+    // held or throttled notice holds the later ones back. The next one gets its job when the head is done.
     this.addSql(`create or replace function hub_notice_queue(p_notices bigint[]) returns int
 language plpgsql as $$
 declare
@@ -41,7 +43,9 @@ begin
            order by n.id)
     into specs
     from notice n
-   where n.id = any(p_notices) and n.status in ('QUEUED', 'HELD');
+   where n.id = any(p_notices) and n.status in ('QUEUED', 'HELD')
+     and not exists (select 1 from notice e
+                      where e.order_id = n.order_id and e.status in ('QUEUED', 'HELD') and e.id < n.id);
   if specs is null then
     return 0;
   end if;
@@ -78,7 +82,8 @@ begin
       join channel c on c.id = o.channel_id and c.platform in ('STOREFRONT', 'YOUZAN', 'SHOPIFY')
      where r.step = any(coalesce(c.notice_steps, array['PAID', 'SHIPPED', 'PICKED_UP', 'DELIVERED']))
        and exists (select 1 from notice_template t where t.channel_id = c.id and t.step = r.step)
-     order by r.order_id, r.step
+     -- Ids in the order the steps come, should one statement reach several.
+     order by r.order_id, array_position(array['PAID', 'SHIPPED', 'PICKED_UP', 'DELIVERED'], r.step)
     on conflict (order_id, step) do nothing
     returning id)
   select array_agg(id) into made from made;

@@ -86,6 +86,8 @@ with due as (
   select n.id from notice n join done using (id)
    where n.status in ('QUEUED', 'HELD')
      and (n.sending_owner is null or not hub_process_alive(n.sending_owner))
+     and not exists (select 1 from notice e
+                      where e.order_id = n.order_id and e.status in ('QUEUED', 'HELD') and e.id < n.id)
    for update of n skip locked
 )
 update notice n set sending_owner = $2, sending_since = now()
@@ -105,15 +107,16 @@ select n.id::text, n.step, n.reached_at, n.attempt_count, o.id as order_id, o.ex
  where n.id = any($1::bigint[])`;
 
 const RECORD = `
-with n as (
   update notice set status = $3::text, provider = $4::text, contact_masked = $5::text, template_code = $6::text,
          error = $7::text, attempt_count = attempt_count + $8::int, next_attempt_at = $9::timestamptz,
          provider_message_id = $10::text, sent_at = case when $3::text = 'SENT' then now() end,
          sending_owner = null, sending_since = null
    where id = $1::bigint and sending_owner = $2::text
-  returning id, status)
-select hub_notice_queue(array(select id from n where status in ('QUEUED', 'HELD'))) as queued,
-       (select count(*) from n)::int as recorded`;
+  returning order_id`;
+
+/** The order's line goes on, after the record commits with it: this notice again (a retry, 08:00), or the next. */
+const QUEUE_ORDER = `
+select hub_notice_queue(array(select min(id) from notice where order_id = $1 and status in ('QUEUED', 'HELD')))`;
 
 const SWEEP = `
 select hub_notice_queue(array(
@@ -256,18 +259,29 @@ export async function startNoticeSender(deps: NoticeSenderDeps): Promise<NoticeS
   };
 
   const record = async (notice: NoticeRow, o: Outcome): Promise<void> => {
-    await pool.query(RECORD, [
-      notice.id,
-      lock?.processId ?? '',
-      o.status,
-      o.provider,
-      o.contactMasked,
-      o.templateCode,
-      o.error,
-      o.attempted,
-      o.nextAttemptAt,
-      o.messageId,
-    ]);
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      const { rows } = await client.query<{ order_id: string }>(RECORD, [
+        notice.id,
+        lock?.processId ?? '',
+        o.status,
+        o.provider,
+        o.contactMasked,
+        o.templateCode,
+        o.error,
+        o.attempted,
+        o.nextAttemptAt,
+        o.messageId,
+      ]);
+      if (rows[0]) await client.query(QUEUE_ORDER, [rows[0].order_id]);
+      await client.query('commit');
+    } catch (err) {
+      await client.query('rollback').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
     const line = {
       noticeId: notice.id,
       orderId: notice.order_id,
