@@ -459,4 +459,46 @@ describe('customer notices', () => {
     expect(smsTo(phone)[0]).toMatchObject({ templateCode: 'SMS_PAID', params: { order: externalId } });
     await waitFor(async () => (await notices(id))[0]?.status === 'SENT', 'recorded');
   });
+  it("reads quiet hours in the channel's time zone, sends an urgent template at night, and keeps to the channel's steps", async () => {
+    await seedChannel(hub.orm, 'ny', Platform.STOREFRONT);
+    await seedChannel(hub.orm, 'night', Platform.STOREFRONT);
+    const settings = await ok<{ setChannelNotices: { timeZone: string; noticeSteps: string[] } }>(
+      `mutation { setChannelNotices(channelCode: "ny", input: { timeZone: "America/New_York", steps: [PAID, DELIVERED] }) {
+        timeZone noticeSteps } }`,
+      {},
+    );
+    expect(settings.setChannelNotices).toEqual({
+      timeZone: 'America/New_York',
+      noticeSteps: ['DELIVERED', 'PAID'],
+    });
+    for (const step of ['PAID', 'SHIPPED']) {
+      await ok(TEMPLATE, { channel: 'ny', step, provider: 'SMS', code: `SMS_NY_${step}`, params: {} });
+    }
+    await ok(TEMPLATE, {
+      channel: 'night',
+      step: 'PAID',
+      provider: 'SMS',
+      code: 'SMS_URGENT',
+      params: {},
+      urgent: true,
+    });
+    // 23:00 in Shanghai, 11:00 in New York.
+    clock = new Date('2030-06-01T15:00:00Z');
+    try {
+      const ny = await paid({ contactPhone: '13812340008' }, 'ny');
+      const night = await paid({ contactPhone: '13812340009' }, 'night');
+      await waitFor(
+        () => smsTo('13812340008').length === 1 && smsTo('13812340009').length === 1,
+        'both sent',
+      );
+      expect(smsTo('13812340009')[0].templateCode).toBe('SMS_URGENT');
+      await ok(SHIP, { id: ny.id, carrier: 'SF', tracking: 'SF1008' });
+      // SHIPPED is not among the New York channel's steps: no notice, though it has a template.
+      await waitFor(async () => (await notices(ny.id))[0]?.status === 'SENT', 'recorded');
+      expect((await notices(ny.id)).map((x) => x.step)).toEqual(['PAID']);
+      await waitFor(async () => (await notices(night.id))[0]?.status === 'SENT', 'urgent recorded');
+    } finally {
+      clock = NOON;
+    }
+  });
 });
