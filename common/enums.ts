@@ -172,3 +172,33 @@ export enum WebhookDeliveryStatus {
   /** Given up after the last retry; `redeliverWebhook` tries again. */
   FAILED = 'FAILED',
 }
+
+/** The order's steps a customer can be told of (customer notices). */
+export enum NoticeStep {
+  PAID = 'PAID',
+  /** The warehouse scan-out (`shipOrder`). */
+  SHIPPED = 'SHIPPED',
+  /** The carrier's own pickup scan (a PICKED_UP tracking event). */
+  PICKED_UP = 'PICKED_UP',
+  DELIVERED = 'DELIVERED',
+}
+
+/** How a customer notice is sent. */
+export enum NoticeProvider {
+  /** Alibaba Cloud SMS `SendSms`. */
+  SMS = 'SMS',
+  /** A WeChat mini-program subscribe message. */
+  WECHAT = 'WECHAT',
+}
+
+export enum NoticeStatus {
+  /** Waiting for its send (or a retry after a throttle). */
+  QUEUED = 'QUEUED',
+  SENT = 'SENT',
+  /** Not sent, and never will be: no contact, a masked one, an opt-out, no subscription left. */
+  SKIPPED = 'SKIPPED',
+  /** The provider refused it for good, or it ran out of attempts. */
+  FAILED = 'FAILED',
+  /** An SMS reached in quiet hours (22:00–08:00 channel time), sent at 08:00. */
+  HELD = 'HELD',
+}

@@ -3,7 +3,8 @@ import { GraphQLError } from 'graphql';
 /**
  * Every error a client sees carries one of these in `extensions.code`: the contract's codes, and those
  * the hub adds (RATE_LIMITED, QUERY_TIMEOUT, NOT_AVAILABLE, SUBSCRIBER_FELL_BEHIND, INGEST_BUSY,
- * HOLD_LIMIT_EXCEEDED, SECRET_KEY_MISSING, STOCK_SYNC_DISABLED, CHANNEL_API_MISSING, URL_NOT_ALLOWED). None but INTERNAL_SERVER_ERROR is
+ * HOLD_LIMIT_EXCEEDED, SECRET_KEY_MISSING, STOCK_SYNC_DISABLED, CHANNEL_API_MISSING, URL_NOT_ALLOWED,
+ * NOTICES_NOT_FOR_CHANNEL). None but INTERNAL_SERVER_ERROR is
  * logged as unexpected.
  */
 export type ErrorCode =
@@ -26,6 +27,7 @@ export type ErrorCode =
   | 'STOCK_SYNC_DISABLED'
   | 'CHANNEL_API_MISSING'
   | 'URL_NOT_ALLOWED'
+  | 'NOTICES_NOT_FOR_CHANNEL'
   | 'INTERNAL_SERVER_ERROR';
 
 /**
@@ -258,6 +260,18 @@ export class UrlNotAllowedError extends HubError {
       400,
       `This webhook URL is not allowed: ${reason}. Webhooks go to public addresses only (WEBHOOK_ALLOW_PRIVATE=true lifts this on a closed network).`,
       { field: 'url' },
+    );
+  }
+}
+
+/** Customer notices asked for on a marketplace channel: marketplaces mask the buyer and send their own. */
+export class NoticesNotForChannelError extends HubError {
+  constructor(channelCode: string, platform: string) {
+    super(
+      'NOTICES_NOT_FOR_CHANNEL',
+      409,
+      `Channel "${channelCode}" is a ${platform} channel: marketplaces mask their buyers' phones and tell them themselves, so the hub sends them no notices.`,
+      { channelCode },
     );
   }
 }

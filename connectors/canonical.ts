@@ -38,6 +38,10 @@ export interface CanonicalOrder {
   currencyCode: string;
   placedAt: Date;
   paidAt: Date | null;
+  /** A phone the customer can be told at (notices); only an unmasked one. Absent: none. */
+  contactPhone?: string | null;
+  /** The customer's WeChat mini-program openid (notices). */
+  wechatOpenId?: string | null;
 }
 
 /** How a connector pulls orders changed since a cursor from its platform's order API. */

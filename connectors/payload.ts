@@ -390,3 +390,12 @@ export function rawOrders(field: Field): unknown[] {
   if (!Array.isArray(field.value)) field.fail(`must be an array of orders, got ${describe(field.value)}`);
   return [...(field.value as unknown[])];
 }
+
+/**
+ * A phone the customer can be reached at, for notices: null when it is masked (`138****1234`) or sealed by the
+ * platform (Youzan's `$…$1$`), which reach no one.
+ */
+export function contactPhone(phone: string | null): string | null {
+  if (phone === null || /[*$#]/.test(phone)) return null;
+  return (phone.match(/\d/g)?.length ?? 0) >= 6 ? phone : null;
+}

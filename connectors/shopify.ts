@@ -1,6 +1,15 @@
 import { OrderStatus, Platform } from '../common/enums.js';
 import type { CanonicalOrder, Connector } from './canonical.js';
-import { Field, getPage, isoCode, line, orderTotal, rawOrders, type StatusTable } from './payload.js';
+import {
+  contactPhone,
+  Field,
+  getPage,
+  isoCode,
+  line,
+  orderTotal,
+  rawOrders,
+  type StatusTable,
+} from './payload.js';
 
 // Shopify: the Order resource of the Admin REST API (and of the orders/* webhooks). `id` is above 2^53, so the
 // id is the number at the end of `admin_graphql_api_id`. Amounts are decimal strings in the order's `currency`;
@@ -88,6 +97,7 @@ function toOrder(payload: unknown): CanonicalOrder {
     );
 
   const addressName = shipping.get('name').optionalText() ?? fullName(shipping);
+  const shippingPhone = shipping.get('phone').optionalText();
   const street = [shipping.get('address1').optionalText(), shipping.get('address2').optionalText()];
   const customerName =
     fullName(order.get('customer')) ??
@@ -100,7 +110,7 @@ function toOrder(payload: unknown): CanonicalOrder {
     customerName,
     shippingAddress: {
       name: addressName,
-      phone: shipping.get('phone').optionalText(),
+      phone: shippingPhone,
       province: shipping.get('province').optionalText(),
       city: shipping.get('city').optionalText(),
       district: null,
@@ -113,6 +123,8 @@ function toOrder(payload: unknown): CanonicalOrder {
     currencyCode: isoCode(order.get('currency'), 3),
     placedAt: order.get('created_at').isoTime(),
     paidAt: null,
+    // The order's own phone (the customer's) before the consignee's.
+    contactPhone: contactPhone(order.optionalGet('phone').optionalText()) ?? contactPhone(shippingPhone),
   };
 }
 

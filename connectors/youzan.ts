@@ -1,6 +1,7 @@
 import { OrderStatus, Platform } from '../common/enums.js';
 import type { CanonicalOrder, Connector } from './canonical.js';
 import {
+  contactPhone,
   Field,
   getPage,
   line,
@@ -44,6 +45,7 @@ function toOrder(payload: unknown): CanonicalOrder {
   const paidAt = info.get('pay_time').optional()?.shanghaiTime() ?? null;
   const { status, platformStatus } = info.get('status').status(STATUS);
   const receiverName = address.get('receiver_name').optionalText();
+  const receiverTel = address.get('receiver_tel').optionalText();
   return {
     externalId: info.get('tid').id(),
     // Closed before payment: cancelled; closed after it: refunded.
@@ -55,7 +57,7 @@ function toOrder(payload: unknown): CanonicalOrder {
     ),
     shippingAddress: {
       name: receiverName,
-      phone: address.get('receiver_tel').optionalText(),
+      phone: receiverTel,
       province: address.get('delivery_province').optionalText(),
       city: address.get('delivery_city').optionalText(),
       district: address.get('delivery_district').optionalText(),
@@ -68,6 +70,7 @@ function toOrder(payload: unknown): CanonicalOrder {
     currencyCode: 'CNY',
     placedAt: info.get('created').shanghaiTime(),
     paidAt,
+    contactPhone: contactPhone(receiverTel),
   };
 }
 

@@ -44,6 +44,14 @@ export class Channel extends BaseEntity {
   @Property({ type: 'boolean', default: false })
   stockSync: Opt<boolean> = false;
 
+  /** Where the channel's customers live: notices' times and SMS quiet hours (22:00–08:00) are read in it. */
+  @Property({ type: 'string', length: 64, default: 'Asia/Shanghai' })
+  timeZone: Opt<string> = 'Asia/Shanghai';
+
+  /** The steps its customers are told of; null: PAID, SHIPPED, PICKED_UP and DELIVERED. */
+  @Property({ type: 'text[]', nullable: true })
+  noticeSteps: string[] | null = null;
+
   /** The platform's own cursor of the last poll. */
   @Property({ type: 'string', nullable: true })
   pollCursor: string | null = null;

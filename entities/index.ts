@@ -7,6 +7,9 @@ import { HubSecret } from './hub-secret.js';
 import { IngestLog } from './ingest-log.js';
 import { InventoryItem } from './inventory-item.js';
 import { Address, Order } from './order.js';
+import { Notice } from './notice.js';
+import { NoticeProviderAccount } from './notice-provider.js';
+import { NoticeTemplate } from './notice-template.js';
 import { OrderEvent } from './order-event.js';
 import { OrderLine } from './order-line.js';
 import { OutboundAttempt } from './outbound-attempt.js';
@@ -21,6 +24,7 @@ import { StockMovement } from './stock-movement.js';
 import { StockPush } from './stock-push.js';
 import { WebhookDelivery } from './webhook-delivery.js';
 import { WebhookEndpoint } from './webhook-endpoint.js';
+import { WechatToken } from './wechat-token.js';
 
 export {
   Address,
@@ -32,6 +36,9 @@ export {
   HubSecret,
   IngestLog,
   InventoryItem,
+  Notice,
+  NoticeProviderAccount,
+  NoticeTemplate,
   Order,
   OrderEvent,
   OrderLine,
@@ -49,6 +56,7 @@ export {
   StockPush,
   WebhookDelivery,
   WebhookEndpoint,
+  WechatToken,
 };
 
 export const entities = [
@@ -61,6 +69,9 @@ export const entities = [
   HubSecret,
   IngestLog,
   InventoryItem,
+  Notice,
+  NoticeProviderAccount,
+  NoticeTemplate,
   Order,
   OrderEvent,
   OrderLine,
@@ -78,4 +89,5 @@ export const entities = [
   StockPush,
   WebhookDelivery,
   WebhookEndpoint,
+  WechatToken,
 ];

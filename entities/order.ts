@@ -98,6 +98,18 @@ export class Order extends BaseEntity {
   @Enum({ items: () => OrderOrigin, nativeEnumName: 'order_origin' })
   origin!: OrderOrigin;
 
+  /** The customer's phone for notices (placeOrder's `contactPhone`, or an unmasked one a connector maps). */
+  @Property({ type: 'string', length: 32, nullable: true })
+  contactPhone: string | null = null;
+
+  /** The customer's WeChat mini-program openid, for subscribe messages. */
+  @Property({ type: 'string', length: 128, nullable: true })
+  wechatOpenId: string | null = null;
+
+  /** When the customer asked for no more notices of this order (`optOutOfNotices`). */
+  @Property({ type: 'timestamptz', nullable: true })
+  noticesOptedOutAt: Date | null = null;
+
   /** The payload as the channel sent it (null for orders placed through the API). */
   @Property({ type: 'json', nullable: true })
   raw: unknown = null;

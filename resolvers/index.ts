@@ -6,6 +6,12 @@ import { IngestionResolver } from './ingestion.js';
 import { InventoryResolver } from './inventory.js';
 import { LifecycleResolver } from './lifecycle.js';
 import { NotAvailableResolver } from './not-available.js';
+import {
+  ChannelNoticesResolver,
+  NoticeProviderSettingsResolver,
+  NoticeResolver,
+  OrderNoticesResolver,
+} from './notices.js';
 import { OrderLineResolver, OrderResolver, ReservationResolver, ShipmentResolver } from './order.js';
 import { PollingResolver } from './polling.js';
 import { SplittingResolver } from './splitting.js';
@@ -18,13 +24,17 @@ import { WebhookDeliveryResolver, WebhookEndpointResolver } from './outbound.js'
 
 export const resolvers = [
   ApiKeyResolver,
+  ChannelNoticesResolver,
   ChannelResolver,
   CsvImportResolver,
   IngestionResolver,
   InventoryResolver,
   LifecycleResolver,
   NotAvailableResolver,
+  NoticeProviderSettingsResolver,
+  NoticeResolver,
   OrderLineResolver,
+  OrderNoticesResolver,
   OrderResolver,
   PollingResolver,
   ProductResolver,

@@ -18,6 +18,9 @@ const plain = [
   'Role',
   'OutboundEventType',
   'WebhookDeliveryStatus',
+  'NoticeStep',
+  'NoticeProvider',
+  'NoticeStatus',
 ] as const;
 for (const name of plain) registerEnumType(common[name], { name });
 registerEnumType(common.OrderLevel, {

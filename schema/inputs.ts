@@ -58,6 +58,16 @@ export class PlaceOrderInput {
   @Field(() => AddressInput) shippingAddress!: AddressInput;
   @Field(() => [OrderLineInput]) lines!: OrderLineInput[];
   @Field(() => String, { defaultValue: 'CNY' }) currencyCode!: string;
+  @Field(() => String, {
+    nullable: true,
+    description: "The customer's mobile for notices by SMS (a masked one is stored and never used).",
+  })
+  contactPhone?: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: "The customer's WeChat mini-program openid, for notices by subscribe message.",
+  })
+  wechatOpenId?: string | null;
 }
 
 @InputType('StockCountInput')

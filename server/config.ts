@@ -136,6 +136,24 @@ export interface HubConfig {
     /** How often the queue is polled for deliveries that come due (a new job also wakes it at once). */
     pollIntervalMs: number;
   };
+  /** Customer notices by SMS and WeChat (services/notices). */
+  notices: {
+    /** Notices this process sends at once; 0: this process sends none (others do). */
+    concurrency: number;
+    /** One request to a provider may take this long. */
+    timeoutMs: number;
+    /** How often the queue is polled for notices coming due (retries, held SMS); a new job wakes it at once. */
+    pollIntervalMs: number;
+    /** Wait after the SMS account's throttle (`Throttling.User`). */
+    throttleWaitMs: number;
+    /** Wait after a number's own limit (`isv.BUSINESS_LIMIT_CONTROL`). */
+    numberLimitWaitMs: number;
+    /** Backoff after no answer: base × 2^n up to max. */
+    retryBaseMs: number;
+    retryMaxMs: number;
+    /** Tries before a throttled or unanswered notice is FAILED. */
+    maxAttempts: number;
+  };
 }
 
 const port = (name: string) =>
@@ -257,6 +275,14 @@ const schema = z.object({
     .stringbool({ error: 'WEBHOOK_ALLOW_PRIVATE must be true or false' })
     .default(false),
   WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  NOTICE_CONCURRENCY: z.coerce.number().int().min(0).max(10_000).default(16),
+  NOTICE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  NOTICE_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  NOTICE_THROTTLE_WAIT: oneDuration('NOTICE_THROTTLE_WAIT', '1m'),
+  NOTICE_NUMBER_LIMIT_WAIT: oneDuration('NOTICE_NUMBER_LIMIT_WAIT', '1h'),
+  NOTICE_RETRY_BASE: oneDuration('NOTICE_RETRY_BASE', '5s'),
+  NOTICE_RETRY_MAX: oneDuration('NOTICE_RETRY_MAX', '10m'),
+  NOTICE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   RECONCILE_AT: z
     .string()
     .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'RECONCILE_AT must be a time of day as HH:MM (00:00 to 23:59)')
@@ -330,6 +356,23 @@ const schema = z.object({
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
 });
+
+/** One duration (`90s`, `1h`) in milliseconds. */
+function oneDuration(name: string, fallback: string) {
+  return z
+    .string()
+    .default(fallback)
+    .transform((value, zctx) => {
+      try {
+        const list = parseDurationList(value);
+        if (list.length !== 1) throw new Error(`${name} is one duration, e.g. ${fallback}`);
+        return list[0];
+      } catch (err) {
+        zctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    });
+}
 
 /** RATE_LIMIT_<role>: `name=value` pairs over that role's built-in limits. */
 function roleLimits(role: Role) {
@@ -492,6 +535,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
       disableAfterMs: e.WEBHOOK_DISABLE_AFTER,
       allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
       pollIntervalMs: e.WEBHOOK_POLL_MS,
+    },
+    notices: {
+      concurrency: e.NOTICE_CONCURRENCY,
+      timeoutMs: e.NOTICE_TIMEOUT_MS,
+      pollIntervalMs: e.NOTICE_POLL_MS,
+      throttleWaitMs: e.NOTICE_THROTTLE_WAIT,
+      numberLimitWaitMs: e.NOTICE_NUMBER_LIMIT_WAIT,
+      retryBaseMs: e.NOTICE_RETRY_BASE,
+      retryMaxMs: e.NOTICE_RETRY_MAX,
+      maxAttempts: e.NOTICE_MAX_ATTEMPTS,
     },
   };
 }

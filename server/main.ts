@@ -10,6 +10,7 @@ import { startHubScheduler } from './scheduler.js';
 import { secretBoxFor } from './secret-key.js';
 import { startHubStockSync } from './stock-sync.js';
 import { startHubWebhooks } from './outbound.js';
+import { startHubNotices } from './notices.js';
 
 function configOrExit(): HubConfig {
   try {
@@ -70,6 +71,11 @@ async function start() {
     secretBox && config.outboundWebhooks.concurrency > 0
       ? await startHubWebhooks({ config, databaseUrl, orm, hub: hub.services, logger, sealer: secretBox })
       : null;
+  // Provider secrets are sealed with the same key too.
+  const notices =
+    secretBox && config.notices.concurrency > 0
+      ? await startHubNotices({ config, databaseUrl, logger, sealer: secretBox })
+      : null;
 
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shownHost}:${config.port}${GRAPHQL_PATH}`;
@@ -99,6 +105,9 @@ async function start() {
     // Attempts under way finish and are recorded; the rest wait in the queue for the next start.
     await webhooks?.stop();
     logger.debug('webhooks stopped');
+    // Sends under way finish and are recorded; the rest wait in the queue.
+    await notices?.stop();
+    logger.debug('notices stopped');
     await hub.close();
     logger.debug('http and websockets closed');
     await orm.close();

@@ -4,6 +4,7 @@ import type { EntityName, FilterQuery, QueryOrderMap } from '@mikro-orm/core';
 import {
   Channel,
   InventoryItem,
+  Notice,
   Order,
   OrderEvent,
   OrderLine,
@@ -75,6 +76,7 @@ export function createLoaders(em: EntityManager) {
       for (const row of rows) byKey.get(row.orderId)?.push(row);
       return keys.map((k) => byKey.get(k)!);
     }),
+    noticesByOrderId: many(Notice, 'order', (n) => n.order.id, { id: 'asc' }),
     reservationsByOrderId: many(Reservation, 'order', (r) => r.order!.id, { createdAt: 'asc', id: 'asc' }),
     // Live figures: batched but not cached, so a long-lived context (a subscription's) never shows old ones.
     channelStockByProductId: new DataLoader((ids: readonly string[]) => loadChannelStockByProduct(em, ids), {

@@ -87,8 +87,8 @@ export async function insertOrders(
   >(
     `insert into "order" (id, channel_id, external_id, status, customer_name, ship_name, ship_phone, ship_province,
        ship_city, ship_district, ship_line1, ship_postal_code, ship_country, ship_remote, total_amount, currency_code,
-       placed_at, paid_at, raw, origin)
-     values ${items.map(() => '(gen_random_uuid(), ?, ?, ?::order_status, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::order_origin)').join(', ')}
+       placed_at, paid_at, raw, origin, contact_phone, wechat_open_id)
+     values ${items.map(() => '(gen_random_uuid(), ?, ?, ?::order_status, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::order_origin, ?, ?)').join(', ')}
      on conflict (channel_id, external_id) do nothing returning id, external_id, status, ship_remote`,
     items.flatMap(({ order, raw }) => {
       const a = order.shippingAddress;
@@ -112,6 +112,8 @@ export async function insertOrders(
         order.paidAt,
         raw ?? null,
         origin,
+        order.contactPhone ?? null,
+        order.wechatOpenId ?? null,
       ];
     }),
   );

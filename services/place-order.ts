@@ -35,6 +35,10 @@ export interface PlaceOrderInput {
   };
   lines: { productCode: string; quantity: number; unitPrice: string }[];
   currencyCode: string;
+  /** For the customer's notices (SMS); a masked one is stored and skipped. */
+  contactPhone?: string | null;
+  /** For the customer's notices (WeChat subscribe messages). */
+  wechatOpenId?: string | null;
 }
 
 const MAX_LINE_QUANTITY = 100_000;
@@ -182,5 +186,13 @@ function canonicalFromInput(input: PlaceOrderInput): CanonicalOrder {
     currencyCode: input.currencyCode,
     placedAt: new Date(),
     paidAt: null,
+    contactPhone: optionalContact(input.contactPhone, 'contactPhone', 32),
+    wechatOpenId: optionalContact(input.wechatOpenId, 'wechatOpenId', 128),
   };
+}
+
+function optionalContact(value: string | null | undefined, field: string, max: number): string | null {
+  const text = value?.trim() ?? '';
+  if (text.length > max) throw new BadUserInputError(`${field} has at most ${max} characters.`, field);
+  return text || null;
 }

@@ -57,6 +57,26 @@ describe('Shopify connector', () => {
       currencyCode: 'USD',
       placedAt: new Date('2026-11-11T12:15:32Z'),
       paidAt: null,
+      contactPhone: '+44 20 7946 0000',
+    });
+  });
+
+  describe('the contact phone (for notices)', () => {
+    it("is the order's own phone before the consignee's", () => {
+      expect(shopify.toOrder(variant((o) => (o.phone = '+86 138 1234 5678'))).contactPhone).toBe(
+        '+86 138 1234 5678',
+      );
+    });
+
+    it('is none when the phone is masked or absent', () => {
+      const masked = variant((o) => {
+        o.phone = '138****5678';
+        o.shipping_address.phone = '138****5678';
+      });
+      expect(shopify.toOrder(masked).contactPhone).toBeNull();
+      expect(shopify.toOrder(variant((o) => delete o.shipping_address.phone)).contactPhone).toBeNull();
+      // The address keeps what was sent, masked or not.
+      expect(shopify.toOrder(masked).shippingAddress.phone).toBe('138****5678');
     });
   });
 

@@ -62,7 +62,16 @@ describe('Youzan connector', () => {
       currencyCode: 'CNY',
       placedAt: new Date('2026-11-11T12:15:30Z'),
       paidAt: new Date('2026-11-11T12:15:45Z'),
+      contactPhone: '13500000000',
     });
+  });
+
+  it('takes no contact phone from a masked or encrypted receiver_tel', () => {
+    for (const tel of ['135****0000', '$135****0000$1$abcdef$']) {
+      const order = youzan.toOrder(variant((f) => (f.address_info.receiver_tel = tel)));
+      expect(order.contactPhone).toBeNull();
+      expect(order.shippingAddress.phone).toBe(tel);
+    }
   });
 
   describe('lines', () => {

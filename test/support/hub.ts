@@ -11,6 +11,8 @@ import { createLogger } from '../../server/logger.js';
 import { secretBoxFor } from '../../server/secret-key.js';
 import { startHubStockSync } from '../../server/stock-sync.js';
 import { startHubWebhooks } from '../../server/outbound.js';
+import { startHubNotices } from '../../server/notices.js';
+import type { NoticeSender, NoticeSenderSettings } from '../../services/notices/sender.js';
 import type { DelivererSettings, WebhookDeliverer } from '../../services/outbound/deliverer.js';
 import type { StockSync, StockSyncSettings } from '../../services/stock-sync/worker.js';
 import { migrate, openOrm, type OrmOptions } from '../../server/orm.js';
@@ -38,6 +40,8 @@ export interface TestHub {
   stockSync: StockSync | null;
   /** The webhook sender this hub runs (the `webhooks` option); null when it runs none. */
   webhooks: WebhookDeliverer | null;
+  /** The notice sender this hub runs (the `notices` option); null when it runs none. */
+  notices: NoticeSender | null;
   /** The hub's own database; `drop()` takes it away under the running hub. */
   database: { url: string; drop(): Promise<void> };
   /** Sends one GraphQL operation over HTTP; `key` null sends no Authorization header. */
@@ -69,6 +73,8 @@ export async function startTestHub(
     stockSync?: Partial<StockSyncSettings>;
     /** Sends outbound webhooks from this hub too, with these settings over the config's. */
     webhooks?: Partial<DelivererSettings>;
+    /** Sends customer notices from this hub too, with these settings over the config's. */
+    notices?: Partial<NoticeSenderSettings>;
   } = {},
 ): Promise<TestHub> {
   const db = await createTestDatabase(label);
@@ -112,6 +118,15 @@ export async function startTestHub(
         settings: options.webhooks,
       })
     : null;
+  const notices = options.notices
+    ? await startHubNotices({
+        config,
+        databaseUrl: connectUrl,
+        logger,
+        sealer: secretBox!,
+        settings: options.notices,
+      })
+    : null;
   const { port } = hub.app.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}/graphql`;
   const wsUrl = `ws://127.0.0.1:${port}/graphql`;
@@ -145,6 +160,7 @@ export async function startTestHub(
     hub,
     stockSync,
     webhooks,
+    notices,
     database: db,
     gql,
     issueApiKey,
@@ -171,6 +187,7 @@ export async function startTestHub(
       await Promise.all(clients.map((c) => c.dispose()));
       await stockSync?.stop();
       await webhooks?.stop();
+      await notices?.stop();
       await hub.close();
       await orm.close();
       await db.drop();
