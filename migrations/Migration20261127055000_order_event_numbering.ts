@@ -12,20 +12,12 @@ import { Migration } from '@mikro-orm/migrations';
  * listens numbers them); numbering notifies `hub_order_event` with the highest seq.
  * The schema generator does not see functions and triggers, so this is written by hand.
  */
-export class Migration20261127055000_order_event_numbering extends Migration {
-  override async up(): Promise<void> {
-    this.addSql(`alter table "order_event" rename column "seq" to "id";`);
-    this.addSql(`alter sequence "order_event_seq_seq" rename to "order_event_id_seq";`);
-    this.addSql(`alter table "order_event" add column "seq" bigint null;`);
-    this.addSql(`update "order_event" set "seq" = "id";`);
-    this.addSql(`drop index "order_event_channel_code_seq_index";`);
-    this.addSql(`drop index "order_event_order_id_seq_index";`);
-    this.addSql(`alter table "order_event" add constraint "order_event_seq_unique" unique ("seq");`);
-    this.addSql(`create index "order_event_channel_code_seq_index" on "order_event" ("channel_code", "seq");`);
-    this.addSql(`create index "order_event_order_id_seq_index" on "order_event" ("order_id", "seq");`);
-    this.addSql(`create index "order_event_unnumbered_index" on "order_event" ("id") where "seq" is null;`);
-
-    this.addSql(`create or replace function hub_number_order_events() returns setof "order_event"
+/**
+ * hub_number_order_events(), with `afterNumbering` run in the same transaction once it has numbered events
+ * (a later migration hands the new events to the merchants' webhooks there).
+ */
+export function numberOrderEventsFunction(afterNumbering = ''): string {
+  return `create or replace function hub_number_order_events() returns setof "order_event"
 language plpgsql as $$
 declare
   top bigint;
@@ -40,10 +32,26 @@ begin
     )
     update order_event e set seq = p.n from pending p where e.id = p.id
     returning e.*;
-  if found then
+  if found then${afterNumbering}
     perform pg_notify('hub_order_event', (select max(seq) from order_event)::text);
   end if;
-end $$;`);
+end $$;`;
+}
+
+export class Migration20261127055000_order_event_numbering extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`alter table "order_event" rename column "seq" to "id";`);
+    this.addSql(`alter sequence "order_event_seq_seq" rename to "order_event_id_seq";`);
+    this.addSql(`alter table "order_event" add column "seq" bigint null;`);
+    this.addSql(`update "order_event" set "seq" = "id";`);
+    this.addSql(`drop index "order_event_channel_code_seq_index";`);
+    this.addSql(`drop index "order_event_order_id_seq_index";`);
+    this.addSql(`alter table "order_event" add constraint "order_event_seq_unique" unique ("seq");`);
+    this.addSql(`create index "order_event_channel_code_seq_index" on "order_event" ("channel_code", "seq");`);
+    this.addSql(`create index "order_event_order_id_seq_index" on "order_event" ("order_id", "seq");`);
+    this.addSql(`create index "order_event_unnumbered_index" on "order_event" ("id") where "seq" is null;`);
+
+    this.addSql(numberOrderEventsFunction());
 
     this.addSql(`create or replace function hub_notify_order_event_pending() returns trigger language plpgsql as $$
 begin

@@ -1,27 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
-
-/** hub_number_order_events as Migration20261127055000_order_event_numbering made it, with `extra` after numbering. */
-function numberOrderEvents(extra: string): string {
-  return `create or replace function hub_number_order_events() returns setof "order_event"
-language plpgsql as $$
-declare
-  top bigint;
-begin
-  -- One numberer at a time, to commit: the next one starts above everything this one gave.
-  perform pg_advisory_xact_lock(hashtext('order-hub:order_event.seq'));
-  select coalesce(max(seq), 0) into top from order_event;
-  return query
-    with pending as (
-      select e.id, top + row_number() over (order by e.id) as n
-      from order_event e where e.seq is null
-    )
-    update order_event e set seq = p.n from pending p where e.id = p.id
-    returning e.*;
-  if found then${extra}
-    perform pg_notify('hub_order_event', (select max(seq) from order_event)::text);
-  end if;
-end $$;`;
-}
+import { numberOrderEventsFunction } from './Migration20261127055000_order_event_numbering.js';
 
 /**
  * Outbound webhooks (Standard Webhooks): endpoints, one delivery per (event, endpoint), and each attempt.
@@ -111,7 +89,7 @@ begin
     perform hub_webhook_queue_heads(made);
   end if;
 end $$;`);
-    this.addSql(numberOrderEvents(`
+    this.addSql(numberOrderEventsFunction(`
     -- The merchants' webhooks hear of these events: their deliveries commit with the numbers.
     perform hub_webhook_order_events(top);`));
     this.addSql(`create or replace function hub_webhook_stock_alerts() returns trigger language plpgsql
@@ -149,7 +127,7 @@ end $$;`);
   override async down(): Promise<void> {
     this.addSql(`drop trigger if exists stock_alert_webhooks on "stock_alert";`);
     this.addSql(`drop function if exists hub_webhook_stock_alerts();`);
-    this.addSql(numberOrderEvents(''));
+    this.addSql(numberOrderEventsFunction(''));
     this.addSql(`drop function if exists hub_webhook_order_events(bigint);`);
     this.addSql(`drop function if exists hub_webhook_queue_lines(uuid[], text[]);`);
     this.addSql(`drop function if exists hub_webhook_queue_heads(bigint[]);`);

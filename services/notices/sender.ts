@@ -3,7 +3,7 @@ import { Agent, request } from 'undici';
 import { NoticeProvider, NoticeStatus } from '../../common/enums.js';
 import { JOB_QUEUE_SCHEMA } from '../../common/job-queue.js';
 import type { Logger } from '../../server/logger.js';
-import { holdProcessLock, type ProcessLock } from '../process-lock.js';
+import { holdRetakingLock, startQueueLoop, type RetakingLock } from '../queue-loop.js';
 import type { Sealer } from '../secret-box.js';
 import { providerSecretAad } from './admin.js';
 import {
@@ -189,11 +189,20 @@ export async function startNoticeSender(deps: NoticeSenderDeps): Promise<NoticeS
   const stopping = new AbortController();
   const sends = new Set<Promise<void>>();
   let inFlight = 0;
-  let lock: ProcessLock | null = await holdProcessLock(deps.databaseUrl);
-  lock.onLost((err) => {
-    logger.error({ err }, 'notices: the process lock was lost; no notice is taken until the hub restarts');
-    lock = null;
-  });
+  // Notices are claimed under this process's lock: one that dies with its process is taken over.
+  let lock: RetakingLock;
+  try {
+    lock = await holdRetakingLock({
+      databaseUrl: deps.databaseUrl,
+      logger,
+      label: 'notices',
+      stopping: stopping.signal,
+    });
+  } catch (err) {
+    await agent.close();
+    await pool.end();
+    throw err;
+  }
 
   let taking = false;
   let takeAgain = false;
@@ -208,8 +217,9 @@ export async function startNoticeSender(deps: NoticeSenderDeps): Promise<NoticeS
         takeAgain = false;
         for (;;) {
           const room = settings.concurrency - inFlight;
-          if (room <= 0 || !lock || stopping.signal.aborted) break;
-          const { rows } = await pool.query<{ id: string }>(TAKE, [room, lock.processId, settings.now()]);
+          const held = lock.current();
+          if (room <= 0 || !held || stopping.signal.aborted) break;
+          const { rows } = await pool.query<{ id: string }>(TAKE, [room, held.processId, settings.now()]);
           if (!rows.length) break;
           inFlight += rows.length;
           const sending = sendAll(rows.map((r) => r.id)).finally(() => {
@@ -264,7 +274,7 @@ export async function startNoticeSender(deps: NoticeSenderDeps): Promise<NoticeS
       await client.query('begin');
       const { rows } = await client.query<{ order_id: string }>(RECORD, [
         notice.id,
-        lock?.processId ?? '',
+        lock.current()?.processId ?? '',
         o.status,
         o.provider,
         o.contactMasked,
@@ -543,44 +553,25 @@ export async function startNoticeSender(deps: NoticeSenderDeps): Promise<NoticeS
     return rows[0]?.queued ?? 0;
   };
 
-  // New jobs wake the taker at once; the poll catches retries and held notices coming due.
-  const listener = new pg.Client({
-    connectionString: deps.databaseUrl,
-    application_name: 'order-hub-notices-listen',
+  // The poll catches retries and held notices coming due.
+  const loop = await startQueueLoop({
+    databaseUrl: deps.databaseUrl,
+    logger,
+    label: 'notices',
+    take: () => void take(),
+    sweep,
+    pollIntervalMs: settings.pollIntervalMs,
+    sweepIntervalMs: settings.sweepIntervalMs,
   });
-  listener.on('error', (err) => logger.warn({ err }, 'notices: the job listener was lost; polling goes on'));
-  listener.on('notification', () => void take());
-  try {
-    await listener.connect();
-    await listener.query(`listen "jobs:insert"`);
-  } catch (err) {
-    logger.warn({ err }, 'notices: cannot listen for new jobs; polling only');
-  }
-  const poll = setInterval(() => void take(), settings.pollIntervalMs);
-  let sweeping: Promise<unknown> = Promise.resolve();
-  const runSweep = () => {
-    sweeping = sweep()
-      .then((n) => {
-        if (n) logger.info({ notices: n }, 'notices: notices without a job queued again');
-      })
-      .catch((err: unknown) => logger.warn({ err }, 'notices: sweep failed'));
-  };
-  const sweepTimer = setInterval(runSweep, settings.sweepIntervalMs);
-  // At once: what a killed process left claimed goes out without waiting for the first interval.
-  runSweep();
-  void take();
 
   return {
     sweep,
     wake: () => void take(),
     async stop() {
       stopping.abort(new Error('The hub is stopping.'));
-      clearInterval(poll);
-      clearInterval(sweepTimer);
-      await listener.end().catch(() => {});
-      await sweeping;
+      await loop.stop();
       await Promise.all([...sends]);
-      await lock?.release();
+      await lock.release();
       await agent.close();
       await pool.end();
     },

@@ -3,7 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { Agent, request } from 'undici';
 import { JOB_QUEUE_SCHEMA } from '../../common/job-queue.js';
 import type { Logger } from '../../server/logger.js';
-import { holdProcessLock, type ProcessLock } from '../process-lock.js';
+import { holdRetakingLock, startQueueLoop, type RetakingLock } from '../queue-loop.js';
 import type { Sealer } from '../secret-box.js';
 import { isPrivateAddress, PrivateAddressError, publicOnlyLookup } from './address-guard.js';
 import { secretAad } from './endpoints.js';
@@ -208,41 +208,20 @@ export async function startWebhookDeliverer(deps: DelivererDeps): Promise<Webhoo
   const stopping = new AbortController();
   const inFlight = new Map<string, number>();
   const sends = new Set<Promise<void>>();
-  // Deliveries are claimed under this process's lock. Should its connection drop, another process may take
-  // them over: nothing is taken until a new lock, under a new name, is held (what is under way is recorded
-  // under the old name, which no longer matches, and is sent again by whoever holds it then).
-  let lock: ProcessLock | null = null;
-  const takeLock = async (): Promise<void> => {
-    const next = await holdProcessLock(deps.databaseUrl);
-    lock = next;
-    next.onLost((err) => {
-      lock = null;
-      logger.error(
-        { err },
-        'webhooks: the process lock was lost; no delivery is taken until it is held again',
-      );
-      void retakeLock();
+  // Deliveries are claimed under this process's lock: one that dies with its process is taken over.
+  let lock: RetakingLock;
+  try {
+    lock = await holdRetakingLock({
+      databaseUrl: deps.databaseUrl,
+      logger,
+      label: 'webhooks',
+      stopping: stopping.signal,
     });
-  };
-  const retakeLock = async (): Promise<void> => {
-    while (!stopping.signal.aborted) {
-      try {
-        try {
-          await takeLock();
-        } catch (err) {
-          await agent.close();
-          await pool.end();
-          throw err;
-        }
-        logger.info('webhooks: the process lock is held again');
-        return;
-      } catch (err) {
-        logger.warn({ err }, 'webhooks: the process lock cannot be taken yet');
-        await new Promise((resolve) => setTimeout(resolve, 1000).unref());
-      }
-    }
-  };
-  await takeLock();
+  } catch (err) {
+    await agent.close();
+    await pool.end();
+    throw err;
+  }
 
   const total = () => [...inFlight.values()].reduce((a, b) => a + b, 0);
 
@@ -259,13 +238,14 @@ export async function startWebhookDeliverer(deps: DelivererDeps): Promise<Webhoo
         takeAgain = false;
         for (;;) {
           const room = settings.concurrency - total();
-          if (room <= 0 || !lock || stopping.signal.aborted) break;
+          const held = lock.current();
+          if (room <= 0 || !held || stopping.signal.aborted) break;
           const endpointRoom = Object.fromEntries(
             [...inFlight].map(([id, n]) => [id, Math.max(0, settings.perEndpoint - n)]),
           );
           const { rows } = await pool.query<Record<string, unknown>>(TAKE, [
             room,
-            lock.processId,
+            held.processId,
             JSON.stringify(endpointRoom),
             settings.perEndpoint,
           ]);
@@ -380,7 +360,7 @@ export async function startWebhookDeliverer(deps: DelivererDeps): Promise<Webhoo
         turned_off: { id: string; reason: string }[];
       }>(RECORD, [
         batch.map((b) => b.delivery.id),
-        lock?.processId ?? '',
+        lock.current()?.processId ?? '',
         batch.map((b) => b.outcome.status),
         batch.map((b) => b.outcome.nextAttemptAt),
         batch.map((b) => b.startedAt),
@@ -487,44 +467,24 @@ export async function startWebhookDeliverer(deps: DelivererDeps): Promise<Webhoo
     return rows[0]?.queued ?? 0;
   };
 
-  // New jobs wake the taker at once; the poll catches retries coming due and any wake-up missed.
-  const listener = new pg.Client({
-    connectionString: deps.databaseUrl,
-    application_name: 'order-hub-webhooks-listen',
+  const loop = await startQueueLoop({
+    databaseUrl: deps.databaseUrl,
+    logger,
+    label: 'webhooks',
+    take: () => void take(),
+    sweep,
+    pollIntervalMs: settings.pollIntervalMs,
+    sweepIntervalMs: settings.sweepIntervalMs,
   });
-  listener.on('error', (err) => logger.warn({ err }, 'webhooks: the job listener was lost; polling goes on'));
-  listener.on('notification', () => void take());
-  try {
-    await listener.connect();
-    await listener.query(`listen "jobs:insert"`);
-  } catch (err) {
-    logger.warn({ err }, 'webhooks: cannot listen for new jobs; polling only');
-  }
-  const poll = setInterval(() => void take(), settings.pollIntervalMs);
-  let sweeping: Promise<unknown> = Promise.resolve();
-  const runSweep = () => {
-    sweeping = sweep()
-      .then((n) => {
-        if (n) logger.info({ deliveries: n }, 'webhooks: deliveries without a job queued again');
-      })
-      .catch((err: unknown) => logger.warn({ err }, 'webhooks: sweep failed'));
-  };
-  const sweepTimer = setInterval(runSweep, settings.sweepIntervalMs);
-  // At once: what a killed process left half-sent goes out without waiting for the first interval.
-  runSweep();
-  void take();
 
   return {
     sweep,
     async stop() {
       stopping.abort(new Error('The hub is stopping.'));
-      clearInterval(poll);
-      clearInterval(sweepTimer);
-      await listener.end().catch(() => {});
-      await sweeping;
+      await loop.stop();
       // Attempts under way end (aborted ones are recorded as failed and retried later) before the pool closes.
       await Promise.all([...sends]);
-      await lock?.release();
+      await lock.release();
       await agent.close();
       await pool.end();
     },
