@@ -108,4 +108,76 @@ describe('webhooks in hub processes', () => {
       return Number(row.n) === 10;
     }, 'every delivery recorded as delivered');
   });
+
+  it('sends each delivery once with two hub processes sending from one queue', async () => {
+    const database = await createTestDatabase('webhooks-two-hubs');
+    dropDatabase = database.drop;
+    const first = await hubProcess(database.url);
+    const second = await hubProcess(database.url);
+    db = openDb(database.url);
+    await createChannel(db, 'shop', 'STOREFRONT');
+    await createProduct(db, 'TEA', 1000);
+    receiver = await startWebhookReceiver();
+    const made = (await graphql(
+      first.base,
+      first.adminKey,
+      `
+        mutation ($url: String!) {
+          createWebhookEndpoint(input: { url: $url, events: [ORDER_CREATED, ORDER_STATUS_CHANGED] }) {
+            secret
+          }
+        }
+      `,
+      { url: receiver.url },
+    )) as { createWebhookEndpoint: { secret: string } };
+    receiver.secrets.push(made.createWebhookEndpoint.secret);
+    for (let i = 1; i <= 30; i++) {
+      // Orders through both hubs: each process numbers events and sends deliveries.
+      const hub = i % 2 ? first : second;
+      const placed = (await graphql(
+        hub.base,
+        hub.adminKey,
+        `
+          mutation ($input: PlaceOrderInput!) {
+            placeOrder(input: $input) {
+              id
+            }
+          }
+        `,
+        {
+          input: {
+            channelCode: 'shop',
+            externalId: `TWO-${i}`,
+            customerName: 'Ada',
+            shippingAddress: { line1: '1 Main St', city: 'Anywhere', country: 'US' },
+            lines: [{ productCode: 'TEA', quantity: 1, unitPrice: '3.00' }],
+          },
+        },
+      )) as { placeOrder: { id: string } };
+      await graphql(
+        hub.base,
+        hub.adminKey,
+        `
+          mutation ($id: ID!) {
+            markPaid(orderId: $id) {
+              id
+            }
+          }
+        `,
+        {
+          id: placed.placeOrder.id,
+        },
+      );
+    }
+    // Every delivery recorded, so no attempt of either process is still to come.
+    await waitFor(async () => {
+      const [row] = await db!.sql<{ n: string }>(
+        `select count(*) as n from outbound_delivery where status = 'DELIVERED'`,
+      );
+      return Number(row.n) === 60;
+    }, 'all 60 deliveries recorded as delivered');
+    expect(receiver.received).toHaveLength(60);
+    expect(new Set(receiver.received.map((r) => r.id)).size).toBe(60);
+    expect(receiver.received.every((r) => r.verifiedBy.length === 1)).toBe(true);
+  });
 });
