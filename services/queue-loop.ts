@@ -109,3 +109,27 @@ export async function startQueueLoop(deps: {
     },
   };
 }
+
+/**
+ * `run`, never twice at once: a call while it runs makes it run once more when it ends (new jobs may have
+ * come meanwhile), however many calls came.
+ */
+export function coalesced(run: () => Promise<void>): () => Promise<void> {
+  let running = false;
+  let again = false;
+  return async () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      do {
+        again = false;
+        await run();
+      } while (again);
+    } finally {
+      running = false;
+    }
+  };
+}

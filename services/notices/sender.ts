@@ -3,7 +3,7 @@ import { Agent, request } from 'undici';
 import { NoticeProvider, NoticeStatus } from '../../common/enums.js';
 import { JOB_QUEUE_SCHEMA } from '../../common/job-queue.js';
 import type { Logger } from '../../server/logger.js';
-import { holdRetakingLock, startQueueLoop, type RetakingLock } from '../queue-loop.js';
+import { coalesced, holdRetakingLock, startQueueLoop, type RetakingLock } from '../queue-loop.js';
 import type { Sealer } from '../secret-box.js';
 import { providerSecretAad } from './admin.js';
 import {
@@ -204,39 +204,27 @@ export async function startNoticeSender(deps: NoticeSenderDeps): Promise<NoticeS
     throw err;
   }
 
-  let taking = false;
-  let takeAgain = false;
-  const take = async (): Promise<void> => {
-    if (taking) {
-      takeAgain = true;
-      return;
-    }
-    taking = true;
+  const take = coalesced(async () => {
     try {
-      do {
-        takeAgain = false;
-        for (;;) {
-          const room = settings.concurrency - inFlight;
-          const held = lock.current();
-          if (room <= 0 || !held || stopping.signal.aborted) break;
-          const { rows } = await pool.query<{ id: string }>(TAKE, [room, held.processId, settings.now()]);
-          if (!rows.length) break;
-          inFlight += rows.length;
-          const sending = sendAll(rows.map((r) => r.id)).finally(() => {
-            sends.delete(sending);
-            inFlight -= rows.length;
-            void take();
-          });
-          sends.add(sending);
-          if (rows.length < room) break;
-        }
-      } while (takeAgain);
+      for (;;) {
+        const room = settings.concurrency - inFlight;
+        const held = lock.current();
+        if (room <= 0 || !held || stopping.signal.aborted) break;
+        const { rows } = await pool.query<{ id: string }>(TAKE, [room, held.processId, settings.now()]);
+        if (!rows.length) break;
+        inFlight += rows.length;
+        const sending = sendAll(rows.map((r) => r.id)).finally(() => {
+          sends.delete(sending);
+          inFlight -= rows.length;
+          void take();
+        });
+        sends.add(sending);
+        if (rows.length < room) break;
+      }
     } catch (err) {
       logger.warn({ err }, 'notices: taking due notices failed');
-    } finally {
-      taking = false;
     }
-  };
+  });
 
   const sendAll = async (ids: string[]): Promise<void> => {
     let notices: NoticeRow[];

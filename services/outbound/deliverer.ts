@@ -3,7 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { Agent, request } from 'undici';
 import { JOB_QUEUE_SCHEMA } from '../../common/job-queue.js';
 import type { Logger } from '../../server/logger.js';
-import { holdRetakingLock, startQueueLoop, type RetakingLock } from '../queue-loop.js';
+import { coalesced, holdRetakingLock, startQueueLoop, type RetakingLock } from '../queue-loop.js';
 import type { Sealer } from '../secret-box.js';
 import { isPrivateAddress, PrivateAddressError, publicOnlyLookup } from './address-guard.js';
 import { secretAad } from './endpoints.js';
@@ -225,44 +225,32 @@ export async function startWebhookDeliverer(deps: DelivererDeps): Promise<Webhoo
 
   const total = () => [...inFlight.values()].reduce((a, b) => a + b, 0);
 
-  let taking = false;
-  let takeAgain = false;
-  const take = async (): Promise<void> => {
-    if (taking) {
-      takeAgain = true;
-      return;
-    }
-    taking = true;
+  const take = coalesced(async () => {
     try {
-      do {
-        takeAgain = false;
-        for (;;) {
-          const room = settings.concurrency - total();
-          const held = lock.current();
-          if (room <= 0 || !held || stopping.signal.aborted) break;
-          const endpointRoom = Object.fromEntries(
-            [...inFlight].map(([id, n]) => [id, Math.max(0, settings.perEndpoint - n)]),
-          );
-          const { rows } = await pool.query<Record<string, unknown>>(TAKE, [
-            room,
-            held.processId,
-            JSON.stringify(endpointRoom),
-            settings.perEndpoint,
-          ]);
-          const taken = rows.map(toTaken);
-          if (!taken.length) break;
-          for (const t of taken) inFlight.set(t.endpointId, (inFlight.get(t.endpointId) ?? 0) + 1);
-          const sending = sendAll(taken).finally(() => sends.delete(sending));
-          sends.add(sending);
-          if (taken.length < room) break;
-        }
-      } while (takeAgain);
+      for (;;) {
+        const room = settings.concurrency - total();
+        const held = lock.current();
+        if (room <= 0 || !held || stopping.signal.aborted) break;
+        const endpointRoom = Object.fromEntries(
+          [...inFlight].map(([id, n]) => [id, Math.max(0, settings.perEndpoint - n)]),
+        );
+        const { rows } = await pool.query<Record<string, unknown>>(TAKE, [
+          room,
+          held.processId,
+          JSON.stringify(endpointRoom),
+          settings.perEndpoint,
+        ]);
+        const taken = rows.map(toTaken);
+        if (!taken.length) break;
+        for (const t of taken) inFlight.set(t.endpointId, (inFlight.get(t.endpointId) ?? 0) + 1);
+        const sending = sendAll(taken).finally(() => sends.delete(sending));
+        sends.add(sending);
+        if (taken.length < room) break;
+      }
     } catch (err) {
       logger.warn({ err }, 'webhooks: taking due deliveries failed');
-    } finally {
-      taking = false;
     }
-  };
+  });
 
   // The body of an event is the same for every endpoint that hears of it: rendered once, kept a while.
   const bodies = new Map<string, { body: string; at: number }>();
