@@ -3,6 +3,7 @@ import { credentialAad, SecretBox } from '../services/secret-box.js';
 import type { FakeFault } from './support/fake-platforms.js';
 import { TEST_SECRET_KEY } from './support/hub-process.js';
 import { ADMIN_KEY, errorCodes, startTestHub, type TestHub } from './support/hub.js';
+import { waitFor } from './support/wait.js';
 import { RequestContext } from '../services/context.js';
 import { expireHolds } from '../services/inventory.js';
 import {
@@ -529,10 +530,14 @@ describe('stock sync', () => {
     for (const channel of flaky) channel.sync.fake.setFaults(null);
     await adjust('MILK-1L', -1);
     await untilConverged(db, flaky);
-    const states = await listingStates(db);
-    expect(states.filter((s) => s.channelCode.endsWith('-wrong')).map((s) => s.state)).toEqual(
-      Array(7).fill('FAILED'),
+    // The last change's pushes to the wrong credentials may still be under way when the flaky ones agree.
+    const wrongStates = async () =>
+      (await listingStates(db)).filter((s) => s.channelCode.endsWith('-wrong')).map((s) => s.state);
+    await waitFor(
+      async () => (await wrongStates()).every((state) => state !== 'PENDING'),
+      'the pushes with the wrong credentials ended',
     );
+    expect(await wrongStates()).toEqual(Array(7).fill('FAILED'));
 
     // What could carry a credential: the log, and every text the sync stores.
     const stored = await db.sql<{ text: string }>(
