@@ -10,7 +10,10 @@
 //    run of each (--warmup seconds). The queue is emptied between runs.
 //
 // Usage: npm run bench:webhooks -- [--events 10000] [--endpoints 5] [--latency 50] [--seconds 10] [--pairs 3]
-//   [--warmup 5] [--connections 32] [--only throughput|onoff]
+//   [--warmup 5] [--connections 32] [--only throughput|onoff] [--no-send]
+//
+// --no-send: the hub makes the deliveries but sends none (WEBHOOK_CONCURRENCY=0), and what one run made is
+// given up before the next: the share of "delivery on" that is making deliveries, apart from sending them.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
@@ -39,7 +42,13 @@ const SECONDS = option('seconds', 10);
 const PAIRS = option('pairs', 3);
 const WARMUP_SECONDS = option('warmup', 5, { zero: true });
 const CONNECTIONS = option('connections', 32);
-const HUB_ENV = { WEBHOOK_ALLOW_PRIVATE: 'true', LOG_LEVEL: 'warn' };
+const NO_SEND = process.argv.includes('--no-send');
+if (NO_SEND && only !== 'onoff') throw new Error('--no-send goes with --only onoff');
+const HUB_ENV = {
+  WEBHOOK_ALLOW_PRIVATE: 'true',
+  LOG_LEVEL: 'warn',
+  ...(NO_SEND ? { WEBHOOK_CONCURRENCY: '0' } : {}),
+};
 
 interface Receiver {
   url: string;
@@ -115,16 +124,21 @@ async function setUp(label: string) {
   };
 }
 
+/** Deliveries not yet sent, and events not yet numbered (their deliveries are still to be made). */
 async function pending(direct: pg.Client): Promise<number> {
   const { rows } = await direct.query(
-    `select count(*)::int as n from outbound_delivery where status = 'PENDING'`,
+    `select (select count(*)::int from outbound_delivery where status = 'PENDING')
+          + (select count(*)::int from order_event where seq is null) as n`,
   );
   return rows[0].n as number;
 }
 
 async function untilDelivered(direct: pg.Client, maxMs: number): Promise<void> {
   const deadline = Date.now() + maxMs;
+  const discard = () =>
+    direct.query(`update outbound_delivery set status = 'FAILED' where status = 'PENDING'`);
   while ((await pending(direct)) > 0) {
+    if (NO_SEND) await discard();
     if (Date.now() > deadline) throw new Error(`deliveries still pending after ${maxMs} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -190,7 +204,8 @@ async function onOff(): Promise<void> {
   };
   try {
     console.log(
-      `## delivery on vs off: webhook ingestion, ${CONNECTIONS} connections, ${PAIRS} pairs of ${SECONDS} s; ${ENDPOINTS} endpoints answering in ${LATENCY_MS} ms`,
+      `## delivery on vs off: webhook ingestion, ${CONNECTIONS} connections, ${PAIRS} pairs of ${SECONDS} s; ${ENDPOINTS} endpoints answering in ${LATENCY_MS} ms` +
+        (NO_SEND ? ' (--no-send: deliveries made, none sent)' : ''),
     );
     console.log('');
     console.log(
