@@ -110,7 +110,7 @@ export class Order extends BaseEntity {
   @Property({ type: 'timestamptz', nullable: true })
   noticesOptedOutAt: Date | null = null;
 
-  /** The payload as the channel sent it (null for orders placed through the API). */
-  @Property({ type: 'json', nullable: true })
+  /** The payload as the channel sent it (null for orders placed through the API); read only when asked for. */
+  @Property({ type: 'json', nullable: true, lazy: true })
   raw: unknown = null;
 }

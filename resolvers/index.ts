@@ -12,7 +12,13 @@ import {
   NoticeResolver,
   OrderNoticesResolver,
 } from './notices.js';
-import { OrderLineResolver, OrderResolver, ReservationResolver, ShipmentResolver } from './order.js';
+import {
+  OrderConnectionResolver,
+  OrderLineResolver,
+  OrderResolver,
+  ReservationResolver,
+  ShipmentResolver,
+} from './order.js';
 import { PollingResolver } from './polling.js';
 import { SplittingResolver } from './splitting.js';
 import { StockLevelResolver } from './stock.js';
@@ -33,6 +39,7 @@ export const resolvers = [
   NotAvailableResolver,
   NoticeProviderSettingsResolver,
   NoticeResolver,
+  OrderConnectionResolver,
   OrderLineResolver,
   OrderNoticesResolver,
   OrderResolver,

@@ -13,9 +13,16 @@ import {
   ShipmentType,
 } from '../schema/order.js';
 import { ChannelType } from '../schema/channel.js';
+import { JSONScalar } from '../schema/scalars.js';
 import { ProductType } from '../schema/stock.js';
 import type { RequestContext } from '../services/context.js';
-import { findOrder, findOrderByExternalId, listOrderEvents, listOrders } from '../services/orders.js';
+import {
+  findOrder,
+  findOrderByExternalId,
+  listOrderEvents,
+  listOrders,
+  type OrderPage,
+} from '../services/orders.js';
 import { firstItems, type NestedListBound } from '../services/ids.js';
 import { READ_ORDERS } from './roles.js';
 
@@ -83,6 +90,11 @@ export class OrderResolver {
   @FieldResolver(() => ChannelType)
   channel(@Root() order: Order, @Ctx() ctx: RequestContext) {
     return ctx.loaders.channelById.load(order.channel.id);
+  }
+
+  @FieldResolver(() => JSONScalar, { nullable: true })
+  raw(@Root() order: Order, @Ctx() ctx: RequestContext) {
+    return ctx.loaders.rawByOrderId.load(order.id);
   }
 
   @FieldResolver(() => MoneyType)
@@ -184,5 +196,19 @@ export class ReservationResolver {
   @FieldResolver(() => OrderType, { nullable: true })
   order(@Root() reservation: Reservation, @Ctx() ctx: RequestContext) {
     return reservation.order ? ctx.loaders.orderById.load(reservation.order.id) : null;
+  }
+}
+
+/** Counts are made only when selected: most pages never show one. */
+@Resolver(() => OrderConnectionType)
+export class OrderConnectionResolver {
+  @FieldResolver(() => Int)
+  totalCount(@Root() page: OrderPage) {
+    return page.totalCount();
+  }
+
+  @FieldResolver(() => Int)
+  totalCountEstimate(@Root() page: OrderPage) {
+    return page.totalCountEstimate();
   }
 }

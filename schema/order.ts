@@ -112,5 +112,13 @@ export class OrderEdgeType {
 export class OrderConnectionType {
   @Field(() => [OrderEdgeType]) edges!: OrderEdgeType[];
   @Field(() => PageInfoType) pageInfo!: PageInfoType;
-  @Field(() => Int) totalCount!: number;
+  @Field(() => Int, {
+    description: 'Every order the filter matches, counted exactly (it reads each of them).',
+  })
+  totalCount!: number;
+  @Field(() => Int, {
+    description:
+      "The planner's estimate of totalCount, from the tables' statistics: instant at any size, not exact.",
+  })
+  totalCountEstimate!: number;
 }

@@ -256,6 +256,12 @@ export async function importOrdersCsv(
     fail(stop.at);
   }
 
+  if (report.created > 0) {
+    // A bulk load outruns autovacuum: until the tables are analyzed the planner plans for their old size (a
+    // line lookup took 35 ms instead of 0.4 ms after 100,000 orders came in).
+    await ctx.em.execute('analyze "order", order_line, order_event, ingest_log');
+  }
+
   report.errors.sort((a, b) => a.row - b.row);
   if (unlistedCount > 0) {
     report.errors.push({

@@ -76,6 +76,17 @@ export function createLoaders(em: EntityManager) {
       for (const row of rows) byKey.get(row.orderId)?.push(row);
       return keys.map((k) => byKey.get(k)!);
     }),
+    // The raw payload is a lazy column: read only for the orders whose `raw` is asked for.
+    rawByOrderId: new DataLoader<string, unknown>(async (ids) => {
+      const rows = await em
+        .getConnection()
+        .execute<{ id: string; raw: unknown }[]>(
+          `select id, raw from "order" where id in (${ids.map(() => '?').join(', ')})`,
+          [...ids],
+        );
+      const byId = new Map(rows.map((r) => [r.id, r.raw]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
     noticesByOrderId: many(Notice, 'order', (n) => n.order.id, { id: 'asc' }),
     reservationsByOrderId: many(Reservation, 'order', (r) => r.order!.id, { createdAt: 'asc', id: 'asc' }),
     // Live figures: batched but not cached, so a long-lived context (a subscription's) never shows old ones.

@@ -31,7 +31,10 @@ export interface OrderSort {
 export interface OrderPage {
   edges: { cursor: string; node: Order }[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  totalCount: number;
+  /** Counted only when asked for: a count reads every matching row, the page only its first few. */
+  totalCount: () => Promise<number>;
+  /** The planner's guess at the count, from statistics, at the cost of planning the query. */
+  totalCountEstimate: () => Promise<number>;
 }
 
 const SORT_COLUMN: Record<OrderSortField, { column: string; cast: string }> = {
@@ -92,23 +95,45 @@ export async function listOrders(
   const whereSql = (clauses: string[]) => (clauses.length ? `where ${clauses.join(' and ')}` : '');
   const from = `from "order" o join channel c on c.id = o.channel_id`;
 
-  const [rows, counted] = await Promise.all([
+  const rows =
     limit === 0
-      ? Promise.resolve([])
-      : ctx.em.execute<Record<string, unknown>[]>(
-          `select o.* ${from} ${whereSql(pageWhere)} order by ${column} ${dir}, o.id ${dir} limit ${limit + 1}`,
+      ? []
+      : await ctx.em.execute<Record<string, unknown>[]>(
+          `select ${orderColumns(ctx)} ${from} ${whereSql(pageWhere)} order by ${column} ${dir}, o.id ${dir} limit ${limit + 1}`,
           pageParams,
-        ),
-    ctx.em.execute<{ n: string }[]>(`select count(*) as n ${from} ${whereSql(where)}`, params),
-  ]);
+        );
   const nodes = rows.slice(0, limit).map((row) => ctx.em.map(Order, row));
   for (const node of nodes) ctx.loaders.orderById.prime(node.id, node);
   const edges = nodes.map((node) => ({ cursor: encodeCursor(node, sort), node }));
+  const countSql = `select 1 ${from} ${whereSql(where)}`;
   return {
     edges,
     pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null },
-    totalCount: Number(counted[0].n),
+    totalCount: async () => {
+      const counted = await ctx.em.execute<{ n: string }[]>(
+        `select count(*) as n from (${countSql}) m`,
+        params,
+      );
+      return Number(counted[0].n);
+    },
+    totalCountEstimate: async () => {
+      const [{ 'QUERY PLAN': plan }] = await ctx.em.execute<
+        { 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[]
+      >(`explain (format json) ${countSql}`, params);
+      return Math.round(plan[0].Plan['Plan Rows']);
+    },
   };
+}
+
+/** The order's stored columns but the lazy ones (the raw payload): a page reads what its nodes can show. */
+function orderColumns(ctx: RequestContext): string {
+  return ctx.em
+    .getMetadata()
+    .get(Order)
+    .props.filter((p) => !p.lazy && p.persist !== false && (p.kind === 'scalar' || p.kind === 'm:1'))
+    .flatMap((p) => p.fieldNames)
+    .map((name) => `o."${name}"`)
+    .join(', ');
 }
 
 function filterSql(ctx: RequestContext, filter: OrderFilter): { where: string[]; params: unknown[] } {
