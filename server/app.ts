@@ -4,7 +4,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import {
   GraphQLError,
   NoSchemaIntrospectionCustomRule,
@@ -49,11 +49,14 @@ import { httpLimits, type Caller } from './rate-limits.js';
 import { WebsocketLimits } from './websocket-limits.js';
 import { registerWebhooks } from './webhooks.js';
 import { registerCarrierWebhooks } from './carrier-webhooks.js';
+import { registerExports } from './exports.js';
 
 export const GRAPHQL_PATH = '/graphql';
 const REQUEST_ID_SLOT = '<request-id>';
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
 const REPLAY_POOL_SIZE = 2;
+/** Exports streaming at once in this process; more wait for a connection. */
+const EXPORT_POOL_SIZE = 2;
 
 export interface Hub {
   app: FastifyInstance;
@@ -247,6 +250,13 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   const replaySql: Sql = async <T>(query: string, params?: unknown[]) =>
     (await replayPool.query(query, params)).rows as T[];
   const pools = await openRequestPools(deps);
+  // Exports hold a connection for as long as a file streams: a few of their own, never the requests' pools.
+  const exportPool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: EXPORT_POOL_SIZE,
+    application_name: 'order-hub-exports',
+  });
+  exportPool.on('error', (err) => logger.warn({ err }, 'exports: database connection lost'));
   const services = hubServices(
     config,
     orm,
@@ -290,11 +300,10 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   if (serveGraphql) {
     await app.register(async (scope) => {
       await limits.register(scope);
-      await scope.register(fastifyApollo(apollo), {
-        path: GRAPHQL_PATH,
-        context: async (request) =>
-          contextFor(deps, pools, services, limits.callerOf(request), String(request.id)),
-      });
+      const contextOf = (request: FastifyRequest) =>
+        contextFor(deps, pools, services, limits.callerOf(request), String(request.id));
+      await scope.register(fastifyApollo(apollo), { path: GRAPHQL_PATH, context: contextOf });
+      registerExports(scope, { pool: exportPool, contextOf });
     });
   }
 
@@ -351,7 +360,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       await app.close();
       await apollo.stop();
       await limits.close();
-      await Promise.all([pools.channel.close(), pools.staff.close()]);
+      await Promise.all([pools.channel.close(), pools.staff.close(), exportPool.end()]);
       services.platformClients.close();
     },
   };

@@ -136,7 +136,8 @@ function orderColumns(ctx: RequestContext): string {
     .join(', ');
 }
 
-function filterSql(ctx: RequestContext, filter: OrderFilter): { where: string[]; params: unknown[] } {
+/** The WHERE clauses (with `?` placeholders) of an order filter, the caller's channel scope included. */
+export function filterSql(ctx: RequestContext, filter: OrderFilter): { where: string[]; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
   /** An empty list matches nothing, as a filter that names no value should. */
