@@ -66,7 +66,24 @@ const PLACES: [province: string, city: string, district: string][] = [
 ];
 
 const SURNAMES = ['王', '李', '张', '刘', '陈', '杨', '黄', '赵', '吴', '周', '徐', '孙', '马', '朱', '胡'];
-const GIVEN_NAMES = ['伟', '芳', '娜', '敏', '静', '丽', '强', '磊', '军', '洋', '勇', '艳', '杰', '娟', '涛', '明'];
+const GIVEN_NAMES = [
+  '伟',
+  '芳',
+  '娜',
+  '敏',
+  '静',
+  '丽',
+  '强',
+  '磊',
+  '军',
+  '洋',
+  '勇',
+  '艳',
+  '杰',
+  '娟',
+  '涛',
+  '明',
+];
 const CARRIERS: [name: string, prefix: string][] = [
   ['SF Express', 'SF'],
   ['ZTO', 'ZT'],
@@ -74,7 +91,16 @@ const CARRIERS: [name: string, prefix: string][] = [
   ['JD Logistics', 'JDL'],
   ['STO', 'ST'],
 ];
-const PRODUCT_KINDS = ['Tea', 'Snack box', 'Phone case', 'T-shirt', 'Face cream', 'Rice', 'Ice cream', 'Headphones'];
+const PRODUCT_KINDS = [
+  'Tea',
+  'Snack box',
+  'Phone case',
+  'T-shirt',
+  'Face cream',
+  'Rice',
+  'Ice cream',
+  'Headphones',
+];
 
 /** `slots` entries, each value repeated in proportion to its weight: a pick is an index from a uniform hash. */
 function slotsOf<T>(weighted: [T, number][], slots: number): T[] {

@@ -40,7 +40,9 @@ describe('npm run seed', () => {
       events: await count('select count(*) as n from order_event'),
       shipments: await count('select count(*) as n from shipment'),
       channels: await count(`select count(*) as n from channel where code like 'seed-%'`),
-      products: await count('select count(*) as n from product join inventory_item i on i.product_id = product.id'),
+      products: await count(
+        'select count(*) as n from product join inventory_item i on i.product_id = product.id',
+      ),
     });
     expect(await count('select count(*) as n from "order" where parent_id is null')).toBe(ORDERS);
     expect(await count('select count(*) as n from shipment_event')).toBeGreaterThan(summary.shipments);
@@ -63,7 +65,9 @@ describe('npm run seed', () => {
       ),
     ).toBe(0);
     expect(
-      await count('select count(*) as n from order_line where line_total <> unit_price * quantity or unit_price <= 0'),
+      await count(
+        'select count(*) as n from order_line where line_total <> unit_price * quantity or unit_price <= 0',
+      ),
     ).toBe(0);
   });
 
@@ -111,7 +115,9 @@ describe('npm run seed', () => {
   });
 
   it('splits some orders into sub-orders pointing at their parent', async () => {
-    const splits = await count(`select count(distinct parent_id) as n from "order" where parent_id is not null`);
+    const splits = await count(
+      `select count(distinct parent_id) as n from "order" where parent_id is not null`,
+    );
     expect(splits).toBeGreaterThan(ORDERS * 0.005);
     expect(
       await count(
