@@ -65,6 +65,16 @@ const PLACES: [province: string, city: string, district: string][] = [
   ['Gansu', 'Lanzhou', 'Chengguan'],
 ];
 
+/** The addresses as the order rows take them, the far regions marked as the hub marks them when it stores one. */
+const PLACE_ROWS = JSON.stringify(
+  PLACES.map(([province, city, district]) => ({
+    province,
+    city,
+    district,
+    remote: isRemoteProvince(province),
+  })),
+);
+
 const SURNAMES = ['王', '李', '张', '刘', '陈', '杨', '黄', '赵', '吴', '周', '徐', '孙', '马', '朱', '胡'];
 const GIVEN_NAMES = [
   '伟',
@@ -230,6 +240,7 @@ async function seedProducts(client: pg.Client): Promise<number> {
        on conflict (product_id) do nothing`,
       [SEED_PRODUCTS],
     );
+    // Prices do not depend on the seed: every set of orders sells the catalog at the same prices.
     await client.query(
       `create temp table seed_product as
        select n, p.id, p.product_code as code,
@@ -269,12 +280,6 @@ async function seedChunk(client: pg.Client, p: ChunkParams) {
 }
 
 async function chunkStatements(client: pg.Client, p: ChunkParams) {
-  const places = PLACES.map(([province, city, district]) => ({
-    province,
-    city,
-    district,
-    remote: isRemoteProvince(province),
-  }));
   // Each order's fate and the times of its steps; the status is the last step reached by the anchor (now).
   await client.query(
     `create temp table seed_o on commit drop as
@@ -283,7 +288,8 @@ async function chunkStatements(client: pg.Client, p: ChunkParams) {
               pg_temp.u(n, 4, $3) u_sec, pg_temp.u(n, 5, $3) u_fate, pg_temp.u(n, 6, $3) u_pay,
               pg_temp.u(n, 7, $3) u_pack, pg_temp.u(n, 8, $3) u_ship, pg_temp.u(n, 9, $3) u_deliver,
               pg_temp.u(n, 10, $3) u_lines, pg_temp.u(n, 11, $3) u_split, pg_temp.u(n, 12, $3) u_name,
-              pg_temp.u(n, 13, $3) u_place, pg_temp.u(n, 14, $3) u_after, pg_temp.u(n, 15, $3) u_carrier
+              pg_temp.u(n, 13, $3) u_place, pg_temp.u(n, 14, $3) u_after, pg_temp.u(n, 15, $3) u_carrier,
+              pg_temp.u(n, 16, $3) u_given
        from generate_series($1::int, $2::int) n
      ), placed as (
        select b.*, ($5::uuid[])[1 + floor(u_ch * cardinality($5::uuid[]))::int] as channel_id,
@@ -323,23 +329,12 @@ async function chunkStatements(client: pg.Client, p: ChunkParams) {
             case when e.fate in ('unpaid_cancel', 'paid_cancel') then null else e.pack_at end as pack_at,
             case when e.fate in ('unpaid_cancel', 'paid_cancel') then null else e.ship_at end as ship_at,
             case when e.fate in ('unpaid_cancel', 'paid_cancel') then null else e.deliver_at end as deliver_at,
-            e.cancel_at, e.refund_at, e.split, e.n_lines, e.u_split, e.u_carrier,
+            e.cancel_at, e.refund_at, e.split, e.n_lines, e.u_carrier,
             ($8::text[])[1 + floor(e.u_name * cardinality($8::text[]))::int]
-              || ($9::text[])[1 + floor(e.u_after * cardinality($9::text[]))::int] as customer_name,
+              || ($9::text[])[1 + floor(e.u_given * cardinality($9::text[]))::int] as customer_name,
             ($10::jsonb)->(floor(e.u_place * jsonb_array_length($10::jsonb))::int) as place
      from ends e join seed_channel c on c.id = e.channel_id`,
-    [
-      p.lo,
-      p.hi,
-      p.seed,
-      p.anchor,
-      p.channelSlots,
-      p.days,
-      p.hours,
-      SURNAMES,
-      GIVEN_NAMES,
-      JSON.stringify(places),
-    ],
+    [p.lo, p.hi, p.seed, p.anchor, p.channelSlots, p.days, p.hours, SURNAMES, GIVEN_NAMES, PLACE_ROWS],
   );
   // Times past the anchor have not happened yet: they are cleared, and the status is the last step reached.
   await client.query(
@@ -357,9 +352,9 @@ async function chunkStatements(client: pg.Client, p: ChunkParams) {
   await client.query(`update seed_o set split = false where split and pay_at is null`);
   await client.query(
     `insert into seed_o (id, parent_id, n, external_id, label, channel_id, channel_code, placed_at, pay_at, pack_at,
-       ship_at, deliver_at, cancel_at, refund_at, split, n_lines, u_split, u_carrier, customer_name, place)
+       ship_at, deliver_at, cancel_at, refund_at, split, n_lines, u_carrier, customer_name, place)
      select gen_random_uuid(), o.id, o.n, o.external_id || '#' || g.label, g.label, o.channel_id, o.channel_code,
-            o.placed_at, o.pay_at, o.pack_at, o.ship_at, o.deliver_at, null, null, false, o.n_lines, o.u_split,
+            o.placed_at, o.pay_at, o.pack_at, o.ship_at, o.deliver_at, null, null, false, o.n_lines,
             o.u_carrier, o.customer_name, o.place
      from seed_o o cross join (values ('cold'), ('dry')) as g(label) where o.split`,
   );
