@@ -148,9 +148,10 @@ export async function seedOrders(databaseUrl: string, options: SeedOptions): Pro
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'order-hub-seed' });
   await client.connect();
   try {
-    // A uniform number in [0, 1) from (seed, n, purpose): the same inputs, the same data.
+    // A uniform number in [0, 1) from (seed, n, purpose k < 64): the same inputs, the same data. A 64-bit
+    // integer hash, of which 53 bits make the float: several times cheaper than hashing text.
     await client.query(`create function pg_temp.u(n bigint, k int, s bigint) returns float8
-      language sql immutable as $$ select (hashtext(s || ':' || k || ':' || n)::float8 + 2147483648) / 4294967296 $$`);
+      language sql immutable as $$ select (hashint8extended(n * 64 + k, s) & 9007199254740991)::float8 / 9007199254740992 $$`);
     const channels = await seedChannels(client);
     const products = await seedProducts(client);
     const { rows: nowRows } = await client.query<{ now: Date }>('select now() as now');
