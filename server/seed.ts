@@ -185,6 +185,12 @@ export async function seedOrders(databaseUrl: string, options: SeedOptions): Pro
       summary.shipments += added.shipments;
       options.onProgress?.(hi);
     }
+    // The channels' list shows when each last took an order.
+    await client.query(
+      `update channel c set last_order_at = m.at
+       from (select s.id, (select max(placed_at) from "order" o where o.channel_id = s.id) as at from seed_channel s) m
+       where c.id = m.id and m.at is not null and (c.last_order_at is null or c.last_order_at < m.at)`,
+    );
     await client.query(
       'analyze channel, product, inventory_item, "order", order_line, order_event, shipment, shipment_event',
     );

@@ -60,6 +60,12 @@ describe('npm run seed', () => {
     );
     expect(new Set(rows.map((r) => r.platform))).toEqual(new Set(Object.values(Platform)));
     for (const r of rows) expect(Number(r.orders)).toBeGreaterThan(0);
+    expect(
+      await count(
+        `select count(*) as n from channel c
+         where c.last_order_at is distinct from (select max(placed_at) from "order" o where o.channel_id = c.id)`,
+      ),
+    ).toBe(0);
   });
 
   it('adds the money up', async () => {
