@@ -7,11 +7,13 @@ import { isRemoteProvince } from '../services/provinces.js';
  * lines, sub-orders, timelines and parcels. Each chunk of orders is a few set-based statements run by
  * PostgreSQL (`generate_series`), so a million orders take minutes and the process stays small.
  *
- * Every value is a hash of (seed, order number, purpose): the same seed gives the same orders, spread over the
+ * Every value but the row ids is a hash of (seed, order number, purpose): the same seed gives the same orders, spread over the
  * year before the day it runs. Orders are history, as a CSV backfill stores it (origin CSV, CREATED marked
  * historical): they take no stock and make no customer notices. Their events are written already numbered
  * (`seq`), under the numberer's lock, so a hub starting on the database has nothing to number and hands no
- * webhook deliveries for them to the merchants' endpoints.
+ * webhook deliveries for them to the merchants' endpoints. The statement triggers on order_event (the
+ * numberer's wake-up, customer notices) run once a chunk and find nothing to do; order and order_line have no
+ * triggers, and inventory rows are only inserted, so no stock trigger moves.
  */
 
 export interface SeedSummary {
@@ -32,8 +34,8 @@ export interface SeedOptions {
 }
 
 /** Orders made per transaction: enough for set-based work, few enough for steady progress and memory. */
-export const SEED_CHUNK = 100_000;
-export const SEED_PRODUCTS = 2_000;
+const SEED_CHUNK = 100_000;
+const SEED_PRODUCTS = 2_000;
 
 /** Channels per platform with their share of the orders: the big marketplaces take most. */
 const CHANNELS: { platform: Platform; shares: number[] }[] = [
@@ -140,6 +142,7 @@ function daySlots(today: Date): number[] {
 /** Hours of the day (China time): quiet at night, a lunch bump, the peak in the evening. */
 const HOUR_WEIGHTS = [3, 2, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 7, 6, 5, 5, 5, 6, 7, 8, 10, 11, 10, 6];
 
+/** Seeds the database at `databaseUrl`, which must hold the hub's migrated schema (`migrate` in server/orm.ts). */
 export async function seedOrders(databaseUrl: string, options: SeedOptions): Promise<SeedSummary> {
   const seed = options.seed ?? 1;
   if (!Number.isSafeInteger(options.orders) || options.orders < 1)
