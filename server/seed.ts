@@ -7,13 +7,14 @@ import { isRemoteProvince } from '../services/provinces.js';
  * lines, sub-orders, timelines and parcels. Each chunk of orders is a few set-based statements run by
  * PostgreSQL (`generate_series`), so a million orders take minutes and the process stays small.
  *
- * Every value but the row ids is a hash of (seed, order number, purpose): the same seed gives the same orders, spread over the
- * year before the day it runs. Orders are history, as a CSV backfill stores it (origin CSV, CREATED marked
+ * Every value but the row ids is a hash of (seed, order number, purpose): the same seed gives the same orders,
+ * spread over the year before the day it runs. Orders are history, as a CSV backfill stores it (origin CSV, CREATED marked
  * historical): they take no stock and make no customer notices. Their events are written already numbered
  * (`seq`), under the numberer's lock, so a hub starting on the database has nothing to number and hands no
  * webhook deliveries for them to the merchants' endpoints. The statement triggers on order_event (the
  * numberer's wake-up, customer notices) run once a chunk and find nothing to do; order and order_line have no
- * triggers, and inventory rows are only inserted, so no stock trigger moves.
+ * triggers; a new inventory row's stock sync trigger (per row, 2,000 times once) finds no listing of a new
+ * product to push, and no other stock trigger fires: the seed never updates stock.
  */
 
 export interface SeedSummary {
