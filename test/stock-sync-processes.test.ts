@@ -266,7 +266,15 @@ describe('stock sync in hub processes', () => {
     expect.soft(overlappingWrites(channels)).toEqual([]);
     expect.soft(window.problems).toEqual([]);
     expect.soft(doubledDeltas(writes, window.outside)).toEqual([]);
-    expect(await writesAgainstPushes(db, channels)).toEqual([]);
+    // A write the platform has accepted is recorded a moment later (on a busy machine, later still): the
+    // counts are compared once they agree or the wait runs out, and then they must agree.
+    let mismatched: string[] = [];
+    await waitFor(
+      async () => (mismatched = await writesAgainstPushes(db, channels)).length === 0,
+      'every accepted write recorded as a push',
+      30_000,
+    ).catch(() => {});
+    expect(mismatched).toEqual([]);
   });
 
   it('a process whose lock connection is cut while it pushes: still one write at a time per SKU, and all converge', async () => {
