@@ -3,12 +3,11 @@ import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type pg from 'pg';
 import QueryStream from 'pg-query-stream';
-import { OrderLevel, OrderStatus, Platform } from '../common/enums.js';
+import { OrderLevel, OrderStatus, Platform, Role } from '../common/enums.js';
 import { BadUserInputError } from '../common/errors.js';
 import { assertRole } from './access.js';
 import type { RequestContext } from './context.js';
 import { filterSql, type OrderFilter } from './orders.js';
-import { Role } from '../common/enums.js';
 
 /**
  * Orders out for analysts, as CSV (for Excel) or JSON lines (for notebooks), streamed from a database cursor:
