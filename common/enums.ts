@@ -42,6 +42,8 @@ export enum StockAlertKind {
   UNKNOWN_PRODUCT = 'UNKNOWN_PRODUCT',
   /** A platform refused a listing's stock for good (bad credentials, unknown SKU, a reduction refused). */
   STOCK_SYNC_FAILED = 'STOCK_SYNC_FAILED',
+  /** A channel's orders in an hour strayed from its baseline (a channel's alert, with no product). */
+  VOLUME_ANOMALY = 'VOLUME_ANOMALY',
 }
 
 /** Where a listing's number on its platform stands, as operators see it. */

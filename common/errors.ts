@@ -149,17 +149,6 @@ export class QueryTimeoutError extends HubError {
   }
 }
 
-/** A contract operation this version of the hub does not serve yet. */
-export class NotAvailableError extends HubError {
-  constructor(operation: string) {
-    super(
-      'NOT_AVAILABLE',
-      501,
-      `${operation} is part of the contract but not available in this version of the hub yet.`,
-    );
-  }
-}
-
 /**
  * Ends a subscription that missed events: they piled up faster than its reader took them (so it never holds
  * the others up), or the hub could not hear them for a while. `why` says which, `catchUp` how to get what it

@@ -18,6 +18,7 @@ import { Product } from './product.js';
 import { ReconciliationLine, ReconciliationReport } from './reconciliation-report.js';
 import { Reservation } from './reservation.js';
 import { Shipment, ShipmentEvent } from './shipment.js';
+import { SalesHourly, SalesHourlyChange } from './sales-hourly.js';
 import { SplitRule } from './split-rule.js';
 import { StockAlert } from './stock-alert.js';
 import { StockMovement } from './stock-movement.js';
@@ -48,6 +49,8 @@ export {
   ReconciliationLine,
   ReconciliationReport,
   Reservation,
+  SalesHourly,
+  SalesHourlyChange,
   Shipment,
   ShipmentEvent,
   SplitRule,
@@ -81,6 +84,8 @@ export const entities = [
   ReconciliationLine,
   ReconciliationReport,
   Reservation,
+  SalesHourly,
+  SalesHourlyChange,
   Shipment,
   ShipmentEvent,
   SplitRule,

@@ -51,6 +51,23 @@ export class Address {
 @Index({ name: 'order_status_idx', properties: ['status', 'id'] })
 @Index({ name: 'order_channel_placed_at_idx', properties: ['channel', 'placedAt'] })
 @Index({ name: 'order_external_id_idx', properties: ['externalId'] })
+// The reports read a range of each milestone; most orders have not reached the later ones.
+@Index({
+  name: 'order_paid_at_idx',
+  expression: `create index "order_paid_at_idx" on "order" ("paid_at") where "paid_at" is not null`,
+})
+@Index({
+  name: 'order_packed_at_idx',
+  expression: `create index "order_packed_at_idx" on "order" ("packed_at") where "packed_at" is not null`,
+})
+@Index({
+  name: 'order_shipped_at_idx',
+  expression: `create index "order_shipped_at_idx" on "order" ("shipped_at") where "shipped_at" is not null`,
+})
+@Index({
+  name: 'order_delivered_at_idx',
+  expression: `create index "order_delivered_at_idx" on "order" ("delivered_at") where "delivered_at" is not null`,
+})
 @Index({
   name: 'order_customer_name_idx',
   // Trigram index: the customerName filter matches any part of the name, case-insensitively.
@@ -84,6 +101,10 @@ export class Order extends BaseEntity {
 
   @Property({ type: 'timestamptz', nullable: true })
   paidAt: Date | null = null;
+
+  /** When it first reached PACKED (set with its timeline entry); null for an order that skipped packing. */
+  @Property({ type: 'timestamptz', nullable: true })
+  packedAt: Date | null = null;
 
   @Property({ type: 'timestamptz', nullable: true })
   shippedAt: Date | null = null;

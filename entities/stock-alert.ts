@@ -1,4 +1,14 @@
-import { BigIntType, Entity, Enum, Index, ManyToOne, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
+import {
+  BigIntType,
+  Entity,
+  Enum,
+  Index,
+  ManyToOne,
+  PrimaryKey,
+  Property,
+  Unique,
+  type Opt,
+} from '@mikro-orm/core';
 import { StockAlertKind } from '../common/enums.js';
 import { Product } from './product.js';
 
@@ -6,6 +16,11 @@ import { Product } from './product.js';
 @Entity({ tableName: 'stock_alert' })
 @Index({ properties: ['productCode', 'createdAt'] })
 @Index({ properties: ['createdAt'] })
+// One VOLUME_ANOMALY per channel and hour, however many hub processes check it.
+@Unique({
+  name: 'stock_alert_volume_once',
+  expression: `create unique index "stock_alert_volume_once" on "stock_alert" ("channel_code", "bucket_start") where "kind" = 'VOLUME_ANOMALY'`,
+})
 export class StockAlert {
   @PrimaryKey({ type: new BigIntType('string'), autoincrement: true })
   id!: string;
@@ -37,6 +52,19 @@ export class StockAlert {
   /** The order that caused it, when one did (an oversold marketplace order). */
   @Property({ type: 'uuid', nullable: true })
   orderId: string | null = null;
+
+  /** VOLUME_ANOMALY: the channel, the hour it is about, and its expected and actual order counts. */
+  @Property({ type: 'string', length: 64, nullable: true })
+  channelCode: string | null = null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  bucketStart: Date | null = null;
+
+  @Property({ type: 'double', nullable: true })
+  expectedOrders: number | null = null;
+
+  @Property({ type: 'integer', nullable: true })
+  actualOrders: number | null = null;
 
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt: Opt<Date> = new Date();

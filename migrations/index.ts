@@ -1,3 +1,4 @@
+import { Migration20261204010000_reports } from './Migration20261204010000_reports.js';
 import { Migration20261203173253_customer_notices } from './Migration20261203173253_customer_notices.js';
 import { Migration20261203170424_outbound_webhooks } from './Migration20261203170424_outbound_webhooks.js';
 import { Migration20261203043000_listing_feed_notifications } from './Migration20261203043000_listing_feed_notifications.js';
@@ -70,4 +71,5 @@ export const migrationsList = [
   { name: 'Migration20261203150000_product_stock_jobs', class: Migration20261203150000_product_stock_jobs },
   { name: 'Migration20261203170424_outbound_webhooks', class: Migration20261203170424_outbound_webhooks },
   { name: 'Migration20261203173253_customer_notices', class: Migration20261203173253_customer_notices },
+  { name: 'Migration20261204010000_reports', class: Migration20261204010000_reports },
 ];

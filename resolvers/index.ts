@@ -5,7 +5,6 @@ import { CsvImportResolver } from './csv-import.js';
 import { IngestionResolver } from './ingestion.js';
 import { InventoryResolver } from './inventory.js';
 import { LifecycleResolver } from './lifecycle.js';
-import { NotAvailableResolver } from './not-available.js';
 import {
   ChannelNoticesResolver,
   NoticeProviderSettingsResolver,
@@ -25,6 +24,7 @@ import { StockLevelResolver } from './stock.js';
 import { StockSyncResolver } from './stock-sync.js';
 import { StockReservationResolver } from './reservations.js';
 import { SubscriptionResolver } from './subscriptions.js';
+import { ReportResolver } from './reports.js';
 import { ReconciliationResolver } from './reconciliation.js';
 import { WebhookDeliveryResolver, WebhookEndpointResolver } from './outbound.js';
 
@@ -36,7 +36,6 @@ export const resolvers = [
   IngestionResolver,
   InventoryResolver,
   LifecycleResolver,
-  NotAvailableResolver,
   NoticeProviderSettingsResolver,
   NoticeResolver,
   OrderConnectionResolver,
@@ -46,6 +45,7 @@ export const resolvers = [
   PollingResolver,
   ProductResolver,
   ReconciliationResolver,
+  ReportResolver,
   ReservationResolver,
   ShipmentResolver,
   SplittingResolver,

@@ -84,6 +84,11 @@ export class OrderType {
   @Field(() => MoneyType) total!: MoneyType;
   @Field(() => DateTimeScalar) placedAt!: Date;
   @Field(() => DateTimeScalar, { nullable: true }) paidAt!: Date | null;
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: 'When it first reached PACKED; null when it skipped packing.',
+  })
+  packedAt!: Date | null;
   @Field(() => DateTimeScalar, { nullable: true }) shippedAt!: Date | null;
   @Field(() => DateTimeScalar, { nullable: true }) deliveredAt!: Date | null;
   @Field(() => [ReservationType]) reservations!: ReservationType[];

@@ -27,12 +27,27 @@ export class ProductType {
 export class StockAlertType {
   @Field(() => ID) id!: string;
   @Field(() => StockAlertKind) kind!: StockAlertKind;
-  @Field(() => String) productCode!: string;
+  @Field(() => String, { description: 'Empty for VOLUME_ANOMALY, which is about a channel.' })
+  productCode!: string;
   @Field(() => Int) available!: number;
   @Field(() => Int, { nullable: true }) threshold!: number | null;
   @Field(() => String) message!: string;
   @Field(() => [String]) channelsClosed!: string[];
   @Field(() => [String]) channelsReopened!: string[];
+  @Field(() => String, { nullable: true, description: 'VOLUME_ANOMALY: the channel.' })
+  channelCode!: string | null;
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: 'VOLUME_ANOMALY: the start of the hour (UTC).',
+  })
+  bucketStart!: Date | null;
+  @Field(() => Float, {
+    nullable: true,
+    description: 'VOLUME_ANOMALY: the orders expected, the mean of the same hour on the 7 days before.',
+  })
+  expectedOrders!: number | null;
+  @Field(() => Int, { nullable: true, description: 'VOLUME_ANOMALY: the orders placed in the hour.' })
+  actualOrders!: number | null;
   @Field(() => DateTimeScalar) createdAt!: Date;
 }
 

@@ -44,6 +44,14 @@ export interface HubConfig {
   heartbeatIntervalSeconds: number;
   /** Seconds between sweeps that release expired stock holds; 0 turns them off. */
   sweepIntervalSeconds: number;
+  /** Seconds between folds of the appended sales changes into the hourly sums; 0 turns them off. */
+  salesRollupIntervalSeconds: number;
+  /** Seconds between the hub's own checks of order volume (VOLUME_ANOMALY alerts); 0 turns them off. */
+  volumeCheckIntervalSeconds: number;
+  /** A channel's hour strays when its orders differ from the baseline by more than this percent ... */
+  volumeTolerancePercent: number;
+  /** ... and the baseline is at least this many orders. */
+  volumeMinBaseline: number;
   /** How long one request to a platform's order API may take. */
   pollTimeoutMs: number;
   /** Retries of a request to a platform after a timeout, a network error or a 5xx. */
@@ -224,6 +232,10 @@ const schema = z.object({
     .default(600),
   POLL_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).default(5),
+  SALES_ROLLUP_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).default(5),
+  VOLUME_CHECK_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
+  VOLUME_ANOMALY_TOLERANCE_PERCENT: z.coerce.number().min(0).max(10_000).default(30),
+  VOLUME_ANOMALY_MIN_BASELINE: z.coerce.number().min(0).max(1_000_000).default(5),
   HEARTBEAT_INTERVAL_SECONDS: z.coerce
     .number()
     .int()
@@ -480,6 +492,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     pollIntervalSeconds: e.POLL_INTERVAL_SECONDS,
     heartbeatIntervalSeconds: e.HEARTBEAT_INTERVAL_SECONDS,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
+    salesRollupIntervalSeconds: e.SALES_ROLLUP_INTERVAL_SECONDS,
+    volumeCheckIntervalSeconds: e.VOLUME_CHECK_INTERVAL_SECONDS,
+    volumeTolerancePercent: e.VOLUME_ANOMALY_TOLERANCE_PERCENT,
+    volumeMinBaseline: e.VOLUME_ANOMALY_MIN_BASELINE,
     pollTimeoutMs: e.POLL_TIMEOUT_MS,
     pollRetries: e.POLL_RETRIES,
     reconcileAt: e.RECONCILE_AT,

@@ -3,6 +3,7 @@ import { Channel } from '../entities/index.js';
 import { ConnectorHealth } from '../common/enums.js';
 import { RequestContext, type HubServices } from '../services/context.js';
 import { expireHolds } from '../services/inventory.js';
+import { foldSalesChanges, raiseVolumeAlerts } from '../services/reports.js';
 import {
   heartbeat,
   type HeartbeatReport,
@@ -36,6 +37,10 @@ export interface SchedulerOptions {
   heartbeatIntervalMs: number;
   /** How often expired stock holds are released. */
   sweepIntervalMs?: number;
+  /** How often the appended sales changes are folded into the hourly sums the reports read. */
+  salesRollupIntervalMs?: number;
+  /** How often the hub looks for channels whose order volume strays (VOLUME_ANOMALY alerts). */
+  volumeCheck?: { intervalMs: number; tolerancePercent: number; minBaseline: number } | null;
   /** Delay before each job's first run; by default it runs at once, so health is known soon after a start. */
   firstRunDelayMs?: number;
   /** Channels one job works on at the same time; each holds a pool connection for its lock. */
@@ -55,6 +60,14 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       runJob('heartbeat', options, signal),
     ),
     startJob('sweep', options.sweepIntervalMs ?? 0, options, signal, () => sweepHolds(options)),
+    startJob('sales-rollup', options.salesRollupIntervalMs ?? 0, options, signal, () => rollUpSales(options)),
+    ...(options.volumeCheck
+      ? [
+          startJob('volume-check', options.volumeCheck.intervalMs, options, signal, () =>
+            checkVolume(options, options.volumeCheck!),
+          ),
+        ]
+      : []),
     ...(options.reconcile ? [startDailyReconciliation({ ...options, ...options.reconcile }, signal)] : []),
   ];
   return {
@@ -80,6 +93,12 @@ export function startHubScheduler(deps: {
     pollIntervalMs: config.pollIntervalSeconds * 1000,
     heartbeatIntervalMs: config.heartbeatIntervalSeconds * 1000,
     sweepIntervalMs: config.sweepIntervalSeconds * 1000,
+    salesRollupIntervalMs: config.salesRollupIntervalSeconds * 1000,
+    volumeCheck: {
+      intervalMs: config.volumeCheckIntervalSeconds * 1000,
+      tolerancePercent: config.volumeTolerancePercent,
+      minBaseline: config.volumeMinBaseline,
+    },
     reconcile:
       config.reconcileAt && config.reconcileCountsFile
         ? {
@@ -134,6 +153,33 @@ async function sweepHolds(options: SchedulerOptions): Promise<void> {
     if (expired > 0) logger.info({ expired }, 'expired stock holds released');
   } catch (err) {
     logger.error({ err }, 'releasing expired holds failed; the next sweep tries again');
+  }
+}
+
+/** Folds the sales changes appended since the last run into the hourly sums (one process at a time). */
+async function rollUpSales(options: SchedulerOptions): Promise<void> {
+  try {
+    await foldSalesChanges(options.orm.em.fork());
+  } catch (err) {
+    options.logger.error(
+      { err, job: 'sales-rollup' },
+      'folding sales changes failed; the next run tries again',
+    );
+  }
+}
+
+/** Stores a VOLUME_ANOMALY alert for each channel whose last whole hours strayed from its baseline. */
+async function checkVolume(
+  options: SchedulerOptions,
+  settings: { tolerancePercent: number; minBaseline: number },
+): Promise<void> {
+  const logger = options.logger.child({ job: 'volume-check' });
+  try {
+    const raised = await raiseVolumeAlerts(options.orm.em.fork(), settings);
+    if (raised > 0)
+      logger.warn({ raised }, 'order volume strayed from its baseline: VOLUME_ANOMALY alerts raised');
+  } catch (err) {
+    logger.error({ err }, 'checking order volume failed; the next run tries again');
   }
 }
 

@@ -401,7 +401,7 @@ async function chunkStatements(client: pg.Client, p: ChunkParams) {
   const orders = await client.query(
     `insert into "order" (id, channel_id, external_id, status, customer_name, ship_name, ship_phone, ship_province,
        ship_city, ship_district, ship_line1, ship_postal_code, ship_remote, total_amount, placed_at, paid_at,
-       shipped_at, delivered_at, parent_id, origin, created_at, updated_at)
+       packed_at, shipped_at, delivered_at, parent_id, origin, created_at, updated_at)
      select o.id, o.channel_id, o.external_id,
             (case when o.refund_at is not null then 'REFUNDED' when o.cancel_at is not null then 'CANCELLED'
                   when o.deliver_at is not null then 'DELIVERED' when o.ship_at is not null then 'SHIPPED'
@@ -412,7 +412,7 @@ async function chunkStatements(client: pg.Client, p: ChunkParams) {
             (1 + o.n % 300) || ' ' || (o.place->>'district') || ' Road, building ' || (1 + o.n % 40),
             lpad((100000 + o.n % 900000)::text, 6, '0'), (o.place->>'remote')::boolean,
             t.total,
-            o.placed_at, o.pay_at, o.ship_at, o.deliver_at, o.parent_id, 'CSV',
+            o.placed_at, o.pay_at, o.pack_at, o.ship_at, o.deliver_at, o.parent_id, 'CSV',
             o.placed_at, coalesce(o.refund_at, o.cancel_at, o.deliver_at, o.ship_at, o.pack_at, o.pay_at, o.placed_at)
      from seed_o o join (select order_id, sum(line_total) as total from seed_l group by order_id) t on t.order_id = o.id
      order by o.parent_id nulls first`,

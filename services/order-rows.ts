@@ -157,10 +157,10 @@ export async function insertSubOrders(
   return tx.execute(
     `insert into "order" (id, channel_id, external_id, status, customer_name, ship_name, ship_phone, ship_province,
        ship_city, ship_district, ship_line1, ship_postal_code, ship_country, ship_remote, total_amount, currency_code,
-       placed_at, paid_at, shipped_at, delivered_at, parent_id, origin)
+       placed_at, paid_at, packed_at, shipped_at, delivered_at, parent_id, origin)
      select gen_random_uuid(), p.channel_id, v.external_id, p.status, p.customer_name, p.ship_name, p.ship_phone,
        p.ship_province, p.ship_city, p.ship_district, p.ship_line1, p.ship_postal_code, p.ship_country, p.ship_remote,
-       v.total, p.currency_code, p.placed_at, p.paid_at, p.shipped_at, p.delivered_at, p.id, p.origin
+       v.total, p.currency_code, p.placed_at, p.paid_at, p.packed_at, p.shipped_at, p.delivered_at, p.id, p.origin
      from (values ${children.map(() => '(?::uuid, ?, ?::numeric)').join(', ')}) as v(parent_id, external_id, total)
      join "order" p on p.id = v.parent_id
      on conflict (channel_id, external_id) do nothing

@@ -129,13 +129,14 @@ export async function transitionOrders(
     `update "order" o set status = ?::order_status, updated_at = now(),
        paid_at = coalesce(o.paid_at, ?::timestamptz, p.paid_at,
          case when ?::order_status in ('PAID', 'PACKED', 'SHIPPED', 'DELIVERED') then now() end),
+       packed_at = case when ?::order_status = 'PACKED' then coalesce(o.packed_at, p.packed_at, now()) else o.packed_at end,
        shipped_at = case when ?::order_status in ('SHIPPED', 'DELIVERED')
          then coalesce(o.shipped_at, p.shipped_at, now()) else o.shipped_at end,
        delivered_at = case when ?::order_status = 'DELIVERED'
          then coalesce(o.delivered_at, ?::timestamptz, p.delivered_at, now()) else o.delivered_at end
      from "order" o2 left join "order" p on p.id = o2.parent_id
      where o2.id = o.id and o.id in (${orders.map(() => '?').join(', ')})`,
-    [to, cause.paidAt ?? null, to, to, to, cause.at ?? null, ...orders.map((o) => o.id)],
+    [to, cause.paidAt ?? null, to, to, to, to, cause.at ?? null, ...orders.map((o) => o.id)],
   );
   await insertEvents(
     tx,

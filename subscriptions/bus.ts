@@ -13,6 +13,10 @@ export interface StockAlertEvent {
   message: string;
   channelsClosed: string[];
   channelsReopened: string[];
+  channelCode: string | null;
+  bucketStart: Date | null;
+  expectedOrders: number | null;
+  actualOrders: number | null;
   createdAt: Date;
 }
 

@@ -24,7 +24,7 @@ const CATCH_UP_MARGIN_MS = 5 * 60 * 1000;
 const REMEMBERED = 10_000;
 
 const ALERT_COLUMNS = `id::text as id, kind, product_code, available, threshold, message,
-  channels_closed, channels_reopened, created_at`;
+  channels_closed, channels_reopened, channel_code, bucket_start, expected_orders, actual_orders, created_at`;
 const INVENTORY_COLUMNS = `product_code, on_hand, reserved, safety_stock, updated_at`;
 
 interface AlertRow {
@@ -36,6 +36,10 @@ interface AlertRow {
   message: string;
   channels_closed: string[];
   channels_reopened: string[];
+  channel_code: string | null;
+  bucket_start: Date | null;
+  expected_orders: number | null;
+  actual_orders: number | null;
   created_at: Date;
 }
 interface InventoryRow {
@@ -294,6 +298,10 @@ function toAlert(row: AlertRow): StockAlertEvent {
     message: row.message,
     channelsClosed: row.channels_closed,
     channelsReopened: row.channels_reopened,
+    channelCode: row.channel_code,
+    bucketStart: row.bucket_start,
+    expectedOrders: row.expected_orders,
+    actualOrders: row.actual_orders,
     createdAt: row.created_at,
   };
 }

@@ -51,19 +51,19 @@ describe('the HTTP side of the hub', () => {
     }
   });
 
-  it('answers an operation not built yet with NOT_AVAILABLE, and does not log it as unexpected', async () => {
+  it('answers a refused operation with its code, and does not log it as unexpected', async () => {
     const response = await fetch(hub.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
       body: JSON.stringify({
-        query: `{ salesReport(from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", groupBy: DAY) { key } }`,
+        query: `{ salesReport(from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z", groupBy: DAY) { key } }`,
       }),
     });
     const body = (await response.json()) as { errors: { message: string; extensions: unknown }[] };
     expect(body.errors).toEqual([
       expect.objectContaining({
-        message: 'salesReport is part of the contract but not available in this version of the hub yet.',
-        extensions: { code: 'NOT_AVAILABLE' },
+        message: 'from must not be after to.',
+        extensions: { code: 'BAD_USER_INPUT', field: 'from' },
       }),
     ]);
     const requestId = response.headers.get('x-request-id');

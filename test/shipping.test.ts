@@ -7,7 +7,7 @@ import { errorCodes, startTestHub, startTestHubBehindProxy, type TestHub } from 
 import type { TcpProxy } from './support/tcp-proxy.js';
 
 const PLACE = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`;
-const ORDER_FIELDS = `id status paidAt shippedAt deliveredAt
+const ORDER_FIELDS = `id status paidAt packedAt shippedAt deliveredAt
   shipments { carrier trackingNumber status events { status description occurredAt } }
   timeline { type fromStatus toStatus source }`;
 const MARK_PAID = `mutation($id: ID!) { markPaid(orderId: $id) { id } }`;
@@ -107,9 +107,12 @@ describe('packing, shipping and delivering orders', () => {
 
   it('goes PAID -> PACKED -> SHIPPED -> DELIVERED through the mutations, with timeline and timestamps', async () => {
     const id = await paidOrder();
+    const packing = Date.now();
     const packed = await pack(id, keys.OPS);
     expect(packed.errors).toBeUndefined();
     expect(packed.data!.markPacked).toMatchObject({ status: 'PACKED', shippedAt: null, shipments: [] });
+    // Kept for the fulfillment report's packing stage, and kept as it was once shipped.
+    expect(Date.parse(packed.data!.markPacked.packedAt)).toBeGreaterThanOrEqual(packing - 1000);
     expect(packed.data!.markPacked.timeline.at(-1)).toEqual({
       type: 'STATUS_CHANGED',
       fromStatus: 'PAID',
@@ -127,6 +130,7 @@ describe('packing, shipping and delivering orders', () => {
       shipments: [{ carrier: 'SF', trackingNumber: 'SF100', status: 'LABEL_CREATED', events: [] }],
     });
     expect(Date.parse(o.shippedAt)).toBeGreaterThanOrEqual(before - 1000);
+    expect(o.packedAt).toBe(packed.data!.markPacked.packedAt);
     expect(o.timeline.slice(-2)).toEqual([
       { type: 'STATUS_CHANGED', fromStatus: 'PACKED', toStatus: 'SHIPPED', source: 'logistics' },
       { type: 'SHIPMENT_UPDATED', fromStatus: null, toStatus: null, source: 'logistics' },

@@ -193,6 +193,10 @@ describe('stockAlert and inventoryChanged over websockets, published after commi
       message: 'flood',
       channelsClosed: [],
       channelsReopened: [],
+      channelCode: null,
+      bucketStart: null,
+      expectedOrders: null,
+      actualOrders: null,
       createdAt: new Date(),
     });
     // Published in one go: the subscription's queue overflows before its reader takes the second.

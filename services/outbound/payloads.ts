@@ -44,6 +44,10 @@ interface AlertRow {
   message: string;
   channels_closed: string[];
   channels_reopened: string[];
+  channel_code: string | null;
+  bucket_start: Date | string | null;
+  expected_orders: number | null;
+  actual_orders: number | null;
   created_at: Date | string;
 }
 
@@ -75,7 +79,7 @@ export function graphqlPayloads(deps: {
       alertIds.length
         ? ctx.em.execute<AlertRow[]>(
             `select id::text, kind, product_code, available, threshold, message, channels_closed,
-                    channels_reopened, created_at
+                    channels_reopened, channel_code, bucket_start, expected_orders, actual_orders, created_at
                from stock_alert where id in (?)`,
             [alertIds],
           )
@@ -144,6 +148,10 @@ function alertData(alert: AlertRow) {
     message: alert.message,
     channelsClosed: alert.channels_closed,
     channelsReopened: alert.channels_reopened,
+    channelCode: alert.channel_code,
+    bucketStart: alert.bucket_start === null ? null : new Date(alert.bucket_start).toISOString(),
+    expectedOrders: alert.expected_orders,
+    actualOrders: alert.actual_orders,
     createdAt: new Date(alert.created_at).toISOString(),
   };
 }

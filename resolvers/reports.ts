@@ -1,0 +1,77 @@
+import { Arg, Authorized, Ctx, Float, Query, Resolver } from 'type-graphql';
+import { SalesGroupBy } from '../common/enums.js';
+import { SalesRowType, StageDurationType, VolumeAnomalyType } from '../schema/report.js';
+import { DateTimeScalar } from '../schema/scalars.js';
+import type { RequestContext } from '../services/context.js';
+import {
+  DEFAULT_MIN_BASELINE,
+  DEFAULT_REPORT_TIME_ZONE,
+  DEFAULT_TOLERANCE_PERCENT,
+  fulfillmentReport,
+  salesReport,
+  volumeAnomalies,
+} from '../services/reports.js';
+import { READ_OPERATIONS } from './roles.js';
+
+@Resolver()
+export class ReportResolver {
+  @Authorized(READ_OPERATIONS)
+  @Query(() => [SalesRowType], {
+    description:
+      'Sales (a split sale counts once) placed in [from, to), per group and currency. CANCELLED and REFUNDED ' +
+      "orders count only when grouped by STATUS. Revenue is the orders' totals, or the lines' totals by " +
+      'PRODUCT. DAY lists every day of the range in the time zone, oldest first; STATUS in lifecycle order; ' +
+      'the others by revenue, highest first.',
+  })
+  salesReport(
+    @Ctx() ctx: RequestContext,
+    @Arg('from', () => DateTimeScalar) from: Date,
+    @Arg('to', () => DateTimeScalar) to: Date,
+    @Arg('groupBy', () => SalesGroupBy) groupBy: SalesGroupBy,
+    @Arg('timeZone', () => String, { nullable: true, defaultValue: DEFAULT_REPORT_TIME_ZONE })
+    timeZone: string,
+  ) {
+    return salesReport(ctx, { from, to, groupBy, timeZone });
+  }
+
+  @Authorized(READ_OPERATIONS)
+  @Query(() => [StageDurationType], {
+    description:
+      'Per fulfillment stage, the orders whose stage ended in [from, to) and how long it took. Paying counts ' +
+      'sales; packing, shipping and delivery count parcels (sub-orders of a split sale).',
+  })
+  fulfillmentReport(
+    @Ctx() ctx: RequestContext,
+    @Arg('from', () => DateTimeScalar) from: Date,
+    @Arg('to', () => DateTimeScalar) to: Date,
+    @Arg('channelCode', () => String, { nullable: true }) channelCode: string | null,
+  ) {
+    return fulfillmentReport(ctx, { from, to, channelCode });
+  }
+
+  @Authorized(READ_OPERATIONS)
+  @Query(() => [VolumeAnomalyType], {
+    description:
+      "Per channel and hour of [from, to) that is over, the orders placed where they differ from the channel's " +
+      'baseline (the mean of the same hour on the 7 days before) by more than the tolerance.',
+  })
+  volumeAnomalies(
+    @Ctx() ctx: RequestContext,
+    @Arg('from', () => DateTimeScalar) from: Date,
+    @Arg('to', () => DateTimeScalar) to: Date,
+    @Arg('tolerancePercent', () => Float, { nullable: true, defaultValue: DEFAULT_TOLERANCE_PERCENT })
+    tolerancePercent: number,
+    @Arg('timeZone', () => String, { nullable: true, defaultValue: DEFAULT_REPORT_TIME_ZONE })
+    timeZone: string,
+    @Arg('minBaseline', () => Float, {
+      nullable: true,
+      defaultValue: DEFAULT_MIN_BASELINE,
+      description:
+        'Hours whose baseline is below this many orders are not judged (quiet hours swing widely).',
+    })
+    minBaseline: number,
+    @Arg('channelCode', () => String, { nullable: true }) channelCode: string | null,
+  ) {
+    return volumeAnomalies(ctx, { from, to, tolerancePercent, timeZone, minBaseline, channelCode });
+  }
+}

@@ -1,0 +1,474 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Decimal } from 'decimal.js';
+import { SalesGroupBy, StockAlertKind } from '../common/enums.js';
+import { BadUserInputError, NotFoundError } from '../common/errors.js';
+import type { RequestContext } from './context.js';
+import { readQuery } from './read-db.js';
+import { joinSql, rawSql, sql, type SqlFragment } from './sql-fragment.js';
+
+/**
+ * The analysts' reports, computed in PostgreSQL. Sales are orders without a parent (a split sale counts once,
+ * its sub-orders are its parcels). salesReport and volumeAnomalies sum `sales_hourly` (kept by the database
+ * in each change's transaction, see the reports migration) for whole UTC hours, and the orders themselves for
+ * the parts of hours at the ends of the range; in a time zone whose offset is not a whole number of hours the
+ * hourly sums do not fit its days, so the orders are read throughout. fulfillmentReport reads the milestone
+ * times the status owner keeps on each order (paid, packed, shipped, delivered), by their indexes.
+ */
+
+export const DEFAULT_REPORT_TIME_ZONE = 'Asia/Shanghai';
+/** Statuses that brought no sale: left out of every grouping but STATUS. */
+const NOT_SOLD = ['CANCELLED', 'REFUNDED'];
+/** The currency zero rows show when the range has no sale at all (the hub's default). */
+const DEFAULT_CURRENCY = 'CNY';
+/** The most days a DAY report lists (about ten years). */
+const MAX_DAYS = 3660;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+export interface SalesRow {
+  key: string;
+  orders: number;
+  units: number;
+  revenue: { amount: string; currencyCode: string };
+}
+
+export interface StageDuration {
+  stage: FulfillmentStage;
+  orders: number;
+  avgSeconds: number;
+  p50Seconds: number;
+  p90Seconds: number;
+}
+
+export interface VolumeAnomaly {
+  channelCode: string;
+  bucketStart: Date;
+  orders: number;
+  baseline: number;
+  deviationPercent: number;
+}
+
+export type FulfillmentStage =
+  'PLACED_TO_PAID' | 'PAID_TO_PACKED' | 'PACKED_TO_SHIPPED' | 'SHIPPED_TO_DELIVERED';
+
+/** Runs one statement (`?` placeholders) and returns its rows. */
+type Run = <T extends object>(sql: string, params: unknown[]) => Promise<T[]>;
+
+interface Range {
+  from: Date;
+  to: Date;
+}
+
+/** Orders, units and revenue per group over [from, to) by placedAt; one row per group and currency. */
+export async function salesReport(
+  ctx: RequestContext,
+  input: Range & { groupBy: SalesGroupBy; timeZone?: string | null },
+): Promise<SalesRow[]> {
+  const timeZone = checkTimeZone(input.timeZone);
+  if (!checkRange(input)) return [];
+  const days = input.groupBy === SalesGroupBy.DAY ? localDays(input, timeZone) : [];
+  const run: Run = (sql, params) => readQuery(ctx, sql, params);
+  const rows =
+    input.groupBy === SalesGroupBy.PRODUCT
+      ? await salesByProduct(run, input)
+      : await salesFromHours(run, input, input.groupBy, timeZone);
+  return input.groupBy === SalesGroupBy.DAY ? withEveryDay(rows, days) : rows;
+}
+
+interface SalesSqlRow {
+  key: string;
+  currency_code: string;
+  orders: string;
+  units: string;
+  revenue: string;
+}
+
+async function salesFromHours(run: Run, range: Range, groupBy: SalesGroupBy, timeZone: string) {
+  const key =
+    groupBy === SalesGroupBy.CHANNEL
+      ? rawSql('c.code')
+      : groupBy === SalesGroupBy.PLATFORM
+        ? rawSql('c.platform::text')
+        : groupBy === SalesGroupBy.STATUS
+          ? rawSql('s.status::text')
+          : sql`to_char(s.at at time zone ${timeZone}, 'YYYY-MM-DD')`;
+  const sold = groupBy === SalesGroupBy.STATUS ? rawSql('') : sql`where s.status::text not in (${NOT_SOLD})`;
+  const order =
+    groupBy === SalesGroupBy.STATUS
+      ? 'min(s.status), 2'
+      : groupBy === SalesGroupBy.DAY
+        ? '1, 2'
+        : 'sum(s.revenue) desc, 1, 2';
+  const rows = await runSql<SalesSqlRow>(
+    run,
+    sql`select ${key} as key, s.currency_code, sum(s.orders)::text as orders, sum(s.units)::text as units,
+            sum(s.revenue)::text as revenue
+     from (${saleSource(range, timeZone)}) s join channel c on c.id = s.channel_id
+     ${sold}
+     group by 1, 2
+     having sum(s.orders) <> 0 or sum(s.units) <> 0 or sum(s.revenue) <> 0
+     order by ${rawSql(order)}`,
+  );
+  return rows.map(toSalesRow);
+}
+
+/**
+ * Sales as (at, channel_id, status, currency_code, orders, units, revenue): hourly sums for the whole UTC
+ * hours of the range, single orders for the rest.
+ */
+function saleSource(range: Range, timeZone: string): SqlFragment {
+  const first = new Date(Math.ceil(range.from.getTime() / HOUR_MS) * HOUR_MS);
+  const last = new Date(Math.floor(range.to.getTime() / HOUR_MS) * HOUR_MS);
+  const hourly = first < last && wholeHourOffsets(timeZone, range);
+  const edges: [Date, Date][] = hourly
+    ? (
+        [
+          [range.from, first],
+          [last, range.to],
+        ] as [Date, Date][]
+      ).filter(([a, b]) => a < b)
+    : [[range.from, range.to]];
+  const parts: SqlFragment[] = [];
+  if (hourly) {
+    for (const table of ['sales_hourly', 'sales_hourly_change']) {
+      parts.push(
+        sql`select hour as at, channel_id, status, currency_code, orders, units, revenue from ${rawSql(table)}
+         where hour >= ${first} and hour < ${last}`,
+      );
+    }
+  }
+  if (edges.length) {
+    const within = joinSql(
+      edges.map(([a, b]) => sql`(o.placed_at >= ${a} and o.placed_at < ${b})`),
+      ' or ',
+    );
+    parts.push(
+      sql`select o.placed_at as at, o.channel_id, o.status, o.currency_code, 1::bigint as orders,
+              coalesce((select sum(l.quantity) from order_line l where l.order_id = o.id), 0) as units,
+              o.total_amount as revenue
+       from "order" o
+       where o.parent_id is null and (${within})`,
+    );
+  }
+  return joinSql(parts, ' union all ');
+}
+
+async function salesByProduct(run: Run, range: Range): Promise<SalesRow[]> {
+  const rows = await runSql<SalesSqlRow>(
+    run,
+    sql`select l.product_code as key, o.currency_code, count(distinct o.id)::text as orders,
+            sum(l.quantity)::text as units, sum(l.line_total)::text as revenue
+     from "order" o join order_line l on l.order_id = o.id
+     where o.parent_id is null and o.placed_at >= ${range.from} and o.placed_at < ${range.to}
+       and o.status::text not in (${NOT_SOLD})
+     group by 1, 2
+     order by sum(l.line_total) desc, 1, 2`,
+  );
+  return rows.map(toSalesRow);
+}
+
+function toSalesRow(row: SalesSqlRow): SalesRow {
+  return {
+    key: row.key,
+    orders: Number(row.orders),
+    units: Number(row.units),
+    revenue: { amount: new Decimal(row.revenue).toFixed(2), currencyCode: row.currency_code },
+  };
+}
+
+/** Every day of the range gets a row in each currency of the report, zero where nothing was sold. */
+function withEveryDay(rows: SalesRow[], days: string[]): SalesRow[] {
+  const currencies = [...new Set(rows.map((r) => r.revenue.currencyCode))].sort();
+  if (currencies.length === 0) currencies.push(DEFAULT_CURRENCY);
+  const byKey = new Map(rows.map((r) => [`${r.key} ${r.revenue.currencyCode}`, r]));
+  return days.flatMap((day) =>
+    currencies.map(
+      (currencyCode) =>
+        byKey.get(`${day} ${currencyCode}`) ?? {
+          key: day,
+          orders: 0,
+          units: 0,
+          revenue: { amount: '0.00', currencyCode },
+        },
+    ),
+  );
+}
+
+/** The local dates (YYYY-MM-DD) [from, to) touches in the time zone. */
+function localDays(range: Range, timeZone: string): string[] {
+  const format = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  });
+  const first = format.format(range.from);
+  const last = format.format(new Date(range.to.getTime() - 1));
+  const days: string[] = [];
+  for (let t = Date.parse(`${first}T00:00:00Z`); ; t += DAY_MS) {
+    const day = new Date(t).toISOString().slice(0, 10);
+    days.push(day);
+    if (day >= last) return days;
+    if (days.length > MAX_DAYS) {
+      throw new BadUserInputError(`A DAY report covers at most ${MAX_DAYS} days; narrow from and to.`, 'to');
+    }
+  }
+}
+
+/**
+ * Per stage, the orders whose stage ended in [from, to) and how long it took. Paying is a sale's step (placed
+ * to paid); packing, shipping and delivery are a parcel's (an order that was not split, or a sub-order).
+ */
+export async function fulfillmentReport(
+  ctx: RequestContext,
+  input: Range & { channelCode?: string | null },
+): Promise<StageDuration[]> {
+  const stages: FulfillmentStage[] = [
+    'PLACED_TO_PAID',
+    'PAID_TO_PACKED',
+    'PACKED_TO_SHIPPED',
+    'SHIPPED_TO_DELIVERED',
+  ];
+  const empty = (stage: FulfillmentStage): StageDuration => ({
+    stage,
+    orders: 0,
+    avgSeconds: 0,
+    p50Seconds: 0,
+    p90Seconds: 0,
+  });
+  if (!checkRange(input)) return stages.map(empty);
+  const run: Run = (sql, params) => readQuery(ctx, sql, params);
+  const channelId = input.channelCode ? await channelIdOf(run, input.channelCode) : null;
+  const channel = channelId ? sql`and o.channel_id = ${channelId}` : rawSql('');
+  // A parent of sub-orders is packed, shipped and delivered through them: its own times repeat theirs.
+  const parcel = 'not exists (select 1 from "order" c where c.parent_id = o.id)';
+  const steps: [FulfillmentStage, string, string, string][] = [
+    ['PLACED_TO_PAID', 'placed_at', 'paid_at', 'o.parent_id is null'],
+    ['PAID_TO_PACKED', 'paid_at', 'packed_at', parcel],
+    ['PACKED_TO_SHIPPED', 'packed_at', 'shipped_at', parcel],
+    ['SHIPPED_TO_DELIVERED', 'shipped_at', 'delivered_at', parcel],
+  ];
+  const parts = steps.map(
+    ([stage, start, end, which]) =>
+      // A platform's clock may put a step a moment before the one it follows: counted as no time at all.
+      sql`select ${stage}::text as stage,
+              greatest(extract(epoch from ${rawSql(`o.${end} - o.${start}`)}), 0) as seconds
+       from "order" o
+       where ${rawSql(`o.${end}`)} >= ${input.from} and ${rawSql(`o.${end}`)} < ${input.to}
+         and ${rawSql(`o.${start} is not null and ${which}`)} ${channel}`,
+  );
+  const rows = await runSql<{
+    stage: FulfillmentStage;
+    orders: string;
+    avg: number;
+    p50: number;
+    p90: number;
+  }>(
+    run,
+    sql`select stage, count(*)::text as orders, avg(seconds)::float8 as avg,
+            percentile_cont(0.5) within group (order by seconds) as p50,
+            percentile_cont(0.9) within group (order by seconds) as p90
+     from (${joinSql(parts, ' union all ')}) d
+     group by stage`,
+  );
+  const byStage = new Map(rows.map((r) => [r.stage, r]));
+  return stages.map((stage) => {
+    const row = byStage.get(stage);
+    if (!row) return empty(stage);
+    return {
+      stage,
+      orders: Number(row.orders),
+      avgSeconds: round(Number(row.avg), 3),
+      p50Seconds: round(Number(row.p50), 3),
+      p90Seconds: round(Number(row.p90), 3),
+    };
+  });
+}
+
+export interface VolumeInput extends Range {
+  tolerancePercent?: number | null;
+  timeZone?: string | null;
+  /** Buckets whose baseline is below this many orders are not judged (a quiet night hour swings widely). */
+  minBaseline?: number | null;
+  channelCode?: string | null;
+}
+
+export const DEFAULT_TOLERANCE_PERCENT = 30;
+export const DEFAULT_MIN_BASELINE = 5;
+
+/**
+ * Per channel and hour of [from, to) (hours in the time zone, only those already over), the orders placed
+ * against the baseline, the mean of the same hour on the 7 days before, where they differ by more than the
+ * tolerance. A channel that went silent shows as -100%.
+ */
+export async function volumeAnomalies(ctx: RequestContext, input: VolumeInput): Promise<VolumeAnomaly[]> {
+  return findVolumeAnomalies((sql, params) => readQuery(ctx, sql, params), input);
+}
+
+export async function findVolumeAnomalies(run: Run, input: VolumeInput): Promise<VolumeAnomaly[]> {
+  const timeZone = checkTimeZone(input.timeZone);
+  const tolerance = input.tolerancePercent ?? DEFAULT_TOLERANCE_PERCENT;
+  if (!Number.isFinite(tolerance) || tolerance < 0) {
+    throw new BadUserInputError(
+      'tolerancePercent must be a number of percent, 0 or more.',
+      'tolerancePercent',
+    );
+  }
+  const minBaseline = input.minBaseline ?? DEFAULT_MIN_BASELINE;
+  if (!Number.isFinite(minBaseline) || minBaseline < 0) {
+    throw new BadUserInputError('minBaseline must be a number of orders, 0 or more.', 'minBaseline');
+  }
+  if (!checkRange(input)) return [];
+  if (input.to.getTime() - input.from.getTime() > 400 * DAY_MS) {
+    throw new BadUserInputError('volumeAnomalies covers at most 400 days; narrow from and to.', 'to');
+  }
+  const channelId = input.channelCode ? await channelIdOf(run, input.channelCode) : null;
+  // Eight days back: the seventh day before, in local time, may be an hour further across a DST change.
+  const since = new Date(Math.floor(input.from.getTime() / HOUR_MS) * HOUR_MS - 8 * DAY_MS);
+  const until = new Date(Math.ceil(input.to.getTime() / HOUR_MS) * HOUR_MS);
+  const counts = wholeHourOffsets(timeZone, { from: since, to: until })
+    ? sql`select channel_id, hour as b, sum(orders) as n from (
+         select channel_id, hour, orders from sales_hourly where hour >= ${since} and hour < ${until}
+         union all
+         select channel_id, hour, orders from sales_hourly_change where hour >= ${since} and hour < ${until}
+       ) h group by 1, 2`
+    : sql`select channel_id, date_trunc('hour', placed_at at time zone ${timeZone}) at time zone ${timeZone} as b,
+              count(*) as n
+       from "order" where parent_id is null and placed_at >= ${since} and placed_at < ${until}
+       group by 1, 2`;
+  // The hours, from the one `from` falls in to the one `to` ends in, each whole and over.
+  const buckets = sql`select b from generate_series(
+      date_trunc('hour', ${input.from}::timestamptz at time zone ${timeZone}) at time zone ${timeZone},
+      ${input.to}::timestamptz - interval '1 microsecond', interval '1 hour') as b
+    where b + interval '1 hour' <= now()`;
+  const channels = channelId ? sql`where c.id = ${channelId}` : rawSql('');
+  const rows = await runSql<{ channel_code: string; b: Date; orders: string; baseline: number }>(
+    run,
+    sql`with counts as materialized (${counts}),
+     buckets as materialized (${buckets}),
+     judged as (
+       select bk.b, c.id as channel_id, c.code as channel_code, sum(coalesce(prev.n, 0)) / 7.0 as baseline
+       from buckets bk cross join channel c cross join generate_series(1, 7) as k
+       left join counts prev on prev.channel_id = c.id
+         and prev.b = ((bk.b at time zone ${timeZone}) - make_interval(days => k)) at time zone ${timeZone}
+       ${channels}
+       group by 1, 2, 3
+     )
+     select j.channel_code, j.b, coalesce(cur.n, 0)::text as orders, j.baseline::float8 as baseline
+     from judged j left join counts cur on cur.channel_id = j.channel_id and cur.b = j.b
+     where j.baseline > 0 and j.baseline >= ${minBaseline}
+       and abs(coalesce(cur.n, 0) - j.baseline) * 100 > ${tolerance} * j.baseline
+     order by j.b, j.channel_code`,
+  );
+  return rows.map((row) => {
+    const orders = Number(row.orders);
+    return {
+      channelCode: row.channel_code,
+      bucketStart: new Date(row.b),
+      orders,
+      baseline: round(row.baseline, 3),
+      deviationPercent: round(((orders - row.baseline) / row.baseline) * 100, 1),
+    };
+  });
+}
+
+/**
+ * The hub's own hourly look (every hub process may run it; the alert's unique key keeps one per channel and
+ * hour): the last two whole UTC hours are judged, and each anomaly is stored as a VOLUME_ANOMALY alert, which
+ * is pushed and sent out like every stock alert. Returns the alerts it stored.
+ */
+export async function raiseVolumeAlerts(
+  em: EntityManager,
+  settings: { tolerancePercent: number; minBaseline: number },
+  now = new Date(),
+): Promise<number> {
+  const to = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS);
+  const anomalies = await findVolumeAnomalies((sql, params) => em.execute(sql, params), {
+    from: new Date(to.getTime() - 2 * HOUR_MS),
+    to,
+    timeZone: 'UTC',
+    ...settings,
+  });
+  if (anomalies.length === 0) return 0;
+  const stored = await em.execute<{ id: string }[]>(
+    `insert into stock_alert (kind, product_code, available, message, channel_code, bucket_start,
+       expected_orders, actual_orders)
+     select ?, '', 0, a.message, a.channel_code, a.bucket_start, a.expected, a.actual
+     from jsonb_to_recordset(?::jsonb) as a(message text, channel_code text, bucket_start timestamptz,
+       expected float8, actual int)
+     on conflict (channel_code, bucket_start) where kind = 'VOLUME_ANOMALY' do nothing
+     returning id`,
+    [
+      StockAlertKind.VOLUME_ANOMALY,
+      JSON.stringify(
+        anomalies.map((a) => ({
+          message: volumeMessage(a),
+          channel_code: a.channelCode,
+          bucket_start: a.bucketStart.toISOString(),
+          expected: a.baseline,
+          actual: a.orders,
+        })),
+      ),
+    ],
+  );
+  return stored.length;
+}
+
+/** Folds the appended sales changes into `sales_hourly`; returns the hourly rows it touched (0: another process is at it). */
+export async function foldSalesChanges(em: EntityManager): Promise<number> {
+  const [row] = await em.execute<{ folded: string }[]>('select hub_sales_rollup()::text as folded');
+  return Number(row.folded);
+}
+
+function volumeMessage(a: VolumeAnomaly): string {
+  const hour = a.bucketStart.toISOString().slice(0, 13);
+  const sign = a.deviationPercent > 0 ? '+' : '';
+  return (
+    `${a.channelCode}: ${a.orders} orders in the hour from ${hour}:00 UTC against ${a.baseline} expected ` +
+    `(the same hour on the 7 days before), ${sign}${a.deviationPercent}%.`
+  );
+}
+
+async function channelIdOf(run: Run, code: string): Promise<string> {
+  const [row] = await runSql<{ id: string }>(run, sql`select id from channel where code = ${code}`);
+  if (!row) throw new NotFoundError('Channel', code);
+  return row.id;
+}
+
+function runSql<T extends object>(run: Run, fragment: SqlFragment): Promise<T[]> {
+  return run<T>(fragment.text, [...fragment.params]);
+}
+
+/** false when the range is empty (from = to); from after to is refused. */
+function checkRange(range: Range): boolean {
+  if (range.from > range.to) throw new BadUserInputError('from must not be after to.', 'from');
+  return range.from < range.to;
+}
+
+function checkTimeZone(timeZone: string | null | undefined): string {
+  const name = timeZone ?? DEFAULT_REPORT_TIME_ZONE;
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+  } catch {
+    throw new BadUserInputError(
+      `timeZone must be an IANA time zone such as Asia/Shanghai, not "${name}".`,
+      'timeZone',
+    );
+  }
+}
+
+/** Whether the zone's offset is a whole number of hours all through the range (checked weekly and at its ends). */
+function wholeHourOffsets(timeZone: string, range: Range): boolean {
+  const format = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' });
+  for (let t = range.from.getTime(); ; t += 7 * DAY_MS) {
+    const at = Math.min(t, range.to.getTime());
+    const offset = format.formatToParts(new Date(at)).find((part) => part.type === 'timeZoneName')?.value;
+    if (!offset || !/^GMT(?:[+-]\d{2}:00)?$/.test(offset)) return false;
+    if (at >= range.to.getTime()) return true;
+  }
+}
+
+function round(n: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
