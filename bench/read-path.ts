@@ -1,17 +1,22 @@
 // The read path at scale (issue 14): the `orders` page a frontend team asks for (a channel and a week, first 50,
 // newest first, with channel, lines and products), on --orders seeded orders (server/seed.ts), from the hub as a
 // process, beside a hand-written version: two SQL statements and a bare HTTP handler in this process returning
-// the same JSON (checked at the start), on a pool as large as the hub's request pool. Both under --clients
-// concurrent clients for --seconds, --pairs pairs alternating which goes first; then one request at a time.
+// the same JSON (checked at the start), on a pool as large as the hub's request pool; and PostGraphile 5
+// serving the same page from the same tables in its own process (bench/postgraphile-server.ts), its answer
+// mapped to the hub's JSON and checked the same way. All under --clients concurrent clients for --seconds,
+// --pairs rounds (a pair: each of them in turn, the order reversed every other round); then one request at a
+// time. --no-postgraphile leaves PostGraphile out.
 //
 // Usage: npm run bench:read-path -- [--orders 1000000] [--clients 32] [--seconds 10] [--pairs 2] [--single 50]
+//        [--no-postgraphile]
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { seedOrders } from '../server/seed.js';
-import { startHubProcess } from '../test/support/hub-process.js';
+import { freePort, startHubProcess } from '../test/support/hub-process.js';
 import { scratchDatabase } from '../test/support/scratch-database.js';
 import { percentile, serverUrl } from './support.js';
 
@@ -27,6 +32,7 @@ const CLIENTS = option('clients', 32);
 const SECONDS = option('seconds', 10);
 const PAIRS = option('pairs', 2);
 const SINGLE = option('single', 50);
+const POSTGRAPHILE = !process.argv.includes('--no-postgraphile');
 /** The hub's REQUEST_POOL_SIZE default: each side gets as many connections. */
 const POOL_SIZE = 10;
 const WINDOW_MS = 7 * 86_400_000;
@@ -42,6 +48,76 @@ const PAGE = `query Page($channel: String!, $from: DateTime!, $to: DateTime!) {
     } }
   }
 }`;
+
+/**
+ * The same page in PostGraphile's shape (Amber preset, connection filter with relation filters): the channel
+ * through the order's channel relation, sub-orders left out as the hub does, the same order and tie-break,
+ * lines in line order. `rowId` is the order's uuid (Amber's `id` is its global node id).
+ */
+const POSTGRAPHILE_PAGE = `query Page($channel: String!, $from: Datetime!, $to: Datetime!) {
+  allOrders(first: 50, orderBy: [PLACED_AT_DESC, ROW_ID_DESC],
+            filter: { channelByChannelId: { code: { equalTo: $channel } },
+                      placedAt: { greaterThanOrEqualTo: $from, lessThan: $to }, parentId: { isNull: true } }) {
+    pageInfo { hasNextPage }
+    nodes {
+      rowId externalId status placedAt customerName totalAmount currencyCode
+      channelByChannelId { code name platform }
+      orderLinesByOrderId(orderBy: LINE_NO_ASC) {
+        nodes { productCode quantity unitPrice productByProductId { productCode name } }
+      }
+    }
+  }
+}`;
+
+interface PostGraphileOrder {
+  rowId: string;
+  externalId: string;
+  status: string;
+  placedAt: string;
+  customerName: string;
+  totalAmount: string;
+  currencyCode: string;
+  channelByChannelId: { code: string; name: string; platform: string };
+  orderLinesByOrderId: {
+    nodes: {
+      productCode: string;
+      quantity: number;
+      unitPrice: string;
+      productByProductId: { productCode: string; name: string } | null;
+    }[];
+  };
+}
+
+/** PostGraphile's answer in the hub's JSON: fields renamed, timestamps as ISO strings (PostGraphile gives
+ * PostgreSQL's text with an offset), amounts with the order's currency as the hub gives them. */
+function fromPostGraphile(body: unknown): unknown {
+  const { allOrders } = (body as { data: { allOrders: { pageInfo: unknown; nodes: PostGraphileOrder[] } } })
+    .data;
+  return {
+    data: {
+      orders: {
+        pageInfo: allOrders.pageInfo,
+        edges: allOrders.nodes.map((o) => ({
+          node: {
+            id: o.rowId,
+            externalId: o.externalId,
+            status: o.status,
+            placedAt: new Date(o.placedAt).toISOString(),
+            customerName: o.customerName,
+            total: { amount: o.totalAmount, currencyCode: o.currencyCode },
+            channel: o.channelByChannelId,
+            lines: o.orderLinesByOrderId.nodes.map((l) => ({
+              productCode: l.productCode,
+              quantity: l.quantity,
+              unitPrice: { amount: l.unitPrice, currencyCode: o.currencyCode },
+              product: l.productByProductId,
+            })),
+          },
+        })),
+      },
+    },
+  };
+}
 
 interface Variables {
   channel: string;
@@ -116,10 +192,113 @@ async function startHandServer(pool: pg.Pool) {
   return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
+/** bench/postgraphile-server.ts, compiled beside this file. */
+const POSTGRAPHILE_SERVER = new URL('./postgraphile-server.js', import.meta.url);
+/** How long PostGraphile may take to introspect the database and listen, and to stop when asked. */
+const POSTGRAPHILE_START_MS = 120_000;
+const POSTGRAPHILE_STOP_MS = 10_000;
+
+/** Started processes still to stop, killed if this process exits or is interrupted before it stops them. */
+const children = new Set<ChildProcess>();
+process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
+  process.once(signal, () => {
+    children.forEach((c) => c.kill('SIGKILL'));
+    process.exit(code);
+  });
+}
+
+/**
+ * PostGraphile in its own process on this Node (process.execPath), with a pool as large as the others', in
+ * production mode as it would be deployed; resolves once it listens.
+ */
+async function startPostGraphile(databaseUrl: string) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [POSTGRAPHILE_SERVER.pathname], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      POOL_SIZE: String(POOL_SIZE),
+      NODE_ENV: 'production',
+      GRAPHILE_ENV: 'production',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const kill = setTimeout(() => child.kill('SIGKILL'), POSTGRAPHILE_STOP_MS);
+      child.kill('SIGTERM');
+      await exited;
+      clearTimeout(kill);
+    }
+    children.delete(child);
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`PostGraphile was not ready within ${POSTGRAPHILE_START_MS} ms:\n${output}`)),
+        POSTGRAPHILE_START_MS,
+      );
+      const onData = () => {
+        if (!output.includes('PostGraphile ready')) return;
+        clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        resolve();
+      };
+      child.stdout!.on('data', onData);
+      void exited.then(() => {
+        clearTimeout(timer);
+        reject(
+          new Error(
+            `PostGraphile exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`,
+          ),
+        );
+      });
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  // Whatever it says later (errors under load) comes through.
+  child.stdout!.on('data', (c: Buffer) => process.stdout.write(`[postgraphile] ${c.toString()}`));
+  child.stderr!.on('data', (c: Buffer) => process.stderr.write(`[postgraphile] ${c.toString()}`));
+  return { base: `http://127.0.0.1:${port}`, stop };
+}
+
 interface Target {
   name: string;
   base: string;
   headers: Record<string, string>;
+  /** The GraphQL query it is sent (the bare handler reads only the variables). */
+  query: string;
+  /** Its answer as the hub's JSON, for the check. */
+  asHub?: (body: unknown) => unknown;
+}
+
+/** Where two JSON values first differ, as a path with both values there (for the check's message). */
+function firstDifference(a: unknown, b: unknown, path = '$'): string | undefined {
+  if (isDeepStrictEqual(a, b)) return undefined;
+  if (typeof a === 'object' && typeof b === 'object' && a !== null && b !== null) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const k of keys) {
+      const found = firstDifference(
+        (a as Record<string, unknown>)[k],
+        (b as Record<string, unknown>)[k],
+        `${path}.${k}`,
+      );
+      if (found) return found;
+    }
+  }
+  return `${path} (${JSON.stringify(a)?.slice(0, 200)} against ${JSON.stringify(b)?.slice(0, 200)})`;
 }
 
 async function ask(client: Pool, target: Target, variables: Variables): Promise<unknown> {
@@ -127,7 +306,7 @@ async function ask(client: Pool, target: Target, variables: Variables): Promise<
     method: 'POST',
     path: '/graphql',
     headers: { 'content-type': 'application/json', ...target.headers },
-    body: JSON.stringify({ query: PAGE, variables }),
+    body: JSON.stringify({ query: target.query, variables }),
   });
   const body = (await reply.body.json()) as { errors?: unknown };
   if (reply.statusCode !== 200 || body.errors) {
@@ -166,8 +345,10 @@ async function load(target: Target, windows: Variables[], clients: number, secon
 
 const database = await scratchDatabase(serverUrl, 'bench_read_path');
 const hub = await startHubProcess(database.url, { LOG_LEVEL: 'warn' });
+children.add(hub.child);
 const pool = new pg.Pool({ connectionString: database.url, max: POOL_SIZE });
 const hand = await startHandServer(pool);
+let postgraphile: Awaited<ReturnType<typeof startPostGraphile>> | undefined;
 try {
   const seedStarted = Date.now();
   const seeded = await seedOrders(database.url, { orders: ORDERS });
@@ -175,7 +356,9 @@ try {
     `## read path: ${seeded.orders} orders seeded in ${((Date.now() - seedStarted) / 1000).toFixed(0)} s ` +
       `(${seeded.lines} lines); ${CLIENTS} clients, ${SECONDS} s runs`,
   );
-  // A week in each busy channel, spread over the seeded year, the same list for both sides.
+  // After the hub has migrated the database: PostGraphile introspects it when it starts.
+  if (POSTGRAPHILE) postgraphile = await startPostGraphile(database.url);
+  // A week in each busy channel, spread over the seeded year, the same list for every side.
   const { rows: channels } = await pool.query<{ code: string; first: Date; last: Date }>(
     `select c.code, min(o.placed_at) as first, max(o.placed_at) as last from "order" o
        join channel c on c.id = o.channel_id group by c.code having count(*) >= 1000 order by count(*) desc`,
@@ -192,31 +375,49 @@ try {
     });
   }
   const targets: Target[] = [
-    { name: 'hub', base: hub.base, headers: { authorization: `Bearer ${hub.adminKey}` } },
-    { name: 'hand-written SQL', base: hand.base, headers: {} },
+    { name: 'hub', base: hub.base, headers: { authorization: `Bearer ${hub.adminKey}` }, query: PAGE },
+    { name: 'hand-written SQL', base: hand.base, headers: {}, query: PAGE },
   ];
+  if (postgraphile) {
+    targets.push({
+      name: 'PostGraphile',
+      base: postgraphile.base,
+      headers: {},
+      query: POSTGRAPHILE_PAGE,
+      asHub: fromPostGraphile,
+    });
+  }
 
-  // Same rows, same JSON.
-  const checker = new Pool(hub.base, { connections: 1 });
-  const handChecker = new Pool(hand.base, { connections: 1 });
+  // Same rows, same JSON (PostGraphile's mapped to the hub's shape), on pages that are not all empty.
+  const checkers = targets.map((t) => new Pool(t.base, { connections: 1 }));
+  let ordersChecked = 0;
   for (const w of windows.slice(0, 5)) {
-    const [a, b] = [await ask(checker, targets[0], w), await ask(handChecker, targets[1], w)];
-    if (!isDeepStrictEqual(a, b)) {
-      throw new Error(
-        `the two answers differ for ${JSON.stringify(w)}:\n${JSON.stringify(a).slice(0, 800)}\n${JSON.stringify(b).slice(0, 800)}`,
-      );
+    const hubAnswer = await ask(checkers[0], targets[0], w);
+    ordersChecked += (hubAnswer as { data: { orders: { edges: unknown[] } } }).data.orders.edges.length;
+    for (let i = 1; i < targets.length; i++) {
+      const t = targets[i];
+      const raw = await ask(checkers[i], t, w);
+      const answer = t.asHub ? t.asHub(raw) : raw;
+      if (!isDeepStrictEqual(hubAnswer, answer)) {
+        throw new Error(
+          `the hub's and ${t.name}'s answers differ for ${JSON.stringify(w)}, first at ` +
+            `${firstDifference(hubAnswer, answer)}:\n` +
+            `${JSON.stringify(hubAnswer).slice(0, 800)}\n${JSON.stringify(answer).slice(0, 800)}`,
+        );
+      }
     }
   }
-  await checker.close();
-  await handChecker.close();
+  await Promise.all(checkers.map((c) => c.close()));
+  if (ordersChecked === 0) throw new Error('the pages checked are all empty: nothing was compared');
 
-  // Warm both (caches, JIT, connections), uncounted.
+  // Warm each (caches, JIT, connections), uncounted.
   for (const t of targets) await load(t, windows, CLIENTS, 3);
 
   console.log('');
   console.log('| pair | serving | requests/s | p50 | p99 |');
   console.log('| --- | --- | --- | --- | --- |');
   const ratios: string[] = [];
+  const postgraphileRatios: string[] = [];
   for (let pair = 1; pair <= PAIRS; pair++) {
     const order = pair % 2 === 1 ? targets : [...targets].reverse();
     const rates = new Map<string, number>();
@@ -228,9 +429,11 @@ try {
       );
     }
     ratios.push((rates.get('hub')! / rates.get('hand-written SQL')!).toFixed(2));
+    if (postgraphile) postgraphileRatios.push((rates.get('hub')! / rates.get('PostGraphile')!).toFixed(2));
   }
   console.log('');
   console.log(`hub ÷ hand-written, pair by pair: ${ratios.join(', ')}`);
+  if (postgraphile) console.log(`hub ÷ PostGraphile, pair by pair: ${postgraphileRatios.join(', ')}`);
 
   console.log('');
   console.log(`One request at a time (${SINGLE} each):`);
@@ -249,6 +452,7 @@ try {
     );
   }
 } finally {
+  await postgraphile?.stop();
   await new Promise((resolve) => hand.server.close(resolve));
   await pool.end();
   await hub.stop();
