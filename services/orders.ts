@@ -269,6 +269,7 @@ export async function listOrderEvents(
       seq: after != null ? { $gt: after } : { $ne: null },
       ...(scope !== null ? { channelCode: scope } : {}),
     },
-    { orderBy: { seq: 'asc' }, limit },
+    // Read where the numbering was just written: a replica may not have it yet.
+    { orderBy: { seq: 'asc' }, limit, connectionType: 'write' },
   );
 }
