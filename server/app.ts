@@ -51,7 +51,12 @@ import { hubSchema } from './graphql-schema.js';
 import type { Logger } from './logger.js';
 import { assertQueryCost, queryLimitRules, type QueryLimits } from './query-limits.js';
 import { openRequestOrm } from './orm.js';
-import { REPLICA_CONNECT_TIMEOUT_MS, ReadPools, ReplicaHealth, replicaRoutingDriver } from './read-replicas.js';
+import {
+  REPLICA_CONNECT_TIMEOUT_MS,
+  ReadPools,
+  ReplicaHealth,
+  replicaRoutingDriver,
+} from './read-replicas.js';
 import { httpLimits, type Caller } from './rate-limits.js';
 import { WebsocketLimits } from './websocket-limits.js';
 import { registerWebhooks } from './webhooks.js';
@@ -427,7 +432,12 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       await apollo.stop();
       await limits.close();
       replicas.close();
-      await Promise.all([pools.channel.close(), pools.staff.close(), pools.analyst?.close(), exportPool.end()]);
+      await Promise.all([
+        pools.channel.close(),
+        pools.staff.close(),
+        pools.analyst?.close(),
+        exportPool.end(),
+      ]);
       services.platformClients.close();
     },
   };

@@ -69,7 +69,10 @@ export async function openRequestOrm(
     replicas?: { urls: readonly string[]; driver: OrmOptions['driver']; connectTimeoutMs: number };
   },
 ): Promise<MikroORM> {
-  const connection = { statement_timeout: pool.statementTimeoutMs, application_name: `order-hub-${pool.name}` };
+  const connection = {
+    statement_timeout: pool.statementTimeoutMs,
+    application_name: `order-hub-${pool.name}`,
+  };
   const replicas = pool.replicas;
   return openOrm(orm.config.get('clientUrl')!, logger, {
     debug: orm.config.get('debug'),
@@ -85,7 +88,9 @@ export async function openRequestOrm(
             name: `replica-${i + 1}`,
             clientUrl: url,
             // A replica that does not accept a connection soon is down: the read goes to the primary instead.
-            driverOptions: { connection: { ...connection, connectionTimeoutMillis: replicas.connectTimeoutMs } },
+            driverOptions: {
+              connection: { ...connection, connectionTimeoutMillis: replicas.connectTimeoutMs },
+            },
           })),
         }
       : {}),

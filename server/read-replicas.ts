@@ -201,7 +201,9 @@ export class ReadPools {
         connectionTimeoutMillis: REPLICA_CONNECT_TIMEOUT_MS,
       });
       // An idle connection the replica closed (it stopped): the pool drops it; the next connect says more.
-      pool.on('error', (err) => logger.debug({ err, replica: describeReplica(health.urls[index]) }, 'replica connection lost'));
+      pool.on('error', (err) =>
+        logger.debug({ err, replica: describeReplica(health.urls[index]) }, 'replica connection lost'),
+      );
       return pool;
     });
   }

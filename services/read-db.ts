@@ -1,3 +1,4 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RequestContext } from './context.js';
 
 /**
@@ -21,4 +22,17 @@ export async function readQuery<T extends object>(
 ): Promise<T[]> {
   if (ctx.hub.reads) return ctx.hub.reads.execute<T>(sql, params);
   return ctx.em.getConnection('read').execute<T[]>(sql, params, 'all');
+}
+
+/**
+ * A raw read on `em`'s connection for reads: a replica for an ANALYST key's query (server/app.ts), the primary
+ * for every other request. `em.execute` would always take the primary; inside a transaction this does too.
+ */
+export async function readRows<T extends object>(
+  em: EntityManager,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  if (em.getTransactionContext()) return em.execute<T[]>(sql, params, 'all');
+  return em.getConnection('read').execute<T[]>(sql, params, 'all');
 }
