@@ -78,7 +78,12 @@ export async function openRequestOrm(
     debug: orm.config.get('debug'),
     logger: orm.config.get('logger'),
     pool: { min: 0, max: pool.size },
-    driverOptions: { connection },
+    driverOptions: {
+      connection,
+      // knex writes its own notes (a pooled connection found closed, as when a replica stops) to the console:
+      // the hub's log takes them instead; the failed read itself is reported where it happens.
+      log: { warn: (message: string) => logger.debug({ pool: pool.name }, `knex: ${message}`) },
+    },
     // MikroORM sends reads outside transactions to a replica when it prefers them: only a pool with replicas does.
     preferReadReplicas: Boolean(replicas?.urls.length),
     ...(replicas?.urls.length
