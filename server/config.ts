@@ -88,7 +88,7 @@ export interface HubConfig {
   channelStatementTimeoutMs: number;
   /** The same for ANALYST, ADMIN and OPS keys, whose reports and bulk jobs read more. */
   staffStatementTimeoutMs: number;
-  /** Connections of each of those two request pools; webhooks and jobs keep the main pool. */
+  /** Connections of each request pool (channel, staff, and analyst with replicas); webhooks and jobs keep the main pool. */
   requestPoolSize: number;
   /** Time a client has to send a whole HTTP request (headers and body); then 408. */
   requestTimeoutMs: number;
