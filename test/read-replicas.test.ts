@@ -12,6 +12,7 @@ import { seedChannel, seedOrder } from './support/fixtures.js';
 import { startTestHub, wsExecute, type TestHub } from './support/hub.js';
 import { postgresBinaries, startReplicaCluster, type ReplicaCluster } from './support/replica-cluster.js';
 import { scratchDatabase } from './support/scratch-database.js';
+import { waitFor } from './support/wait.js';
 
 describe('DATABASE_READ_URL', () => {
   const load = (read: string, primary: string | undefined = 'postgres://db/hub') =>
@@ -165,6 +166,10 @@ describe.skipIf(!bin)('read replicas (a real streaming replica)', () => {
     expect([...seenByAnalyst.keys()].sort()).toEqual(['OLD-0', 'OLD-1', 'OLD-2']);
     expect(seenByAnalyst.get('OLD-0')).toBe(OrderStatus.PAID);
     expect(await exported(analyst)).toEqual(['OLD-0', 'OLD-1', 'OLD-2']);
+    // The connections that did it are the hub's analyst and export pools, on the replica.
+    expect(await applicationsOn(cluster!.replicaUrl())).toEqual(
+      expect.arrayContaining(['order-hub-analyst-requests', 'order-hub-exports']),
+    );
     // The same over a websocket.
     const overWs = await wsExecute<OrdersData>(hub!.wsClient(analyst), ORDERS);
     expect(overWs.data!.orders.totalCount).toBe(3);
@@ -172,10 +177,6 @@ describe.skipIf(!bin)('read replicas (a real streaming replica)', () => {
     expect(opsOverWs.data!.orders.totalCount).toBe(4);
     // Reports read the replica whoever asks: the server that answers is the standby.
     expect(await report()).toEqual([{ port: cluster!.replicaPort, standby: true, orders: '3' }]);
-    // And the connections that did it are the hub's analyst and export pools, on the replica.
-    expect(await applicationsOn(cluster!.replicaUrl())).toEqual(
-      expect.arrayContaining(['order-hub-analyst-requests', 'order-hub-exports']),
-    );
 
     // Once it replays again, the replica shows the writes.
     await cluster!.resumeReplay();
@@ -211,5 +212,15 @@ describe.skipIf(!bin)('read replicas (a real streaming replica)', () => {
       level: 40,
       replica: `127.0.0.1:${cluster!.replicaPort}/read_replicas`,
     });
+  });
+
+  it('reads from the replica again once it answers', async () => {
+    await cluster!.startReplica();
+    await cluster!.caughtUp();
+    // The hub tries a replica marked down every 5 s.
+    await waitFor(async () => (await report())[0].standby, 'reports to read from the replica again');
+    expect(await report()).toEqual([{ port: cluster!.replicaPort, standby: true, orders: '5' }]);
+    expect((await orders(analyst)).has('NEW-2')).toBe(true);
+    expect(logLines.some((l) => l.includes('read replica answers again'))).toBe(true);
   });
 });

@@ -27,6 +27,8 @@ export interface ReplicaCluster {
   pauseReplay(): Promise<void>;
   resumeReplay(): Promise<void>;
   stopReplica(): Promise<void>;
+  /** Starts the stopped replica again, on its port; it catches up from the primary. */
+  startReplica(): Promise<void>;
   /** Stops both servers and removes their folders; safe to call after a failed start, and twice. */
   stop(): Promise<void>;
 }
@@ -202,6 +204,7 @@ export async function startReplicaCluster(bin: string): Promise<ReplicaCluster> 
       await sql(replicaPort, 'select pg_wal_replay_resume()');
     },
     stopReplica: () => stopServer(replicaDir),
+    startReplica: () => startServer(replicaDir, replicaPort),
     stop,
   };
 }
