@@ -11,7 +11,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import {
   GraphQLError,
   NoSchemaIntrospectionCustomRule,
+  OperationTypeNode,
   execute,
+  getOperationAST,
+  parse,
   specifiedRules,
   validate,
   type ExecutionArgs,
@@ -48,6 +51,12 @@ import { hubSchema } from './graphql-schema.js';
 import type { Logger } from './logger.js';
 import { assertQueryCost, queryLimitRules, type QueryLimits } from './query-limits.js';
 import { openRequestOrm } from './orm.js';
+import {
+  REPLICA_CONNECT_TIMEOUT_MS,
+  ReadPools,
+  ReplicaHealth,
+  replicaRoutingDriver,
+} from './read-replicas.js';
 import { httpLimits, type Caller } from './rate-limits.js';
 import { WebsocketLimits } from './websocket-limits.js';
 import { registerWebhooks } from './webhooks.js';
@@ -103,18 +112,20 @@ async function identify(deps: HubDeps, pools: RequestPools, secret: string | nul
 
 /**
  * API requests run on pools of their own, never on the main one that webhooks and jobs use,
- * each pool with its statement_timeout: short for channel keys, longer for staff.
+ * each pool with its statement_timeout: short for channel keys, longer for staff. With read replicas,
+ * `analyst` is the staff pool whose reads go to a replica: ANALYST keys' queries run there.
  */
 export interface RequestPools {
   channel: MikroORM;
   staff: MikroORM;
+  analyst: MikroORM | null;
 }
 
 const STAFF_ROLES: ReadonlySet<Role> = new Set([Role.ANALYST, Role.ADMIN, Role.OPS]);
 
-async function openRequestPools(deps: HubDeps): Promise<RequestPools> {
+async function openRequestPools(deps: HubDeps, replicas: ReplicaHealth): Promise<RequestPools> {
   const { config, logger, orm } = deps;
-  const [channel, staff] = await Promise.all([
+  const [channel, staff, analyst] = await Promise.all([
     openRequestOrm(orm, logger, {
       name: 'channel-requests',
       statementTimeoutMs: config.channelStatementTimeoutMs,
@@ -125,8 +136,49 @@ async function openRequestPools(deps: HubDeps): Promise<RequestPools> {
       statementTimeoutMs: config.staffStatementTimeoutMs,
       size: config.requestPoolSize,
     }),
+    replicas.urls.length
+      ? openRequestOrm(orm, logger, {
+          name: 'analyst-requests',
+          statementTimeoutMs: config.staffStatementTimeoutMs,
+          size: config.requestPoolSize,
+          replicas: {
+            urls: replicas.urls,
+            driver: replicaRoutingDriver(replicas),
+            connectTimeoutMs: REPLICA_CONNECT_TIMEOUT_MS,
+          },
+        })
+      : null,
   ]);
-  return { channel, staff };
+  return { channel, staff, analyst };
+}
+
+/**
+ * The pool a request runs on. An ANALYST key's query reads from a replica (it may lag a moment); its mutations
+ * and subscriptions, and every other key's requests, stay on the primary, so what a request wrote it reads
+ * back. `operation` null (not known): the primary.
+ */
+function poolFor(pools: RequestPools, principal: Caller['principal'], operation: OperationTypeNode | null) {
+  if (!principal) return pools.channel;
+  if (principal.role === Role.ANALYST && pools.analyst && operation === OperationTypeNode.QUERY)
+    return pools.analyst;
+  return STAFF_ROLES.has(principal.role) ? pools.staff : pools.channel;
+}
+
+/**
+ * Whether an HTTP request's GraphQL operation is a query, a mutation or a subscription; null when it cannot be
+ * told (no query text, as with a persisted query, or one that does not parse: Apollo answers that).
+ */
+function operationOf(request: FastifyRequest): OperationTypeNode | null {
+  const source = request.method === 'GET' ? request.query : request.body;
+  if (!source || typeof source !== 'object') return null;
+  const { query, operationName } = source as { query?: unknown; operationName?: unknown };
+  if (typeof query !== 'string') return null;
+  try {
+    const name = typeof operationName === 'string' ? operationName : undefined;
+    return getOperationAST(parse(query), name)?.operation ?? null;
+  } catch {
+    return null;
+  }
 }
 
 async function contextFor(
@@ -135,10 +187,11 @@ async function contextFor(
   hub: HubServices,
   { principal, authFailure }: Caller,
   requestId: string,
+  operation: OperationTypeNode | null,
   connection: Connection | null = null,
 ): Promise<RequestContext> {
   const logger = deps.logger.child({ requestId });
-  const em = (principal && STAFF_ROLES.has(principal.role) ? pools.staff : pools.channel).em.fork();
+  const em = poolFor(pools, principal, operation).em.fork();
   return new RequestContext({ em, principal, requestId, logger, hub, connection, authFailure });
 }
 
@@ -252,20 +305,27 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   replayPool.on('error', (err) => logger.warn({ err }, 'subscriptions: replay connection lost'));
   const replaySql: Sql = async <T>(query: string, params?: unknown[]) =>
     (await replayPool.query(query, params)).rows as T[];
-  const pools = await openRequestPools(deps);
+  const replicas = new ReplicaHealth(config.databaseReadUrls, logger);
+  const pools = await openRequestPools(deps, replicas);
   // Exports hold a connection for as long as a file streams: a few of their own, never the requests' pools.
-  const exportPool = new pg.Pool({
-    connectionString: databaseUrl,
-    max: EXPORT_POOL_SIZE,
-    application_name: 'order-hub-exports',
-  });
-  exportPool.on('error', (err) => logger.warn({ err }, 'exports: database connection lost'));
-  const services = hubServices(
-    config,
-    orm,
-    new HubStreams(events, orderFeed, replaySql, REPLAY_POOL_SIZE, config.replayEventsPerSecond),
-    deps.secretBox ?? null,
-  );
+  // They read from a replica where there is one (a file may lag a moment), the primary otherwise.
+  const exportOptions = { max: EXPORT_POOL_SIZE, application_name: 'order-hub-exports' };
+  const exportPrimary = new pg.Pool({ ...exportOptions, connectionString: databaseUrl });
+  exportPrimary.on('error', (err) => logger.warn({ err }, 'exports: database connection lost'));
+  const exportPool = new ReadPools(exportPrimary, replicas, exportOptions, logger);
+  const analyst = pools.analyst;
+  const services: HubServices = {
+    ...hubServices(
+      config,
+      orm,
+      new HubStreams(events, orderFeed, replaySql, REPLAY_POOL_SIZE, config.replayEventsPerSecond),
+      deps.secretBox ?? null,
+    ),
+    // Reports (readQuery) read from a replica whoever asks: the analyst pool's read connection.
+    reads: analyst
+      ? { execute: (query, params) => analyst.em.getConnection('read').execute(query, params, 'all') }
+      : null,
+  };
 
   if (config.serve.has('webhooks')) {
     await registerWebhooks(app, { orm, logger, hub: services, config });
@@ -306,8 +366,13 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   if (serveGraphql) {
     await app.register(async (scope) => {
       await limits.register(scope);
-      const contextOf = (request: FastifyRequest) =>
-        contextFor(deps, pools, services, limits.callerOf(request), String(request.id));
+      const contextOf = (request: FastifyRequest) => {
+        const caller = limits.callerOf(request);
+        // Only an ANALYST key's operation changes the pool: others are not parsed twice.
+        const operation =
+          caller.principal?.role === Role.ANALYST && pools.analyst ? operationOf(request) : null;
+        return contextFor(deps, pools, services, caller, String(request.id), operation);
+      };
       await scope.register(fastifyApollo(apollo), { path: GRAPHQL_PATH, context: contextOf });
       registerExports(scope, { pool: exportPool, contextOf });
     });
@@ -366,7 +431,13 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       await app.close();
       await apollo.stop();
       await limits.close();
-      await Promise.all([pools.channel.close(), pools.staff.close(), exportPool.end()]);
+      replicas.close();
+      await Promise.all([
+        pools.channel.close(),
+        pools.staff.close(),
+        pools.analyst?.close(),
+        exportPool.end(),
+      ]);
       services.platformClients.close();
     },
   };
@@ -502,13 +573,14 @@ function useGraphqlWs(
         ctx.extra.socket.readyState !== WebSocket.OPEN
           ? [new ForbiddenError('This connection is closing; open a new one.')]
           : websocketLimits.checkSubscribe(ctx.extra.socket, Object.keys(ctx.subscriptions).length),
-      context: async (ctx, id) =>
+      context: async (ctx, id, _payload, args) =>
         contextFor(
           deps,
           pools,
           hub,
           await identify(deps, pools, ctx.extra.principalSecret ?? null),
           `${ctx.extra.connectionId}:${id}`,
+          getOperationAST(args.document, args.operationName)?.operation ?? null,
           { socket: ctx.extra.socket, id },
         ),
       onNext: (ctx, id, _payload, _args, result) => {

@@ -21,6 +21,11 @@ export interface HubConfig {
   serve: ReadonlySet<'graphql' | 'webhooks'>;
   /** An existing PostgreSQL; when absent the hub runs an embedded one in `dataDir`. */
   databaseUrl: string | undefined;
+  /**
+   * DATABASE_READ_URL: streaming replicas of `databaseUrl` for reads that may lag a moment (reports, exports,
+   * ANALYST keys' queries); empty: every read goes to the primary.
+   */
+  databaseReadUrls: readonly string[];
   dataDir: string;
   embeddedPostgresPort: number;
   /** Accepted as an ADMIN key in addition to the keys stored in the database. */
@@ -91,7 +96,7 @@ export interface HubConfig {
   channelStatementTimeoutMs: number;
   /** The same for ANALYST, ADMIN and OPS keys, whose reports and bulk jobs read more. */
   staffStatementTimeoutMs: number;
-  /** Connections of each of those two request pools; webhooks and jobs keep the main pool. */
+  /** Connections of each request pool (channel, staff, and analyst with replicas); webhooks and jobs keep the main pool. */
   requestPoolSize: number;
   /** Time a client has to send a whole HTTP request (headers and body); then 408. */
   requestTimeoutMs: number;
@@ -209,6 +214,17 @@ const schema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://')
     .optional(),
+  DATABASE_READ_URL: z
+    .string()
+    .optional()
+    .transform((value, zctx) => {
+      try {
+        return parseReadUrls(value ?? '');
+      } catch (err) {
+        zctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   HUB_DATA_DIR: z.string().min(1).default('.data'),
   EMBEDDED_PG_PORT: port('EMBEDDED_PG_PORT').default(54329),
   HUB_ADMIN_KEY: z.string().min(16, 'HUB_ADMIN_KEY must be at least 16 characters').optional(),
@@ -401,6 +417,31 @@ function roleLimits(role: Role) {
     });
 }
 
+/**
+ * `postgres://replica1/hub,postgres://replica2/hub` -> each URL, checked; throws naming the bad entry without
+ * repeating it whole (a URL may hold a password).
+ */
+export function parseReadUrls(value: string): string[] {
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  entries.forEach((entry, i) => {
+    const which = entries.length > 1 ? `entry ${i + 1} ` : '';
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      throw new Error(`${which}is not a URL (postgres://user@host:5432/database)`);
+    }
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+      throw new Error(`${which}must start with postgres:// or postgresql://`);
+    if (!url.hostname) throw new Error(`${which}names no host (postgres://user@host:5432/database)`);
+  });
+  if (new Set(entries).size !== entries.length) throw new Error('lists the same URL twice');
+  return entries;
+}
+
 const CARRIER_CODE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 /** `sf=secret1,jd=secret2` -> a map by lower-case carrier code; throws naming the bad entry. */
@@ -468,6 +509,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
       'Invalid configuration:\n  REDIS_URL: required when PUBSUB=redis (e.g. redis://127.0.0.1:6379)',
     );
   }
+  if (e.DATABASE_READ_URL.length > 0 && !e.DATABASE_URL) {
+    throw new ConfigError(
+      'Invalid configuration:\n  DATABASE_READ_URL: needs DATABASE_URL, the primary the replicas follow (the embedded database has none)',
+    );
+  }
   if (e.RESERVATION_TTL_SECONDS > e.HOLD_MAX_TTL_SECONDS) {
     throw new ConfigError(
       "Invalid configuration:\n  RESERVATION_TTL_SECONDS: must not be above HOLD_MAX_TTL_SECONDS (a storefront's default hold would be refused)",
@@ -478,6 +524,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     host: e.HOST,
     serve: e.HUB_SERVE,
     databaseUrl: e.DATABASE_URL,
+    databaseReadUrls: e.DATABASE_READ_URL,
     dataDir: e.HUB_DATA_DIR,
     embeddedPostgresPort: e.EMBEDDED_PG_PORT,
     adminKey: e.HUB_ADMIN_KEY,

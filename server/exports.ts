@@ -1,8 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HubError } from '../common/errors.js';
 import type { RequestContext } from '../services/context.js';
-import { exportOrders, parseExportQuery, type ExportFormat } from '../services/order-export.js';
-import type pg from 'pg';
+import {
+  exportOrders,
+  parseExportQuery,
+  type ExportConnections,
+  type ExportFormat,
+} from '../services/order-export.js';
 
 const TYPES: Record<ExportFormat, string> = {
   csv: 'text/csv; charset=utf-8',
@@ -15,7 +19,7 @@ const TYPES: Record<ExportFormat, string> = {
  */
 export function registerExports(
   scope: FastifyInstance,
-  deps: { pool: pg.Pool; contextOf(request: FastifyRequest): Promise<RequestContext> },
+  deps: { pool: ExportConnections; contextOf(request: FastifyRequest): Promise<RequestContext> },
 ): void {
   for (const format of Object.keys(TYPES) as ExportFormat[]) {
     scope.get(`/exports/orders.${format}`, async (request, reply) => {

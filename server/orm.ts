@@ -61,15 +61,44 @@ export async function openOrm(
 export async function openRequestOrm(
   orm: MikroORM,
   logger: Logger,
-  pool: { name: string; statementTimeoutMs: number; size: number },
+  pool: {
+    name: string;
+    statementTimeoutMs: number;
+    size: number;
+    /** Read replicas (each with a pool of `size`) and the driver that picks among them; none: every read on the primary. */
+    replicas?: { urls: readonly string[]; driver: OrmOptions['driver']; connectTimeoutMs: number };
+  },
 ): Promise<MikroORM> {
+  const connection = {
+    statement_timeout: pool.statementTimeoutMs,
+    application_name: `order-hub-${pool.name}`,
+  };
+  const replicas = pool.replicas;
   return openOrm(orm.config.get('clientUrl')!, logger, {
     debug: orm.config.get('debug'),
     logger: orm.config.get('logger'),
     pool: { min: 0, max: pool.size },
     driverOptions: {
-      connection: { statement_timeout: pool.statementTimeoutMs, application_name: `order-hub-${pool.name}` },
+      connection,
+      // knex writes its own notes (a pooled connection found closed, as when a replica stops) to the console:
+      // the hub's log takes them instead; the failed read itself is reported where it happens.
+      log: { warn: (message: string) => logger.debug({ pool: pool.name }, `knex: ${message}`) },
     },
+    // MikroORM sends reads outside transactions to a replica when it prefers them: only a pool with replicas does.
+    preferReadReplicas: Boolean(replicas?.urls.length),
+    ...(replicas?.urls.length
+      ? {
+          driver: replicas.driver,
+          replicas: replicas.urls.map((url, i) => ({
+            name: `replica-${i + 1}`,
+            clientUrl: url,
+            // A replica that does not accept a connection soon is down: the read goes to the primary instead.
+            driverOptions: {
+              connection: { ...connection, connectionTimeoutMillis: replicas.connectTimeoutMs },
+            },
+          })),
+        }
+      : {}),
   });
 }
 

@@ -22,6 +22,7 @@ import type { RequestContext } from './context.js';
 import { LISTING_FROM, LISTING_SELECT, LISTING_STATE, type ListingRow } from './stock-sync/listings.js';
 import { credentialAad } from './secret-box.js';
 import { defaultBaseUrl } from './stock-sync/platforms/index.js';
+import { readRows } from './read-db.js';
 
 /**
  * The stock sync as the API shows and steers it: a channel's platform credentials (sealed, write-only), its
@@ -487,7 +488,8 @@ export async function loadChannelStockByProduct(
   em: EntityManager,
   productIds: readonly string[],
 ): Promise<ChannelStockView[][]> {
-  const rows = await em.execute<ListingRow[]>(
+  const rows = await readRows<ListingRow>(
+    em,
     `${LISTING_SELECT}
       where cs.product_id in (select value::uuid from jsonb_array_elements_text(?::jsonb))
       order by c.code, cs.platform_sku_id`,

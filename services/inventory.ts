@@ -4,6 +4,7 @@ import { OrderEventType, OrderStatus } from '../common/enums.js';
 import { channelScope } from './access.js';
 import type { RequestContext } from './context.js';
 import { parseId } from './ids.js';
+import { readRows } from './read-db.js';
 import {
   carryToChildren,
   recordOrderEvents,
@@ -21,7 +22,8 @@ export async function findInventory(ctx: RequestContext, productCode: string): P
 
 /** Items at or below their safety stock, emptiest first. */
 export async function listLowStock(ctx: RequestContext): Promise<InventoryItem[]> {
-  const rows = await ctx.em.execute<Record<string, unknown>[]>(
+  const rows = await readRows<Record<string, unknown>>(
+    ctx.em,
     `select * from inventory_item where on_hand - reserved <= safety_stock
      order by on_hand - reserved, product_code limit 1000`,
   );

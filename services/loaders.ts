@@ -64,8 +64,13 @@ export function createLoaders(em: EntityManager) {
       id: 'asc',
     }),
     timelineByOrderId: new DataLoader<string, OrderEvent[]>(async (keys) => {
+      // After numbering, read back from the primary that numbered them: a replica may be a moment behind.
       const find = (refresh: boolean) =>
-        em.find(OrderEvent, { orderId: { $in: [...keys] } }, { orderBy: { seq: 'asc' }, refresh });
+        em.find(
+          OrderEvent,
+          { orderId: { $in: [...keys] } },
+          { orderBy: { seq: 'asc' }, refresh, connectionType: refresh ? 'write' : undefined },
+        );
       let rows = await find(false);
       // An event committed a moment ago may not have its public seq yet: give it one now.
       if (rows.some((e) => e.seq === null)) {

@@ -23,6 +23,11 @@ export interface ExportRequest {
   format: ExportFormat;
 }
 
+/** Where an export's connection comes from: a pg pool, or a replica's with the primary's behind it (server/read-replicas.ts). */
+export interface ExportConnections {
+  connect(): Promise<pg.PoolClient>;
+}
+
 /** Rows fetched from the cursor at a time. */
 const BATCH_ROWS = 1000;
 
@@ -45,7 +50,7 @@ const EXPORTERS = [Role.ANALYST, Role.OPS];
  */
 export async function exportOrders(
   ctx: RequestContext,
-  pool: pg.Pool,
+  pool: ExportConnections,
   request: ExportRequest,
 ): Promise<Readable> {
   assertRole(ctx, EXPORTERS);

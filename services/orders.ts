@@ -10,6 +10,7 @@ import { assertChannelAccess, channelScope } from './access.js';
 import type { RequestContext } from './context.js';
 import { BadUserInputError, ForbiddenError } from '../common/errors.js';
 import { pageSize, parseId } from './ids.js';
+import { readRows } from './read-db.js';
 
 export interface OrderFilter {
   channelCodes?: string[] | null;
@@ -98,7 +99,8 @@ export async function listOrders(
   const rows =
     limit === 0
       ? []
-      : await ctx.em.execute<Record<string, unknown>[]>(
+      : await readRows<Record<string, unknown>>(
+          ctx.em,
           `select ${orderColumns(ctx)} ${from} ${whereSql(pageWhere)} order by ${column} ${dir}, o.id ${dir} limit ${limit + 1}`,
           pageParams,
         );
@@ -110,16 +112,19 @@ export async function listOrders(
     edges,
     pageInfo: { hasNextPage: rows.length > limit, endCursor: edges.at(-1)?.cursor ?? null },
     totalCount: async () => {
-      const counted = await ctx.em.execute<{ n: string }[]>(
+      const counted = await readRows<{ n: string }>(
+        ctx.em,
         `select count(*) as n from (${countSql}) m`,
         params,
       );
       return Number(counted[0].n);
     },
     totalCountEstimate: async () => {
-      const [{ 'QUERY PLAN': plan }] = await ctx.em.execute<
-        { 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }[]
-      >(`explain (format json) ${countSql}`, params);
+      const [{ 'QUERY PLAN': plan }] = await readRows<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(
+        ctx.em,
+        `explain (format json) ${countSql}`,
+        params,
+      );
       return Math.round(plan[0].Plan['Plan Rows']);
     },
   };
@@ -269,6 +274,7 @@ export async function listOrderEvents(
       seq: after != null ? { $gt: after } : { $ne: null },
       ...(scope !== null ? { channelCode: scope } : {}),
     },
-    { orderBy: { seq: 'asc' }, limit },
+    // Read where the numbering was just written: a replica may not have it yet.
+    { orderBy: { seq: 'asc' }, limit, connectionType: 'write' },
   );
 }

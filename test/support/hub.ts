@@ -67,6 +67,8 @@ export async function startTestHub(
     env?: Record<string, string>;
     /** Collects the hub's log lines (JSON) here instead of discarding them. */
     logLines?: string[];
+    /** A database made by the test (on a server of its own) instead of a fresh one on the run's server. */
+    database?: { url: string; drop(): Promise<void> };
     /** Rewrites the URL the hub connects with (to go through a proxy). */
     connectVia?: (url: URL) => URL;
     /** Runs the stock sync in this hub too (it pushes to the platforms), with these settings over the config's. */
@@ -77,7 +79,7 @@ export async function startTestHub(
     notices?: Partial<NoticeSenderSettings>;
   } = {},
 ): Promise<TestHub> {
-  const db = await createTestDatabase(label);
+  const db = options.database ?? (await createTestDatabase(label));
   const connectUrl = options.connectVia ? options.connectVia(new URL(db.url)).toString() : db.url;
   const config = loadConfig({
     DATABASE_URL: connectUrl,
