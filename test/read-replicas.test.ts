@@ -127,6 +127,18 @@ describe.skipIf(!bin)('read replicas (a real streaming replica)', () => {
       RequestContext.system(hub!.orm.em.fork(), quiet, hub!.hub.services),
       `select inet_server_port() as port, pg_is_in_recovery() as standby, (select count(*) from "order") as orders`,
     );
+  const salesByStatus = async () => {
+    const day = 86_400_000;
+    const res = await hub!.gql<{ salesReport: { key: string; orders: number }[] }>(
+      `query ($from: DateTime!, $to: DateTime!) {
+        salesReport(from: $from, to: $to, groupBy: STATUS) { key orders }
+      }`,
+      { from: new Date(Date.now() - day).toISOString(), to: new Date(Date.now() + day).toISOString() },
+      analyst,
+    );
+    expect(res.errors).toBeUndefined();
+    return res.data!.salesReport.map((r) => [r.key, r.orders]);
+  };
   const applicationsOn = async (url: string) => {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -177,6 +189,8 @@ describe.skipIf(!bin)('read replicas (a real streaming replica)', () => {
     expect(opsOverWs.data!.orders.totalCount).toBe(4);
     // Reports read the replica whoever asks: the server that answers is the standby.
     expect(await report()).toEqual([{ port: cluster!.replicaPort, standby: true, orders: '3' }]);
+    // The analyst's sales report, from the replica: three sales, none cancelled yet.
+    expect(await salesByStatus()).toEqual([['PAID', 3]]);
 
     // Once it replays again, the replica shows the writes.
     await cluster!.resumeReplay();
@@ -184,6 +198,10 @@ describe.skipIf(!bin)('read replicas (a real streaming replica)', () => {
     const caughtUp = await orders(analyst);
     expect(caughtUp.has('NEW-1')).toBe(true);
     expect(caughtUp.get('OLD-0')).toBe(OrderStatus.CANCELLED);
+    expect(await salesByStatus()).toEqual([
+      ['PAID', 3],
+      ['CANCELLED', 1],
+    ]);
     // An SQL error in a report is still an error, not a fallback.
     await expect(
       readQuery(
