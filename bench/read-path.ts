@@ -7,8 +7,10 @@
 // --pairs rounds (a pair: each of them in turn, the order reversed every other round); then one request at a
 // time. --no-postgraphile leaves PostGraphile out.
 //
-// Usage: npm run bench:read-path -- [--orders 1000000] [--clients 32] [--seconds 10] [--pairs 2] [--single 50]
-//        [--no-postgraphile]
+// --database-url runs on a database already seeded (`npm run seed`) instead of seeding a scratch one.
+//
+// Usage: npm run bench:read-path -- [--orders 1000000 | --database-url <url>] [--clients 32] [--seconds 10]
+//        [--pairs 2] [--single 50] [--no-postgraphile]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,6 +35,8 @@ const SECONDS = option('seconds', 10);
 const PAIRS = option('pairs', 2);
 const SINGLE = option('single', 50);
 const POSTGRAPHILE = !process.argv.includes('--no-postgraphile');
+const urlAt = process.argv.indexOf('--database-url');
+const GIVEN_URL = urlAt < 0 ? undefined : process.argv[urlAt + 1];
 /** The hub's REQUEST_POOL_SIZE default: each side gets as many connections. */
 const POOL_SIZE = 10;
 const WINDOW_MS = 7 * 86_400_000;
@@ -343,19 +347,26 @@ async function load(target: Target, windows: Variables[], clients: number, secon
   };
 }
 
-const database = await scratchDatabase(serverUrl, 'bench_read_path');
-const hub = await startHubProcess(database.url, { LOG_LEVEL: 'warn' });
+const database = GIVEN_URL
+  ? { url: GIVEN_URL, drop: async () => undefined }
+  : await scratchDatabase(serverUrl, 'bench_read_path');
+const hub = await startHubProcess(database.url, { LOG_LEVEL: 'warn' }, { readyWithinMs: 600_000 });
 children.add(hub.child);
 const pool = new pg.Pool({ connectionString: database.url, max: POOL_SIZE });
 const hand = await startHandServer(pool);
 let postgraphile: Awaited<ReturnType<typeof startPostGraphile>> | undefined;
 try {
-  const seedStarted = Date.now();
-  const seeded = await seedOrders(database.url, { orders: ORDERS });
-  console.log(
-    `## read path: ${seeded.orders} orders seeded in ${((Date.now() - seedStarted) / 1000).toFixed(0)} s ` +
-      `(${seeded.lines} lines); ${CLIENTS} clients, ${SECONDS} s runs`,
-  );
+  if (GIVEN_URL) {
+    const { rows } = await pool.query<{ n: string }>('select count(*)::text as n from "order"');
+    console.log(`## read path: ${rows[0].n} orders already seeded; ${CLIENTS} clients, ${SECONDS} s runs`);
+  } else {
+    const seedStarted = Date.now();
+    const seeded = await seedOrders(database.url, { orders: ORDERS });
+    console.log(
+      `## read path: ${seeded.orders} orders seeded in ${((Date.now() - seedStarted) / 1000).toFixed(0)} s ` +
+        `(${seeded.lines} lines); ${CLIENTS} clients, ${SECONDS} s runs`,
+    );
+  }
   // After the hub has migrated the database: PostGraphile introspects it when it starts.
   if (POSTGRAPHILE) postgraphile = await startPostGraphile(database.url);
   // A week in each busy channel, spread over the seeded year, the same list for every side.
