@@ -195,8 +195,11 @@ export async function seedOrders(databaseUrl: string, options: SeedOptions): Pro
        from (select s.id, (select max(placed_at) from "order" o where o.channel_id = s.id) as at from seed_channel s) m
        where c.id = m.id and m.at is not null and (c.last_order_at is null or c.last_order_at < m.at)`,
     );
+    // The sales just appended, folded into the reports' hourly sums (the hub does it every few seconds).
+    await client.query('select hub_sales_rollup()');
+    // Statistics, and the visibility map autovacuum would set later: index-only scans work from the start.
     await client.query(
-      'analyze channel, product, inventory_item, "order", order_line, order_event, shipment, shipment_event',
+      'vacuum (analyze) channel, product, inventory_item, "order", order_line, order_event, shipment, shipment_event, sales_hourly, sales_hourly_change',
     );
     return summary;
   } finally {
@@ -415,11 +418,14 @@ async function chunkStatements(client: pg.Client, p: ChunkParams) {
             o.placed_at, o.pay_at, o.pack_at, o.ship_at, o.deliver_at, o.parent_id, 'CSV',
             o.placed_at, coalesce(o.refund_at, o.cancel_at, o.deliver_at, o.ship_at, o.pack_at, o.pay_at, o.placed_at)
      from seed_o o join (select order_id, sum(line_total) as total from seed_l group by order_id) t on t.order_id = o.id
-     order by o.parent_id nulls first`,
+     -- In the order they were placed, as a hub receives them: a range of days is a range of pages.
+     order by o.placed_at, o.parent_id nulls first`,
   );
   const lines = await client.query(
     `insert into order_line (order_id, line_no, product_code, product_id, quantity, unit_price, line_total)
-     select order_id, line_no, product_code, product_id, quantity, unit_price, line_total from seed_l`,
+     select l.order_id, l.line_no, l.product_code, l.product_id, l.quantity, l.unit_price, l.line_total
+     from seed_l l join seed_o o on o.id = l.order_id
+     order by o.placed_at, l.order_id, l.line_no`,
   );
 
   // One parcel per shipped order that is not split (a split order's parcels are its sub-orders).
