@@ -241,35 +241,32 @@ export async function fulfillmentReport(
   const channelId = input.channelCode ? await channelIdOf(run, input.channelCode) : null;
   const channel = channelId ? sql`and o.channel_id = ${channelId}` : rawSql('');
   // A parent of sub-orders is packed, shipped and delivered through them: its own times repeat theirs.
-  const parcel = 'o.id not in (select id from parents)';
+  const parents = '(select distinct parent_id from "order" where parent_id is not null)';
+  const parcel = `o.id not in ${parents}`;
   const steps: [FulfillmentStage, string, string, string][] = [
     ['PLACED_TO_PAID', 'placed_at', 'paid_at', 'o.parent_id is null'],
     ['PAID_TO_PACKED', 'paid_at', 'packed_at', parcel],
     ['PACKED_TO_SHIPPED', 'packed_at', 'shipped_at', parcel],
     ['SHIPPED_TO_DELIVERED', 'shipped_at', 'delivered_at', parcel],
   ];
-  // One aggregate per stage (each sorts its own durations once for both percentiles), not one over all.
-  const parts = steps.map(
-    ([stage, start, end, which]) =>
-      sql`select ${stage}::text as stage, count(*)::text as orders, avg(s) as avg,
-              percentile_cont(array[0.5, 0.9]) within group (order by s) as p
-       from (
-         -- A platform's clock may put a step a moment before the one it follows: counted as no time at all.
-         select greatest(extract(epoch from ${rawSql(`o.${end} - o.${start}`)}), 0)::float8 as s
-         from "order" o
-         where ${rawSql(`o.${end}`)} >= ${input.from} and ${rawSql(`o.${end}`)} < ${input.to}
-           and ${rawSql(`o.${start} is not null and ${which}`)} ${channel}
-       ) d`,
-  );
-  const rows = await runSql<{
-    stage: FulfillmentStage;
-    orders: string;
-    avg: number | null;
-    p: number[] | null;
-  }>(
-    run,
-    sql`with parents as materialized (select distinct parent_id as id from "order" where parent_id is not null)
-     ${joinSql(parts, ' union all ')}`,
+  // One statement per stage, run side by side on connections of their own: each reads its milestone's index
+  // and sorts its durations once for both percentiles.
+  const rows = await Promise.all(
+    steps.map(async ([stage, start, end, which]) => {
+      const [row] = await runSql<{ orders: string; avg: number | null; p: number[] | null }>(
+        run,
+        sql`select count(*)::text as orders, avg(s) as avg,
+                percentile_cont(array[0.5, 0.9]) within group (order by s) as p
+         from (
+           -- A platform's clock may put a step a moment before the one it follows: counted as no time at all.
+           select greatest(extract(epoch from ${rawSql(`o.${end} - o.${start}`)}), 0)::float8 as s
+           from "order" o
+           where ${rawSql(`o.${end}`)} >= ${input.from} and ${rawSql(`o.${end}`)} < ${input.to}
+             and ${rawSql(`o.${start} is not null and ${which}`)} ${channel}
+         ) d`,
+      );
+      return { ...row, stage };
+    }),
   );
   const byStage = new Map(rows.map((r) => [r.stage, r]));
   return stages.map((stage) => {
