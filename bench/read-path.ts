@@ -20,23 +20,15 @@ import { Pool } from 'undici';
 import { seedOrders } from '../server/seed.js';
 import { freePort, startHubProcess } from '../test/support/hub-process.js';
 import { scratchDatabase } from '../test/support/scratch-database.js';
-import { percentile, serverUrl } from './support.js';
+import { countOption, percentile, serverUrl, stringOption } from './support.js';
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const value = Number(process.argv[i + 1]);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} needs a positive integer`);
-  return value;
-}
-const ORDERS = option('orders', 1_000_000);
-const CLIENTS = option('clients', 32);
-const SECONDS = option('seconds', 10);
-const PAIRS = option('pairs', 2);
-const SINGLE = option('single', 50);
+const ORDERS = countOption('orders', 1_000_000);
+const CLIENTS = countOption('clients', 32);
+const SECONDS = countOption('seconds', 10);
+const PAIRS = countOption('pairs', 2);
+const SINGLE = countOption('single', 50);
 const POSTGRAPHILE = !process.argv.includes('--no-postgraphile');
-const urlAt = process.argv.indexOf('--database-url');
-const GIVEN_URL = urlAt < 0 ? undefined : process.argv[urlAt + 1];
+const GIVEN_URL = stringOption('database-url');
 /** The hub's REQUEST_POOL_SIZE default: each side gets as many connections. */
 const POOL_SIZE = 10;
 const WINDOW_MS = 7 * 86_400_000;

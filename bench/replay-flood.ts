@@ -20,24 +20,16 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { graphql, startHubProcess } from '../test/support/hub-process.js';
 import { scratchDatabase } from '../test/support/scratch-database.js';
-import { percentile, serverUrl } from './support.js';
+import { countOption, percentile, serverUrl } from './support.js';
 import { followSeqs } from '../test/support/order-seqs.js';
 
 const LIVE = `subscription { orderStatusChanged(channelCode: "web") { seq } }`;
 const REPLAY = `subscription { orderStatusChanged(after: "0") { seq } }`;
 const PLACE = `mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`;
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const value = Number(process.argv[i + 1]);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} needs a positive whole number`);
-  return value;
-}
-
-const history = option('history', 5000);
-const replayers = option('replayers', 50);
-const liveCount = option('live', 300);
+const history = countOption('history', 5000);
+const replayers = countOption('replayers', 50);
+const liveCount = countOption('live', 300);
 
 function client(url: string, key: string): Client {
   return createClient({

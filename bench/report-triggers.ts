@@ -7,18 +7,11 @@ import pg from 'pg';
 import { startHubProcess } from '../test/support/hub-process.js';
 import { scratchDatabase } from '../test/support/scratch-database.js';
 import { ingestRun, prepareIngest } from './ingest-load.js';
-import { serverUrl } from './support.js';
+import { countOption, serverUrl } from './support.js';
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const value = Number(process.argv[i + 1]);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} needs a positive integer`);
-  return value;
-}
-const SECONDS = option('seconds', 15);
-const CONNECTIONS = option('connections', 32);
-const PAIRS = option('pairs', 3);
+const SECONDS = countOption('seconds', 15);
+const CONNECTIONS = countOption('connections', 32);
+const PAIRS = countOption('pairs', 3);
 const TRIGGERS: [table: string, trigger: string][] = [
   ['"order"', 'order_sales_insert'],
   ['"order"', 'order_sales_update'],

@@ -11,22 +11,11 @@ import { Pool } from 'undici';
 import { seedOrders } from '../server/seed.js';
 import { startHubProcess } from '../test/support/hub-process.js';
 import { scratchDatabase } from '../test/support/scratch-database.js';
-import { percentile, serverUrl } from './support.js';
+import { countOption, percentile, serverUrl, stringOption } from './support.js';
 
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? undefined : process.argv[i + 1];
-}
-function count(name: string, fallback: number): number {
-  const raw = option(name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} needs a positive integer`);
-  return value;
-}
-const RUNS = count('runs', 10);
-const ORDERS = count('orders', 100_000);
-const GIVEN_URL = option('database-url');
+const RUNS = countOption('runs', 10);
+const ORDERS = countOption('orders', 100_000);
+const GIVEN_URL = stringOption('database-url');
 const TIME_ZONE = 'Asia/Shanghai';
 const DAY_MS = 86_400_000;
 

@@ -121,3 +121,18 @@ export function largestUnderLimit(
   }
   return low;
 }
+
+/** The value after `--<name>` on the command line, if any. */
+export function stringOption(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? undefined : process.argv[i + 1];
+}
+
+/** `--<name> N`, a positive whole number, or `fallback` when absent. */
+export function countOption(name: string, fallback: number): number {
+  const raw = stringOption(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} needs a positive whole number`);
+  return value;
+}
