@@ -162,19 +162,33 @@ export class OrderLineResolver {
   }
 
   @FieldResolver(() => MoneyType)
-  async unitPrice(@Root() line: OrderLine | OrderLineRow, @Ctx() ctx: RequestContext): Promise<MoneyType> {
-    return { amount: line.unitPrice, currencyCode: await currencyOf(line, ctx) };
+  unitPrice(
+    @Root() line: OrderLine | OrderLineRow,
+    @Ctx() ctx: RequestContext,
+  ): MoneyType | Promise<MoneyType> {
+    return moneyOf(line.unitPrice, line, ctx);
   }
 
   @FieldResolver(() => MoneyType)
-  async lineTotal(@Root() line: OrderLine | OrderLineRow, @Ctx() ctx: RequestContext): Promise<MoneyType> {
-    return { amount: line.lineTotal, currencyCode: await currencyOf(line, ctx) };
+  lineTotal(
+    @Root() line: OrderLine | OrderLineRow,
+    @Ctx() ctx: RequestContext,
+  ): MoneyType | Promise<MoneyType> {
+    return moneyOf(line.lineTotal, line, ctx);
   }
 }
 
-async function currencyOf(line: OrderLine | OrderLineRow, ctx: RequestContext): Promise<string> {
-  const order = await ctx.loaders.orderById.load(line.order.id);
-  return order!.currencyCode;
+/** An amount of a line in its order's currency: at once for a line of a page's order, else through orderById. */
+function moneyOf(
+  amount: string,
+  line: OrderLine | OrderLineRow,
+  ctx: RequestContext,
+): MoneyType | Promise<MoneyType> {
+  const known = ctx.loaders.currencyByOrderId.get(line.order.id);
+  if (known !== undefined) return { amount, currencyCode: known };
+  return ctx.loaders.orderById
+    .load(line.order.id)
+    .then((order) => ({ amount, currencyCode: order!.currencyCode }));
 }
 
 @Resolver(() => ShipmentType)

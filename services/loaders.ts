@@ -121,6 +121,8 @@ export function createLoaders(em: EntityManager) {
       const byId = new Map(rows.map((r) => [r.id, r.raw]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
+    /** The currency of each order of a page read in this request (listOrders), so its lines' money needs no wait. */
+    currencyByOrderId: new Map<string, string>(),
     noticesByOrderId: many(Notice, 'order', (n) => n.order.id, { id: 'asc' }),
     reservationsByOrderId: many(Reservation, 'order', (r) => r.order!.id, { createdAt: 'asc', id: 'asc' }),
     // Live figures: batched but not cached, so a long-lived context (a subscription's) never shows old ones.

@@ -107,7 +107,10 @@ export async function listOrders(
           pageParams,
         );
   const nodes = rows.slice(0, limit).map((row) => toRow<OrderRow>(ctx.em, Order, row));
-  for (const node of nodes) ctx.loaders.orderById.prime(node.id, node);
+  for (const node of nodes) {
+    ctx.loaders.orderById.prime(node.id, node);
+    ctx.loaders.currencyByOrderId.set(node.id, node.currencyCode);
+  }
   const edges = nodes.map((node) => ({ cursor: encodeCursor(node, sort), node }));
   const countSql = `select 1 ${from} ${whereSql(where)}`;
   return {
