@@ -6,6 +6,7 @@ import { ChannelStockType } from '../schema/stock-sync.js';
 import { channelStockOf } from '../services/channel-stock.js';
 import { findProduct, listProducts, mapChannelSku, upsertProduct } from '../services/catalog.js';
 import type { RequestContext } from '../services/context.js';
+import type { ProductRow } from '../services/read-model.js';
 import { READ_CATALOG, WRITE_CATALOG } from './roles.js';
 
 @Resolver(() => ProductType)
@@ -56,7 +57,7 @@ export class ProductResolver {
   }
 
   @FieldResolver(() => InventoryItemType)
-  async inventory(@Root() product: Product, @Ctx() ctx: RequestContext) {
+  async inventory(@Root() product: Product | ProductRow, @Ctx() ctx: RequestContext) {
     return ctx.loaders.inventoryByProductId.load(product.id);
   }
 
@@ -64,7 +65,7 @@ export class ProductResolver {
     description:
       "The product's platform listings, and where each stands (a channel's key: its own channel's).",
   })
-  channelStock(@Root() product: Product, @Ctx() ctx: RequestContext) {
+  channelStock(@Root() product: Product | ProductRow, @Ctx() ctx: RequestContext) {
     return channelStockOf(ctx, product.id);
   }
 }

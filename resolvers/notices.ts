@@ -12,6 +12,7 @@ import {
 import { OrderType } from '../schema/order.js';
 import { JSONScalar } from '../schema/scalars.js';
 import type { RequestContext } from '../services/context.js';
+import type { ChannelRow, OrderRow } from '../services/read-model.js';
 import {
   noticeProviders,
   noticeTemplates,
@@ -85,7 +86,7 @@ export class NoticeResolver {
 @Resolver(() => OrderType)
 export class OrderNoticesResolver {
   @FieldResolver(() => [NoticeType], { description: 'Customer notices of its steps, oldest first.' })
-  notices(@Root() order: Order, @Ctx() ctx: RequestContext) {
+  notices(@Root() order: Order | OrderRow, @Ctx() ctx: RequestContext) {
     return ctx.loaders.noticesByOrderId.load(order.id);
   }
 }
@@ -93,12 +94,12 @@ export class OrderNoticesResolver {
 @Resolver(() => ChannelType)
 export class ChannelNoticesResolver {
   @FieldResolver(() => String, { description: 'Where its customers live: quiet hours and notice times.' })
-  timeZone(@Root() channel: Channel) {
+  timeZone(@Root() channel: Channel | ChannelRow) {
     return channel.timeZone;
   }
 
   @FieldResolver(() => [NoticeStep], { description: 'The steps its customers are told of.' })
-  noticeSteps(@Root() channel: Channel) {
+  noticeSteps(@Root() channel: Channel | ChannelRow) {
     return channel.noticeSteps ?? DEFAULT_STEPS;
   }
 }

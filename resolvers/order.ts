@@ -16,6 +16,7 @@ import { ChannelType } from '../schema/channel.js';
 import { JSONScalar } from '../schema/scalars.js';
 import { ProductType } from '../schema/stock.js';
 import type { RequestContext } from '../services/context.js';
+import type { OrderLineRow, OrderRow } from '../services/read-model.js';
 import {
   findOrder,
   findOrderByExternalId,
@@ -88,23 +89,23 @@ export class OrderResolver {
   }
 
   @FieldResolver(() => ChannelType)
-  channel(@Root() order: Order, @Ctx() ctx: RequestContext) {
+  channel(@Root() order: Order | OrderRow, @Ctx() ctx: RequestContext) {
     return ctx.loaders.channelById.load(order.channel.id);
   }
 
   @FieldResolver(() => JSONScalar, { nullable: true })
-  raw(@Root() order: Order, @Ctx() ctx: RequestContext) {
+  raw(@Root() order: Order | OrderRow, @Ctx() ctx: RequestContext) {
     return ctx.loaders.rawByOrderId.load(order.id);
   }
 
   @FieldResolver(() => MoneyType)
-  total(@Root() order: Order): MoneyType {
+  total(@Root() order: Order | OrderRow): MoneyType {
     return { amount: order.totalAmount, currencyCode: order.currencyCode };
   }
 
   @FieldResolver(() => [OrderLineType])
   async lines(
-    @Root() order: Order,
+    @Root() order: Order | OrderRow,
     @Ctx() ctx: RequestContext,
     @firstArg(NESTED.lines) first: number | null,
   ) {
@@ -113,7 +114,7 @@ export class OrderResolver {
 
   @FieldResolver(() => [ReservationType])
   async reservations(
-    @Root() order: Order,
+    @Root() order: Order | OrderRow,
     @Ctx() ctx: RequestContext,
     @firstArg(NESTED.reservations) first: number | null,
   ) {
@@ -122,7 +123,7 @@ export class OrderResolver {
 
   @FieldResolver(() => [ShipmentType])
   async shipments(
-    @Root() order: Order,
+    @Root() order: Order | OrderRow,
     @Ctx() ctx: RequestContext,
     @firstArg(NESTED.shipments) first: number | null,
   ) {
@@ -131,7 +132,7 @@ export class OrderResolver {
 
   @FieldResolver(() => [OrderEventType])
   async timeline(
-    @Root() order: Order,
+    @Root() order: Order | OrderRow,
     @Ctx() ctx: RequestContext,
     @firstArg(NESTED.timeline) first: number | null,
   ) {
@@ -139,13 +140,13 @@ export class OrderResolver {
   }
 
   @FieldResolver(() => OrderType, { nullable: true })
-  parent(@Root() order: Order, @Ctx() ctx: RequestContext) {
+  parent(@Root() order: Order | OrderRow, @Ctx() ctx: RequestContext) {
     return order.parent ? ctx.loaders.orderById.load(order.parent.id) : null;
   }
 
   @FieldResolver(() => [OrderType])
   async children(
-    @Root() order: Order,
+    @Root() order: Order | OrderRow,
     @Ctx() ctx: RequestContext,
     @firstArg(NESTED.children) first: number | null,
   ) {
@@ -156,24 +157,38 @@ export class OrderResolver {
 @Resolver(() => OrderLineType)
 export class OrderLineResolver {
   @FieldResolver(() => ProductType, { nullable: true })
-  product(@Root() line: OrderLine, @Ctx() ctx: RequestContext) {
+  product(@Root() line: OrderLine | OrderLineRow, @Ctx() ctx: RequestContext) {
     return line.product ? ctx.loaders.productById.load(line.product.id) : null;
   }
 
   @FieldResolver(() => MoneyType)
-  async unitPrice(@Root() line: OrderLine, @Ctx() ctx: RequestContext): Promise<MoneyType> {
-    return { amount: line.unitPrice, currencyCode: await currencyOf(line, ctx) };
+  unitPrice(
+    @Root() line: OrderLine | OrderLineRow,
+    @Ctx() ctx: RequestContext,
+  ): MoneyType | Promise<MoneyType> {
+    return moneyOf(line.unitPrice, line, ctx);
   }
 
   @FieldResolver(() => MoneyType)
-  async lineTotal(@Root() line: OrderLine, @Ctx() ctx: RequestContext): Promise<MoneyType> {
-    return { amount: line.lineTotal, currencyCode: await currencyOf(line, ctx) };
+  lineTotal(
+    @Root() line: OrderLine | OrderLineRow,
+    @Ctx() ctx: RequestContext,
+  ): MoneyType | Promise<MoneyType> {
+    return moneyOf(line.lineTotal, line, ctx);
   }
 }
 
-async function currencyOf(line: OrderLine, ctx: RequestContext): Promise<string> {
-  const order = await ctx.loaders.orderById.load(line.order.id);
-  return order!.currencyCode;
+/** An amount of a line in its order's currency: at once for a line of a page's order, else through orderById. */
+function moneyOf(
+  amount: string,
+  line: OrderLine | OrderLineRow,
+  ctx: RequestContext,
+): MoneyType | Promise<MoneyType> {
+  const known = ctx.loaders.currencyByOrderId.get(line.order.id);
+  if (known !== undefined) return { amount, currencyCode: known };
+  return ctx.loaders.orderById
+    .load(line.order.id)
+    .then((order) => ({ amount, currencyCode: order!.currencyCode }));
 }
 
 @Resolver(() => ShipmentType)

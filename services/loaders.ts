@@ -14,6 +14,13 @@ import {
   ShipmentEvent,
 } from '../entities/index.js';
 import { loadChannelApis, loadChannelStockByProduct, loadStockSyncSummaries } from './channel-stock.js';
+import {
+  readEntityRows,
+  type ChannelRow,
+  type OrderLineRow,
+  type OrderRow,
+  type ProductRow,
+} from './read-model.js';
 
 /**
  * Per-request batch loaders: every relation of the read side goes through one, so a
@@ -46,13 +53,35 @@ export function createLoaders(em: EntityManager) {
     });
   }
 
+  /**
+   * Plain rows (services/read-model.ts) by id: what the read side only shows, read without MikroORM's
+   * hydration and identity map.
+   */
+  function rowById<T extends { id: string }>(entity: EntityName<object>) {
+    return new DataLoader<string, T | null>(async (ids) => {
+      const rows = await readEntityRows<T>(em, entity, 'id', ids);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
+    });
+  }
+
   return {
-    channelById: one(Channel, 'id', (c) => c.id),
-    productById: one(Product, 'id', (p) => p.id),
+    channelById: rowById<ChannelRow>(Channel),
+    productById: rowById<ProductRow>(Product),
     productByCode: one(Product, 'productCode', (p) => p.productCode),
     inventoryByProductId: one(InventoryItem, 'product', (i) => i.product.id),
-    orderById: one(Order, 'id', (o) => o.id),
-    linesByOrderId: many(OrderLine, 'order', (l) => l.order.id, { lineNo: 'asc' }),
+    // Entities, but a page of orders primes it with the plain rows it read (listOrders).
+    orderById: new DataLoader<string, Order | OrderRow | null>(async (ids) => {
+      const rows = await em.find(Order, { id: { $in: [...ids] } });
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+    linesByOrderId: new DataLoader<string, OrderLineRow[]>(async (orderIds) => {
+      const rows = await readEntityRows<OrderLineRow>(em, OrderLine, 'order_id', orderIds, 't.line_no');
+      const byOrder = new Map<string, OrderLineRow[]>(orderIds.map((k) => [k, []]));
+      for (const row of rows) byOrder.get(row.order.id)?.push(row);
+      return orderIds.map((k) => byOrder.get(k)!);
+    }),
     childrenByParentId: many(Order, 'parent', (o) => o.parent!.id, {
       placedAt: 'asc',
       externalId: 'asc',
@@ -92,6 +121,8 @@ export function createLoaders(em: EntityManager) {
       const byId = new Map(rows.map((r) => [r.id, r.raw]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
+    /** The currency of each order of a page read in this request (listOrders), so its lines' money needs no wait. */
+    currencyByOrderId: new Map<string, string>(),
     noticesByOrderId: many(Notice, 'order', (n) => n.order.id, { id: 'asc' }),
     reservationsByOrderId: many(Reservation, 'order', (r) => r.order!.id, { createdAt: 'asc', id: 'asc' }),
     // Live figures: batched but not cached, so a long-lived context (a subscription's) never shows old ones.

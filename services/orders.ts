@@ -11,6 +11,7 @@ import type { RequestContext } from './context.js';
 import { BadUserInputError, ForbiddenError } from '../common/errors.js';
 import { pageSize, parseId } from './ids.js';
 import { readRows } from './read-db.js';
+import { rowColumns, toRow, type OrderRow } from './read-model.js';
 
 export interface OrderFilter {
   channelCodes?: string[] | null;
@@ -30,7 +31,8 @@ export interface OrderSort {
 }
 
 export interface OrderPage {
-  edges: { cursor: string; node: Order }[];
+  /** Plain rows (services/read-model.ts), not entities: a page only shows them. */
+  edges: { cursor: string; node: OrderRow }[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
   /** Counted only when asked for: a count reads every matching row, the page only its first few. */
   totalCount: () => Promise<number>;
@@ -47,7 +49,7 @@ const SORT_COLUMN: Record<OrderSortField, { column: string; cast: string }> = {
 const DEFAULT_SORT: OrderSort = { field: OrderSortField.PLACED_AT, direction: SortDirection.DESC };
 
 /** An order the caller may not see is FORBIDDEN, never silently absent: the id exists, the key is wrong. */
-async function visible(ctx: RequestContext, order: Order | null): Promise<Order | null> {
+async function visible<T extends Order | OrderRow>(ctx: RequestContext, order: T | null): Promise<T | null> {
   if (!order) return null;
   const scope = channelScope(ctx);
   if (scope !== null) {
@@ -57,7 +59,7 @@ async function visible(ctx: RequestContext, order: Order | null): Promise<Order 
   return order;
 }
 
-export async function findOrder(ctx: RequestContext, id: string): Promise<Order | null> {
+export async function findOrder(ctx: RequestContext, id: string): Promise<Order | OrderRow | null> {
   return visible(ctx, await ctx.loaders.orderById.load(parseId(id)));
 }
 
@@ -101,11 +103,14 @@ export async function listOrders(
       ? []
       : await readRows<Record<string, unknown>>(
           ctx.em,
-          `select ${orderColumns(ctx)} ${from} ${whereSql(pageWhere)} order by ${column} ${dir}, o.id ${dir} limit ${limit + 1}`,
+          `select ${rowColumns(ctx.em, Order, 'o')} ${from} ${whereSql(pageWhere)} order by ${column} ${dir}, o.id ${dir} limit ${limit + 1}`,
           pageParams,
         );
-  const nodes = rows.slice(0, limit).map((row) => ctx.em.map(Order, row));
-  for (const node of nodes) ctx.loaders.orderById.prime(node.id, node);
+  const nodes = rows.slice(0, limit).map((row) => toRow<OrderRow>(ctx.em, Order, row));
+  for (const node of nodes) {
+    ctx.loaders.orderById.prime(node.id, node);
+    ctx.loaders.currencyByOrderId.set(node.id, node.currencyCode);
+  }
   const edges = nodes.map((node) => ({ cursor: encodeCursor(node, sort), node }));
   const countSql = `select 1 ${from} ${whereSql(where)}`;
   return {
@@ -128,17 +133,6 @@ export async function listOrders(
       return Math.round(plan[0].Plan['Plan Rows']);
     },
   };
-}
-
-/** The order's stored columns but the lazy ones (the raw payload): a page reads what its nodes can show. */
-function orderColumns(ctx: RequestContext): string {
-  return ctx.em
-    .getMetadata()
-    .get(Order)
-    .props.filter((p) => !p.lazy && p.persist !== false && (p.kind === 'scalar' || p.kind === 'm:1'))
-    .flatMap((p) => p.fieldNames)
-    .map((name) => `o."${name}"`)
-    .join(', ');
 }
 
 /** The WHERE clauses (with `?` placeholders) of an order filter, the caller's channel scope included. */
@@ -199,7 +193,7 @@ interface Cursor {
   id: string;
 }
 
-function sortValue(order: Order, field: OrderSortField): string {
+function sortValue(order: Order | OrderRow, field: OrderSortField): string {
   switch (field) {
     case OrderSortField.PLACED_AT:
       return order.placedAt.toISOString();
@@ -210,7 +204,7 @@ function sortValue(order: Order, field: OrderSortField): string {
   }
 }
 
-function encodeCursor(order: Order, sort: OrderSort): string {
+function encodeCursor(order: Order | OrderRow, sort: OrderSort): string {
   const cursor: Cursor = {
     s: `${sort.field}:${sort.direction}`,
     v: sortValue(order, sort.field),
