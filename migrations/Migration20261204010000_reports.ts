@@ -79,25 +79,32 @@ begin
   delete from sales_hourly;
   return null;
 end $$;`);
+    // The order is found by its key alone, and sub-orders' lines count zero: with `parent_id is null` in the
+    // join, a table without statistics yet (a new hub) was read along its parent_id index, all of it, per call.
     this.addSql(`create or replace function hub_sales_on_line_change() returns trigger language plpgsql as $$
 begin
   if tg_op = 'INSERT' then
     insert into sales_hourly_change (hour, channel_id, status, currency_code, orders, units, revenue)
-    select date_trunc('hour', o.placed_at, 'UTC'), o.channel_id, o.status, o.currency_code, 0, sum(d.quantity), 0
-    from new_rows d join "order" o on o.id = d.order_id and o.parent_id is null
-    group by 1, 2, 3, 4;
+    select date_trunc('hour', o.placed_at, 'UTC'), o.channel_id, o.status, o.currency_code, 0,
+      sum(case when o.parent_id is null then d.quantity else 0 end), 0
+    from new_rows d join "order" o on o.id = d.order_id
+    group by 1, 2, 3, 4
+    having sum(case when o.parent_id is null then d.quantity else 0 end) <> 0;
   elsif tg_op = 'DELETE' then
     insert into sales_hourly_change (hour, channel_id, status, currency_code, orders, units, revenue)
-    select date_trunc('hour', o.placed_at, 'UTC'), o.channel_id, o.status, o.currency_code, 0, -sum(d.quantity), 0
-    from old_rows d join "order" o on o.id = d.order_id and o.parent_id is null
-    group by 1, 2, 3, 4;
+    select date_trunc('hour', o.placed_at, 'UTC'), o.channel_id, o.status, o.currency_code, 0,
+      -sum(case when o.parent_id is null then d.quantity else 0 end), 0
+    from old_rows d join "order" o on o.id = d.order_id
+    group by 1, 2, 3, 4
+    having sum(case when o.parent_id is null then d.quantity else 0 end) <> 0;
   else
     insert into sales_hourly_change (hour, channel_id, status, currency_code, orders, units, revenue)
-    select date_trunc('hour', o.placed_at, 'UTC'), o.channel_id, o.status, o.currency_code, 0, sum(d.quantity), 0
+    select date_trunc('hour', o.placed_at, 'UTC'), o.channel_id, o.status, o.currency_code, 0,
+      sum(case when o.parent_id is null then d.quantity else 0 end), 0
     from (select order_id, quantity from new_rows union all select order_id, -quantity from old_rows) d
-    join "order" o on o.id = d.order_id and o.parent_id is null
+    join "order" o on o.id = d.order_id
     group by 1, 2, 3, 4
-    having sum(d.quantity) <> 0;
+    having sum(case when o.parent_id is null then d.quantity else 0 end) <> 0;
   end if;
   return null;
 end $$;`);
