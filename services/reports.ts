@@ -8,11 +8,12 @@ import { joinSql, rawSql, sql, type SqlFragment } from './sql-fragment.js';
 
 /**
  * The analysts' reports, computed in PostgreSQL. Sales are orders without a parent (a split sale counts once,
- * its sub-orders are its parcels). salesReport and volumeAnomalies sum `sales_hourly` (kept by the database
- * in each change's transaction, see the reports migration) for whole UTC hours, and the orders themselves for
- * the parts of hours at the ends of the range; in a time zone whose offset is not a whole number of hours the
- * hourly sums do not fit its days, so the orders are read throughout. fulfillmentReport reads the milestone
- * times the status owner keeps on each order (paid, packed, shipped, delivered), by their indexes.
+ * its sub-orders are its parcels). salesReport sums `sales_hourly` (kept by the database in each change's
+ * transaction, see the reports migration) for whole UTC hours, and the orders themselves for the parts of hours
+ * at the ends of the range; volumeAnomalies counts whole hours from the same sums. In a time zone whose offset is
+ * not a whole number of hours the hourly sums do not fit its days and hours, so both read the orders instead.
+ * fulfillmentReport reads the milestone times the status owner keeps on each order (paid, packed, shipped,
+ * delivered), by their indexes.
  */
 
 export const DEFAULT_REPORT_TIME_ZONE = 'Asia/Shanghai';
