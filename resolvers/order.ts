@@ -1,4 +1,5 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import type { Order, OrderLine, Reservation, Shipment } from '../entities/index.js';
 import type { ShipmentMessage } from '../subscriptions/order-events.js';
 import { OrderFilterInput, OrderSortInput } from '../schema/inputs.js';
@@ -26,6 +27,7 @@ import {
 } from '../services/orders.js';
 import { firstItems, type NestedListBound } from '../services/ids.js';
 import { READ_ORDERS } from './roles.js';
+import { orderPageIncludes } from './selection.js';
 
 /** Lists under an order answer at most a page each, so nested selections have a bounded cost. */
 const NESTED: Record<
@@ -74,8 +76,9 @@ export class OrderResolver {
     @Arg('sort', () => OrderSortInput, { nullable: true }) sort: OrderSortInput | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Info() info: GraphQLResolveInfo,
   ) {
-    return listOrders(ctx, { filter, sort, first, after });
+    return listOrders(ctx, { filter, sort, first, after, include: orderPageIncludes(info) });
   }
 
   @Authorized(READ_ORDERS)

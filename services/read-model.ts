@@ -26,6 +26,8 @@ interface Column {
   name: string;
   embedded: string | null;
   kind: 'value' | 'date' | 'ref';
+  /** A value JS keeps as a string (a decimal, a uuid): sent through JSON as text, so no decimal is rounded. */
+  text: boolean;
 }
 
 interface RowShape {
@@ -56,6 +58,7 @@ function shapeOf(em: EntityManager, entity: EntityName<object>): RowShape {
       name: p.embedded ? p.embedded[1] : p.name,
       embedded: p.embedded ? p.embedded[0] : null,
       kind: p.kind === 'm:1' ? 'ref' : p.runtimeType === 'Date' ? 'date' : 'value',
+      text: p.kind === 'm:1' || p.runtimeType === 'string',
     }));
   const list = (alias: string) => columns.map((c) => `${alias}."${c.field}"`).join(', ');
   shape = { table: meta.tableName, columns, select: list };
@@ -66,6 +69,24 @@ function shapeOf(em: EntityManager, entity: EntityName<object>): RowShape {
 /** The select list of an entity's row, for a statement of one's own (`o."id", o."channel_id", …`). */
 export function rowColumns(em: EntityManager, entity: EntityName<object>, alias: string): string {
   return shapeOf(em, entity).select(alias);
+}
+
+/** json_build_object takes at most 100 arguments: 50 columns. */
+const JSON_OBJECT_COLUMNS = 50;
+
+/**
+ * An entity's row as a JSON object keyed by column name (`json_build_object('id', t."id", …)`), to nest rows
+ * in one statement; `toRow` shapes what it parses to as it does a row read with `rowColumns`.
+ */
+export function rowJson(em: EntityManager, entity: EntityName<object>, alias: string): string {
+  const pairs = shapeOf(em, entity).columns.map(
+    (c) => `'${c.field}', ${alias}."${c.field}"${c.text ? '::text' : ''}`,
+  );
+  const parts: string[] = [];
+  for (let i = 0; i < pairs.length; i += JSON_OBJECT_COLUMNS) {
+    parts.push(`jsonb_build_object(${pairs.slice(i, i + JSON_OBJECT_COLUMNS).join(', ')})`);
+  }
+  return parts.length === 1 ? parts[0].replace(/^jsonb/, 'json') : `(${parts.join(' || ')})::json`;
 }
 
 /** Shapes a row read with `rowColumns` (column names) as the entity's properties. */

@@ -98,4 +98,44 @@ describe('a page of orders with its relations', () => {
     expect(filtered.data.totalCountEstimate).toBeGreaterThan(0);
     expect(filtered.data.totalCountEstimate).toBeLessThanOrEqual(60);
   });
+
+  const SHOWN = `id externalId total { amount currencyCode }
+    channel { id code name platform isCore salesOpen ingestionModes health lastHeartbeatAt timeZone }
+    lines { id productCode quantity unitPrice { amount currencyCode } lineTotal { amount }
+            product { id productCode name coldChain } }`;
+
+  it('reads the channel, lines and products it shows in the page’s own statement, as the loaders give them', async () => {
+    await hub.orm.em
+      .getConnection()
+      .execute(`update channel set last_heartbeat_at = '2026-03-01T08:09:10.123Z' where code = 'tmall'`);
+    const page = await statementsOf(`{ orders(first: 50) { edges { node { ${SHOWN} } } } }`);
+    expect(page.sql).toHaveLength(1);
+    const nodes = (page.data.edges as { node: { id: string } }[]).map((e) => e.node);
+    expect(nodes).toHaveLength(50);
+
+    // The same orders one at a time: `order` reads through the loaders, a statement per relation.
+    for (const node of nodes.slice(0, 4)) {
+      const one = await hub.gql<{ order: unknown }>(`query One($id: ID!) { order(id: $id) { ${SHOWN} } }`, {
+        id: node.id,
+      });
+      expect(one.errors).toBeUndefined();
+      expect(one.data!.order).toEqual(node);
+    }
+    const line = (nodes[0] as unknown as { lines: { unitPrice: { amount: string }; product: unknown }[] }).lines;
+    expect(line.map((l) => l.unitPrice.amount)).toEqual(['12.50', '3.10', '1.00']);
+    expect(line[2].product).toBeNull();
+  });
+
+  it('finds what it shows under aliases and fragments, and skips what @skip leaves out', async () => {
+    const aliased = await statementsOf(`query { orders(first: 5) { edges { ...Shown } } }
+      fragment Shown on OrderEdge { node { shop: channel { code } items: lines { p: product { name } } } }`);
+    expect(aliased.sql).toHaveLength(1);
+    expect(aliased.sql[0]).toMatch(/order_line/);
+
+    const skipped = await statementsOf(
+      `{ orders(first: 5) { edges { node { id lines @skip(if: true) { quantity } channel { code } } } } }`,
+    );
+    expect(skipped.sql).toHaveLength(1);
+    expect(skipped.sql[0]).not.toMatch(/order_line/);
+  });
 });
