@@ -26,6 +26,7 @@ import {
   type OrderPage,
 } from '../services/orders.js';
 import { firstItems, type NestedListBound } from '../services/ids.js';
+import { whenLoaded } from '../services/loaders.js';
 import { READ_ORDERS } from './roles.js';
 import { orderPageIncludes } from './selection.js';
 
@@ -107,12 +108,14 @@ export class OrderResolver {
   }
 
   @FieldResolver(() => [OrderLineType])
-  async lines(
+  lines(
     @Root() order: Order | OrderRow,
     @Ctx() ctx: RequestContext,
     @firstArg(NESTED.lines) first: number | null,
   ) {
-    return firstItems(await ctx.loaders.linesByOrderId.load(order.id), first, NESTED.lines);
+    return whenLoaded(ctx.loaders.linesByOrderId.load(order.id), (lines) =>
+      firstItems(lines, first, NESTED.lines),
+    );
   }
 
   @FieldResolver(() => [ReservationType])

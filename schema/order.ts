@@ -4,13 +4,15 @@ import { OrderStatus, ReservationStatus, ShipmentStatus } from '../common/enums.
 import { DateTimeScalar, DecimalScalar, JSONScalar } from './scalars.js';
 import { ProductType } from './stock.js';
 
-@ObjectType('Money')
+// simpleResolvers, on the types a page of orders shows: their plain fields have no middleware and no per-field
+// auth, so graphql-js reads them itself rather than through a type-graphql wrapper per field of every row.
+@ObjectType('Money', { simpleResolvers: true })
 export class MoneyType {
   @Field(() => DecimalScalar) amount!: string;
   @Field(() => String) currencyCode!: string;
 }
 
-@ObjectType('Address')
+@ObjectType('Address', { simpleResolvers: true })
 export class AddressType {
   @Field(() => String, { nullable: true }) name!: string | null;
   @Field(() => String, { nullable: true }) phone!: string | null;
@@ -23,7 +25,7 @@ export class AddressType {
   @Field(() => Boolean, { description: 'Far-region flag used by split rules.' }) remote!: boolean;
 }
 
-@ObjectType('OrderLine')
+@ObjectType('OrderLine', { simpleResolvers: true })
 export class OrderLineType {
   @Field(() => ID) id!: string;
   @Field(() => String) productCode!: string;
@@ -34,14 +36,14 @@ export class OrderLineType {
   @Field(() => MoneyType) lineTotal!: MoneyType;
 }
 
-@ObjectType('ShipmentEvent')
+@ObjectType('ShipmentEvent', { simpleResolvers: true })
 export class ShipmentEventType {
   @Field(() => ShipmentStatus) status!: ShipmentStatus;
   @Field(() => String, { nullable: true }) description!: string | null;
   @Field(() => DateTimeScalar) occurredAt!: Date;
 }
 
-@ObjectType('Shipment')
+@ObjectType('Shipment', { simpleResolvers: true })
 export class ShipmentType {
   @Field(() => ID) id!: string;
   @Field(() => String) carrier!: string;
@@ -51,7 +53,7 @@ export class ShipmentType {
   @Field(() => DateTimeScalar) updatedAt!: Date;
 }
 
-@ObjectType('OrderEvent')
+@ObjectType('OrderEvent', { simpleResolvers: true })
 export class OrderEventType {
   @Field(() => ID, { description: 'Global, strictly increasing: the replay cursor.' }) seq!: string;
   @Field(() => ID) orderId!: string;
@@ -62,7 +64,7 @@ export class OrderEventType {
   @Field(() => String, { description: 'Channel code, "api", "logistics" or "system".' }) source!: string;
 }
 
-@ObjectType('Reservation')
+@ObjectType('Reservation', { simpleResolvers: true })
 export class ReservationType {
   @Field(() => ID) id!: string;
   @Field(() => String) productCode!: string;
@@ -72,7 +74,7 @@ export class ReservationType {
   @Field(() => OrderType, { nullable: true }) order!: OrderType | null;
 }
 
-@ObjectType('Order')
+@ObjectType('Order', { simpleResolvers: true })
 export class OrderType {
   @Field(() => ID, { description: 'Global order id, the same from sale to after-sale.' }) id!: string;
   @Field(() => ChannelType) channel!: ChannelType;
@@ -101,19 +103,19 @@ export class OrderType {
   raw!: unknown;
 }
 
-@ObjectType('PageInfo')
+@ObjectType('PageInfo', { simpleResolvers: true })
 export class PageInfoType {
   @Field(() => Boolean) hasNextPage!: boolean;
   @Field(() => String, { nullable: true }) endCursor!: string | null;
 }
 
-@ObjectType('OrderEdge')
+@ObjectType('OrderEdge', { simpleResolvers: true })
 export class OrderEdgeType {
   @Field(() => String) cursor!: string;
   @Field(() => OrderType) node!: OrderType;
 }
 
-@ObjectType('OrderConnection')
+@ObjectType('OrderConnection', { simpleResolvers: true })
 export class OrderConnectionType {
   @Field(() => [OrderEdgeType]) edges!: OrderEdgeType[];
   @Field(() => PageInfoType) pageInfo!: PageInfoType;

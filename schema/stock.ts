@@ -2,7 +2,9 @@ import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { StockAlertKind } from '../common/enums.js';
 import { DateTimeScalar } from './scalars.js';
 
-@ObjectType('InventoryItem')
+// simpleResolvers, on the types a page of orders shows: their plain fields have no middleware and no per-field
+// auth, so graphql-js reads them itself rather than through a type-graphql wrapper per field of every row.
+@ObjectType('InventoryItem', { simpleResolvers: true })
 export class InventoryItemType {
   @Field(() => String) productCode!: string;
   @Field(() => Int, { description: 'Physical units in the central pool.' }) onHand!: number;
@@ -12,7 +14,7 @@ export class InventoryItemType {
   @Field(() => DateTimeScalar) updatedAt!: Date;
 }
 
-@ObjectType('Product')
+@ObjectType('Product', { simpleResolvers: true })
 export class ProductType {
   @Field(() => ID) id!: string;
   @Field(() => String, { description: 'The canonical SKU every channel maps to.' }) productCode!: string;

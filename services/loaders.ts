@@ -28,6 +28,36 @@ import {
  */
 export type Loaders = ReturnType<typeof createLoaders>;
 
+/**
+ * A DataLoader that answers a key it already holds at once, not through a promise: a field whose value a page
+ * read beforehand (listOrders primes them) then completes synchronously, and graphql-js does the same work for
+ * each of a page's objects without a promise and a microtask per field.
+ */
+export class HeldLoader<V> {
+  private readonly held = new Map<string, V>();
+
+  constructor(private readonly loader: DataLoader<string, V>) {}
+
+  holds(key: string): boolean {
+    return this.held.has(key);
+  }
+
+  prime(key: string, value: V): void {
+    if (this.held.has(key)) return;
+    this.held.set(key, value);
+    this.loader.prime(key, value);
+  }
+
+  load(key: string): V | Promise<V> {
+    return this.held.has(key) ? this.held.get(key)! : this.loader.load(key);
+  }
+}
+
+/** `then` for a value that may already be there (HeldLoader): no promise when it is. */
+export function whenLoaded<V, R>(value: V | Promise<V>, next: (value: V) => R): R | Promise<R> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}
+
 export function createLoaders(em: EntityManager) {
   /** One row per key, by the column `key` names. */
   function one<T extends object>(entity: EntityName<T>, key: string, keyOf: (row: T) => string) {
@@ -58,11 +88,13 @@ export function createLoaders(em: EntityManager) {
    * hydration and identity map.
    */
   function rowById<T extends { id: string }>(entity: EntityName<object>) {
-    return new DataLoader<string, T | null>(async (ids) => {
-      const rows = await readEntityRows<T>(em, entity, 'id', ids);
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      return ids.map((id) => byId.get(id) ?? null);
-    });
+    return new HeldLoader(
+      new DataLoader<string, T | null>(async (ids) => {
+        const rows = await readEntityRows<T>(em, entity, 'id', ids);
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        return ids.map((id) => byId.get(id) ?? null);
+      }),
+    );
   }
 
   return {
@@ -76,12 +108,14 @@ export function createLoaders(em: EntityManager) {
       const byId = new Map(rows.map((r) => [r.id, r]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
-    linesByOrderId: new DataLoader<string, OrderLineRow[]>(async (orderIds) => {
-      const rows = await readEntityRows<OrderLineRow>(em, OrderLine, 'order_id', orderIds, 't.line_no');
-      const byOrder = new Map<string, OrderLineRow[]>(orderIds.map((k) => [k, []]));
-      for (const row of rows) byOrder.get(row.order.id)?.push(row);
-      return orderIds.map((k) => byOrder.get(k)!);
-    }),
+    linesByOrderId: new HeldLoader(
+      new DataLoader<string, OrderLineRow[]>(async (orderIds) => {
+        const rows = await readEntityRows<OrderLineRow>(em, OrderLine, 'order_id', orderIds, 't.line_no');
+        const byOrder = new Map<string, OrderLineRow[]>(orderIds.map((k) => [k, []]));
+        for (const row of rows) byOrder.get(row.order.id)?.push(row);
+        return orderIds.map((k) => byOrder.get(k)!);
+      }),
+    ),
     childrenByParentId: many(Order, 'parent', (o) => o.parent!.id, {
       placedAt: 'asc',
       externalId: 'asc',

@@ -161,7 +161,8 @@ export async function listOrders(
 /** The page's extra columns for what it includes, each a JSON value (read-model's rowJson). */
 function includedColumns(ctx: RequestContext, include: PageIncludes): string {
   let sql = '';
-  if (include.channel) sql += `, ${rowJson(ctx.em, Channel, 'c')} as page_channel`;
+  // As text: every row of a page carries its channel, and most pages have one; it is parsed once per channel.
+  if (include.channel) sql += `, ${rowJson(ctx.em, Channel, 'c')}::text as page_channel`;
   if (include.lines) {
     const line = include.lineProducts
       ? `json_build_object('line', ${rowJson(ctx.em, OrderLine, 'l')}, 'product', case when p.id is null then null else ${rowJson(ctx.em, Product, 'p')} end)`
@@ -175,8 +176,8 @@ function includedColumns(ctx: RequestContext, include: PageIncludes): string {
 
 /** Hands what the page read with its order to the loaders, so its field resolvers need no statement of their own. */
 function primeIncluded(ctx: RequestContext, node: OrderRow, row: Record<string, unknown>): void {
-  if (row.page_channel) {
-    const channel = toRow<ChannelRow>(ctx.em, Channel, row.page_channel as Record<string, unknown>);
+  if (row.page_channel && !ctx.loaders.channelById.holds(node.channel.id)) {
+    const channel = toRow<ChannelRow>(ctx.em, Channel, JSON.parse(row.page_channel as string));
     ctx.loaders.channelById.prime(channel.id, channel);
   }
   if (!row.page_lines) return;
