@@ -181,15 +181,15 @@ function primeIncluded(ctx: RequestContext, node: OrderRow, row: Record<string, 
     ctx.loaders.channelById.prime(channel.id, channel);
   }
   if (!row.page_lines) return;
-  const lines = (row.page_lines as { line: Record<string, unknown>; product?: Record<string, unknown> | null }[]).map(
-    ({ line, product }) => {
-      if (product) {
-        const read = toRow<ProductRow>(ctx.em, Product, product);
-        ctx.loaders.productById.prime(read.id, read);
-      }
-      return toRow<OrderLineRow>(ctx.em, OrderLine, line);
-    },
-  );
+  const lines = (
+    row.page_lines as { line: Record<string, unknown>; product?: Record<string, unknown> | null }[]
+  ).map(({ line, product }) => {
+    if (product) {
+      const read = toRow<ProductRow>(ctx.em, Product, product);
+      ctx.loaders.productById.prime(read.id, read);
+    }
+    return toRow<OrderLineRow>(ctx.em, OrderLine, line);
+  });
   ctx.loaders.linesByOrderId.prime(node.id, lines);
 }
 

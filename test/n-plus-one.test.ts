@@ -121,7 +121,8 @@ describe('a page of orders with its relations', () => {
       expect(one.errors).toBeUndefined();
       expect(one.data!.order).toEqual(node);
     }
-    const line = (nodes[0] as unknown as { lines: { unitPrice: { amount: string }; product: unknown }[] }).lines;
+    const line = (nodes[0] as unknown as { lines: { unitPrice: { amount: string }; product: unknown }[] })
+      .lines;
     expect(line.map((l) => l.unitPrice.amount)).toEqual(['12.50', '3.10', '1.00']);
     expect(line[2].product).toBeNull();
   });
