@@ -1,8 +1,9 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
 import { ConnectorHealth, IngestionMode, Platform } from '../common/enums.js';
 import { DateTimeScalar } from './scalars.js';
 
 @ObjectType('Channel')
+@Directive('@key(fields: "id")')
 export class ChannelType {
   @Field(() => ID) id!: string;
   @Field(() => String, { description: 'Unique slug, e.g. "douyin-live".' }) code!: string;

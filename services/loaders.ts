@@ -87,6 +87,7 @@ export function createLoaders(em: EntityManager) {
       externalId: 'asc',
       id: 'asc',
     }),
+    shipmentByTrackingNumber: one(Shipment, 'trackingNumber', (s) => s.trackingNumber),
     shipmentsByOrderId: many(Shipment, 'order', (s) => s.order.id, { createdAt: 'asc', id: 'asc' }),
     shipmentEventsByShipmentId: many(ShipmentEvent, 'shipment', (e) => e.shipment.id, {
       occurredAt: 'asc',

@@ -1,4 +1,4 @@
-import { Order, OrderEvent } from '../entities/index.js';
+import { Order, OrderEvent, type Shipment } from '../entities/index.js';
 import {
   OrderLevel,
   OrderSortField,
@@ -61,6 +61,13 @@ async function visible<T extends Order | OrderRow>(ctx: RequestContext, order: T
 
 export async function findOrder(ctx: RequestContext, id: string): Promise<Order | OrderRow | null> {
   return visible(ctx, await ctx.loaders.orderById.load(parseId(id)));
+}
+
+/** A shipment is seen as its order is: an order the caller may not see makes its shipment FORBIDDEN too. */
+export async function findShipment(ctx: RequestContext, trackingNumber: string): Promise<Shipment | null> {
+  const shipment = await ctx.loaders.shipmentByTrackingNumber.load(trackingNumber);
+  if (!shipment) return null;
+  return (await findOrder(ctx, shipment.order.id)) ? shipment : null;
 }
 
 export async function findOrderByExternalId(
