@@ -2,7 +2,14 @@ import 'reflect-metadata';
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { lexicographicSortSchema, parse, printSchema, type GraphQLSchema } from 'graphql';
+import {
+  GraphQLError,
+  lexicographicSortSchema,
+  parse,
+  printSchema,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
 import { buildSchema, createResolversMap, type AuthChecker, type PubSub } from 'type-graphql';
 import { resolvers } from '../resolvers/index.js';
 import { referenceResolvers } from '../resolvers/references.js';
@@ -74,3 +81,20 @@ export function printHubSchema(schema: GraphQLSchema): string {
 export function printHubSubgraph(schema: GraphQLSchema): string {
   return printSubgraphSchema(schema) + '\n';
 }
+
+/**
+ * With introspection off (GRAPHQL_INTROSPECTION=false), `_service { sdl }` is refused as introspection is: it is
+ * the same schema. A supergraph is then composed from schema/subgraph.graphql, published with each release.
+ */
+export const NoSubgraphSdlRule: ValidationRule = (context) => ({
+  Field(node) {
+    if (node.name.value === '_service' && context.getParentType() === context.getSchema().getQueryType()) {
+      context.reportError(
+        new GraphQLError(
+          'GraphQL introspection is not allowed here, nor the subgraph SDL (_service): compose from schema/subgraph.graphql.',
+          { nodes: node },
+        ),
+      );
+    }
+  },
+});
