@@ -140,21 +140,28 @@ export function countOption(name: string, fallback: number): number {
   return value;
 }
 
+/** The fields of each order of the read path's page. */
+export const PAGE_NODE = `id externalId status placedAt customerName total { amount currencyCode }
+      channel { code name platform }
+      lines { productCode quantity unitPrice { amount currencyCode } product { productCode name } }`;
+
 /**
  * The read path's page (issue 14): the `orders` page a frontend team asks for, a channel and a week, first 50,
- * newest first, with channel, lines and products.
+ * newest first, with channel, lines and products; `extra`: fields of each order beside the page's.
  */
-export const PAGE = `query Page($channel: String!, $from: DateTime!, $to: DateTime!) {
+export function pageQuery(extra: string): string {
+  return `query Page($channel: String!, $from: DateTime!, $to: DateTime!) {
   orders(first: 50, filter: { channelCodes: [$channel], placedFrom: $from, placedTo: $to },
          sort: { field: PLACED_AT, direction: DESC }) {
     pageInfo { hasNextPage }
     edges { node {
-      id externalId status placedAt customerName total { amount currencyCode }
-      channel { code name platform }
-      lines { productCode quantity unitPrice { amount currencyCode } product { productCode name } }
+      ${PAGE_NODE} ${extra}
     } }
   }
 }`;
+}
+
+export const PAGE = pageQuery('');
 
 export interface Variables {
   channel: string;

@@ -2,6 +2,8 @@ import { Kind, parse, type ObjectTypeDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Order, Product } from '../entities/index.js';
 import { composeSupergraph } from '../server/composition.js';
+import { hubSchema } from '../server/graphql-schema.js';
+import { queryCost } from '../server/query-limits.js';
 import { CRM_SDL, startCrmSubgraph, startGateway, type RunningServer } from './support/federation.js';
 import { seedChannel, seedOrder, seedProduct } from './support/fixtures.js';
 import { errorCodes, startTestHub, type GraphQLResponse, type TestHub } from './support/hub.js';
@@ -105,6 +107,32 @@ describe('the hub as an Apollo Federation 2 subgraph', () => {
     expect(forAll).toBeLessThanOrEqual(4);
   });
 
+  it('answers an Order entity as the orders page answers the same order', async () => {
+    const node = `id externalId status placedAt customerName total { amount currencyCode }
+      channel { code name platform }
+      lines { productCode quantity unitPrice { amount currencyCode } product { productCode name } }`;
+    const page = await hub.gql<{ orders: { edges: { node: { id: string } }[] } }>(
+      `{ orders(first: 20) { edges { node { ${node} } } } }`,
+    );
+    const nodes = page.data!.orders.edges.map((e) => e.node);
+    const viaEntities = await hub.gql<{ _entities: unknown[] }>(
+      `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Order { ${node} } } }`,
+      { representations: nodes.map((n) => ({ __typename: 'Order', id: n.id })) },
+    );
+    expect(viaEntities.errors).toBeUndefined();
+    expect(viaEntities.data!._entities).toEqual(nodes);
+  });
+
+  it('costs an _entities batch one item per representation', async () => {
+    const schema = await hubSchema();
+    const cost = (n: number) =>
+      queryCost(schema, {
+        document: parse(ENTITIES),
+        variables: { representations: orders.slice(0, n).map(orderRef) },
+      });
+    expect(cost(100)).toBe(cost(10) * 10);
+  });
+
   it('resolves channels by id, products by id and by productCode, shipments by tracking number', async () => {
     const response = await entities([
       { __typename: 'Channel', id: tmallId },
@@ -187,11 +215,8 @@ describe('the hub as an Apollo Federation 2 subgraph', () => {
     const servers: RunningServer[] = [];
     try {
       const crm = await startCrmSubgraph({
-        segments: new Map([
-          [orders[0].id, 'VIP'],
-          [orders[1].id, 'NEW'],
-        ]),
-        reviews: new Map([['TEA-1', [{ stars: 5, text: 'Fragrant' }]]]),
+        segmentOf: (id) => ({ [orders[0].id]: 'VIP', [orders[1].id]: 'NEW' })[id] ?? null,
+        reviewsOf: (code) => (code === 'TEA-1' ? [{ stars: 5, text: 'Fragrant' }] : []),
         followedUp: followed.map((o) => o.id),
       });
       servers.push(crm);

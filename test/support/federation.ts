@@ -28,10 +28,9 @@ export interface RunningServer {
 }
 
 export interface CrmData {
-  /** Segment by the hub's order id. */
-  segments: Map<string, string>;
-  /** Reviews by productCode. */
-  reviews: Map<string, { stars: number; text: string }[]>;
+  /** The segment of the customer of an order, by the hub's order id. */
+  segmentOf(orderId: string): string | null;
+  reviewsOf(productCode: string): { stars: number; text: string }[];
   /** What `followedUpOrders` answers: order ids. */
   followedUp: string[];
 }
@@ -47,11 +46,11 @@ export async function startCrmSubgraph(data: CrmData): Promise<RunningServer> {
         Query: { followedUpOrders: () => data.followedUp.map((id) => ({ id })) },
         Order: {
           __resolveReference: (order: { id: string }) => order,
-          customerSegment: (order: { id: string }) => data.segments.get(order.id) ?? null,
+          customerSegment: (order: { id: string }) => data.segmentOf(order.id),
         },
         Product: {
           __resolveReference: (product: { productCode: string }) => product,
-          reviews: (product: { productCode: string }) => data.reviews.get(product.productCode) ?? [],
+          reviews: (product: { productCode: string }) => data.reviewsOf(product.productCode),
         },
       },
     }),
