@@ -1,8 +1,9 @@
 import 'reflect-metadata';
-import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
+import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import {
+  executeSync,
   GraphQLError,
   lexicographicSortSchema,
   parse,
@@ -77,9 +78,10 @@ export function printHubSchema(schema: GraphQLSchema): string {
   return printSchema(lexicographicSortSchema(schema)) + '\n';
 }
 
-/** What `_service { sdl }` answers: the SDL a router composes, with the `@link` and the `@key`s. */
+/** What `_service { sdl }` answers (asked, so that it is the same text): the SDL a router composes. */
 export function printHubSubgraph(schema: GraphQLSchema): string {
-  return printSubgraphSchema(schema) + '\n';
+  const { data } = executeSync({ schema, document: parse('{ _service { sdl } }') });
+  return (data as { _service: { sdl: string } })._service.sdl + '\n';
 }
 
 /**
