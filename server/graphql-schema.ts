@@ -4,7 +4,6 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import {
   executeSync,
-  GraphQLError,
   lexicographicSortSchema,
   parse,
   printSchema,
@@ -17,6 +16,7 @@ import { referenceResolvers } from '../resolvers/references.js';
 import '../schema/enums.js';
 import type { Role } from '../common/enums.js';
 import { DateTimeScalar } from '../schema/scalars.js';
+import { BadUserInputError } from '../common/errors.js';
 import { assertRole } from '../services/access.js';
 import type { RequestContext } from '../services/context.js';
 
@@ -92,9 +92,8 @@ export const NoSubgraphSdlRule: ValidationRule = (context) => ({
   Field(node) {
     if (node.name.value === '_service' && context.getParentType() === context.getSchema().getQueryType()) {
       context.reportError(
-        new GraphQLError(
-          'GraphQL introspection is not allowed here, nor the subgraph SDL (_service): compose from schema/subgraph.graphql.',
-          { nodes: node },
+        new BadUserInputError(
+          'The subgraph SDL (_service) is not served where introspection is off: compose from schema/subgraph.graphql.',
         ),
       );
     }
