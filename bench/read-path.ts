@@ -20,7 +20,19 @@ import { Pool } from 'undici';
 import { seedOrders } from '../server/seed.js';
 import { freePort, startHubProcess } from '../test/support/hub-process.js';
 import { scratchDatabase } from '../test/support/scratch-database.js';
-import { countOption, percentile, serverUrl, stringOption } from './support.js';
+import {
+  ask,
+  countOption,
+  firstDifference,
+  load,
+  PAGE,
+  pageWindows,
+  percentile,
+  serverUrl,
+  stringOption,
+  type Target,
+  type Variables,
+} from './support.js';
 
 const ORDERS = countOption('orders', 1_000_000);
 const CLIENTS = countOption('clients', 32);
@@ -31,19 +43,6 @@ const POSTGRAPHILE = !process.argv.includes('--no-postgraphile');
 const GIVEN_URL = stringOption('database-url');
 /** The hub's REQUEST_POOL_SIZE default: each side gets as many connections. */
 const POOL_SIZE = 10;
-const WINDOW_MS = 7 * 86_400_000;
-
-const PAGE = `query Page($channel: String!, $from: DateTime!, $to: DateTime!) {
-  orders(first: 50, filter: { channelCodes: [$channel], placedFrom: $from, placedTo: $to },
-         sort: { field: PLACED_AT, direction: DESC }) {
-    pageInfo { hasNextPage }
-    edges { node {
-      id externalId status placedAt customerName total { amount currencyCode }
-      channel { code name platform }
-      lines { productCode quantity unitPrice { amount currencyCode } product { productCode name } }
-    } }
-  }
-}`;
 
 /**
  * The same page in PostGraphile's shape (Amber preset, connection filter with relation filters): the channel
@@ -113,12 +112,6 @@ function fromPostGraphile(body: unknown): unknown {
       },
     },
   };
-}
-
-interface Variables {
-  channel: string;
-  from: string;
-  to: string;
 }
 
 /** The same page as the hub gives it, from two statements: the orders, then their lines with products. */
@@ -270,75 +263,6 @@ async function startPostGraphile(databaseUrl: string) {
   return { base: `http://127.0.0.1:${port}`, stop };
 }
 
-interface Target {
-  name: string;
-  base: string;
-  headers: Record<string, string>;
-  /** The GraphQL query it is sent (the bare handler reads only the variables). */
-  query: string;
-  /** Its answer as the hub's JSON, for the check. */
-  asHub?: (body: unknown) => unknown;
-}
-
-/** Where two JSON values first differ, as a path with both values there (for the check's message). */
-function firstDifference(a: unknown, b: unknown, path = '$'): string | undefined {
-  if (isDeepStrictEqual(a, b)) return undefined;
-  if (typeof a === 'object' && typeof b === 'object' && a !== null && b !== null) {
-    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    for (const k of keys) {
-      const found = firstDifference(
-        (a as Record<string, unknown>)[k],
-        (b as Record<string, unknown>)[k],
-        `${path}.${k}`,
-      );
-      if (found) return found;
-    }
-  }
-  return `${path} (${JSON.stringify(a)?.slice(0, 200)} against ${JSON.stringify(b)?.slice(0, 200)})`;
-}
-
-async function ask(client: Pool, target: Target, variables: Variables): Promise<unknown> {
-  const reply = await client.request({
-    method: 'POST',
-    path: '/graphql',
-    headers: { 'content-type': 'application/json', ...target.headers },
-    body: JSON.stringify({ query: target.query, variables }),
-  });
-  const body = (await reply.body.json()) as { errors?: unknown };
-  if (reply.statusCode !== 200 || body.errors) {
-    throw new Error(`${target.name} answered ${reply.statusCode}: ${JSON.stringify(body).slice(0, 500)}`);
-  }
-  return body;
-}
-
-async function load(target: Target, windows: Variables[], clients: number, seconds: number) {
-  const client = new Pool(target.base, { connections: clients });
-  const latencies: number[] = [];
-  let next = 0;
-  const deadline = performance.now() + seconds * 1000;
-  const started = performance.now();
-  try {
-    await Promise.all(
-      Array.from({ length: clients }, async () => {
-        while (performance.now() < deadline) {
-          const t = performance.now();
-          await ask(client, target, windows[next++ % windows.length]);
-          latencies.push(performance.now() - t);
-        }
-      }),
-    );
-  } finally {
-    await client.close();
-  }
-  latencies.sort((a, b) => a - b);
-  const elapsed = (performance.now() - started) / 1000;
-  return {
-    rate: latencies.length / elapsed,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-  };
-}
-
 const database = GIVEN_URL
   ? { url: GIVEN_URL, drop: async () => undefined }
   : await scratchDatabase(serverUrl, 'bench_read_path');
@@ -366,22 +290,7 @@ try {
   }
   // After the hub has migrated the database: PostGraphile introspects it when it starts.
   if (POSTGRAPHILE) postgraphile = await startPostGraphile(database.url);
-  // A week in each busy channel, spread over the seeded year, the same list for every side.
-  const { rows: channels } = await pool.query<{ code: string; first: Date; last: Date }>(
-    `select c.code, min(o.placed_at) as first, max(o.placed_at) as last from "order" o
-       join channel c on c.id = o.channel_id group by c.code having count(*) >= 1000 order by count(*) desc`,
-  );
-  const windows: Variables[] = [];
-  for (let i = 0; i < 400; i++) {
-    const c = channels[i % channels.length];
-    const span = c.last.getTime() - c.first.getTime() - WINDOW_MS;
-    const from = c.first.getTime() + Math.floor((((i * 7919) % 1000) / 1000) * Math.max(span, 0));
-    windows.push({
-      channel: c.code,
-      from: new Date(from).toISOString(),
-      to: new Date(from + WINDOW_MS).toISOString(),
-    });
-  }
+  const windows = await pageWindows(pool);
   const targets: Target[] = [
     { name: 'hub', base: hub.base, headers: { authorization: `Bearer ${hub.adminKey}` }, query: PAGE },
     { name: 'hand-written SQL', base: hand.base, headers: {}, query: PAGE },

@@ -1,6 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { parse, type GraphQLSchema } from 'graphql';
+import type pg from 'pg';
+import { Pool } from 'undici';
 import { queryCost } from '../server/query-limits.js';
 
 /**
@@ -135,4 +138,125 @@ export function countOption(name: string, fallback: number): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} needs a positive whole number`);
   return value;
+}
+
+/** The fields of each order of the read path's page. */
+export const PAGE_NODE = `id externalId status placedAt customerName total { amount currencyCode }
+      channel { code name platform }
+      lines { productCode quantity unitPrice { amount currencyCode } product { productCode name } }`;
+
+/**
+ * The read path's page (issue 14): the `orders` page a frontend team asks for, a channel and a week, first 50,
+ * newest first, with channel, lines and products; `extra`: fields of each order beside the page's.
+ */
+export function pageQuery(extra: string): string {
+  return `query Page($channel: String!, $from: DateTime!, $to: DateTime!) {
+  orders(first: 50, filter: { channelCodes: [$channel], placedFrom: $from, placedTo: $to },
+         sort: { field: PLACED_AT, direction: DESC }) {
+    pageInfo { hasNextPage }
+    edges { node {
+      ${PAGE_NODE} ${extra}
+    } }
+  }
+}`;
+}
+
+export const PAGE = pageQuery('');
+
+export interface Variables {
+  channel: string;
+  from: string;
+  to: string;
+}
+
+const WINDOW_MS = 7 * 86_400_000;
+
+/** 400 weeks, each in a busy channel (1,000 orders or more), spread over its orders' span: the same list for every side. */
+export async function pageWindows(pool: pg.Pool): Promise<Variables[]> {
+  const { rows: channels } = await pool.query<{ code: string; first: Date; last: Date }>(
+    `select c.code, min(o.placed_at) as first, max(o.placed_at) as last from "order" o
+       join channel c on c.id = o.channel_id group by c.code having count(*) >= 1000 order by count(*) desc`,
+  );
+  const windows: Variables[] = [];
+  for (let i = 0; i < 400; i++) {
+    const c = channels[i % channels.length];
+    const span = c.last.getTime() - c.first.getTime() - WINDOW_MS;
+    const from = c.first.getTime() + Math.floor((((i * 7919) % 1000) / 1000) * Math.max(span, 0));
+    windows.push({
+      channel: c.code,
+      from: new Date(from).toISOString(),
+      to: new Date(from + WINDOW_MS).toISOString(),
+    });
+  }
+  return windows;
+}
+
+export interface Target {
+  name: string;
+  base: string;
+  headers: Record<string, string>;
+  /** The GraphQL query it is sent (the bare handler reads only the variables). */
+  query: string;
+  /** Its answer as the hub's JSON, for the check. */
+  asHub?: (body: unknown) => unknown;
+}
+
+export async function ask(client: Pool, target: Target, variables: Variables): Promise<unknown> {
+  const reply = await client.request({
+    method: 'POST',
+    path: '/graphql',
+    headers: { 'content-type': 'application/json', ...target.headers },
+    body: JSON.stringify({ query: target.query, variables }),
+  });
+  const body = (await reply.body.json()) as { errors?: unknown };
+  if (reply.statusCode !== 200 || body.errors) {
+    throw new Error(`${target.name} answered ${reply.statusCode}: ${JSON.stringify(body).slice(0, 500)}`);
+  }
+  return body;
+}
+
+/** `clients` clients asking `target` for the windows in turn, each its next as soon as it has its answer. */
+export async function load(target: Target, windows: Variables[], clients: number, seconds: number) {
+  const client = new Pool(target.base, { connections: clients });
+  const latencies: number[] = [];
+  let next = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const started = performance.now();
+  try {
+    await Promise.all(
+      Array.from({ length: clients }, async () => {
+        while (performance.now() < deadline) {
+          const t = performance.now();
+          await ask(client, target, windows[next++ % windows.length]);
+          latencies.push(performance.now() - t);
+        }
+      }),
+    );
+  } finally {
+    await client.close();
+  }
+  latencies.sort((a, b) => a - b);
+  const elapsed = (performance.now() - started) / 1000;
+  return {
+    rate: latencies.length / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
+/** Where two JSON values first differ, as a path with both values there (for the check's message). */
+export function firstDifference(a: unknown, b: unknown, path = '$'): string | undefined {
+  if (isDeepStrictEqual(a, b)) return undefined;
+  if (typeof a === 'object' && typeof b === 'object' && a !== null && b !== null) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const k of keys) {
+      const found = firstDifference(
+        (a as Record<string, unknown>)[k],
+        (b as Record<string, unknown>)[k],
+        `${path}.${k}`,
+      );
+      if (found) return found;
+    }
+  }
+  return `${path} (${JSON.stringify(a)?.slice(0, 200)} against ${JSON.stringify(b)?.slice(0, 200)})`;
 }

@@ -184,17 +184,16 @@ export class OrderLineResolver {
   }
 }
 
-/** An amount of a line in its order's currency: at once for a line of a page's order, else through orderById. */
+/** An amount of a line in its order's currency: at once for a line of a page's order (held), else through orderById. */
 function moneyOf(
   amount: string,
   line: OrderLine | OrderLineRow,
   ctx: RequestContext,
 ): MoneyType | Promise<MoneyType> {
-  const known = ctx.loaders.currencyByOrderId.get(line.order.id);
-  if (known !== undefined) return { amount, currencyCode: known };
-  return ctx.loaders.orderById
-    .load(line.order.id)
-    .then((order) => ({ amount, currencyCode: order!.currencyCode }));
+  return whenLoaded(ctx.loaders.orderById.load(line.order.id), (order) => ({
+    amount,
+    currencyCode: order!.currencyCode,
+  }));
 }
 
 @Resolver(() => ShipmentType)

@@ -1,4 +1,4 @@
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
 import { ChannelType } from './channel.js';
 import { OrderStatus, ReservationStatus, ShipmentStatus } from '../common/enums.js';
 import { DateTimeScalar, DecimalScalar, JSONScalar } from './scalars.js';
@@ -44,6 +44,7 @@ export class ShipmentEventType {
 }
 
 @ObjectType('Shipment', { simpleResolvers: true })
+@Directive('@key(fields: "trackingNumber")')
 export class ShipmentType {
   @Field(() => ID) id!: string;
   @Field(() => String) carrier!: string;
@@ -75,6 +76,7 @@ export class ReservationType {
 }
 
 @ObjectType('Order', { simpleResolvers: true })
+@Directive('@key(fields: "id")')
 export class OrderType {
   @Field(() => ID, { description: 'Global order id, the same from sale to after-sale.' }) id!: string;
   @Field(() => ChannelType) channel!: ChannelType;

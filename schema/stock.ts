@@ -1,4 +1,4 @@
-import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { Directive, Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { StockAlertKind } from '../common/enums.js';
 import { DateTimeScalar } from './scalars.js';
 
@@ -15,6 +15,8 @@ export class InventoryItemType {
 }
 
 @ObjectType('Product', { simpleResolvers: true })
+@Directive('@key(fields: "id")')
+@Directive('@key(fields: "productCode")')
 export class ProductType {
   @Field(() => ID) id!: string;
   @Field(() => String, { description: 'The canonical SKU every channel maps to.' }) productCode!: string;

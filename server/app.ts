@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -47,7 +48,7 @@ import type { HubConfig } from './config.js';
 import { formatHubError, logUnexpected } from './errors.js';
 import { Role } from '../common/enums.js';
 import { ForbiddenError, HubError } from '../common/errors.js';
-import { hubSchema } from './graphql-schema.js';
+import { hubSchema, NoSubgraphSdlRule } from './graphql-schema.js';
 import type { Logger } from './logger.js';
 import { assertQueryCost, queryLimitRules, type QueryLimits } from './query-limits.js';
 import { openRequestOrm } from './orm.js';
@@ -239,11 +240,12 @@ export function hubServices(
 export async function createHub(deps: HubDeps): Promise<Hub> {
   const { config, logger, orm } = deps;
   const schema = await hubSchema();
-  const queryLimits = queryLimitRules(config);
+  const limitRules = queryLimitRules(config);
+  const validationRules = config.graphqlIntrospection ? limitRules : [...limitRules, NoSubgraphSdlRule];
   // With introspection off, the websocket refuses it too (Apollo adds the same rule on HTTP).
   const wsRules = config.graphqlIntrospection
-    ? queryLimits
-    : [...queryLimits, NoSchemaIntrospectionCustomRule];
+    ? validationRules
+    : [...validationRules, NoSchemaIntrospectionCustomRule];
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -334,7 +336,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
 
   const apollo = new ApolloServer<RequestContext>({
     schema,
-    validationRules: queryLimits,
+    validationRules,
     introspection: config.graphqlIntrospection,
     // The hub handles SIGTERM and SIGINT itself, draining HTTP and websockets in order.
     stopOnTerminationSignals: false,
@@ -351,6 +353,9 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       // The hub sets no cache hints; on, the plugin wraps every field's resolver to look for them (~10 % of
       // the CPU of a page of orders).
       ApolloServerPluginCacheControlDisabled(),
+      // A federation router asks for field timings (ftv1) with a header; errors in them stay masked (the
+      // default). Named here, Apollo does not add it itself with a line on stdout outside the JSON logs.
+      ApolloServerPluginInlineTrace(),
     ],
   });
   await apollo.start();

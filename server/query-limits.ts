@@ -93,6 +93,9 @@ const pageCost: ComplexityEstimator = ({ type, field, args, childComplexity }) =
   if (field.args.some((arg) => (PAGE_ARGUMENTS as readonly string[]).includes(arg.name))) {
     return LARGEST_PAGE * each;
   }
+  // A federation router's batch (`_entities`): one item per representation it sends.
+  if (field.name === '_entities' && Array.isArray(args.representations))
+    return args.representations.length * each;
   if (getNamedType(field.type).name === 'JSON') return JSON_VALUE_COST;
   if (!isListType(getNullableType(field.type))) return each;
   if (isLeafType(getNamedType(field.type))) return 1;

@@ -2,7 +2,8 @@ import { InventoryItem, Product } from '../entities/index.js';
 import type { RequestContext } from './context.js';
 import { BadUserInputError, NotFoundError } from '../common/errors.js';
 import { requireChannel } from './channels.js';
-import { pageSize } from './ids.js';
+import { pageSize, parseId } from './ids.js';
+import type { ProductRow } from './read-model.js';
 import { listingProblem } from './stock-sync/platforms/index.js';
 
 export interface ProductInput {
@@ -15,6 +16,10 @@ const PRODUCT_CODE = /^[\w.\-/]{1,128}$/;
 
 export async function findProduct(ctx: RequestContext, productCode: string): Promise<Product | null> {
   return ctx.loaders.productByCode.load(productCode);
+}
+
+export async function findProductById(ctx: RequestContext, id: string): Promise<ProductRow | null> {
+  return ctx.loaders.productById.load(parseId(id));
 }
 
 export async function requireProduct(ctx: RequestContext, productCode: string): Promise<Product> {

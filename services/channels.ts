@@ -11,6 +11,8 @@ import {
   StorefrontNotPushedError,
 } from '../common/errors.js';
 import { MIN_SECRET_LENGTH } from '../common/hmac.js';
+import { parseId } from './ids.js';
+import type { ChannelRow } from './read-model.js';
 
 const CODE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -33,6 +35,13 @@ export async function listChannels(ctx: RequestContext): Promise<Channel[]> {
 export async function findChannel(ctx: RequestContext, code: string): Promise<Channel | null> {
   assertChannelAccess(ctx, code);
   return ctx.em.findOne(Channel, { code });
+}
+
+/** A channel by id, seen as `findChannel` sees it by code: a channel-bound key only its own. */
+export async function findChannelById(ctx: RequestContext, id: string): Promise<ChannelRow | null> {
+  const channel = await ctx.loaders.channelById.load(parseId(id));
+  if (channel) assertChannelAccess(ctx, channel.code);
+  return channel;
 }
 
 export async function requireChannel(ctx: RequestContext, code: string): Promise<Channel> {

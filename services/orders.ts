@@ -1,4 +1,4 @@
-import { Channel, Order, OrderEvent, OrderLine, Product } from '../entities/index.js';
+import { Channel, Order, OrderEvent, OrderLine, Product, type Shipment } from '../entities/index.js';
 import {
   OrderLevel,
   OrderSortField,
@@ -82,6 +82,13 @@ export async function findOrder(ctx: RequestContext, id: string): Promise<Order 
   return visible(ctx, await ctx.loaders.orderById.load(parseId(id)));
 }
 
+/** A shipment is seen as its order is: an order the caller may not see makes its shipment FORBIDDEN too. */
+export async function findShipment(ctx: RequestContext, trackingNumber: string): Promise<Shipment | null> {
+  const shipment = await ctx.loaders.shipmentByTrackingNumber.load(trackingNumber);
+  if (!shipment) return null;
+  return (await findOrder(ctx, shipment.order.id)) ? shipment : null;
+}
+
 export async function findOrderByExternalId(
   ctx: RequestContext,
   channelCode: string,
@@ -130,7 +137,6 @@ export async function listOrders(
   const nodes = rows.slice(0, limit).map((row) => {
     const node = toRow<OrderRow>(ctx.em, Order, row);
     ctx.loaders.orderById.prime(node.id, node);
-    ctx.loaders.currencyByOrderId.set(node.id, node.currencyCode);
     primeIncluded(ctx, node, row);
     return node;
   });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { buildSchema, findBreakingChanges } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { hubSchema, printHubSchema } from '../server/graphql-schema.js';
+import { hubSchema, printHubSchema, printHubSubgraph } from '../server/graphql-schema.js';
 
 const contract = buildSchema(readFileSync(new URL('../schema/contract.graphql', import.meta.url), 'utf8'));
 
@@ -15,6 +15,13 @@ describe('the served schema', () => {
     const committed = readFileSync(new URL('../schema/schema.graphql', import.meta.url), 'utf8');
     expect(committed, 'run `npm run schema:print` and commit the result').toBe(
       printHubSchema(await hubSchema()),
+    );
+  });
+
+  it('is committed as the subgraph SDL too (schema/subgraph.graphql), not stale', async () => {
+    const committed = readFileSync(new URL('../schema/subgraph.graphql', import.meta.url), 'utf8');
+    expect(committed, 'run `npm run schema:print` and commit the result').toBe(
+      printHubSubgraph(await hubSchema()),
     );
   });
 });

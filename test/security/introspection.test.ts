@@ -71,6 +71,18 @@ describe('with GRAPHQL_INTROSPECTION=false (production)', () => {
     expect(page.body).not.toMatch(/<html/i);
   });
 
+  it('refuses the subgraph SDL (_service) as it refuses introspection, and still answers _entities', async () => {
+    const res = await hub.gql(`{ _service { sdl } }`);
+    expect(errorCodes(res)).toEqual(['BAD_USER_INPUT']);
+    expect(res.data ?? null).toBeNull();
+    const ws = await wsExecute(hub.wsClient(), `{ _service { sdl } }`);
+    expect(errorCodes(ws)).toEqual(['BAD_USER_INPUT']);
+    const entities = await hub.gql(
+      `{ _entities(representations: [{ __typename: "Product", productCode: "NONE" }]) { __typename } }`,
+    );
+    expect(entities).toEqual({ data: { _entities: [null] } });
+  });
+
   it('still answers ordinary queries, __typename included', async () => {
     const res = await hub.gql(`{ __typename channels { code } }`);
     expect(res.errors).toBeUndefined();
