@@ -254,10 +254,9 @@ export async function runDemo(settings: DemoSettings, io: DemoIo): Promise<DemoS
   }
 
   const { liveStream, silence } = SCENE;
-  const channelName = (code: string) => CHANNELS.find((c) => c.code === code)!.name;
   at(liveStream.from, async () =>
     out(
-      `${clock(liveStream.from)}  ${channelName(liveStream.channel)} goes live: ${liveStream.multiplier}× the orders ` +
+      `${clock(liveStream.from)}  ${liveStream.channel} starts a live stream: ${liveStream.multiplier}× the orders ` +
         `for ${liveStream.to - liveStream.from} min, all ${HOT_PRODUCT}`,
     ),
   );
@@ -265,14 +264,21 @@ export async function runDemo(settings: DemoSettings, io: DemoIo): Promise<DemoS
   at(silence.from, async () =>
     out(`${clock(silence.from)}  ${silence.channel} goes silent: its pushes stop until ${clock(silence.to)}`),
   );
-  at(silence.to, async () => out(`${clock(silence.to)}  ${silence.channel} sends orders again`));
-  at(SCENE.restockAt, async () => {
-    try {
-      await restock(hub, plan, out);
-    } catch (err) {
-      fail('restock', err);
-    }
+  /** A moment of the day's story; a failure is counted, never thrown into the clock's loop. */
+  const scene = (minute: number, what: string, action: () => Promise<void>) =>
+    at(minute, () => action().catch((err: unknown) => fail(what, err)));
+  scene(silence.to, 'lastOrderAt', async () => {
+    // What an operator sees of the outage: the channel's last order, hours of the day ago.
+    const { channel } = await hub.gql<{ channel: { lastOrderAt: string | null } }>(
+      `query($code: String!) { channel(code: $code) { lastOrderAt } }`,
+      { code: silence.channel },
+    );
+    out(
+      `${clock(silence.to)}  ${silence.channel} sends orders again; the hub's lastOrderAt for it was ` +
+        `${channel.lastOrderAt ?? 'never'}, ${(silence.to - silence.from) / 60} simulated hours ago`,
+    );
   });
+  scene(SCENE.restockAt, 'restock', () => restock(hub, plan, out));
 
   if (!settings.carrier)
     out(
@@ -320,6 +326,8 @@ export async function runDemo(settings: DemoSettings, io: DemoIo): Promise<DemoS
       inFlight.add(running);
     }
     if (minute % 60 === 59) {
+      // Each simulated hour ends when its requests have been answered, so its line counts all of them.
+      await Promise.all(inFlight);
       out(hourLine(minute, summary));
       await pollAlerts().catch((err: unknown) => fail('stockAlerts', err));
     }
@@ -419,7 +427,7 @@ function hourLine(minute: number, summary: DemoSummary): string {
   const total = (field: keyof ChannelFigures) =>
     Object.values(summary.channels).reduce((sum, figures) => sum + figures[field], 0);
   return (
-    `${clock(hour * 60)}  ${String(inHour).padStart(4)} orders (${perChannel})  ` +
+    `${clock(hour * 60)}-${clock(hour * 60 + 60)}  ${String(inHour).padStart(4)} orders (${perChannel})  ` +
     `day: ${total('orders')} orders, ${total('paid')} paid, ${total('shipped')} shipped, ${total('delivered')} delivered`
   );
 }
