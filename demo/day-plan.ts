@@ -238,6 +238,10 @@ function generator(seed: number) {
   return { next, int, pick, weighted };
 }
 
+/** A channel's orders in an hour of a normal day. */
+export const usualOrders = (ordersPerDay: number, channel: DemoChannel, hour: number) =>
+  (ordersPerDay * channel.share * HOURLY[hour]) / HOURLY_SUM;
+
 /** What share of each platform's unpaid orders are never paid. */
 function unpaidShare(channel: DemoChannel): number {
   if (!pushesUnpaid(channel.platform)) return 0;
@@ -265,15 +269,14 @@ export function planDay(ordersPerDay: number, seed: number): DayPlan {
   const hot = PRODUCTS.find((p) => p.productCode === HOT_PRODUCT)!;
 
   for (let minute = 0; minute < MINUTES_PER_DAY; minute++) {
-    const perMinute = (ordersPerDay * HOURLY[Math.floor(minute / 60)]) / HOURLY_SUM / 60;
     for (const channel of CHANNELS) {
+      const perMinute = usualOrders(ordersPerDay, channel, Math.floor(minute / 60)) / 60;
       const { liveStream, silence } = SCENE;
       const live = channel.code === liveStream.channel && minute >= liveStream.from && minute < liveStream.to;
       const silent = channel.code === silence.channel && minute >= silence.from && minute < silence.to;
       // Orders are owed at a steady fraction per minute and sent as they add up to whole ones: the counts
       // follow the curve exactly, with no luck involved.
-      const due =
-        (owed.get(channel.code) ?? 0) + perMinute * channel.share * (live ? liveStream.multiplier : 1);
+      const due = (owed.get(channel.code) ?? 0) + perMinute * (live ? liveStream.multiplier : 1);
       const count = Math.floor(due);
       owed.set(channel.code, due - count);
       if (silent) continue;

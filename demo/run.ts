@@ -9,6 +9,7 @@ import {
   clock,
   planDay,
   pushesUnpaid,
+  usualOrders,
   type DayPlan,
   type PlannedOrder,
 } from './day-plan.js';
@@ -328,7 +329,7 @@ export async function runDemo(settings: DemoSettings, io: DemoIo): Promise<DemoS
     if (minute % 60 === 59) {
       // Each simulated hour ends when its requests have been answered, so its line counts all of them.
       await Promise.all(inFlight);
-      out(hourLine(minute, summary));
+      out(hourLine(minute, summary, settings.orders));
       await pollAlerts().catch((err: unknown) => fail('stockAlerts', err));
     }
   }
@@ -420,9 +421,17 @@ async function restock(hub: HubClient, plan: DayPlan, out: (line: string) => voi
   out(`${clock(SCENE.restockAt)}  restock: ${HOT_PRODUCT} back to ${target} available`);
 }
 
-function hourLine(minute: number, summary: DemoSummary): string {
+function hourLine(minute: number, summary: DemoSummary, ordersPerDay: number): string {
   const hour = Math.floor(minute / 60);
-  const perChannel = CHANNELS.map((c) => `${c.short} ${summary.perHour[c.code][hour]}`).join(' ');
+  const { silence } = SCENE;
+  const silent = (code: string) =>
+    code === silence.channel && hour * 60 >= silence.from && hour * 60 < silence.to;
+  // A silent channel's hour beside what a normal day brings then: the gap a VOLUME_ANOMALY alert reports.
+  const perChannel = CHANNELS.map(
+    (c) =>
+      `${c.short} ${summary.perHour[c.code][hour]}` +
+      (silent(c.code) ? ` (silent, ~${Math.round(usualOrders(ordersPerDay, c, hour))} usual)` : ''),
+  ).join(' ');
   const inHour = CHANNELS.reduce((sum, c) => sum + summary.perHour[c.code][hour], 0);
   const total = (field: keyof ChannelFigures) =>
     Object.values(summary.channels).reduce((sum, figures) => sum + figures[field], 0);
