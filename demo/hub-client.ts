@@ -3,6 +3,9 @@
 /** A failure the user can act on, printed as it is (no stack). */
 export class DemoError extends Error {}
 
+/** The hub does not answer at all: nothing more can be done against it. */
+export class HubUnreachable extends DemoError {}
+
 interface GraphQLError {
   message: string;
   extensions?: { code?: string };
@@ -110,7 +113,7 @@ export class HubClient {
         response = await fetch(`${this.base}${path}`, { method: 'POST', headers, body });
       } catch (err) {
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        throw new DemoError(
+        throw new HubUnreachable(
           `Cannot reach the hub at ${this.base} (${cause?.code ?? cause?.message ?? (err as Error).message}). ` +
             'Start it first (npm start) or pass its address with --url.',
         );

@@ -3,7 +3,7 @@ import { runDemo } from './run.js';
 import { readSettings, USAGE } from './settings.js';
 
 // `npm run demo`: a compressed day of orders against a running hub. Exit 0 when the day ran (failures it met
-// are in the summary), 1 when it could not run, 2 for a usage error, 130 when interrupted.
+// are in the summary), 1 when it could not run or the hub went away, 2 for a usage error, 130 when interrupted.
 
 let settings;
 try {
@@ -19,7 +19,7 @@ process.once('SIGTERM', () => controller.abort());
 
 try {
   const summary = await runDemo(settings, { out: (line) => console.log(line), signal: controller.signal });
-  process.exitCode = summary.interrupted ? 130 : 0;
+  process.exitCode = summary.hubLost ? 1 : summary.interrupted ? 130 : 0;
 } catch (err) {
   if (!(err instanceof DemoError)) throw err;
   console.error(err.message);

@@ -13,7 +13,7 @@ import {
   type DayPlan,
   type PlannedOrder,
 } from './day-plan.js';
-import { DemoError, HubClient } from './hub-client.js';
+import { DemoError, HubClient, HubUnreachable } from './hub-client.js';
 import { signedCarrierEvent, signedPush, type DemoOrder } from './platforms.js';
 import type { DemoSettings } from './settings.js';
 
@@ -50,7 +50,9 @@ export interface DemoSummary {
   errorCount: number;
   /** The first few failures, as the hub answered them. */
   errors: string[];
+  /** Stopped before the day was over: Ctrl-C, or the hub stopped answering (`hubLost`). */
   interrupted: boolean;
+  hubLost: boolean;
 }
 
 export interface DemoIo {
@@ -82,7 +84,10 @@ interface OrderState {
 
 /** Drives the hub through the planned day; resolves with what happened once it is over (or interrupted). */
 export async function runDemo(settings: DemoSettings, io: DemoIo): Promise<DemoSummary> {
-  const { out, signal } = io;
+  const { out } = io;
+  // The day stops on Ctrl-C, or when the hub stops answering.
+  const lost = new AbortController();
+  const signal = AbortSignal.any([io.signal, lost.signal]);
   const hub = new HubClient(settings);
   const plan = planDay(settings.orders, settings.seed);
   const msPerMinute = (settings.minutes * 60_000) / MINUTES_PER_DAY;
@@ -107,8 +112,13 @@ export async function runDemo(settings: DemoSettings, io: DemoIo): Promise<DemoS
     errorCount: 0,
     errors: [],
     interrupted: false,
+    hubLost: false,
   };
   const fail = (what: string, err: unknown) => {
+    if (err instanceof HubUnreachable && !lost.signal.aborted) {
+      out(err.message);
+      lost.abort();
+    }
     summary.errorCount++;
     const message = `${what}: ${err instanceof Error ? err.message : String(err)}`;
     if (summary.errors.length < KEPT_ERRORS) summary.errors.push(message);
@@ -334,15 +344,18 @@ export async function runDemo(settings: DemoSettings, io: DemoIo): Promise<DemoS
     }
   }
   summary.interrupted = signal.aborted;
+  summary.hubLost = lost.signal.aborted;
   const late = Date.now() - startMs - MINUTES_PER_DAY * msPerMinute;
   if (late > 1000)
     out(`The day ended ${Math.round(late / 1000)} s late: the hub took longer than the clock allowed.`);
-  if (summary.interrupted) out('Interrupted: letting the requests under way finish.');
+  if (summary.interrupted && !summary.hubLost) out('Interrupted: letting the requests under way finish.');
   await Promise.all(inFlight);
 
   if (!summary.interrupted) await waitForHolds(hub, settings, startedAt, signal, out);
-  await countTimeouts(hub, startedAt, states, summary).catch((err: unknown) => fail('unpaid orders', err));
-  await pollAlerts().catch((err: unknown) => fail('stockAlerts', err));
+  if (!summary.hubLost) {
+    await countTimeouts(hub, startedAt, states, summary).catch((err: unknown) => fail('unpaid orders', err));
+    await pollAlerts().catch((err: unknown) => fail('stockAlerts', err));
+  }
   for (const line of summaryLines(summary)) out(line);
   return summary;
 }

@@ -11,6 +11,7 @@ import type { DemoSettings } from '../demo/settings.js';
 import { signatureValid } from '../server/webhook-signature.js';
 import { createTestDatabase } from './support/database.js';
 import { graphql, startHubProcess, type HubProcess } from './support/hub-process.js';
+import { startTcpProxy } from './support/tcp-proxy.js';
 
 const MAIN = fileURLToPath(new URL('../dist/demo/main.js', import.meta.url));
 const CARRIER_SECRET = 'sf-carrier-secret-0123456789abcdef0123';
@@ -223,6 +224,26 @@ describe('npm run demo against a running hub', () => {
     expect(code).toBe(130);
     expect(output).toContain('Interrupted: letting the requests under way finish.');
     expect(output).toContain('Summary (interrupted):');
+  });
+
+  it('stops with what it did when the hub stops answering', async () => {
+    const port = Number(new URL(hub.base).port);
+    const proxy = await startTcpProxy('127.0.0.1', port);
+    try {
+      const lost = await runDemo(
+        { ...settings(), url: `http://127.0.0.1:${proxy.port}`, minutes: 0.2, orders: 10 },
+        {
+          out: (line) => {
+            if (line.startsWith('Set up ')) void proxy.cut();
+          },
+          signal: new AbortController().signal,
+        },
+      );
+      expect(lost).toMatchObject({ hubLost: true, interrupted: true });
+      expect(lost.errors[0]).toContain(`Cannot reach the hub at http://127.0.0.1:${proxy.port}`);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('says what is missing when it has no key, and when the hub cannot be reached', async () => {
