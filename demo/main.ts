@@ -5,6 +5,11 @@ import { readSettings, USAGE } from './settings.js';
 // `npm run demo`: a compressed day of orders against a running hub. Exit 0 when the day ran (failures it met
 // are in the summary), 1 when it could not run or the hub went away, 2 for a usage error, 130 when interrupted.
 
+if (process.argv.includes('--help')) {
+  console.log(`Usage: ${USAGE}`);
+  process.exit(0);
+}
+
 let settings;
 try {
   settings = readSettings(process.argv.slice(2), process.env);
