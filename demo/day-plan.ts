@@ -265,7 +265,6 @@ export function planDay(ordersPerDay: number, seed: number): DayPlan {
   const random = generator(seed);
   const orders: PlannedOrder[] = [];
   const owed = new Map<string, number>();
-  const normalProducts = PRODUCTS;
   const hot = PRODUCTS.find((p) => p.productCode === HOT_PRODUCT)!;
 
   for (let minute = 0; minute < MINUTES_PER_DAY; minute++) {
@@ -284,7 +283,7 @@ export function planDay(ordersPerDay: number, seed: number): DayPlan {
         const lineCount = channel.platform === Platform.KUAISHOU || live ? 1 : random.int(1, 3);
         const lines: DemoLine[] = [];
         for (let l = 0; l < lineCount; l++) {
-          const product = live ? hot : random.weighted(normalProducts);
+          const product = live ? hot : random.weighted(PRODUCTS);
           if (lines.some((line) => line.productCode === product.productCode)) continue;
           lines.push({
             productCode: product.productCode,
