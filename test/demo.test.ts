@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,10 +19,14 @@ const NON_CORE = CHANNELS.filter((c) => !c.isCore)
   .map((c) => c.code)
   .sort();
 
+/** Demo processes started by the tests, killed after them if still running. */
+const children: ChildProcess[] = [];
+
 /** The compiled `npm run demo` with these arguments; its exit code and output once it has exited. */
 function demoProcess(args: string[], onStdout: (text: string) => void = () => {}) {
   const { HUB_ADMIN_KEY: _key, CARRIER_WEBHOOK_SECRETS: _secrets, ...env } = process.env;
   const child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -136,6 +140,8 @@ describe('npm run demo against a running hub', () => {
   });
 
   afterAll(async () => {
+    for (const child of children)
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await hub?.stop();
     await db?.drop();
   });
