@@ -64,7 +64,13 @@ async function start() {
   const scheduler = startHubScheduler({ config, logger, orm, hub: hub.services });
   // Without a key no credentials can be opened: the pushes would only fail.
   const stockSync = secretBox
-    ? await startHubStockSync({ config, databaseUrl, logger, sealer: secretBox })
+    ? await startHubStockSync({
+        config,
+        databaseUrl,
+        logger,
+        sealer: secretBox,
+        metrics: hub.services.metrics,
+      })
     : null;
   // Endpoint secrets are sealed with the same key: without it there are no endpoints to send to.
   const webhooks =

@@ -106,6 +106,7 @@ export async function startTestHub(
         databaseUrl: connectUrl,
         logger,
         sealer: secretBox!,
+        metrics: hub.services.metrics,
         settings: options.stockSync,
       })
     : null;
