@@ -79,7 +79,10 @@ export async function expireHolds(ctx: RequestContext, batchSize = 500): Promise
       const orderIds = [...new Set(rows.map((r) => r.order_id).filter((id): id is string => id !== null))];
       const released = orderIds.length ? await timeOutOrders(tx, orderIds) : [];
       await evaluateStockLevels(tx, [...byProduct.keys(), ...released], ctx.hub.settings);
-      return { all: rows.length, ofOrders: orderIds.length && rows.filter((r) => r.order_id !== null).length };
+      return {
+        all: rows.length,
+        ofOrders: orderIds.length && rows.filter((r) => r.order_id !== null).length,
+      };
     });
     // Counted once committed: a batch rolled back expired nothing.
     ctx.hub.metrics.held('order', 'expired', expired.ofOrders);

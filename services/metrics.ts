@@ -89,13 +89,16 @@ export class HubMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    const metrics = this;
+    // The gauges' collect() gets the gauge as `this`: the sources are reached through these.
+    const subscriptionStats = () => this.subscriptions?.();
+    const pools = this.pools;
+    const oldestPush = () => this.stockSyncQueue?.();
     new Gauge({
       name: 'hub_subscriptions_open',
       help: 'GraphQL subscriptions (graphql-ws) open on this process.',
       registers: [this.registry],
       collect() {
-        const stats = metrics.subscriptions?.();
+        const stats = subscriptionStats();
         if (stats) this.set(stats.subscribers);
       },
     });
@@ -104,7 +107,7 @@ export class HubMetrics {
       help: 'Source streams serving them (identical subscriptions share one).',
       registers: [this.registry],
       collect() {
-        const stats = metrics.subscriptions?.();
+        const stats = subscriptionStats();
         if (stats) this.set(stats.groups);
       },
     });
@@ -115,7 +118,7 @@ export class HubMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const [pool, figures] of metrics.pools) {
+        for (const [pool, figures] of pools) {
           const f = figures();
           this.set({ pool, state: 'used' }, f.used);
           this.set({ pool, state: 'free' }, f.free);
@@ -128,7 +131,7 @@ export class HubMetrics {
       help: 'Age of the oldest stock push that is due and not yet taken (0: none), read from the queue at scrape time.',
       registers: [this.registry],
       async collect() {
-        const age = await metrics.stockSyncQueue?.();
+        const age = await oldestPush();
         if (age !== null && age !== undefined) this.set(age);
       },
     });

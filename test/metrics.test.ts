@@ -5,7 +5,17 @@ import { expireHolds } from '../services/inventory.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 import { Scrape } from './support/prometheus-text.js';
+import {
+  connectFake,
+  createChannel,
+  createProduct,
+  openDb,
+  startSyncFake,
+  type SyncDb,
+  type SyncFake,
+} from './support/stock-sync.js';
 import { feed } from './support/subscribe.js';
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 import { waitFor } from './support/wait.js';
 import { deliver, sample } from './support/webhooks.js';
 
@@ -32,7 +42,11 @@ describe('GET /metrics', () => {
       after.value(name, labels) - before.value(name, labels);
   }
 
-  function taobaoOrder(status: string, code = 'MILK-1L', tid = `34872166551904${String(++seq).padStart(5, '0')}`) {
+  function taobaoOrder(
+    status: string,
+    code = 'MILK-1L',
+    tid = `34872166551904${String(++seq).padStart(5, '0')}`,
+  ) {
     const payload = sample('taobao');
     payload.tid_str = tid;
     payload.tid = Number(tid);
@@ -131,7 +145,8 @@ describe('GET /metrics', () => {
       {},
     );
     await waitFor(
-      async () => (await scrape()).value('hub_subscriptions_open') === before.value('hub_subscriptions_open') + 2,
+      async () =>
+        (await scrape()).value('hub_subscriptions_open') === before.value('hub_subscriptions_open') + 2,
       'two subscriptions open',
     );
     const [{ n: eventsBefore }] = await sql<{ n: number }>('select count(*)::int as n from order_event');
@@ -173,7 +188,9 @@ describe('GET /metrics', () => {
       await tx.execute('select 1');
       return scrape();
     });
-    expect(inTransaction.value('hub_db_pool_connections', { pool: 'main', state: 'used' })).toBe(usedIdle + 1);
+    expect(inTransaction.value('hub_db_pool_connections', { pool: 'main', state: 'used' })).toBe(
+      usedIdle + 1,
+    );
     expect(inTransaction.value('hub_db_pool_connections', { pool: 'main', state: 'pending' })).toBe(0);
 
     // A listing's push due a minute ago and not taken (this hub runs no stock sync).
@@ -182,5 +199,111 @@ describe('GET /metrics', () => {
          run_at => now() - interval '60 seconds')`,
     );
     expect((await scrape()).value('hub_stock_sync_oldest_pending_seconds')).toBeGreaterThanOrEqual(60);
+  });
+});
+
+describe('GET /metrics: the stock sync and the outbound webhooks of the same process', () => {
+  let hub: TestHub;
+  let db: SyncDb;
+  let base: string;
+  const fakes: SyncFake[] = [];
+  const receivers: WebhookReceiver[] = [];
+
+  async function scrape(): Promise<Scrape> {
+    const response = await fetch(`${base}/metrics`);
+    expect(response.status).toBe(200);
+    return new Scrape(await response.text());
+  }
+
+  beforeAll(async () => {
+    hub = await startTestHub('metrics-workers', {
+      env: { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_SCHEDULE: '20ms', WEBHOOK_TIMEOUT_MS: '2000' },
+      stockSync: { pollIntervalMs: 100, sweepIntervalMs: 1000, retryBaseMs: 100, retryMaxMs: 1000 },
+      webhooks: { pollIntervalMs: 50, sweepIntervalMs: 1000 },
+    });
+    base = hub.url.replace(/\/graphql$/, '');
+    db = openDb(hub.database.url);
+  });
+
+  afterAll(async () => {
+    await db?.end();
+    await hub?.close();
+    await Promise.all([...fakes.map((f) => f.fake.close()), ...receivers.map((r) => r.close())]);
+  });
+
+  it('counts pushes by platform and outcome, and shows the stock sync pool', async () => {
+    const before = await scrape();
+    await createProduct(db, 'TEA-500G', 20);
+    await createChannel(db, 'jd-main', 'JD');
+    await createChannel(db, 'youzan-main', 'YOUZAN');
+    fakes.push(await startSyncFake('JD'), await startSyncFake('YOUZAN'));
+    await connectFake(db, {
+      channelCode: 'jd-main',
+      sync: fakes[0],
+      productCodes: ['TEA-500G'],
+      pushDelayMs: 50,
+    });
+    // The platform knows none of this channel's SKUs: refused for good.
+    await connectFake(db, {
+      channelCode: 'youzan-main',
+      sync: fakes[1],
+      productCodes: ['TEA-500G'],
+      pushDelayMs: 50,
+      addToFake: false,
+    });
+    await waitFor(async () => {
+      const states = await db.sql<{ sync_state: string }>(
+        `select cs.sync_state from channel_sku cs join channel c on c.id = cs.channel_id order by c.code`,
+      );
+      return states.map((s) => s.sync_state).join() === 'IN_SYNC,FAILED';
+    }, 'one listing in step, one failed');
+    await waitFor(
+      async () => (await scrape()).value('hub_stock_alerts_total', { kind: 'STOCK_SYNC_FAILED' }) === 1,
+      'the STOCK_SYNC_FAILED alert heard',
+    );
+    const after = await scrape();
+    const d = (labels: Record<string, string>) =>
+      after.value('hub_stock_sync_pushes_total', labels) -
+      before.value('hub_stock_sync_pushes_total', labels);
+    expect(d({ platform: 'JD', outcome: 'set' })).toBe(1);
+    expect(d({ platform: 'YOUZAN', outcome: 'failed' })).toBe(1);
+    expect(d({})).toBe(2);
+    expect(after.has('hub_db_pool_connections', { pool: 'stock-sync', state: 'used' })).toBe(true);
+    expect(after.has('hub_db_pool_connections', { pool: 'webhooks', state: 'used' })).toBe(true);
+  });
+
+  it('counts outbound attempts: delivered, retrying and given up', async () => {
+    const secret = 'taobao-webhook-secret-0123456789ab';
+    await createChannel(db, 'taobao-main', 'TAOBAO', { webhookSecret: secret });
+    const ok = await startWebhookReceiver();
+    const broken = await startWebhookReceiver();
+    receivers.push(ok, broken);
+    broken.answer(500);
+    for (const receiver of [ok, broken]) {
+      const response = await hub.gql<{ createWebhookEndpoint: { secret: string } }>(
+        `mutation($input: WebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret } }`,
+        { input: { url: receiver.url, events: ['ORDER_CREATED'], channelCodes: ['taobao-main'] } },
+      );
+      expect(response.errors).toBeUndefined();
+      receiver.secrets.push(response.data!.createWebhookEndpoint.secret);
+    }
+    const before = await scrape();
+    expect((await deliver(base, 'taobao-main', sample('taobao'), { secret })).status).toBe(200);
+    const attempts = (s: Scrape, outcome: string) =>
+      s.value('hub_outbound_webhook_attempts_total', { outcome });
+    // One schedule step: the broken endpoint's delivery is tried twice, then given up.
+    await waitFor(async () => {
+      const now = await scrape();
+      return (
+        attempts(now, 'failed') === attempts(before, 'failed') + 1 &&
+        attempts(now, 'delivered') === attempts(before, 'delivered') + 1
+      );
+    }, 'one delivered, the broken one given up');
+    const after = await scrape();
+    expect(['delivered', 'retrying', 'failed'].map((o) => attempts(after, o) - attempts(before, o))).toEqual([
+      1, 1, 1,
+    ]);
+    expect(ok.accepted()).toHaveLength(1);
+    expect(broken.received).toHaveLength(2);
   });
 });
