@@ -81,7 +81,7 @@ export async function expireHolds(ctx: RequestContext, batchSize = 500): Promise
       await evaluateStockLevels(tx, [...byProduct.keys(), ...released], ctx.hub.settings);
       return {
         all: rows.length,
-        ofOrders: orderIds.length && rows.filter((r) => r.order_id !== null).length,
+        ofOrders: rows.filter((r) => r.order_id !== null).length,
       };
     });
     // Counted once committed: a batch rolled back expired nothing.
