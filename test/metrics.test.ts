@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Platform } from '../common/enums.js';
+import { loadConfig } from '../server/config.js';
 import { RequestContext } from '../services/context.js';
 import { expireHolds } from '../services/inventory.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
@@ -80,6 +81,12 @@ describe('GET /metrics', () => {
     expect(text).toContain('# TYPE hub_orders_ingested_total counter');
     // prom-client's process metrics, in this hub's registry.
     expect(new Scrape(text).has('process_cpu_user_seconds_total')).toBe(true);
+  });
+
+  it('refuses a METRICS_TOKEN too short to be a secret, naming it', () => {
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN: .*at least 16 characters/);
+    expect(loadConfig({ METRICS_TOKEN: TOKEN }).metricsToken).toBe(TOKEN);
+    expect(loadConfig({}).metricsToken).toBeUndefined();
   });
 
   it('counts orders by outcome and webhook answers by status class, with their latency', async () => {
