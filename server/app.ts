@@ -111,10 +111,17 @@ function knexPool(orm: MikroORM): TarnPool | undefined {
   return (orm.em.getConnection().getKnex().client as { pool?: TarnPool }).pool;
 }
 
-/** Seconds the oldest due stock push (a listing's or a product's job) has waited; 0 when none is due. */
-const OLDEST_DUE_PUSH = `select coalesce(extract(epoch from now() - min(run_at)), 0)::float8 as age
-  from graphile_worker._private_jobs
-  where is_available and run_at <= now() and (key like 'stock-sync:%' or key like 'stock-sync-product:%')`;
+/**
+ * Seconds the oldest due stock push (a listing's or a product's job) has waited; 0 when none is due. The hub's jobs
+ * all have the default priority, so graphile-worker's main index (priority, run_at over available jobs) gives them
+ * oldest first: the scan stops at the first stock job, never reading a backlog of pushes whole.
+ */
+const OLDEST_DUE_PUSH = `select coalesce(extract(epoch from now() - (
+    select j.run_at from graphile_worker._private_jobs j
+     where j.is_available and j.run_at <= now()
+       and j.task_id in (select id from graphile_worker._private_tasks
+                          where identifier in ('stock_sync', 'stock_sync_product'))
+     order by j.priority, j.run_at limit 1)), 0)::float8 as age`;
 
 /** Reads the bearer secret from an HTTP header or a graphql-ws connection_init payload. */
 function bearer(value: unknown): string | null {
