@@ -38,7 +38,7 @@ export class HubMetrics {
 
   private readonly ordersIngested = new Counter({
     name: 'hub_orders_ingested_total',
-    help: 'Orders through the order gateway, by channel, door (webhook, poll, api, csv) and outcome.',
+    help: 'Orders through the order gateway, by channel, door (webhook, poll, api, csv) and outcome (created, updated, duplicate, rejected, failed).',
     labelNames: ['channel', 'source', 'outcome'] as const,
     registers: [this.registry],
   });

@@ -117,19 +117,19 @@ export async function ingestRawMany(
       await logFailed(ctx.em, logId, err);
     }
   }
-  // Answered here, not by ingestMany: the bytes were stored before, or they could not be mapped.
-  countOutcomes(ctx, channel, source, results);
   const stored = await ingestMany(ctx, channel, items, { origin: ORIGIN_OF[source] });
   stored.forEach((result, k) => (results[positions[k]] = result));
   for (const [i, first] of repeats) {
     const result = results[first];
     results[i] = 'error' in result ? result : { orderId: result.orderId, outcome: IngestOutcome.DUPLICATE };
   }
+  // ingestMany counted what it stored; these were answered here (stored before, unmappable, repeats).
+  const handed = new Set(positions);
   countOutcomes(
     ctx,
     channel,
     source,
-    repeats.map(([i]) => results[i]),
+    results.filter((_, i) => !handed.has(i)),
   );
   return results;
 }
@@ -204,8 +204,8 @@ export async function ingestMany(
     // replay after a fix.
     const only = batch.length === 1 ? batch[0].logId : undefined;
     if (only && isRefusedData(err)) await logFailed(ctx.em, only, err);
-    countOutcomes(ctx, channel, options.origin, results);
-    ctx.hub.metrics.ingested(channel.code, options.origin, 'failed', batch.length);
+    // Nothing is counted: the caller may run the orders again one by one (the webhook batcher, the CSV
+    // import), and counts those it gives up on as `failed`.
     throw err;
   });
   stored.forEach((result, k) => (results[valid[k]] = result));
@@ -403,13 +403,12 @@ const OUTCOME_LABEL = {
 } as const;
 
 /**
- * Counts answered orders (`hub_orders_ingested_total`); a payload refused for itself (unmappable, invalid) is
- * `rejected`. Holes in `results` (orders not answered yet) are skipped.
+ * Counts answered orders (`hub_orders_ingested_total`) once the call succeeds; a payload refused for itself
+ * (unmappable, invalid) is `rejected`.
  */
 function countOutcomes(ctx: RequestContext, channel: Channel, source: string, results: ItemResult[]) {
   const counts = new Map<'created' | 'updated' | 'duplicate' | 'rejected', number>();
   for (const result of results) {
-    if (!result) continue;
     const label = 'error' in result ? 'rejected' : OUTCOME_LABEL[result.outcome];
     counts.set(label, (counts.get(label) ?? 0) + 1);
   }

@@ -240,6 +240,8 @@ describe('GET /metrics: the stock sync and the outbound webhooks of the same pro
 
   it('counts pushes by platform and outcome, and shows the stock sync pool', async () => {
     const before = await scrape();
+    // A registry of its own: the hub above counted orders in this same process, this one has seen none.
+    expect(before.value('hub_orders_ingested_total')).toBe(0);
     await createProduct(db, 'TEA-500G', 20);
     await createChannel(db, 'jd-main', 'JD');
     await createChannel(db, 'youzan-main', 'YOUZAN');

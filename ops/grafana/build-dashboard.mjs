@@ -56,7 +56,7 @@ const panels = [
   ),
   graph(
     'Ingest outcomes per minute',
-    'created / updated / duplicate (the same payload again) / rejected (unmappable or invalid) / failed (the batch was not stored; the platform retries).',
+    'created / updated / duplicate (the same payload again) / rejected (unmappable or invalid) / failed (not stored for an error of the hub: a webhook answered 503, which the platform sends again, or a CSV row).',
     [[`sum by (outcome) (rate(hub_orders_ingested_total{${ON}}[$__rate_interval])) * 60`, '{{outcome}}']],
   ),
   graph(
