@@ -4,7 +4,7 @@ import { loadConfig } from '../server/config.js';
 import { RequestContext } from '../services/context.js';
 import { expireHolds } from '../services/inventory.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
-import { startTestHub, type TestHub } from './support/hub.js';
+import { startTestHub, startTestHubBehindProxy, type TestHub } from './support/hub.js';
 import { Scrape } from './support/prometheus-text.js';
 import {
   connectFake,
@@ -16,6 +16,7 @@ import {
   type SyncFake,
 } from './support/stock-sync.js';
 import { feed } from './support/subscribe.js';
+import type { TcpProxy } from './support/tcp-proxy.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 import { waitFor } from './support/wait.js';
 import { deliver, sample } from './support/webhooks.js';
@@ -314,5 +315,50 @@ describe('GET /metrics: the stock sync and the outbound webhooks of the same pro
     ]);
     expect(ok.accepted()).toHaveLength(1);
     expect(broken.received).toHaveLength(2);
+  });
+});
+
+describe('GET /metrics while the database is away', () => {
+  let hub: TestHub;
+  let proxy: TcpProxy;
+
+  beforeAll(async () => {
+    ({ hub, proxy } = await startTestHubBehindProxy('metrics-outage'));
+  });
+
+  afterAll(async () => {
+    await hub?.close();
+    await proxy?.close();
+  });
+
+  it('still answers, and counts the 503s and the orders that could not be stored', async () => {
+    const base = hub.url.replace(/\/graphql$/, '');
+    const secret = 'taobao-webhook-secret-0123456789ab';
+    await seedChannel(hub.orm, 'taobao-main', Platform.TAOBAO, { webhookSecret: secret });
+    await seedProduct(hub.orm, 'MILK-1L', 100);
+    const order = (tid: string) => {
+      const payload = sample('taobao');
+      payload.tid_str = tid;
+      payload.tid = Number(tid);
+      return payload;
+    };
+    // The channel is read (and cached) while the database answers.
+    expect((await deliver(base, 'taobao-main', order('3487216655190400001'), { secret })).status).toBe(200);
+    const scrape = async () => new Scrape(await (await fetch(`${base}/metrics`)).text());
+    const before = await scrape();
+    await proxy.cut();
+    try {
+      expect((await deliver(base, 'taobao-main', order('3487216655190400002'), { secret })).status).toBe(503);
+      const during = await fetch(`${base}/metrics`);
+      expect(during.status).toBe(200);
+      const after = new Scrape(await during.text());
+      const d = (name: string, labels: Record<string, string>) =>
+        after.value(name, labels) - before.value(name, labels);
+      expect(d('hub_orders_ingested_total', { channel: 'taobao-main', outcome: 'failed' })).toBe(1);
+      expect(d('hub_orders_ingested_total', { channel: 'taobao-main', outcome: 'created' })).toBe(0);
+      expect(d('hub_webhook_responses_total', { channel: 'taobao-main', status_class: '5xx' })).toBe(1);
+    } finally {
+      await proxy.restore();
+    }
   });
 });
