@@ -44,7 +44,7 @@ export class HubMetrics {
   });
   private readonly webhookDuration = new Histogram({
     name: 'hub_webhook_request_duration_seconds',
-    help: 'Time to answer POST /webhooks/:channelCode, by channel (unknown for a code no channel has) and status class.',
+    help: 'Time to answer POST /webhooks/:channelCode, by channel (unknown: no such channel, or refused before it was read) and status class.',
     labelNames: ['channel', 'status_class'] as const,
     buckets: WEBHOOK_BUCKETS,
     registers: [this.registry],
