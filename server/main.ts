@@ -80,7 +80,13 @@ async function start() {
   // Provider secrets are sealed with the same key too.
   const notices =
     secretBox && config.notices.concurrency > 0
-      ? await startHubNotices({ config, databaseUrl, logger, sealer: secretBox })
+      ? await startHubNotices({
+          config,
+          databaseUrl,
+          logger,
+          sealer: secretBox,
+          metrics: hub.services.metrics,
+        })
       : null;
 
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;

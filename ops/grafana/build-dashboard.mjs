@@ -208,7 +208,7 @@ limit 50`,
   row('Processes'),
   graph(
     'Database pools: connections used and requests waiting',
-    'Per process and pool (main: webhooks and jobs; *-requests: the API; feed, replay, exports, stock-sync, webhooks). Alert: HubDatabasePoolSaturated.',
+    'Per process and pool (main: webhooks and jobs; *-requests: the API; feed, replay, exports, stock-sync, webhooks, notices). Alert: HubDatabasePoolSaturated.',
     [
       [
         `sum by (instance, pool) (hub_db_pool_connections{state="used", ${ON}})`,
