@@ -4,6 +4,7 @@ import { StockAlertKind } from '../common/enums.js';
 import { requirePrincipal } from './access.js';
 import { DEFAULT_STOCK_LEVELS, type DomainSettings, type RequestContext } from './context.js';
 import { BadUserInputError, InsufficientStockError, NotFoundError } from '../common/errors.js';
+import { inTransaction } from './transactions.js';
 
 /**
  * Safety stock and stock alerts, evaluated inside the transaction that changed the stock.
@@ -221,7 +222,7 @@ export async function adjustStock(
       'delta',
     );
   }
-  return ctx.em.transactional(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const rows = await tx.execute<Record<string, unknown>[]>(
       `update inventory_item set on_hand = on_hand + ?, updated_at = now()
        where product_code = ? and on_hand + ? >= reserved and on_hand + ? <= ? returning *`,
@@ -259,7 +260,7 @@ export async function setSafetyStock(
       'safetyStock',
     );
   }
-  return ctx.em.transactional(async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const rows = await tx.execute<Record<string, unknown>[]>(
       `update inventory_item set safety_stock = ?, updated_at = now() where product_code = ? returning *`,
       [safetyStock, productCode],
