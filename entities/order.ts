@@ -68,6 +68,11 @@ export class Address {
   name: 'order_delivered_at_idx',
   expression: `create index "order_delivered_at_idx" on "order" ("delivered_at") where "delivered_at" is not null`,
 })
+// The stuck orders: per status, by when the order entered it (services/orders.ts STATUS_SINCE_SQL).
+@Index({
+  name: 'order_status_since_idx',
+  expression: `create index "order_status_since_idx" on "order" ("status", (case "status" when 'PAID' then "paid_at" when 'PACKED' then "packed_at" when 'SHIPPED' then "shipped_at" when 'DELIVERED' then "delivered_at" else "placed_at" end))`,
+})
 @Index({
   name: 'order_customer_name_idx',
   // Trigram index: the customerName filter matches any part of the name, case-insensitively.

@@ -1,4 +1,5 @@
 import { Migration20261204010000_reports } from './Migration20261204010000_reports.js';
+import { Migration20261204100000_status_since } from './Migration20261204100000_status_since.js';
 import { Migration20261203173253_customer_notices } from './Migration20261203173253_customer_notices.js';
 import { Migration20261203170424_outbound_webhooks } from './Migration20261203170424_outbound_webhooks.js';
 import { Migration20261203043000_listing_feed_notifications } from './Migration20261203043000_listing_feed_notifications.js';
@@ -72,4 +73,5 @@ export const migrationsList = [
   { name: 'Migration20261203170424_outbound_webhooks', class: Migration20261203170424_outbound_webhooks },
   { name: 'Migration20261203173253_customer_notices', class: Migration20261203173253_customer_notices },
   { name: 'Migration20261204010000_reports', class: Migration20261204010000_reports },
+  { name: 'Migration20261204100000_status_since', class: Migration20261204100000_status_since },
 ];

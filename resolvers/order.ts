@@ -23,11 +23,15 @@ import {
   findOrderByExternalId,
   listOrderEvents,
   listOrders,
+  listStuckOrders,
+  statusSince,
   type OrderPage,
 } from '../services/orders.js';
 import { firstItems, type NestedListBound } from '../services/ids.js';
 import { whenLoaded } from '../services/loaders.js';
-import { READ_ORDERS } from './roles.js';
+import { OrderStatus } from '../common/enums.js';
+import { DateTimeScalar } from '../schema/scalars.js';
+import { READ_OPERATIONS, READ_ORDERS } from './roles.js';
 import { orderPageIncludes } from './selection.js';
 
 /** Lists under an order answer at most a page each, so nested selections have a bounded cost. */
@@ -90,6 +94,26 @@ export class OrderResolver {
     @Arg('first', () => Int, { nullable: true, defaultValue: 100 }) first: number | null,
   ) {
     return listOrderEvents(ctx, after, first);
+  }
+
+  @Authorized(READ_OPERATIONS)
+  @Query(() => [OrderType], {
+    description:
+      'The orders longest in an unfinished status (by default PENDING_PAYMENT, PAID, PACKED, SHIPPED), oldest ' +
+      'statusSince first, at most 200. A split sale is listed as its sub-orders, the parcels that move.',
+  })
+  stuckOrders(
+    @Ctx() ctx: RequestContext,
+    @Arg('channelCode', () => String, { nullable: true }) channelCode: string | null,
+    @Arg('statuses', () => [OrderStatus], { nullable: true }) statuses: OrderStatus[] | null,
+    @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null,
+  ) {
+    return listStuckOrders(ctx, { channelCode, statuses, first });
+  }
+
+  @FieldResolver(() => DateTimeScalar)
+  statusSince(@Root() order: Order | OrderRow, @Ctx() ctx: RequestContext) {
+    return statusSince(ctx, order);
   }
 
   @FieldResolver(() => ChannelType)

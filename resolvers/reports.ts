@@ -1,6 +1,6 @@
-import { Arg, Authorized, Ctx, Float, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Float, Int, Query, Resolver } from 'type-graphql';
 import { SalesGroupBy } from '../common/enums.js';
-import { SalesRowType, StageDurationType, VolumeAnomalyType } from '../schema/report.js';
+import { OrderFlowBucketType, SalesRowType, StageDurationType, VolumeAnomalyType } from '../schema/report.js';
 import { DateTimeScalar } from '../schema/scalars.js';
 import type { RequestContext } from '../services/context.js';
 import {
@@ -8,6 +8,7 @@ import {
   DEFAULT_REPORT_TIME_ZONE,
   DEFAULT_TOLERANCE_PERCENT,
   fulfillmentReport,
+  orderFlow,
   salesReport,
   volumeAnomalies,
 } from '../services/reports.js';
@@ -73,5 +74,22 @@ export class ReportResolver {
     @Arg('channelCode', () => String, { nullable: true }) channelCode: string | null,
   ) {
     return volumeAnomalies(ctx, { from, to, tolerancePercent, timeZone, minBaseline, channelCode });
+  }
+
+  @Authorized(READ_OPERATIONS)
+  @Query(() => [OrderFlowBucketType], {
+    description:
+      'Sales (a split sale counts once) placed per channel and bucket of [from, to), by placedAt, for at most ' +
+      '1,440 buckets. Buckets start at whole multiples of bucketMinutes since the Unix epoch; empty ones are ' +
+      'left out. Oldest first.',
+  })
+  orderFlow(
+    @Ctx() ctx: RequestContext,
+    @Arg('from', () => DateTimeScalar) from: Date,
+    @Arg('to', () => DateTimeScalar) to: Date,
+    @Arg('channelCode', () => String, { nullable: true }) channelCode: string | null,
+    @Arg('bucketMinutes', () => Int, { nullable: true, defaultValue: 1 }) bucketMinutes: number | null,
+  ) {
+    return orderFlow(ctx, { from, to, channelCode, bucketMinutes });
   }
 }

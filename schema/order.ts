@@ -58,6 +58,7 @@ export class ShipmentType {
 export class OrderEventType {
   @Field(() => ID, { description: 'Global, strictly increasing: the replay cursor.' }) seq!: string;
   @Field(() => ID) orderId!: string;
+  @Field(() => String, { description: "The order's channel." }) channelCode!: string;
   @Field(() => String, { description: 'e.g. STATUS_CHANGED, SHIPMENT_UPDATED, SPLIT' }) type!: string;
   @Field(() => OrderStatus, { nullable: true }) fromStatus!: OrderStatus | null;
   @Field(() => OrderStatus, { nullable: true }) toStatus!: OrderStatus | null;
@@ -95,6 +96,8 @@ export class OrderType {
   packedAt!: Date | null;
   @Field(() => DateTimeScalar, { nullable: true }) shippedAt!: Date | null;
   @Field(() => DateTimeScalar, { nullable: true }) deliveredAt!: Date | null;
+  @Field(() => DateTimeScalar, { description: 'When it entered its current status.' })
+  statusSince!: Date;
   @Field(() => [ReservationType]) reservations!: ReservationType[];
   @Field(() => [ShipmentType]) shipments!: ShipmentType[];
   @Field(() => [OrderEventType]) timeline!: OrderEventType[];

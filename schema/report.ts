@@ -32,3 +32,10 @@ export class VolumeAnomalyType {
   @Field(() => Float, { description: 'Flagged when beyond the tolerance (+/-30% by default).' })
   deviationPercent!: number;
 }
+
+@ObjectType('OrderFlowBucket', { simpleResolvers: true })
+export class OrderFlowBucketType {
+  @Field(() => DateTimeScalar) bucketStart!: Date;
+  @Field(() => String) channelCode!: string;
+  @Field(() => Int) orders!: number;
+}

@@ -1,16 +1,13 @@
 import { Channel, Order, OrderEvent, OrderLine, Product, type Shipment } from '../entities/index.js';
-import {
-  OrderLevel,
-  OrderSortField,
-  SortDirection,
-  type OrderStatus,
-  type Platform,
-} from '../common/enums.js';
+import { OrderLevel, OrderSortField, OrderStatus, SortDirection, type Platform } from '../common/enums.js';
 import { assertChannelAccess, channelScope } from './access.js';
 import type { RequestContext } from './context.js';
-import { BadUserInputError, ForbiddenError } from '../common/errors.js';
+import { BadUserInputError, ForbiddenError, NotFoundError } from '../common/errors.js';
+import { findChannel } from './channels.js';
 import { pageSize, parseId } from './ids.js';
+import { whenLoaded } from './loaders.js';
 import { readRows } from './read-db.js';
+import { joinSql, rawSql, sql } from './sql-fragment.js';
 import {
   rowColumns,
   rowJson,
@@ -335,4 +332,76 @@ export async function listOrderEvents(
     // Read where the numbering was just written: a replica may not have it yet.
     { orderBy: { seq: 'asc' }, limit, connectionType: 'write' },
   );
+}
+
+/** The milestone each status keeps on the order: when it entered that status. */
+const STATUS_MILESTONE: Partial<
+  Record<OrderStatus, 'placedAt' | 'paidAt' | 'packedAt' | 'shippedAt' | 'deliveredAt'>
+> = {
+  PENDING_PAYMENT: 'placedAt',
+  PAID: 'paidAt',
+  PACKED: 'packedAt',
+  SHIPPED: 'shippedAt',
+  DELIVERED: 'deliveredAt',
+};
+
+/**
+ * The same in SQL, as the `order_status_since_idx` index has it (the stuck orders read that index, one status
+ * at a time). CANCELLED and REFUNDED have no milestone and are never stuck: placed_at stands in.
+ */
+const STATUS_SINCE_SQL = `case o.status when 'PAID' then o.paid_at when 'PACKED' then o.packed_at
+  when 'SHIPPED' then o.shipped_at when 'DELIVERED' then o.delivered_at else o.placed_at end`;
+
+export function statusSince(ctx: RequestContext, order: Order | OrderRow): Date | Promise<Date> {
+  const milestone = STATUS_MILESTONE[order.status];
+  const at = milestone ? order[milestone] : null;
+  if (at) return at;
+  // CANCELLED and REFUNDED keep no time of their own: the timeline's last move into the status tells.
+  return whenLoaded(
+    ctx.loaders.timelineByOrderId.load(order.id),
+    (events) => events.filter((e) => e.toStatus === order.status).at(-1)?.at ?? order.updatedAt,
+  );
+}
+
+/** Not finished: an order in one of these can be stuck. */
+export const UNFINISHED_STATUSES: readonly OrderStatus[] = [
+  OrderStatus.PENDING_PAYMENT,
+  OrderStatus.PAID,
+  OrderStatus.PACKED,
+  OrderStatus.SHIPPED,
+];
+
+/**
+ * The orders longest in an unfinished status, oldest statusSince first. A split sale moves through its
+ * sub-orders, which are listed instead of it.
+ */
+export async function listStuckOrders(
+  ctx: RequestContext,
+  args: { channelCode?: string | null; statuses?: OrderStatus[] | null; first?: number | null },
+): Promise<(Order | OrderRow)[]> {
+  const limit = pageSize(args.first, 20, 200);
+  const statuses = [...new Set(args.statuses?.length ? args.statuses : UNFINISHED_STATUSES)];
+  const finished = statuses.filter((s) => !UNFINISHED_STATUSES.includes(s));
+  if (finished.length) {
+    throw new BadUserInputError(
+      `statuses must be unfinished ones (${UNFINISHED_STATUSES.join(', ')}), not ${finished.join(', ')}.`,
+      'statuses',
+    );
+  }
+  const code = args.channelCode ?? channelScope(ctx);
+  const channel = code ? await findChannel(ctx, code) : null;
+  if (code && !channel) throw new NotFoundError('Channel', code);
+  const byChannel = channel ? sql`and o.channel_id = ${channel.id}` : rawSql('');
+  // One index range per status, merged: a single `status in (...)` could not read the index in since order.
+  const perStatus = statuses.map(
+    (status) =>
+      sql`(select o.id, ${rawSql(STATUS_SINCE_SQL)} as since from "order" o
+          where o.status = ${status}::order_status ${byChannel}
+            and not exists (select 1 from "order" c where c.parent_id = o.id)
+          order by ${rawSql(STATUS_SINCE_SQL)}, o.id limit ${limit})`,
+  );
+  const query = sql`select id from (${joinSql(perStatus, ' union all ')}) s order by since, id limit ${limit}`;
+  const rows = await readRows<{ id: string }>(ctx.em, query.text, [...query.params]);
+  const orders = await Promise.all(rows.map((r) => ctx.loaders.orderById.load(r.id)));
+  return orders.filter((o): o is OrderRow => o !== null);
 }

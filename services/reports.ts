@@ -283,6 +283,52 @@ export async function fulfillmentReport(
   });
 }
 
+export interface OrderFlowBucket {
+  bucketStart: Date;
+  channelCode: string;
+  orders: number;
+}
+
+/** The most buckets one orderFlow answers: a day by the minute. */
+const MAX_FLOW_BUCKETS = 1440;
+
+/**
+ * Sales placed per channel and bucket of [from, to), by placedAt; buckets are whole multiples of bucketMinutes
+ * since the Unix epoch (so whole minutes, hours), and only those with orders are listed, oldest first.
+ */
+export async function orderFlow(
+  ctx: RequestContext,
+  input: Range & { channelCode?: string | null; bucketMinutes?: number | null },
+): Promise<OrderFlowBucket[]> {
+  const minutes = input.bucketMinutes ?? 1;
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) {
+    throw new BadUserInputError('bucketMinutes must be a whole number from 1 to 1440.', 'bucketMinutes');
+  }
+  if (!checkRange(input)) return [];
+  if (input.to.getTime() - input.from.getTime() > MAX_FLOW_BUCKETS * minutes * 60_000) {
+    throw new BadUserInputError(
+      `orderFlow answers at most ${MAX_FLOW_BUCKETS} buckets; narrow from and to or widen bucketMinutes.`,
+      'to',
+    );
+  }
+  const run: Run = (text, params) => readQuery(ctx, text, params);
+  const channelId = input.channelCode ? await channelIdOf(run, input.channelCode) : null;
+  const channel = channelId ? sql`and o.channel_id = ${channelId}` : rawSql('');
+  const rows = await runSql<{ bucket_start: Date | string; channel_code: string; orders: string }>(
+    run,
+    sql`select date_bin(make_interval(mins => ${minutes}::int), o.placed_at, 'epoch'::timestamptz) as bucket_start,
+          c.code as channel_code, count(*)::text as orders
+        from "order" o join channel c on c.id = o.channel_id
+        where o.placed_at >= ${input.from} and o.placed_at < ${input.to} and o.parent_id is null ${channel}
+        group by 1, 2 order by 1, 2`,
+  );
+  return rows.map((r) => ({
+    bucketStart: new Date(r.bucket_start),
+    channelCode: r.channel_code,
+    orders: Number(r.orders),
+  }));
+}
+
 export interface VolumeInput extends Range {
   tolerancePercent?: number | null;
   timeZone?: string | null;
