@@ -33,11 +33,11 @@ export async function registerBoard(app: FastifyInstance, dir = BOARD_DIR): Prom
       reply.header('content-security-policy', CSP);
       reply.header('x-content-type-options', 'nosniff');
     });
+    // The page's relative paths resolve under /board/.
+    scope.get('/board', (_request, reply) => reply.redirect('/board/'));
     await scope.register(fastifyStatic, {
       root: dir,
       prefix: '/board/',
-      // /board answers a redirect to /board/, where the page's relative paths resolve.
-      redirect: true,
       // Hashed asset names may be kept for long; the page itself is checked each time.
       setHeaders: (reply, path) => {
         reply.header(

@@ -37,6 +37,53 @@ interface Channel {
   salesOpen: boolean;
 }
 
+interface StatusRow {
+  key: string;
+  orders: number;
+}
+
+interface Stage {
+  stage: string;
+  orders: number;
+  p50Seconds: number;
+  p90Seconds: number;
+}
+
+interface Stuck {
+  id: string;
+  externalId: string;
+  status: string;
+  statusSince: string;
+  channel: { code: string };
+}
+
+interface LowStock {
+  productCode: string;
+  available: number;
+  safetyStock: number;
+  onHand: number;
+  reserved: number;
+}
+
+interface Listing {
+  channel: { code: string };
+  state: string;
+  confirmed: number | null;
+  target: number;
+  lastError: string | null;
+}
+
+interface Snapshot {
+  orderFlow: { bucketStart: string; channelCode: string; orders: number }[];
+  salesReport: StatusRow[];
+  volumeAnomalies: { channelCode: string }[];
+  stockAlerts: Alert[];
+  channels: Channel[];
+  fulfillmentReport: Stage[];
+  stuckOrders: Stuck[];
+  lowStock: LowStock[];
+}
+
 /** What the tests and the benchmark read: events received, frames that re-rendered, and the state. */
 interface BoardCounters {
   events: number;
@@ -64,21 +111,29 @@ window.__board = counters;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Runs `fn` at most once per `ms`, and once more after the last call inside a period. */
-function throttled(fn: () => Promise<void>, ms: number): () => void {
+/**
+ * Runs `fn` at most once per `ms`, and once more after the last call inside a period. A failed run (the hub
+ * away, or busy) is tried again a period later, so the panel catches up.
+ */
+function throttled(fn: () => Promise<void>, ms: number, alive: () => boolean): () => void {
   let last = 0;
   let timer: ReturnType<typeof setTimeout> | null = null;
-  return () => {
+  const run = () => {
     if (timer) return;
     timer = setTimeout(
       () => {
         timer = null;
+        if (!alive()) return;
         last = Date.now();
-        fn().catch(reportProblem);
+        fn().catch((err: unknown) => {
+          reportProblem(err);
+          if (!(err instanceof HubRequestError && err.keyRefused)) run();
+        });
       },
       Math.max(0, last + ms - Date.now()),
     );
   };
+  return run;
 }
 
 function reportProblem(err: unknown): void {
@@ -123,10 +178,11 @@ class Board {
   private openOrderId: string | null = null;
   private orderStops: (() => void)[] = [];
 
-  private readonly refetchCounts = throttled(() => this.loadCounts(), REFETCH_MS);
-  private readonly refetchStuck = throttled(() => this.loadStuck(), REFETCH_MS);
-  private readonly refetchStock = throttled(() => this.loadStock(), REFETCH_MS);
-  private readonly refetchOrder = throttled(() => this.loadOrder(), 250);
+  private readonly alive = () => !this.closed;
+  private readonly refetchCounts = throttled(() => this.loadCounts(), REFETCH_MS, this.alive);
+  private readonly refetchStuck = throttled(() => this.loadStuck(), REFETCH_MS, this.alive);
+  private readonly refetchStock = throttled(() => this.loadStock(), REFETCH_MS, this.alive);
+  private readonly refetchOrder = throttled(() => this.loadOrder(), 250, this.alive);
 
   constructor(private readonly key: string) {
     this.client = liveClient(key, {
@@ -244,46 +300,48 @@ class Board {
     counters.renders++;
   }
 
+  /** Every panel's snapshot in one request; the flow ends at `flowTo`, where the events take over. */
   private async loadAll(flowTo: number): Promise<void> {
-    await Promise.all([
-      this.loadFlow(flowTo),
-      this.loadChannels(),
-      this.loadStages(),
-      this.loadStuck(),
-      this.loadStock(),
-      this.loadAlerts(),
-    ]).catch(reportProblem);
-  }
-
-  private async loadFlow(to: number): Promise<void> {
     const now = Date.now();
     this.flowPending ??= [];
-    const data = await gql<{
-      orderFlow: { bucketStart: string; channelCode: string; orders: number }[];
-      salesReport: { key: string; orders: number }[];
-      volumeAnomalies: { channelCode: string }[];
-    }>(this.key, Q.FLOW, {
-      from: iso(this.flow.window(now)[0]),
-      to: iso(to),
-      since: iso(now - DAY),
-      now: iso(now),
-      far: iso(now + DAY),
-    });
-    this.flow.reset(data.orderFlow);
-    for (const event of this.flowPending ?? [])
-      if (Date.parse(event.at) >= to) this.flow.add(event.channelCode, Date.parse(event.at));
-    this.flowPending = null;
-    for (const a of data.volumeAnomalies) this.anomalies.add(a.channelCode);
-    this.renderCounts(data.salesReport);
-    this.flowDirty = true;
-    this.requestFrame();
+    try {
+      const data = await gql<Snapshot>(this.key, Q.SNAPSHOT, {
+        from: iso(this.flow.window(now)[0]),
+        to: iso(flowTo),
+        since: iso(now - DAY),
+        now: iso(now),
+        far: iso(now + DAY),
+      });
+      this.flow.reset(data.orderFlow);
+      for (const a of data.volumeAnomalies) this.anomalies.add(a.channelCode);
+      for (const a of data.stockAlerts)
+        if (a.kind === 'VOLUME_ANOMALY' && a.channelCode) this.anomalies.add(a.channelCode);
+      this.alerts = [...data.stockAlerts]
+        .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
+        .slice(0, ALERTS_SHOWN);
+      this.renderAlerts();
+      this.showCounts(data.salesReport);
+      this.showChannels(data.channels);
+      this.showStages(data.fulfillmentReport);
+      this.showStuck(data.stuckOrders);
+      await this.showStock(data.lowStock);
+    } catch (err) {
+      reportProblem(err);
+    } finally {
+      // Without a snapshot the events still count: the chart is short of history, not of news.
+      for (const event of this.flowPending ?? [])
+        if (Date.parse(event.at) >= flowTo) this.flow.add(event.channelCode, Date.parse(event.at));
+      this.flowPending = null;
+      this.flowDirty = true;
+      this.requestFrame();
+    }
   }
 
   private async loadCounts(): Promise<void> {
     const data = await gql<{ salesReport: { key: string; orders: number }[] }>(this.key, Q.STATUS_COUNTS, {
       far: iso(Date.now() + DAY),
     });
-    this.renderCounts(data.salesReport);
+    this.showCounts(data.salesReport);
   }
 
   private renderFlow(): void {
@@ -311,7 +369,7 @@ class Board {
     totalCell.textContent = formatCount(total);
   }
 
-  private renderCounts(rows: { key: string; orders: number }[]): void {
+  private showCounts(rows: StatusRow[]): void {
     const byStatus = new Map(rows.map((r) => [r.key, r.orders]));
     fill(
       byId('status-counts'),
@@ -328,8 +386,11 @@ class Board {
   }
 
   private async loadChannels(): Promise<void> {
-    const data = await gql<{ channels: Channel[] }>(this.key, Q.CHANNELS);
-    this.channels = data.channels;
+    this.showChannels((await gql<{ channels: Channel[] }>(this.key, Q.CHANNELS)).channels);
+  }
+
+  private showChannels(channels: Channel[]): void {
+    this.channels = channels;
     this.renderChannels();
     byId('clock').textContent =
       `Times in ${timeZone} · channels as of ${formatTime(new Date().toISOString())}`;
@@ -364,12 +425,7 @@ class Board {
     );
   }
 
-  private async loadStages(): Promise<void> {
-    const now = Date.now();
-    const data = await gql<{
-      fulfillmentReport: { stage: string; orders: number; p50Seconds: number; p90Seconds: number }[];
-    }>(this.key, Q.STAGES, { since: iso(now - DAY), now: iso(now) });
-    const stages = data.fulfillmentReport;
+  private showStages(stages: Stage[]): void {
     const slowest = stages.reduce<(typeof stages)[number] | null>(
       (worst, s) => (s.orders > 0 && (!worst || s.p50Seconds > worst.p50Seconds) ? s : worst),
       null,
@@ -390,19 +446,14 @@ class Board {
   }
 
   private async loadStuck(): Promise<void> {
-    const data = await gql<{
-      stuckOrders: {
-        id: string;
-        externalId: string;
-        status: string;
-        statusSince: string;
-        channel: { code: string };
-      }[];
-    }>(this.key, Q.STUCK);
+    this.showStuck((await gql<{ stuckOrders: Stuck[] }>(this.key, Q.STUCK)).stuckOrders);
+  }
+
+  private showStuck(stuck: Stuck[]): void {
     const now = Date.now();
     fill(
       byId('stuck'),
-      data.stuckOrders.map((o) =>
+      stuck.map((o) =>
         h(
           'li',
           { 'data-order': o.id },
@@ -423,23 +474,12 @@ class Board {
   }
 
   private async loadStock(): Promise<void> {
-    const { lowStock } = await gql<{
-      lowStock: {
-        productCode: string;
-        available: number;
-        safetyStock: number;
-        onHand: number;
-        reserved: number;
-      }[];
-    }>(this.key, Q.LOW_STOCK);
+    await this.showStock((await gql<{ lowStock: LowStock[] }>(this.key, Q.LOW_STOCK)).lowStock);
+  }
+
+  /** The low-stock products, and the listings of the first few (read in one request). */
+  private async showStock(lowStock: LowStock[]): Promise<void> {
     const shown = lowStock.slice(0, Q.LISTED_PRODUCTS);
-    type Listing = {
-      channel: { code: string };
-      state: string;
-      confirmed: number | null;
-      target: number;
-      lastError: string | null;
-    };
     const listings = shown.length
       ? await gql<
           Record<string, { productCode: string; closedOnChannels: string[]; channelStock: Listing[] } | null>
@@ -461,7 +501,7 @@ class Board {
             { scope: 'row', title: `on hand ${item.onHand}, reserved ${item.reserved}` },
             item.productCode,
           ),
-          h('td', { class: 'num', 'data-value': item.available }, formatCount(item.available)),
+          h('td', { class: 'num available', 'data-value': item.available }, formatCount(item.available)),
           h('td', { class: 'num' }, formatCount(item.safetyStock)),
           h('td', { class: 'closed-on' }, product?.closedOnChannels.join(', ') || '—'),
           h(
@@ -481,16 +521,6 @@ class Board {
         );
       }),
     );
-  }
-
-  private async loadAlerts(): Promise<void> {
-    const data = await gql<{ stockAlerts: Alert[] }>(this.key, Q.ALERTS, { since: iso(Date.now() - DAY) });
-    for (const a of data.stockAlerts)
-      if (a.kind === 'VOLUME_ANOMALY' && a.channelCode) this.anomalies.add(a.channelCode);
-    this.alerts = [...data.stockAlerts]
-      .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
-      .slice(0, ALERTS_SHOWN);
-    this.renderAlerts();
   }
 
   private renderAlerts(): void {

@@ -1,33 +1,28 @@
 // The board's operations: all through the hub's public GraphQL API.
 
-export const CHECK_KEY = `{ channels { code } }`;
-
-export const CHANNELS = `{
-  channels { code name platform isCore health lastHeartbeatAt lastOrderAt salesOpen }
-}`;
-
-export const FLOW = `query Flow($from: DateTime!, $to: DateTime!, $since: DateTime!, $now: DateTime!, $far: DateTime!) {
-  orderFlow(from: $from, to: $to, bucketMinutes: 1) { bucketStart channelCode orders }
-  salesReport(from: "2000-01-01T00:00:00Z", to: $far, groupBy: STATUS) { key orders }
-  volumeAnomalies(from: $since, to: $now) { channelCode }
-}`;
+// A field only OPS, ANALYST and ADMIN keys may read: any other key is told FORBIDDEN at the door.
+export const CHECK_KEY = `{ stuckOrders(first: 1) { id } }`;
 
 export const STATUS_COUNTS = `query Counts($far: DateTime!) {
   salesReport(from: "2000-01-01T00:00:00Z", to: $far, groupBy: STATUS) { key orders }
 }`;
 
-export const STUCK = `{
-  stuckOrders(first: 12) { id externalId status statusSince channel { code } }
-}`;
-
-export const STAGES = `query Stages($since: DateTime!, $now: DateTime!) {
-  fulfillmentReport(from: $since, to: $now) { stage orders p50Seconds p90Seconds }
-}`;
-
 const ALERT_FIELDS = `fragment Alert on StockAlert { id kind message productCode channelCode available createdAt }`;
 
-export const ALERTS = `query Alerts($since: DateTime!) {
+const CHANNEL_FIELDS = `code name platform isCore health lastHeartbeatAt lastOrderAt salesOpen`;
+
+const STUCK_FIELDS = `id externalId status statusSince channel { code }`;
+
+/** Every panel's snapshot, in one request: on load, and again after a lost connection. */
+export const SNAPSHOT = `query Snapshot($from: DateTime!, $to: DateTime!, $since: DateTime!, $now: DateTime!, $far: DateTime!) {
+  orderFlow(from: $from, to: $to, bucketMinutes: 1) { bucketStart channelCode orders }
+  salesReport(from: "2000-01-01T00:00:00Z", to: $far, groupBy: STATUS) { key orders }
+  volumeAnomalies(from: $since, to: $now) { channelCode }
   stockAlerts(since: $since) { ...Alert }
+  channels { ${CHANNEL_FIELDS} }
+  fulfillmentReport(from: $since, to: $now) { stage orders p50Seconds p90Seconds }
+  stuckOrders(first: 12) { ${STUCK_FIELDS} }
+  lowStock { productCode available safetyStock onHand reserved }
 } ${ALERT_FIELDS}`;
 
 export const LOW_STOCK = `{ lowStock { productCode available safetyStock onHand reserved } }`;
@@ -73,6 +68,10 @@ export const ONE_ORDER_EVENTS = `subscription OrderEvents($orderId: ID!) {
 export const ONE_ORDER_SHIPMENTS = `subscription OrderShipments($orderId: ID!) {
   shipmentUpdated(orderId: $orderId) { id }
 }`;
+
+export const CHANNELS = `{ channels { ${CHANNEL_FIELDS} } }`;
+
+export const STUCK = `{ stuckOrders(first: 12) { ${STUCK_FIELDS} } }`;
 
 export const STOCK_ALERTS = `subscription { stockAlert { ...Alert } } ${ALERT_FIELDS}`;
 
