@@ -41,6 +41,7 @@ const SETUP = `mutation {
   milk: upsertProduct(input: { productCode: "MILK-1L", name: "Organic milk 1 L" }) { id }
   teaStock: adjustStock(productCode: "TEA-250G", delta: 500, reason: "opening stock") { onHand }
   milkStock: adjustStock(productCode: "MILK-1L", delta: 40, reason: "opening stock") { onHand }
+  milkOnJd: mapChannelSku(channelCode: "jd-shop", productCode: "MILK-1L", platformSkuId: "JD-MILK-1")
 }`;
 
 const PLACE = `mutation($externalId: String!, $channelCode: String!, $productCode: String!, $quantity: Int!) {

@@ -506,7 +506,7 @@ class Board {
           h('td', { class: 'closed-on' }, product?.closedOnChannels.join(', ') || '—'),
           h(
             'td',
-            {},
+            { class: 'listings' },
             ...(product?.channelStock ?? []).map((l) =>
               h(
                 'span',
