@@ -30,6 +30,7 @@ import { RequestContext, type DomainSettings, type HubServices } from '../servic
 import { PlatformClients } from '../services/platform-client.js';
 import type { Sealer } from '../services/secret-box.js';
 import { ReserveCombiner } from '../services/reserve-combiner.js';
+import { HubMetrics, pgPoolFigures, tarnPoolFigures } from '../services/metrics.js';
 import pg from 'pg';
 import { EventBus } from '../subscriptions/bus.js';
 import {
@@ -64,6 +65,7 @@ import { registerWebhooks } from './webhooks.js';
 import { registerCarrierWebhooks } from './carrier-webhooks.js';
 import { registerExports } from './exports.js';
 import { registerBoard } from './board.js';
+import { registerMetrics } from './metrics.js';
 
 export const GRAPHQL_PATH = '/graphql';
 const REQUEST_ID_SLOT = '<request-id>';
@@ -95,6 +97,32 @@ type HubDeps = {
   /** Seals platform credentials (server/secret-key.ts); none: setChannelApi says there is no key. */
   secretBox?: Sealer | null;
 };
+
+/** The figures of a MikroORM's pool (knex's tarn pool); zeros until it has one. */
+function ormPool(orm: MikroORM) {
+  return tarnPoolFigures({
+    numUsed: () => knexPool(orm)?.numUsed() ?? 0,
+    numFree: () => knexPool(orm)?.numFree() ?? 0,
+    numPendingAcquires: () => knexPool(orm)?.numPendingAcquires() ?? 0,
+  });
+}
+
+type TarnPool = { numUsed(): number; numFree(): number; numPendingAcquires(): number };
+function knexPool(orm: MikroORM): TarnPool | undefined {
+  return (orm.em.getConnection().getKnex().client as { pool?: TarnPool }).pool;
+}
+
+/**
+ * Seconds the oldest due stock push (a listing's or a product's job) has waited; 0 when none is due. The hub's jobs
+ * all have the default priority, so graphile-worker's main index (priority, run_at over available jobs) gives them
+ * oldest first: the scan stops at the first stock job, never reading a backlog of pushes whole.
+ */
+const OLDEST_DUE_PUSH = `select coalesce(extract(epoch from now() - (
+    select j.run_at from graphile_worker._private_jobs j
+     where j.is_available and j.run_at <= now()
+       and j.task_id in (select id from graphile_worker._private_tasks
+                          where identifier in ('stock_sync', 'stock_sync_product'))
+     order by j.priority, j.run_at limit 1)), 0)::float8 as age`;
 
 /** Reads the bearer secret from an HTTP header or a graphql-ws connection_init payload. */
 function bearer(value: unknown): string | null {
@@ -225,11 +253,13 @@ export function hubServices(
   orm: MikroORM,
   streams: HubStreams | null = null,
   secretBox: Sealer | null = null,
+  metrics: HubMetrics = new HubMetrics(),
 ): HubServices {
   const settings = domainSettings(config);
   return {
+    metrics,
     settings,
-    reserveCombiner: new ReserveCombiner(orm.em.fork(), settings),
+    reserveCombiner: new ReserveCombiner(orm.em.fork(), settings, undefined, metrics),
     platformClients: new PlatformClients({ timeoutMs: config.pollTimeoutMs, retries: config.pollRetries }),
     streams,
     lastOrderNoted: new Map(),
@@ -286,6 +316,8 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   });
 
   const databaseUrl = deps.databaseUrl ?? orm.config.get('clientUrl')!;
+  const metrics = new HubMetrics();
+  registerMetrics(app, { metrics, token: config.metricsToken });
   const events = new EventBus();
   // The feed's own small pool: numbering and publishing never queue behind request traffic.
   const feedPool = new pg.Pool({ connectionString: databaseUrl, max: 4, application_name: 'order-hub-feed' });
@@ -297,6 +329,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     bus: events,
     transport: await feedTransport(config, sql, logger),
     logger,
+    metrics,
   });
   // Replays (`after`) read history on a small pool of their own, in bounded pages: however many
   // clients replay, the feed's numbering and publishing never queue behind them.
@@ -323,6 +356,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       orm,
       new HubStreams(events, orderFeed, replaySql, REPLAY_POOL_SIZE, config.replayEventsPerSecond),
       deps.secretBox ?? null,
+      metrics,
     ),
     // Reports (readQuery) read from a replica whoever asks: the analyst pool's read connection.
     reads: analyst
@@ -396,6 +430,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     databaseUrl,
     bus: events,
     logger,
+    metrics,
     orderEvents: {
       pending: () => orderFeed.pending(),
       numbered: config.pubsub === 'postgres' ? () => orderFeed.catchUp() : undefined,
@@ -408,6 +443,26 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
   });
   await listener.start();
   const fanout = new SubscriptionFanout(config.subscriberMaxQueue, logger);
+  metrics.watchSubscriptions(() => fanout.stats());
+  const unwatchPools = [
+    metrics.watchPool('main', ormPool(orm)),
+    metrics.watchPool('channel-requests', ormPool(pools.channel)),
+    metrics.watchPool('staff-requests', ormPool(pools.staff)),
+    ...(pools.analyst ? [metrics.watchPool('analyst-requests', ormPool(pools.analyst))] : []),
+    metrics.watchPool('feed', pgPoolFigures(feedPool)),
+    metrics.watchPool('replay', pgPoolFigures(replayPool)),
+    metrics.watchPool('exports', pgPoolFigures(exportPrimary)),
+  ];
+  // Read from the queue at scrape time, on the main pool: a database that does not answer leaves it out.
+  metrics.watchStockSyncQueue(async () => {
+    try {
+      const [row] = await orm.em.getConnection().execute<{ age: number }[]>(OLDEST_DUE_PUSH);
+      return Number(row.age);
+    } catch (err) {
+      logger.debug({ err }, 'metrics: the stock sync queue could not be read');
+      return null;
+    }
+  });
   const websocketLimits = new WebsocketLimits(config.rateLimits);
   websocketLimits.watch(wss);
   const sockets = useGraphqlWs(
@@ -430,6 +485,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
     services,
     async close() {
       closing = true;
+      for (const unwatch of unwatchPools) unwatch();
       await sockets.dispose();
       events.close();
       await listener.stop();

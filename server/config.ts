@@ -30,6 +30,8 @@ export interface HubConfig {
   embeddedPostgresPort: number;
   /** Accepted as an ADMIN key in addition to the keys stored in the database. */
   adminKey: string | undefined;
+  /** METRICS_TOKEN: the bearer token `GET /metrics` asks for; unset: the metrics are open to whoever reaches the port. */
+  metricsToken: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** GraphQL query limits, applied to HTTP and websocket alike. */
   maxQueryDepth: number;
@@ -228,6 +230,10 @@ const schema = z.object({
   HUB_DATA_DIR: z.string().min(1).default('.data'),
   EMBEDDED_PG_PORT: port('EMBEDDED_PG_PORT').default(54329),
   HUB_ADMIN_KEY: z.string().min(16, 'HUB_ADMIN_KEY must be at least 16 characters').optional(),
+  METRICS_TOKEN: z
+    .string()
+    .regex(/^\S{16,}$/, 'METRICS_TOKEN must be at least 16 characters, without spaces')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_QUERY_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
   MAX_QUERY_COST: z.coerce.number().int().min(10).default(100_000),
@@ -528,6 +534,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     dataDir: e.HUB_DATA_DIR,
     embeddedPostgresPort: e.EMBEDDED_PG_PORT,
     adminKey: e.HUB_ADMIN_KEY,
+    metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
     maxQueryDepth: e.MAX_QUERY_DEPTH,
     maxQueryCost: e.MAX_QUERY_COST,

@@ -64,7 +64,13 @@ async function start() {
   const scheduler = startHubScheduler({ config, logger, orm, hub: hub.services });
   // Without a key no credentials can be opened: the pushes would only fail.
   const stockSync = secretBox
-    ? await startHubStockSync({ config, databaseUrl, logger, sealer: secretBox })
+    ? await startHubStockSync({
+        config,
+        databaseUrl,
+        logger,
+        sealer: secretBox,
+        metrics: hub.services.metrics,
+      })
     : null;
   // Endpoint secrets are sealed with the same key: without it there are no endpoints to send to.
   const webhooks =
@@ -74,7 +80,13 @@ async function start() {
   // Provider secrets are sealed with the same key too.
   const notices =
     secretBox && config.notices.concurrency > 0
-      ? await startHubNotices({ config, databaseUrl, logger, sealer: secretBox })
+      ? await startHubNotices({
+          config,
+          databaseUrl,
+          logger,
+          sealer: secretBox,
+          metrics: hub.services.metrics,
+        })
       : null;
 
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;

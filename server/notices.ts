@@ -3,6 +3,7 @@ import {
   type NoticeSender,
   type NoticeSenderSettings,
 } from '../services/notices/sender.js';
+import type { HubMetrics } from '../services/metrics.js';
 import type { Sealer } from '../services/secret-box.js';
 import type { HubConfig } from './config.js';
 import type { Logger } from './logger.js';
@@ -13,6 +14,8 @@ export async function startHubNotices(deps: {
   databaseUrl: string;
   logger: Logger;
   sealer: Pick<Sealer, 'open' | 'seal'>;
+  /** The hub's metrics (`hub.services.metrics`), where its pool is shown. */
+  metrics: HubMetrics;
   /** Over the configuration's (tests: a clock of their own, short waits). */
   settings?: Partial<NoticeSenderSettings>;
 }): Promise<NoticeSender> {
@@ -21,6 +24,7 @@ export async function startHubNotices(deps: {
     databaseUrl: deps.databaseUrl,
     logger: deps.logger.child({ component: 'notices' }),
     sealer: deps.sealer,
+    metrics: deps.metrics,
     settings: {
       concurrency: notices.concurrency,
       timeoutMs: notices.timeoutMs,

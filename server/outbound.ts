@@ -37,6 +37,7 @@ export async function startHubWebhooks(deps: {
     databaseUrl: deps.databaseUrl,
     logger,
     sealer: deps.sealer,
+    metrics: deps.hub.metrics,
     settings: {
       concurrency: outboundWebhooks.concurrency,
       perEndpoint: outboundWebhooks.perEndpoint,

@@ -1,6 +1,7 @@
 import { Platform } from '../common/enums.js';
 import { PlatformClients } from '../services/platform-client.js';
 import type { Sealer } from '../services/secret-box.js';
+import type { HubMetrics } from '../services/metrics.js';
 import type { StockClient } from '../services/stock-sync/platform-api.js';
 import { defaultBaseUrl, stockClientFor } from '../services/stock-sync/platforms/index.js';
 import {
@@ -22,6 +23,8 @@ export function startHubStockSync(deps: {
   databaseUrl: string;
   logger: Logger;
   sealer: Pick<Sealer, 'open'>;
+  /** The hub's metrics (`hub.services.metrics`), where the pushes are counted. */
+  metrics: HubMetrics;
   /** Over the configuration's (tests: a short sweep, a short retry). */
   settings?: Partial<StockSyncSettings>;
 }): Promise<StockSync> {
@@ -58,6 +61,7 @@ export function startHubStockSync(deps: {
     },
     defaultBaseUrl,
     sealer: deps.sealer,
+    metrics: deps.metrics,
   }).then((sync) => ({
     ...sync,
     async stop() {

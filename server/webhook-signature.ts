@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { macValid } from '../common/hmac.js';
+import { mac, macValid } from '../common/hmac.js';
 
 /** Where a webhook carries its HMAC-SHA256 of the raw body, and how it is written there. */
 export interface SignatureScheme {
@@ -35,4 +35,9 @@ export function signatureValid(
   const header = headers[scheme.header];
   const given = typeof header === 'string' ? header : '';
   return macValid(secret, rawBody, given, scheme.encoding, scheme.prefix);
+}
+
+/** The header that signs `body` with `secret` as `scheme` has it: what a platform or carrier sends. */
+export function signatureHeader(scheme: SignatureScheme, secret: string, body: Buffer | string) {
+  return { [scheme.header]: `${scheme.prefix}${mac(secret, body, scheme.encoding)}` };
 }

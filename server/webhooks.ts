@@ -47,7 +47,17 @@ export async function registerWebhooks(app: FastifyInstance, deps: Deps) {
     maxPendingBytes: deps.config.webhookMaxPendingBytes,
   });
   const channels = new ChannelCache(deps.orm.em);
+  // The channel a request was for, once known to exist: a code from the URL alone would make a label per guess.
+  const channelOf = new WeakMap<FastifyRequest, string>();
   await app.register(async (scope) => {
+    // Every answer, those of the body parser (413, 415) included, timed from the request's arrival.
+    scope.addHook('onResponse', async (request, reply) => {
+      deps.hub.metrics.webhookAnswered(
+        channelOf.get(request) ?? 'unknown',
+        reply.statusCode,
+        reply.elapsedTime / 1000,
+      );
+    });
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_WEBHOOK_BYTES }, (_req, body, done) =>
       done(null, body),
@@ -55,13 +65,24 @@ export async function registerWebhooks(app: FastifyInstance, deps: Deps) {
     scope.post<{ Params: { channelCode: string }; Body: Buffer }>(
       '/webhooks/:channelCode',
       async (request, reply) =>
-        handle({ orm: deps.orm, logger: deps.logger, batcher, channels }, request, reply),
+        handle(
+          { orm: deps.orm, logger: deps.logger, batcher, channels, hub: deps.hub, channelOf },
+          request,
+          reply,
+        ),
     );
   });
 }
 
 async function handle(
-  deps: { orm: MikroORM; logger: Logger; batcher: IngestBatcher; channels: ChannelCache },
+  deps: {
+    orm: MikroORM;
+    logger: Logger;
+    batcher: IngestBatcher;
+    channels: ChannelCache;
+    hub: HubServices;
+    channelOf: WeakMap<FastifyRequest, string>;
+  },
   request: FastifyRequest<{ Params: { channelCode: string }; Body: Buffer }>,
   reply: FastifyReply,
 ) {
@@ -70,13 +91,18 @@ async function handle(
   try {
     const channel = await deps.channels.get(request.params.channelCode);
     if (!channel) return reply.code(404).send({ error: `Unknown channel "${request.params.channelCode}".` });
+    deps.channelOf.set(request, channel.code);
     if (!signedBy(channel, rawBody, request.headers)) {
       return reply.code(401).send({ error: 'Missing or wrong webhook signature.' });
     }
     const deliveryId = deliveryIdOf(channel, request.headers);
     if (deliveryId) {
       const orderId = await deliveredBefore(deps.orm.em.fork(), channel.id, deliveryId);
-      if (orderId) return reply.code(200).send({ orderId });
+      if (orderId) {
+        // Answered at the door, the gateway never sees it: counted as the gateway counts its duplicates.
+        deps.hub.metrics.ingested(channel.code, IngestSource.WEBHOOK, 'duplicate');
+        return reply.code(200).send({ orderId });
+      }
     }
     const body = decodeBody(rawBody, request.headers['content-type']);
     const { orderId } = await deps.batcher.submit(channel, IngestSource.WEBHOOK, body, deliveryId);

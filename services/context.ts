@@ -5,6 +5,7 @@ import type { Connection } from '../subscriptions/fanout.js';
 import type { HubStreams } from '../subscriptions/streams.js';
 import type { KeyLimitOverrides, RateLimitSettings } from './key-limits.js';
 import { createLoaders, type Loaders } from './loaders.js';
+import type { HubMetrics } from './metrics.js';
 import type { PlatformClients } from './platform-client.js';
 import type { ReadDatabase } from './read-db.js';
 import type { ReserveCombiner } from './reserve-combiner.js';
@@ -79,6 +80,8 @@ export interface HubServices {
   readonly lastOrderNoted: Map<string, number>;
   /** Seals platform credentials on write; null when the hub has no HUB_SECRET_KEY (an external database). */
   readonly secretBox: Sealer | null;
+  /** This hub's Prometheus metrics: each service counts what it decides here. */
+  readonly metrics: HubMetrics;
   /** Where reads that may lag a moment go (DATABASE_READ_URL's replicas); none: `readQuery` reads from the primary. */
   readonly reads?: ReadDatabase | null;
 }

@@ -352,6 +352,7 @@ async function ingestBatch(
         } catch (err) {
           const error = rowErrorOf(ctx, p.group, err);
           await markFailed(ctx, p.item.logId!, error.message);
+          ctx.hub.metrics.ingested(channel.code, OrderOrigin.CSV, 'failed');
           stored.push({ errors: [error] });
         }
       }

@@ -125,6 +125,8 @@ export class IngestBatcher {
         for (const p of batch) await this.write(channel, source, [p]);
         return;
       }
+      // Answered 503: the platform sends them again.
+      this.deps.hub.metrics.ingested(channel.code, source, 'failed', batch.length);
       for (const p of batch) p.reject(err);
     }
   }

@@ -79,10 +79,16 @@ export async function expireHolds(ctx: RequestContext, batchSize = 500): Promise
       const orderIds = [...new Set(rows.map((r) => r.order_id).filter((id): id is string => id !== null))];
       const released = orderIds.length ? await timeOutOrders(tx, orderIds) : [];
       await evaluateStockLevels(tx, [...byProduct.keys(), ...released], ctx.hub.settings);
-      return rows.length;
+      return {
+        all: rows.length,
+        ofOrders: rows.filter((r) => r.order_id !== null).length,
+      };
     });
-    total += expired;
-    if (expired < batchSize) return total;
+    // Counted once committed: a batch rolled back expired nothing.
+    ctx.hub.metrics.held('order', 'expired', expired.ofOrders);
+    ctx.hub.metrics.held('reservation', 'expired', expired.all - expired.ofOrders);
+    total += expired.all;
+    if (expired.all < batchSize) return total;
   }
 }
 

@@ -123,6 +123,14 @@ export async function ingestRawMany(
     const result = results[first];
     results[i] = 'error' in result ? result : { orderId: result.orderId, outcome: IngestOutcome.DUPLICATE };
   }
+  // ingestMany counted what it stored; these were answered here (stored before, unmappable, repeats).
+  const handed = new Set(positions);
+  countOutcomes(
+    ctx,
+    channel,
+    source,
+    results.filter((_, i) => !handed.has(i)),
+  );
   return results;
 }
 
@@ -180,19 +188,30 @@ export async function ingestMany(
       if (item.logId) await logFailed(ctx.em, item.logId, err);
     }
   }
-  if (valid.length === 0) return results;
+  if (valid.length === 0) {
+    countOutcomes(ctx, channel, options.origin, results);
+    return results;
+  }
   const batch = valid.map((i) => items[i]);
-  const stored = await inTransaction(ctx, (tx) =>
-    storeBatch(ctx, tx, channel, batch, options.origin, options.historical ?? false),
-  ).catch(async (err: unknown) => {
+  const holds = { taken: 0, refused: 0 };
+  const stored = await inTransaction(ctx, (tx) => {
+    // A transaction run again after a deadlock counts its holds anew.
+    holds.taken = holds.refused = 0;
+    return storeBatch(ctx, tx, channel, batch, options.origin, options.historical ?? false, holds);
+  }).catch(async (err: unknown) => {
     // A payload the database refuses (bad data, class 22, or a constraint, class 23) is refused again
     // on every retry: alone in its batch, its log row says why (the code and names, no values) for a
     // replay after a fix.
     const only = batch.length === 1 ? batch[0].logId : undefined;
     if (only && isRefusedData(err)) await logFailed(ctx.em, only, err);
+    // Nothing is counted: the caller may run the orders again one by one (the webhook batcher, the CSV
+    // import), and counts those it gives up on as `failed`.
     throw err;
   });
   stored.forEach((result, k) => (results[valid[k]] = result));
+  countOutcomes(ctx, channel, options.origin, results);
+  ctx.hub.metrics.held('order', 'taken', holds.taken);
+  ctx.hub.metrics.held('order', 'refused', holds.refused);
   if (results.some((r) => 'outcome' in r && r.outcome === IngestOutcome.CREATED))
     noteOrderArrived(ctx, channel.id);
   return results;
@@ -205,6 +224,7 @@ async function storeBatch(
   items: IngestItem[],
   origin: OrderOrigin,
   historical: boolean,
+  holds: { taken: number; refused: number },
 ): Promise<IngestResult[]> {
   const lines = await resolveLines(
     tx,
@@ -230,6 +250,7 @@ async function storeBatch(
     channel,
     created.map((c) => ({ ...c, order: items[c.k].order, lines: lines[c.k] })),
     historical,
+    holds,
   );
 
   const createdAt = new Set(created.map((c) => c.k));
@@ -308,6 +329,7 @@ async function onCreated(
     lines: ResolvedLine[];
   }[],
   historical: boolean,
+  holds: { taken: number; refused: number },
 ) {
   if (created.length === 0) return;
   await insertLines(
@@ -357,13 +379,12 @@ async function onCreated(
     created
       .filter((c) => wanted(c.status))
       .flatMap((c) => stockLines(c.lines).map((line) => ({ ...line, orderId: c.id })));
+  const toHold = linesOf((s) => s === OrderStatus.PENDING_PAYMENT);
+  const unheld = await holdMany(tx, channel.code, toHold, ctx.hub.settings.reservationTtlSeconds);
+  holds.taken += toHold.length - unheld.length;
+  holds.refused += unheld.length;
   const shortfalls = [
-    ...(await holdMany(
-      tx,
-      channel.code,
-      linesOf((s) => s === OrderStatus.PENDING_PAYMENT),
-      ctx.hub.settings.reservationTtlSeconds,
-    )),
+    ...unheld,
     ...(await takeMany(
       tx,
       channel.code,
@@ -373,6 +394,25 @@ async function onCreated(
   ];
   const externalIds = new Map(created.map((c) => [c.id, c.order.externalId]));
   for (const s of shortfalls) await reportShortfall(tx, channel, externalIds.get(s.orderId)!, s);
+}
+
+const OUTCOME_LABEL = {
+  [IngestOutcome.CREATED]: 'created',
+  [IngestOutcome.UPDATED]: 'updated',
+  [IngestOutcome.DUPLICATE]: 'duplicate',
+} as const;
+
+/**
+ * Counts answered orders (`hub_orders_ingested_total`) once the call succeeds; a payload refused for itself
+ * (unmappable, invalid) is `rejected`.
+ */
+function countOutcomes(ctx: RequestContext, channel: Channel, source: string, results: ItemResult[]) {
+  const counts = new Map<'created' | 'updated' | 'duplicate' | 'rejected', number>();
+  for (const result of results) {
+    const label = 'error' in result ? 'rejected' : OUTCOME_LABEL[result.outcome];
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+  }
+  for (const [label, n] of counts) ctx.hub.metrics.ingested(channel.code, source, label, n);
 }
 
 /** lastOrderAt moves at most once a second per channel: one hot row must not serialise every ingestion. */

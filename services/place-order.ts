@@ -67,6 +67,7 @@ export async function placeOrder(ctx: RequestContext, input: PlaceOrderInput): P
     if (product.closedOnChannels.includes(channel.code)) throw new ChannelClosedError(channel.code, code);
   }
 
+  let held = 0;
   try {
     const orderId = await ctx.em.transactional(async (tx) => {
       const [lines] = await resolveLines(tx, channel, [order]);
@@ -108,6 +109,7 @@ export async function placeOrder(ctx: RequestContext, input: PlaceOrderInput): P
       const short = await holdMany(tx, channel.code, wanted, ctx.hub.settings.reservationTtlSeconds);
       if (short.length)
         throw new InsufficientStockError(short[0].productCode, short[0].quantity, short[0].available);
+      held = wanted.length;
       await evaluateStockLevels(
         tx,
         wanted.map((l) => l.productId),
@@ -115,8 +117,11 @@ export async function placeOrder(ctx: RequestContext, input: PlaceOrderInput): P
       );
       return created.id;
     });
+    // Counted once committed: the order's holds stand together or not at all.
+    ctx.hub.metrics.held('order', 'taken', held);
     return await ctx.em.findOneOrFail(Order, { id: orderId });
   } catch (err) {
+    if (err instanceof InsufficientStockError) ctx.hub.metrics.held('order', 'refused');
     if (err instanceof ConflictError) {
       const placed = await ctx.em.findOne(Order, { channel: channel.id, externalId: order.externalId });
       if (placed) return placed;

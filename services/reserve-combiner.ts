@@ -3,6 +3,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { DomainSettings } from './context.js';
 import { HoldLimitExceededError, InsufficientStockError, NotFoundError } from '../common/errors.js';
 import { evaluateStockLevels } from './stock-levels.js';
+import type { HubMetrics } from './metrics.js';
+
+const DEFAULT_COMBINER_OPTIONS = { maxBatch: 1000, maxConcurrent: 12 };
 
 /** A reservation row as PostgreSQL returns it (snake_case columns). */
 export type ReservationRow = Record<string, unknown>;
@@ -58,10 +61,9 @@ export class ReserveCombiner {
   constructor(
     private readonly em: EntityManager,
     private readonly settings: DomainSettings,
-    private readonly options: { maxBatch: number; maxConcurrent: number } = {
-      maxBatch: 1000,
-      maxConcurrent: 12,
-    },
+    private readonly options: { maxBatch: number; maxConcurrent: number } = DEFAULT_COMBINER_OPTIONS,
+    /** Where the holds granted and refused are counted (the hub's); none: not counted. */
+    private readonly metrics: HubMetrics | null = null,
   ) {}
 
   submit(request: HoldRequest): Promise<ReservationRow> {
@@ -107,11 +109,18 @@ export class ReserveCombiner {
   private async write(batch: Waiter[]) {
     try {
       const outcome = await this.em.fork().transactional((tx) => holdTogether(tx, batch, this.settings));
+      let taken = 0;
+      let refused = 0;
       for (const w of batch) {
         const result = outcome.get(w.id)!;
+        if (result instanceof InsufficientStockError) refused++;
+        else if (!(result instanceof Error)) taken++;
         if (result instanceof Error) w.reject(result);
         else w.resolve(result);
       }
+      // Counted once committed; a hold over a key's cap or for an unknown product was never a question of stock.
+      this.metrics?.held('reservation', 'taken', taken);
+      this.metrics?.held('reservation', 'refused', refused);
     } catch (err) {
       for (const w of batch) w.reject(err);
     }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { OrderEventType } from '../common/enums.js';
+import type { HubMetrics } from '../services/metrics.js';
 import type { EventBus } from './bus.js';
 import {
   highestSeq,
@@ -50,6 +51,8 @@ export interface OrderEventFeedOptions {
   bus: EventBus;
   transport: FeedTransport;
   logger: Logger;
+  /** Where the lag of each event published is observed. */
+  metrics: HubMetrics;
   /** How often the feed looks for events whose wake-up was lost (a safety net, not the path). */
   safetyIntervalMs?: number;
 }
@@ -159,6 +162,7 @@ export class OrderEventFeed {
       if (BigInt(event.seq) <= this.last) continue;
       this.last = BigInt(event.seq);
       bus.publish('orderEvent', event);
+      this.options.metrics.eventDelivered('orderEvent', event.at);
       if (event.type === OrderEventType.SHIPMENT_UPDATED) updates.push(event);
     }
     if (updates.length === 0 || bus.listenerCount('shipmentUpdated') === 0) return;

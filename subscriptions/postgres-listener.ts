@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { StockAlertKind } from '../common/enums.js';
 import { toChannelStock } from '../services/channel-stock.js';
 import { LISTING_SELECT, type ListingRow } from '../services/stock-sync/listings.js';
+import type { HubMetrics } from '../services/metrics.js';
 import type { EventBus, InventoryEvent, StockAlertEvent } from './bus.js';
 
 export const ALERT_CHANNEL = 'hub_stock_alert';
@@ -54,6 +55,8 @@ export interface PostgresListenerOptions {
   databaseUrl: string;
   bus: EventBus;
   logger: Logger;
+  /** Counts the alerts heard (after commit, each once) and observes their lag. */
+  metrics: HubMetrics;
   /** The longest wait between reconnect attempts. */
   maxBackoffMs?: number;
   /** Wake-ups for the order event feed. */
@@ -267,7 +270,11 @@ export class PostgresListener {
     for (const row of rows) {
       if (this.publishedAlerts.has(row.id)) continue;
       remember(this.publishedAlerts, row.id);
-      this.options.bus.publish('stockAlert', toAlert(row));
+      const alert = toAlert(row);
+      this.options.bus.publish('stockAlert', alert);
+      // Here, not where alerts are inserted (five statements, some rolled back): each committed alert, once.
+      this.options.metrics.alerted(alert.kind);
+      this.options.metrics.eventDelivered('stockAlert', alert.createdAt);
     }
   }
 

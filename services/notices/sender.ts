@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { pgPoolFigures, type HubMetrics } from '../metrics.js';
 import { Agent, request } from 'undici';
 import { NoticeProvider, NoticeStatus } from '../../common/enums.js';
 import { JOB_QUEUE_SCHEMA } from '../../common/job-queue.js';
@@ -61,6 +62,8 @@ export interface NoticeSenderDeps {
   logger: Logger;
   settings: NoticeSenderSettings;
   sealer: Pick<Sealer, 'open' | 'seal'>;
+  /** The hub's: this pool's connections are shown there. */
+  metrics: HubMetrics;
 }
 
 export interface NoticeSender {
@@ -185,6 +188,7 @@ export async function startNoticeSender(deps: NoticeSenderDeps): Promise<NoticeS
   });
   pool.on('error', (err) => logger.warn({ err }, 'notices: database connection lost'));
   pool.on('connect', (client) => client.on('error', () => {}));
+  const unwatchPool = deps.metrics.watchPool('notices', pgPoolFigures(pool));
   const agent = new Agent({ headersTimeout: settings.timeoutMs, bodyTimeout: settings.timeoutMs });
   const stopping = new AbortController();
   const sends = new Set<Promise<void>>();
@@ -200,6 +204,7 @@ export async function startNoticeSender(deps: NoticeSenderDeps): Promise<NoticeS
     });
   } catch (err) {
     await agent.close();
+    unwatchPool();
     await pool.end();
     throw err;
   }
@@ -561,6 +566,7 @@ export async function startNoticeSender(deps: NoticeSenderDeps): Promise<NoticeS
       await Promise.all([...sends]);
       await lock.release();
       await agent.close();
+      unwatchPool();
       await pool.end();
     },
   };

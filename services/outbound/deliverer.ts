@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { pgPoolFigures, type HubMetrics } from '../metrics.js';
 import { Webhook } from 'standardwebhooks';
 import { Agent, request } from 'undici';
 import { JOB_QUEUE_SCHEMA } from '../../common/job-queue.js';
@@ -60,6 +61,8 @@ export interface DelivererDeps {
   settings: DelivererSettings;
   sealer: Pick<Sealer, 'open'>;
   render: RenderPayloads;
+  /** The hub's: attempts are counted there once recorded, and this pool's connections shown. */
+  metrics: HubMetrics;
 }
 
 export interface WebhookDeliverer {
@@ -175,6 +178,9 @@ select hub_webhook_queue_heads(array(
                       where j.key = 'webhook-delivery:' || d.id and j.locked_at is null)
 )) as queued`;
 
+/** A failed attempt with a retry to come is `retrying`; FAILED is given up. */
+const DELIVERY_OUTCOME = { DELIVERED: 'delivered', PENDING: 'retrying', FAILED: 'failed' } as const;
+
 interface Recorded {
   delivery: TakenDelivery;
   outcome: Outcome;
@@ -199,6 +205,7 @@ export async function startWebhookDeliverer(deps: DelivererDeps): Promise<Webhoo
   });
   pool.on('error', (err) => logger.warn({ err }, 'webhooks: database connection lost'));
   pool.on('connect', (client) => client.on('error', () => {}));
+  const unwatchPool = deps.metrics.watchPool('webhooks', pgPoolFigures(pool));
   // No redirects (undici's request follows none), and the address is checked at each connection.
   const agent = new Agent({
     connect: settings.allowPrivate ? {} : { lookup: publicOnlyLookup },
@@ -219,6 +226,7 @@ export async function startWebhookDeliverer(deps: DelivererDeps): Promise<Webhoo
     });
   } catch (err) {
     await agent.close();
+    unwatchPool();
     await pool.end();
     throw err;
   }
@@ -364,6 +372,7 @@ export async function startWebhookDeliverer(deps: DelivererDeps): Promise<Webhoo
         await client.query('select hub_webhook_queue_lines($1::uuid[], $2::text[])', [endpoints, keys]);
       }
       await client.query('commit');
+      for (const { outcome } of batch) deps.metrics.delivered(DELIVERY_OUTCOME[outcome.status]);
       for (const off of turned_off) {
         logger.error(
           { endpointId: off.id, reason: off.reason },
@@ -474,6 +483,7 @@ export async function startWebhookDeliverer(deps: DelivererDeps): Promise<Webhoo
       await Promise.all([...sends]);
       await lock.release();
       await agent.close();
+      unwatchPool();
       await pool.end();
     },
   };

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { HubMetrics } from '../metrics.js';
 import type { Platform } from '../../common/enums.js';
 import type { Logger } from '../../server/logger.js';
 import { PlatformRequestError } from '../platform-client.js';
@@ -56,6 +57,8 @@ export interface PusherDeps {
   defaultBaseUrl(platform: Platform, shopId: string | null): string;
   /** Opens the sealed credentials. */
   sealer: Pick<Sealer, 'open'>;
+  /** Counts each listing's outcome once it is recorded. */
+  metrics: HubMetrics;
   logger: Logger;
   settings: PusherSettings;
   /** Listings this process may still take from the queue, all channels together. */
@@ -704,6 +707,10 @@ export class ChannelPusher {
         this.deps.settings.settleMs,
       ],
     );
+    for (const outcome of ['SET', 'FAILED', 'THROTTLED', 'ERROR'] as const) {
+      const n = outcomes.filter((o) => o.outcome === outcome).length;
+      this.deps.metrics.pushed(info.platform, PUSH_OUTCOME_LABEL[outcome], n);
+    }
     return new Map(rows.map((row) => [row.id, row.sync_attempts]));
   }
 
@@ -728,6 +735,8 @@ export class ChannelPusher {
     );
   }
 }
+
+const PUSH_OUTCOME_LABEL = { SET: 'set', FAILED: 'failed', THROTTLED: 'throttled', ERROR: 'error' } as const;
 
 interface Outcome {
   listingId: string;

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { pgPoolFigures, type HubMetrics } from '../metrics.js';
 import type { Platform } from '../../common/enums.js';
 import { JOB_QUEUE_SCHEMA } from '../../common/job-queue.js';
 import type { Logger } from '../../server/logger.js';
@@ -55,6 +56,8 @@ export interface StockSyncDeps {
   clientFor(platform: Platform): StockClient | null;
   defaultBaseUrl(platform: Platform, shopId: string | null): string;
   sealer: Pick<Sealer, 'open'>;
+  /** The hub's: pushes are counted there and this pool's connections shown. */
+  metrics: HubMetrics;
 }
 
 export interface StockSync {
@@ -82,6 +85,7 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
   // An idle connection that dies (a database restart) must not crash the process: it is replaced on next use.
   pool.on('error', (err) => logger.warn({ err }, 'stock sync database connection lost'));
   pool.on('connect', (client) => client.on('error', () => {}));
+  const unwatchPool = deps.metrics.watchPool('stock-sync', pgPoolFigures(pool));
   let lock: ProcessLock | null = null;
   let session: PushSession | null = null;
 
@@ -123,6 +127,7 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
         clientFor: deps.clientFor,
         defaultBaseUrl: deps.defaultBaseUrl,
         sealer: deps.sealer,
+        metrics: deps.metrics,
         logger,
         settings,
         room: () => {
@@ -140,6 +145,7 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
   try {
     await takeLock();
   } catch (err) {
+    unwatchPool();
     await pool.end().catch(() => {});
     throw err;
   }
@@ -237,6 +243,7 @@ export async function startStockSync(deps: StockSyncDeps): Promise<StockSync> {
       // Waits for the calls under way; listings held and not sent go back to the queue for another process.
       await Promise.all([...pushers.values()].map((pusher) => pusher.settled()));
       await (lock as ProcessLock | null)?.release();
+      unwatchPool();
       await pool.end();
     },
   };

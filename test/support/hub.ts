@@ -106,6 +106,7 @@ export async function startTestHub(
         databaseUrl: connectUrl,
         logger,
         sealer: secretBox!,
+        metrics: hub.services.metrics,
         settings: options.stockSync,
       })
     : null;
@@ -126,6 +127,7 @@ export async function startTestHub(
         databaseUrl: connectUrl,
         logger,
         sealer: secretBox!,
+        metrics: hub.services.metrics,
         settings: options.notices,
       })
     : null;

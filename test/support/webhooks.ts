@@ -1,5 +1,5 @@
-import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { HUB_SIGNATURE, SHOPIFY_SIGNATURE, signatureHeader } from '../../server/webhook-signature.js';
 
 /** A sample payload from test/fixtures/channels, freshly parsed so each test can change its copy. */
 export function sample<T = any>(name: string): T {
@@ -16,12 +16,12 @@ export async function deliver(
   const raw = Buffer.isBuffer(body)
     ? body
     : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
-  if (options.secret) {
-    const mac = createHmac('sha256', options.secret).update(raw);
-    if (options.shopify) headers['x-shopify-hmac-sha256'] = mac.digest('base64');
-    else headers['x-hub-signature-256'] = `sha256=${mac.digest('hex')}`;
-  }
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    ...options.headers,
+    ...(options.secret &&
+      signatureHeader(options.shopify ? SHOPIFY_SIGNATURE : HUB_SIGNATURE, options.secret, raw)),
+  };
   const response = await fetch(`${baseUrl}/webhooks/${channelCode}`, {
     method: 'POST',
     headers,
