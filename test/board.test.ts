@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -203,7 +204,7 @@ describe.runIf(run)('the operations board', () => {
     await page.waitForSelector(`#stuck [data-order="${missed}"]`);
   });
 
-  it('looks like this with an hour of orders on three channels (test-results/board.png)', async () => {
+  it('marks a channel with a volume anomaly, and looks like this with an hour of orders (test-results/board.png)', async () => {
     // An hour of JD orders (within the board's window however late it loads), rising towards now, and a few
     // on Taobao in the last minute.
     const now = Date.now();
@@ -215,9 +216,23 @@ describe.runIf(run)('the operations board', () => {
           .map((at, k) => deliverJd(hub.base, 'jd-shop', jdOrder(`JD-${i + k}`, 'TEA-250G', new Date(at)))),
       );
     for (let i = 0; i < 6; i++) await place(`TB-${i}`, 'taobao-main');
+    // The hub raises VOLUME_ANOMALY against a week of history; the test writes the alert it would store.
+    const direct = new pg.Client({ connectionString: database.url });
+    await direct.connect();
+    try {
+      await direct.query(
+        `insert into stock_alert (kind, product_code, available, message, channel_code, bucket_start, expected_orders, actual_orders)
+         values ('VOLUME_ANOMALY', '', 0, 'taobao-main: 6 orders in the hour, expected 40 (-85%)', 'taobao-main',
+                 date_trunc('hour', now()) - interval '1 hour', 40, 6)`,
+      );
+    } finally {
+      await direct.end();
+    }
     await page.reload();
     await page.waitForFunction(() => window.__board?.live && window.__board.loaded);
     await waitUntil(page, async () => (await flowTotal()) >= 190);
+    await page.locator('#channel-rows [data-channel="taobao-main"].anomaly').waitFor();
+    await page.locator('#flow-channels [data-channel="taobao-main"].anomaly').waitFor();
     await page.locator(`#stuck button`).first().click();
     await page.locator('#order-timeline').waitFor();
     await mkdir('test-results', { recursive: true });

@@ -359,7 +359,12 @@ class Board {
       return h(
         'tr',
         { 'data-channel': code, class: anomaly ? 'anomaly' : undefined },
-        h('th', { scope: 'row' }, code, anomaly && h('span', { class: 'tag' }, 'volume anomaly')),
+        h(
+          'th',
+          { scope: 'row' },
+          code,
+          anomaly && h('span', { class: 'tag', title: 'volume anomaly' }, 'anomaly'),
+        ),
         h('td', { class: 'num flow-count', 'data-value': orders }, formatCount(orders)),
       );
     });
@@ -414,7 +419,7 @@ class Board {
             'th',
             { scope: 'row', title: `${c.name} · ${c.platform}${c.isCore ? ' · core' : ''}` },
             c.code,
-            anomaly && h('span', { class: 'tag' }, 'volume anomaly'),
+            anomaly && h('span', { class: 'tag', title: 'volume anomaly' }, 'anomaly'),
           ),
           h('td', {}, h('span', { class: `health ${c.health.toLowerCase()}` }, c.health)),
           h('td', {}, formatTime(c.lastHeartbeatAt)),
