@@ -73,12 +73,16 @@ function isRefusal(event: unknown): boolean {
   return code === 4401 || code === 4403;
 }
 
-/** Subscribes and hands each result's data to `next`; answers the function that ends it. */
+/**
+ * Subscribes and hands each result's data to `next`; answers the function that ends it. `ended` hears of a
+ * subscription the hub ended with an error (SUBSCRIBER_FELL_BEHIND, say).
+ */
 export function subscribe<T>(
   client: Client,
   query: string,
   variables: Record<string, unknown>,
   next: (data: T) => void,
+  ended: (error: unknown) => void = (error) => console.warn('board: subscription ended', error),
 ): () => void {
   return client.subscribe<T>(
     { query, variables },
@@ -86,7 +90,7 @@ export function subscribe<T>(
       next: (result) => {
         if (result.data) next(result.data as T);
       },
-      error: () => undefined,
+      error: ended,
       complete: () => undefined,
     },
   );

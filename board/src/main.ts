@@ -165,7 +165,6 @@ class Board {
   private readonly chart = new FlowChart(byId('flow-chart'));
   /** CREATED events that arrived while the flow snapshot loads, applied after it if they are newer. */
   private flowPending: OrderEvent[] | null = [];
-  private flowTotals = new Map<string, number>();
   private anomalies = new Set<string>();
   private channels: Channel[] = [];
   private alerts: Alert[] = [];
@@ -238,6 +237,11 @@ class Board {
       Q.ORDER_EVENTS,
       { after },
       ({ orderStatusChanged }) => this.receive(orderStatusChanged),
+      (error) => {
+        // Ended by the hub (a subscriber that fell behind, say): the stream goes on from the last seq seen.
+        console.warn('board: the order events ended', error);
+        if (!this.closed) setTimeout(() => this.closed || this.subscribeEvents(), 1000);
+      },
     );
   }
 
@@ -348,12 +352,12 @@ class Board {
     const now = Date.now();
     this.flow.prune(now);
     const window = this.flow.window(now);
-    this.flowTotals = new Map(
+    const totals = new Map(
       this.flow.channels().map((c) => [c, this.flow.series(c, window).reduce((a, b) => a + b, 0)]),
     );
     this.chart.render(this.flow, now);
     let total = 0;
-    const rows = [...this.flowTotals].map(([code, orders]) => {
+    const rows = [...totals].map(([code, orders]) => {
       total += orders;
       const anomaly = this.anomalies.has(code);
       return h(
