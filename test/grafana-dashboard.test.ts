@@ -59,6 +59,21 @@ function asGrafanaRuns(sql: string): string {
 }
 
 describe('the Grafana dashboard (ops/grafana/order-hub.json)', () => {
+  it('is what build-dashboard.mjs writes (edit the script, not the JSON)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dashboard-'));
+    try {
+      const out = join(dir, 'order-hub.json');
+      const built = spawnSync(process.execPath, [
+        fileURLToPath(new URL('../ops/grafana/build-dashboard.mjs', import.meta.url)),
+        out,
+      ]);
+      expect(built.status, built.stderr?.toString()).toBe(0);
+      expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(dashboard);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('has a Prometheus and a PostgreSQL datasource variable, and every panel a datasource and queries', () => {
     expect(variables.get('prometheus')).toMatchObject({ type: 'datasource', query: 'prometheus' });
     expect(variables.get('postgres')).toMatchObject({

@@ -2,6 +2,7 @@
 // grid in order. Run `node ops/grafana/build-dashboard.mjs && npx prettier --write ops/grafana` after a change;
 // test/grafana-dashboard.test.ts checks the result against the hub's metrics and its database.
 import { writeFileSync } from 'node:fs';
+import process from 'node:process';
 import { URL } from 'node:url';
 
 const PROM = { type: 'prometheus', uid: '${prometheus}' };
@@ -323,4 +324,8 @@ const dashboard = {
   panels,
 };
 
-writeFileSync(new URL('order-hub.json', import.meta.url), `${JSON.stringify(dashboard, null, 2)}\n`);
+// Another path as the first argument: the dashboard test builds into a scratch file to compare.
+writeFileSync(
+  process.argv[2] ?? new URL('order-hub.json', import.meta.url),
+  `${JSON.stringify(dashboard, null, 2)}\n`,
+);
