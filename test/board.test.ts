@@ -1,4 +1,7 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify from 'fastify';
 import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +20,7 @@ import {
   startFrameMeter,
   stopFrameMeter,
 } from './support/board.js';
+import { registerBoard } from '../server/board.js';
 import { createTestDatabase } from './support/database.js';
 import { graphql, startHubProcess, type HubProcess } from './support/hub-process.js';
 
@@ -304,6 +308,37 @@ describe.runIf(run)('the board under 10,000 orders a minute', () => {
     expect(renders).toBeLessThanOrEqual(frames.frames + 1);
     expect(await boardNumber(page, '#flow-channels [data-channel="jd-shop"] td')).toBe(ORDERS);
     await page.context().close();
+  });
+});
+
+describe('serving the board', () => {
+  it('answers 503 with a clear reason when the board is not built', async () => {
+    const app = Fastify();
+    try {
+      await registerBoard(app, join(tmpdir(), 'no-board-here'));
+      const response = await app.inject('/board/');
+      expect(response.statusCode).toBe(503);
+      expect(response.body).toContain('npm run build');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('serves a build under /board/, sending /board there, with a policy that lets it reach only its own origin', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'board-'));
+    const app = Fastify();
+    try {
+      await writeFile(join(dir, 'index.html'), '<!doctype html><title>board</title>');
+      await registerBoard(app, dir);
+      expect((await app.inject('/board')).headers.location).toBe('/board/');
+      const page = await app.inject('/board/');
+      expect(page.statusCode).toBe(200);
+      expect(page.body).toContain('<title>board</title>');
+      expect(page.headers['content-security-policy']).toContain("connect-src 'self'");
+    } finally {
+      await app.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
