@@ -109,18 +109,32 @@ describe.runIf(run)('the operations board', () => {
     await database?.drop();
   });
 
-  it('refuses a wrong key, then opens with an ANALYST key kept in the tab and never in the address', async () => {
+  it('refuses a wrong key and a STOREFRONT key, opens with an ANALYST key kept in the tab (never in the address), and forgets it', async () => {
     await page.goto(`${hub.base}/board`);
     await page.getByLabel('API key').fill('not-a-key-of-this-hub');
     await page.getByRole('button', { name: 'Open' }).click();
     await expectText(page, '#key-error', 'UNAUTHENTICATED');
     expect(await page.locator('#board').isHidden()).toBe(true);
+    const storefrontKey = (
+      await admin(
+        `mutation { createApiKey(role: STOREFRONT, label: "board storefront", channelCode: "web-store") { secret } }`,
+      )
+    ).createApiKey.secret as string;
+    await page.getByLabel('API key').fill(storefrontKey);
+    await page.getByRole('button', { name: 'Open' }).click();
+    await expectText(page, '#key-error', 'FORBIDDEN');
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
 
     await openBoard(page, hub.base, analystKey);
     await expectText(page, '#connection', 'live');
     expect(page.url()).not.toContain(analystKey);
     expect(await page.evaluate(() => Object.values(sessionStorage))).toEqual([analystKey]);
     await page.waitForSelector('#channel-rows [data-channel="jd-shop"]');
+
+    await page.getByRole('button', { name: 'Forget key' }).click();
+    await page.getByLabel('API key').waitFor();
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    await openBoard(page, hub.base, analystKey);
   });
 
   it('shows an order placed through the API without a reload: the flow, the status counts and the stuck list move', async () => {
