@@ -64,6 +64,7 @@ import { WebsocketLimits } from './websocket-limits.js';
 import { registerWebhooks } from './webhooks.js';
 import { registerCarrierWebhooks } from './carrier-webhooks.js';
 import { registerExports } from './exports.js';
+import { registerBoard } from './board.js';
 import { registerMetrics } from './metrics.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -415,6 +416,8 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       await scope.register(fastifyApollo(apollo), { path: GRAPHQL_PATH, context: contextOf });
       registerExports(scope, { pool: exportPool, contextOf });
     });
+    // The board is a client of /graphql: served where GraphQL is.
+    await registerBoard(app);
   }
 
   // A process that does not serve GraphQL takes no websocket upgrade: its server is left unattached.
