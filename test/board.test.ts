@@ -260,7 +260,7 @@ describe.runIf(run)('the operations board', () => {
 });
 
 describe.runIf(run)('the board under 10,000 orders a minute', () => {
-  const ORDERS = 2000;
+  const ORDERS = 2500;
   let database: { url: string; drop(): Promise<void> };
   let hub: HubProcess;
   let browser: Browser;

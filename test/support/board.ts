@@ -197,7 +197,7 @@ export async function orderStream(
     seconds,
     prefix,
     products,
-    concurrency = 16,
+    concurrency = 64,
   }: {
     count: number;
     seconds: number;
