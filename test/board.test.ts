@@ -20,6 +20,7 @@ import {
   startFrameMeter,
   stopFrameMeter,
 } from './support/board.js';
+import { runDemo } from '../demo/run.js';
 import { registerBoard } from '../server/board.js';
 import { createTestDatabase } from './support/database.js';
 import { graphql, startHubProcess, type HubProcess } from './support/hub-process.js';
@@ -37,6 +38,10 @@ async function startBrowser(): Promise<Browser> {
   if (!chromiumFound) throw new Error(`BOARD_E2E_REQUIRED=1 but there is no Chromium at ${CHROMIUM_PATH}`);
   return launchChromium();
 }
+
+const CARRIER_SECRET = 'sf-carrier-secret-for-the-board-0123456789';
+/** The carrier's secret lets the demo's day (in the screenshot) sign its tracking events. */
+const CARRIER = { CARRIER_WEBHOOK_SECRETS: `sf=${CARRIER_SECRET}` };
 
 const SETUP = `mutation {
   taobao: upsertChannel(input: { code: "taobao-main", platform: TAOBAO, name: "Taobao flagship", isCore: true }) { id }
@@ -92,7 +97,7 @@ describe.runIf(run)('the operations board', () => {
   beforeAll(async () => {
     await boardBuilt();
     database = await createTestDatabase('board');
-    hub = await startHubProcess(database.url);
+    hub = await startHubProcess(database.url, CARRIER);
     const key = async (role: string) =>
       (await admin(`mutation { createApiKey(role: ${role}, label: "board ${role}") { secret } }`))
         .createApiKey.secret as string;
@@ -214,7 +219,7 @@ describe.runIf(run)('the operations board', () => {
     } finally {
       await other.stop();
     }
-    hub = await startHubProcess(database.url, {}, { port });
+    hub = await startHubProcess(database.url, CARRIER, { port });
     const pending = await hubCount('PENDING_PAYMENT');
     await expectText(page, '#connection', 'live');
     await waitUntil(page, async () => (await flowTotal()) === total + 1);
@@ -222,7 +227,7 @@ describe.runIf(run)('the operations board', () => {
     await page.waitForSelector(`#stuck [data-order="${missed}"]`);
   });
 
-  it('marks a channel with a volume anomaly, and looks like this with an hour of orders (test-results/board.png)', async () => {
+  it('marks a channel with a volume anomaly, and looks like this during the demo (test-results/board.png)', async () => {
     // An hour of JD orders (within the board's window however late it loads), rising towards now, and a few
     // on Taobao in the last minute.
     const now = Date.now();
@@ -234,6 +239,21 @@ describe.runIf(run)('the operations board', () => {
           .map((at, k) => deliverJd(hub.base, 'jd-shop', jdOrder(`JD-${i + k}`, 'TEA-250G', new Date(at)))),
       );
     for (let i = 0; i < 6; i++) await place(`TB-${i}`, 'taobao-main');
+    // Then `npm run demo`'s day, squeezed into six seconds: every platform, payments, parcels, a stock-out.
+    const demo = await runDemo(
+      {
+        url: hub.base,
+        key: hub.adminKey,
+        minutes: 0.1,
+        orders: 100,
+        concurrency: 8,
+        seed: 1,
+        carrier: { code: 'sf', secret: CARRIER_SECRET },
+        holdWaitSeconds: 0,
+      },
+      { out: () => {}, signal: new AbortController().signal },
+    );
+    expect(demo.errors, hub.output()).toEqual([]);
     // The hub raises VOLUME_ANOMALY against a week of history; the test writes the alert it would store.
     const direct = new pg.Client({ connectionString: database.url });
     await direct.connect();
