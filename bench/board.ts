@@ -4,16 +4,16 @@
 import type { Browser } from 'playwright-core';
 import {
   boardNumber,
-  JD_SECRET,
   launchChromium,
   newBoardPage,
   openBoard,
   orderStream,
+  setUpOrderStream,
   startFrameMeter,
   stopFrameMeter,
   type FrameFigures,
 } from '../test/support/board.js';
-import { graphql, startHubProcess } from '../test/support/hub-process.js';
+import { startHubProcess } from '../test/support/hub-process.js';
 import { scratchDatabase } from '../test/support/scratch-database.js';
 import { serverUrl } from './support.js';
 
@@ -30,17 +30,7 @@ const database = await scratchDatabase(serverUrl, 'bench_board');
 const hub = await startHubProcess(database.url, {}, { passStderr: true });
 let browser: Browser | undefined;
 try {
-  await graphql(
-    hub.base,
-    hub.adminKey,
-    `mutation {
-      upsertChannel(input: { code: "jd-bench", platform: JD, name: "JD", webhookSecret: "${JD_SECRET}" }) { id }
-      a: upsertProduct(input: { productCode: "SKU-A", name: "A" }) { id }
-      b: upsertProduct(input: { productCode: "SKU-B", name: "B" }) { id }
-      sa: adjustStock(productCode: "SKU-A", delta: 1000000, reason: "bench") { onHand }
-      sb: adjustStock(productCode: "SKU-B", delta: 1000000, reason: "bench") { onHand }
-    }`,
-  );
+  await setUpOrderStream(hub, 'jd-bench', 1_000_000);
   browser = await launchChromium();
   const page = await newBoardPage(browser);
   await openBoard(page, hub.base, hub.adminKey);

@@ -17,6 +17,7 @@ import {
   newBoardPage,
   openBoard,
   orderStream,
+  setUpOrderStream,
   startFrameMeter,
   stopFrameMeter,
 } from './support/board.js';
@@ -289,17 +290,7 @@ describe.runIf(run)('the board under 10,000 orders a minute', () => {
     await boardBuilt();
     database = await createTestDatabase('board_load');
     hub = await startHubProcess(database.url);
-    await graphql(
-      hub.base,
-      hub.adminKey,
-      `mutation {
-        upsertChannel(input: { code: "jd-shop", platform: JD, name: "JD shop", webhookSecret: "${JD_SECRET}" }) { id }
-        a: upsertProduct(input: { productCode: "SKU-A", name: "A" }) { id }
-        b: upsertProduct(input: { productCode: "SKU-B", name: "B" }) { id }
-        sa: adjustStock(productCode: "SKU-A", delta: 100000, reason: "load") { onHand }
-        sb: adjustStock(productCode: "SKU-B", delta: 100000, reason: "load") { onHand }
-      }`,
-    );
+    await setUpOrderStream(hub, 'jd-shop', 100_000);
     browser = await startBrowser();
   });
 

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { graphql, type HubProcess } from './hub-process.js';
 
 // Shared by the board's tests and bench/board.ts (compiled to dist/bench): nothing here imports vitest.
 
@@ -138,6 +139,21 @@ export const JD_SECRET = 'board-jd-webhook-secret-0123456789abcdef';
 /** `YYYY-MM-DD HH:mm:ss` in Shanghai, as JD writes its times. */
 function shanghaiTime(at: Date): string {
   return new Date(at.getTime() + 8 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** A JD channel signing with JD_SECRET, and SKU-A and SKU-B with `units` each: what a stream of orders needs. */
+export async function setUpOrderStream(hub: HubProcess, channelCode: string, units: number): Promise<void> {
+  await graphql(
+    hub.base,
+    hub.adminKey,
+    `mutation {
+      upsertChannel(input: { code: "${channelCode}", platform: JD, name: "JD", webhookSecret: "${JD_SECRET}" }) { id }
+      a: upsertProduct(input: { productCode: "SKU-A", name: "A" }) { id }
+      b: upsertProduct(input: { productCode: "SKU-B", name: "B" }) { id }
+      sa: adjustStock(productCode: "SKU-A", delta: ${units}, reason: "order stream") { onHand }
+      sb: adjustStock(productCode: "SKU-B", delta: ${units}, reason: "order stream") { onHand }
+    }`,
+  );
 }
 
 /** A paid JD order of one line, placed at `placedAt`, as the platform pushes it. */
