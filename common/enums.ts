@@ -204,3 +204,39 @@ export enum NoticeStatus {
   /** An SMS reached in quiet hours (22:00–08:00 channel time), sent at 08:00. */
   HELD = 'HELD',
 }
+
+/** What an after-sale record asks for: money only, money for goods sent back, or other goods instead. */
+export enum RefundKind {
+  REFUND_ONLY = 'REFUND_ONLY',
+  RETURN_AND_REFUND = 'RETURN_AND_REFUND',
+  EXCHANGE = 'EXCHANGE',
+}
+
+/** Where an after-sale record stands, in the set every platform's statuses map to (channels/after-sale.md). */
+export enum RefundStatus {
+  REQUESTED = 'REQUESTED',
+  APPROVED = 'APPROVED',
+  RETURN_IN_TRANSIT = 'RETURN_IN_TRANSIT',
+  RETURN_RECEIVED = 'RETURN_RECEIVED',
+  REFUNDED = 'REFUNDED',
+  REJECTED = 'REJECTED',
+  CANCELLED = 'CANCELLED',
+}
+
+/** Why goods or money went back, as a small set for attribution. */
+export enum RefundReasonClass {
+  QUALITY = 'QUALITY',
+  WRONG_OR_MISSING = 'WRONG_OR_MISSING',
+  DAMAGED_IN_TRANSIT = 'DAMAGED_IN_TRANSIT',
+  NOT_AS_DESCRIBED = 'NOT_AS_DESCRIBED',
+  BUYER_REMORSE = 'BUYER_REMORSE',
+  OTHER = 'OTHER',
+}
+
+/** Who a refund's reason puts it on. */
+export enum RefundResponsible {
+  MERCHANT = 'MERCHANT',
+  CARRIER = 'CARRIER',
+  BUYER = 'BUYER',
+  UNKNOWN = 'UNKNOWN',
+}

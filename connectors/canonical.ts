@@ -1,4 +1,11 @@
-import type { OrderStatus, Platform } from '../common/enums.js';
+import type {
+  OrderStatus,
+  Platform,
+  RefundKind,
+  RefundReasonClass,
+  RefundResponsible,
+  RefundStatus,
+} from '../common/enums.js';
 import type { HttpRequest } from '../services/platform-client.js';
 
 /** What every connector turns its platform's payload into. Pure data: no entities, no database. */
@@ -44,6 +51,45 @@ export interface CanonicalOrder {
   wechatOpenId?: string | null;
 }
 
+/** What a refund names of the order's lines: any of these may match one; null when the platform does not send it. */
+export interface CanonicalRefundLine {
+  /** The merchant's own code (outer SKU). */
+  productCode: string | null;
+  /** The platform's SKU id, as the order connector maps it to the order line's `platformSkuId`. */
+  platformSkuId: string | null;
+  /** The platform's id of the order line (Taobao/Youzan oid, Douyin sku_order_id, Shopify line_item_id). */
+  platformLineId: string | null;
+  /** Null when the platform's record does not say how many (Kuaishou). */
+  quantity: number | null;
+}
+
+/** One after-sale record (refund, return or exchange) of any platform. Pure data, like CanonicalOrder. */
+export interface CanonicalRefund {
+  /** The platform's id of the after-sale record. */
+  refundId: string;
+  /** The order's externalId exactly as the same platform's `toOrder` gives it. */
+  externalId: string;
+  kind: RefundKind;
+  /** Null when the platform's status is outside the common set (exchange and re-send steps) or unknown. */
+  status: RefundStatus | null;
+  /** The platform's own status word or code, kept as sent. */
+  platformStatus: string;
+  /** Whether goods go back to the merchant; null when the record does not tell. */
+  goodsReturned: boolean | null;
+  lines: CanonicalRefundLine[];
+  /** Exact decimal string with two places. */
+  refundAmount: string;
+  currencyCode: string;
+  reasonText: string | null;
+  reasonCode: string | null;
+  reasonClass: RefundReasonClass;
+  responsible: RefundResponsible;
+  returnTrackingNumber: string | null;
+  returnCarrier: string | null;
+  requestedAt: Date;
+  updatedAt: Date;
+}
+
 /** How a connector pulls orders changed since a cursor from its platform's order API. */
 export interface PullProtocol {
   /** The request for one page of orders changed since `cursor` (null: from the beginning). */
@@ -56,5 +102,7 @@ export interface Connector {
   platform: Platform;
   /** Maps one order payload; throws PayloadMappingError naming the field that is missing or wrong. */
   toOrder(payload: unknown): CanonicalOrder;
+  /** Maps one after-sale record (connectors/refunds.ts); throws PayloadMappingError like `toOrder`. */
+  toRefund(payload: unknown): CanonicalRefund;
   pull: PullProtocol;
 }

@@ -11,6 +11,7 @@ import {
   requiredText,
   type StatusTable,
 } from './payload.js';
+import { douyinRefund } from './refunds.js';
 
 // Douyin (Doudian): the `data.shop_order_detail` object of `order.orderDetail`. Money in fen, times in unix
 // seconds (a pay_time of 0: not paid). Receiver data may come only as `mask_*` or `encrypt_*` copies.
@@ -76,6 +77,7 @@ function toOrder(payload: unknown): CanonicalOrder {
 export const douyin: Connector = {
   platform: Platform.DOUYIN,
   toOrder,
+  toRefund: douyinRefund,
   pull: {
     /** `GET {base}/order/searchList?cursor=<cursor>` (no parameter from the beginning), orders by update time. */
     request: (baseUrl, cursor) => getPage(baseUrl, '/order/searchList', { cursor }),

@@ -13,6 +13,8 @@ export type {
   CanonicalAddress,
   CanonicalLine,
   CanonicalOrder,
+  CanonicalRefund,
+  CanonicalRefundLine,
   Connector,
   PullProtocol,
 } from './canonical.js';

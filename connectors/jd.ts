@@ -10,6 +10,7 @@ import {
   rawOrders,
   type StatusTable,
 } from './payload.js';
+import { jdRefund } from './refunds.js';
 
 // JD (Jingdong POP): one order of `jingdong.pop.order.search` / `.get`. JD pushes paid orders only; quantities
 // come as strings ("2"); times are Asia/Shanghai local; amounts are yuan strings.
@@ -69,6 +70,7 @@ function toOrder(payload: unknown): CanonicalOrder {
 export const jd: Connector = {
   platform: Platform.JD,
   toOrder,
+  toRefund: jdRefund,
   pull: {
     /** `GET {base}/pop/order/search?updated_after=<cursor>` (no parameter from the beginning). */
     request: (baseUrl, cursor) => getPage(baseUrl, '/pop/order/search', { updated_after: cursor }),

@@ -11,6 +11,7 @@ import {
   requiredText,
   type StatusTable,
 } from './payload.js';
+import { kuaishouRefund } from './refunds.js';
 
 // Kuaishou: one order of `open.order.detail` / `open.order.cursor.list`: `orderBaseInfo`, `orderAddress` and a
 // single `orderItemInfo` (Kuaishou splits an order per item). Money in fen, times in unix milliseconds (a payTime
@@ -89,6 +90,7 @@ function toOrder(payload: unknown): CanonicalOrder {
 export const kuaishou: Connector = {
   platform: Platform.KUAISHOU,
   toOrder,
+  toRefund: kuaishouRefund,
   pull: {
     /** `GET {base}/open/order/cursor/list?pcursor=<cursor>` (no parameter from the beginning), as `open.order.cursor.list`. */
     request: (baseUrl, cursor) => getPage(baseUrl, '/open/order/cursor/list', { pcursor: cursor }),

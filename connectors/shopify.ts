@@ -10,6 +10,7 @@ import {
   rawOrders,
   type StatusTable,
 } from './payload.js';
+import { shopifyRefund } from './refunds.js';
 
 // Shopify: the Order resource of the Admin REST API (and of the orders/* webhooks). `id` is above 2^53, so the
 // id is the number at the end of `admin_graphql_api_id`. Amounts are decimal strings in the order's `currency`;
@@ -131,6 +132,7 @@ function toOrder(payload: unknown): CanonicalOrder {
 export const shopify: Connector = {
   platform: Platform.SHOPIFY,
   toOrder,
+  toRefund: shopifyRefund,
   pull: {
     /**
      * `GET {base}/admin/api/2025-01/orders.json?status=any&order=updated_at asc&limit=250&updated_at_min=<cursor>`

@@ -10,6 +10,7 @@ import {
   rawOrders,
   type StatusTable,
 } from './payload.js';
+import { storefrontRefund } from './refunds.js';
 
 /*
  * The merchant's own storefront sends the hub's canonical order as JSON:
@@ -83,6 +84,7 @@ function toOrder(payload: unknown): CanonicalOrder {
 export const storefront: Connector = {
   platform: Platform.STOREFRONT,
   toOrder,
+  toRefund: storefrontRefund,
   pull: {
     /** `GET {base}/orders/changes?cursor=<cursor>` (no parameter from the beginning). */
     request: (baseUrl, cursor) => getPage(baseUrl, '/orders/changes', { cursor }),

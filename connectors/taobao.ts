@@ -11,6 +11,7 @@ import {
   requiredText,
   type StatusTable,
 } from './payload.js';
+import { taobaoRefund } from './refunds.js';
 
 // Taobao / Tmall: the `trade` object of `taobao.trade.fullinfo.get` (envelope taken off). `tid` is above 2^53,
 // so the id is `tid_str`; times are Asia/Shanghai local; amounts are yuan strings.
@@ -80,6 +81,7 @@ function toOrder(payload: unknown): CanonicalOrder {
 export const taobao: Connector = {
   platform: Platform.TAOBAO,
   toOrder,
+  toRefund: taobaoRefund,
   pull: {
     /** `GET {base}/trades?modified_after=<cursor>` (no parameter from the beginning), as `taobao.trades.sold.increment.get`. */
     request: (baseUrl, cursor) => getPage(baseUrl, '/trades', { modified_after: cursor }),

@@ -11,6 +11,7 @@ import {
   requiredText,
   type StatusTable,
 } from './payload.js';
+import { youzanRefund } from './refunds.js';
 
 // Youzan: `{"full_order_info": {...}}` as `youzan.trade.get` returns it: `order_info`, `buyer_info`,
 // `address_info` (the consignee), `pay_info`, `orders`. Times are Asia/Shanghai local; amounts are yuan strings.
@@ -77,6 +78,7 @@ function toOrder(payload: unknown): CanonicalOrder {
 export const youzan: Connector = {
   platform: Platform.YOUZAN,
   toOrder,
+  toRefund: youzanRefund,
   pull: {
     /** `GET {base}/trades/sold?update_time_start=<cursor>` (no parameter from the beginning), as `youzan.trades.sold.get`. */
     request: (baseUrl, cursor) => getPage(baseUrl, '/trades/sold', { update_time_start: cursor }),
