@@ -11,24 +11,12 @@ import type { CanonicalRefund } from '../../connectors/canonical.js';
 import { connectorFor } from '../../connectors/index.js';
 import { classifyReason, classifyText } from '../../connectors/refund-reasons.js';
 import { thrown, variantOf } from '../support/connector-cases.js';
+import { refundFixture } from '../support/refunds.js';
 
 // Each platform's after-sale sample (test/fixtures/channels/refunds) maps as channels/after-sale.md's tables say.
 
-/**
- * A refund sample as the hub must read it: an integer beyond 2^53 (Taobao tid/oid, Shopify order_id) kept as
- * its source text, since JSON.parse would change it.
- */
-function refundSample(platform: string): any {
-  const text = readFileSync(
-    new URL(`../fixtures/channels/refunds/${platform}.json`, import.meta.url),
-    'utf8',
-  );
-  return JSON.parse(text, (_key, value: unknown, context?: { source?: string }) =>
-    typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)
-      ? context?.source
-      : value,
-  );
-}
+/** A refund sample, big ids kept exact. */
+const refundSample = (platform: string) => refundFixture(`channels/refunds/${platform}.json`);
 
 const toRefund = (platform: Platform, payload: unknown) => connectorFor(platform).toRefund(payload);
 const variant = (platform: Platform) => variantOf(refundSample(platform.toLowerCase()));
