@@ -56,13 +56,6 @@ const TAOBAO_STATUS: RefundStatusTable = {
   CLOSED: CANCELLED,
 };
 
-/** `sku` is "<sku_id>|<properties>" ("5012345678901|规格:1L"); the id is what the order's lines carry as sku_id. */
-function taobaoSkuId(field: Field): string | null {
-  const sku = field.optionalText();
-  const match = sku === null ? null : /^(\d+)\|/.exec(sku);
-  return match ? match[1] : null;
-}
-
 export function taobaoRefund(payload: unknown): CanonicalRefund {
   const root = Field.root(payload);
   const envelope = root.get('refund_get_response');
@@ -89,7 +82,9 @@ export function taobaoRefund(payload: unknown): CanonicalRefund {
     lines: [
       refundLine(
         refund.get('outer_id').optionalText(),
-        taobaoSkuId(refund.get('sku')),
+        // `sku` ("5012345678901|规格:1L") is not the sku_id the order's lines carry (the sample's differs): the
+        // line is matched by oid and outer_id instead.
+        null,
         refund.get('oid').optionalId(),
         refund.get('num').optional()?.positiveInt() ?? null,
       ),

@@ -36,7 +36,7 @@ describe('the seven platforms’ refund samples, every field', () => {
       lines: [
         {
           productCode: 'MILK-1L',
-          platformSkuId: '5012345678901',
+          platformSkuId: null,
           platformLineId: '3487216655190412346',
           quantity: 1,
         },
