@@ -66,7 +66,7 @@ const CODES: Partial<Record<Platform, ReadonlyMap<string, RefundReasonClass>>> =
  * nothing names a fault; 破损 (broken in the parcel) is the carrier's.
  */
 const KEYWORDS: readonly [RefundReasonClass, readonly string[]][] = [
-  [QUALITY, ['质量问题', '质量', '瑕疵', '做工', '污渍', '变质', '过期', 'defective', 'faulty']],
+  [QUALITY, ['质量问题', '瑕疵', '做工', '污渍', '变质', '过期', 'defective', 'faulty']],
   [WRONG_OR_MISSING, ['发错货', '发错', '错发', '少件', '漏发', '缺件', 'wrong item', 'missing item']],
   [DAMAGED_IN_TRANSIT, ['破损', '物流损坏', '压坏', '摔坏', 'damaged']],
   [NOT_AS_DESCRIBED, ['与描述不符', '描述不符', '与商品描述不符', '图片不符', 'not as described']],
