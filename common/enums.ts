@@ -212,7 +212,7 @@ export enum RefundKind {
   EXCHANGE = 'EXCHANGE',
 }
 
-/** Where an after-sale record stands, in the set every platform's statuses map to (channels/after-sale.md). */
+/** Where an after-sale record stands, in the set every platform's statuses map to (docs/after-sale.md). */
 export enum RefundStatus {
   REQUESTED = 'REQUESTED',
   APPROVED = 'APPROVED',

@@ -1,7 +1,7 @@
 import { Platform, RefundReasonClass, RefundResponsible } from '../common/enums.js';
 
 // Refund reasons → a small set of classes and who is responsible, for attribution (issue 17; the table in
-// channels/after-sale.md). A platform's reason code beats its text: the code is what the buyer picked from the
+// docs/after-sale.md). A platform's reason code beats its text: the code is what the buyer picked from the
 // platform's list, the text is often the buyer's own words (Youzan 16 "冰淇淋化了" is a missing-goods code whose
 // text reads like damage). Text is only read when there is no code the table knows. Nothing matched: OTHER.
 

@@ -5,7 +5,7 @@ import { Field, isoCode, money, type Money } from './payload.js';
 import { classifyReason } from './refund-reasons.js';
 
 // Each platform's after-sale record → a CanonicalRefund (issue 17, first step: mapping only, nothing stored).
-// The record shapes, the status table and the reasons table are those of channels/after-sale.md; the samples
+// The record shapes, the status table and the reasons table are those of docs/after-sale.md; the samples
 // are in test/fixtures/channels/refunds. A status outside the common set (exchange or re-send steps, or a code
 // the table does not list) maps to null with the platform's code kept; a kind that cannot be told is an error.
 // Ids beyond 2^53 (Taobao tid/oid, Shopify order_id) must reach the mapper as strings: a JSON number that

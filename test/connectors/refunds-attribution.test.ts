@@ -5,7 +5,7 @@ import { refundFixture } from '../support/refunds.js';
 
 // The attribution fixture (issue 17): variations of the seven refund samples, each with what the shared tables
 // say it is — kind, status, reason class, who is responsible, and the order line it names. The expectations were
-// worked out from channels/after-sale.md, not from the mapper. The share right is reported; all must be.
+// worked out from docs/after-sale.md, not from the mapper. The share right is reported; all must be.
 
 interface Case {
   platform: Platform;

@@ -13,7 +13,7 @@ import { classifyReason, classifyText } from '../../connectors/refund-reasons.js
 import { thrown, variantOf } from '../support/connector-cases.js';
 import { refundFixture } from '../support/refunds.js';
 
-// Each platform's after-sale sample (test/fixtures/channels/refunds) maps as channels/after-sale.md's tables say.
+// Each platform's after-sale sample (test/fixtures/channels/refunds) maps as docs/after-sale.md's tables say.
 
 /** A refund sample, big ids kept exact. */
 const refundSample = (platform: string) => refundFixture(`channels/refunds/${platform}.json`);
