@@ -401,9 +401,12 @@ export async function startWebhookDeliverer(deps: DelivererDeps): Promise<Webhoo
   };
 
   const post = async (delivery: TakenDelivery, body: string): Promise<Outcome> => {
+    // One second for the header and the signature: a timestamp read again could fall in the next second,
+    // and the receiver would find the signature wrong.
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000);
     let signature: string;
     try {
-      signature = sign(delivery, body);
+      signature = sign(delivery, body, now);
     } catch (err) {
       return failure(
         delivery,
@@ -424,7 +427,7 @@ export async function startWebhookDeliverer(deps: DelivererDeps): Promise<Webhoo
           'content-type': 'application/json',
           'user-agent': 'order-hub-webhooks',
           'webhook-id': delivery.webhookId,
-          'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+          'webhook-timestamp': String(now.getTime() / 1000),
           'webhook-signature': signature,
         },
         body,
@@ -447,9 +450,7 @@ export async function startWebhookDeliverer(deps: DelivererDeps): Promise<Webhoo
   };
 
   /** `webhook-signature`: the current secret's, and the previous one's while a rotation overlaps. */
-  const sign = (delivery: TakenDelivery, body: string): string => {
-    // The timestamp header is read back from the same second: both are made from one Date.
-    const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const sign = (delivery: TakenDelivery, body: string, now: Date): string => {
     const secrets = [deps.sealer.open(delivery.secretSealed, secretAad(delivery.endpointId, 'secret'))];
     if (delivery.previousSecretSealed && delivery.previousSecretUntil && delivery.previousSecretUntil > now) {
       secrets.push(
