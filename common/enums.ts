@@ -143,6 +143,8 @@ export enum OrderEventType {
   HELD_BY_PLATFORM = 'HELD_BY_PLATFORM',
   /** The order's stock holds ran out before it was paid. */
   HOLD_EXPIRED = 'HOLD_EXPIRED',
+  /** One of its after-sale cases was stored or moved (detail: returnId, status, ...); see services/returns. */
+  RETURN_UPDATED = 'RETURN_UPDATED',
 }
 
 /** How an order entered the hub, set when it is stored. */

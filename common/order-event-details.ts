@@ -1,4 +1,10 @@
-import { OrderEventType, type OrderStatus, type ShipmentStatus } from './enums.js';
+import {
+  OrderEventType,
+  type OrderStatus,
+  type RefundKind,
+  type RefundStatus,
+  type ShipmentStatus,
+} from './enums.js';
 
 /**
  * The `detail` of each kind of timeline entry: one shape per OrderEventType, written
@@ -49,6 +55,19 @@ export interface HoldExpiredDetail {
   reason: string;
 }
 
+/** An after-sale case of the order was stored or moved; the case's own timeline has every step. */
+export interface ReturnUpdateDetail {
+  returnId: string;
+  refundId: string;
+  kind: RefundKind;
+  /** Null on the first entry of a case. */
+  fromStatus: RefundStatus | null;
+  status: RefundStatus;
+  platformStatus: string;
+  refundAmount: string;
+  currencyCode: string;
+}
+
 export interface OrderEventDetails {
   [OrderEventType.CREATED]: CreatedDetail;
   [OrderEventType.STATUS_CHANGED]: StatusChangeDetail;
@@ -56,6 +75,7 @@ export interface OrderEventDetails {
   [OrderEventType.SPLIT]: SplitDetail;
   [OrderEventType.HELD_BY_PLATFORM]: HeldByPlatformDetail;
   [OrderEventType.HOLD_EXPIRED]: HoldExpiredDetail;
+  [OrderEventType.RETURN_UPDATED]: ReturnUpdateDetail;
 }
 
 /** An event's detail as its kind's shape, or null when the event is of another kind (or has none). */

@@ -17,6 +17,7 @@ import { OutboundDelivery } from './outbound-delivery.js';
 import { Product } from './product.js';
 import { ReconciliationLine, ReconciliationReport } from './reconciliation-report.js';
 import { Reservation } from './reservation.js';
+import { Return, ReturnEvent, ReturnLine } from './return.js';
 import { Shipment, ShipmentEvent } from './shipment.js';
 import { SalesHourly, SalesHourlyChange } from './sales-hourly.js';
 import { SplitRule } from './split-rule.js';
@@ -49,6 +50,9 @@ export {
   ReconciliationLine,
   ReconciliationReport,
   Reservation,
+  Return,
+  ReturnEvent,
+  ReturnLine,
   SalesHourly,
   SalesHourlyChange,
   Shipment,
@@ -84,6 +88,9 @@ export const entities = [
   ReconciliationLine,
   ReconciliationReport,
   Reservation,
+  Return,
+  ReturnEvent,
+  ReturnLine,
   SalesHourly,
   SalesHourlyChange,
   Shipment,

@@ -9,6 +9,7 @@ import { Product } from './product.js';
   expression: 'reserved >= 0 and on_hand >= reserved',
 })
 @Check({ name: 'inventory_item_safety_stock_not_negative', expression: 'safety_stock >= 0' })
+@Check({ name: 'inventory_item_quarantined_not_negative', expression: 'quarantined >= 0' })
 export class InventoryItem extends BaseEntity {
   @OneToOne({ entity: () => Product, owner: true, unique: true, deleteRule: 'cascade' })
   product!: Product;
@@ -22,6 +23,10 @@ export class InventoryItem extends BaseEntity {
 
   @Property({ type: 'integer', default: 0 })
   reserved: Opt<number> = 0;
+
+  /** Returned units awaiting inspection: not on hand, not available. */
+  @Property({ type: 'integer', default: 0 })
+  quarantined: Opt<number> = 0;
 
   @Property({ type: 'integer', default: 0 })
   safetyStock: Opt<number> = 0;

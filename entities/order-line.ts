@@ -1,4 +1,4 @@
-import { Check, Entity, Index, ManyToOne, Property } from '@mikro-orm/core';
+import { Check, Entity, Index, ManyToOne, Property, type Opt } from '@mikro-orm/core';
 import { BaseEntity } from './base.js';
 import { Order } from './order.js';
 import { Product } from './product.js';
@@ -33,4 +33,8 @@ export class OrderLine extends BaseEntity {
 
   @Property({ type: 'decimal', precision: 14, scale: 2 })
   lineTotal!: string;
+
+  /** Units refunded so far by the order's after-sale cases (kept by services/returns). */
+  @Property({ type: 'integer', default: 0 })
+  refundedQuantity: Opt<number> = 0;
 }

@@ -101,6 +101,10 @@ export class Order extends BaseEntity {
   @Property({ type: 'string', length: 3, default: 'CNY' })
   currencyCode: Opt<string> = 'CNY';
 
+  /** Money refunded so far by the order's after-sale cases (kept by services/returns). */
+  @Property({ type: 'decimal', precision: 14, scale: 2, default: '0' })
+  refundedAmount: Opt<string> = '0';
+
   @Property({ type: 'timestamptz' })
   placedAt!: Date;
 

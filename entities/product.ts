@@ -13,6 +13,10 @@ export class Product extends BaseEntity {
   @Property({ type: 'boolean', default: false })
   coldChain: Opt<boolean> = false;
 
+  /** Returned units go to quarantine until `acceptReturnedStock` releases them, instead of straight back on hand. */
+  @Property({ type: 'boolean', default: false })
+  inspectReturns: Opt<boolean> = false;
+
   /** Channel codes where safety stock has closed this product. */
   @Property({ type: 'text[]', default: '{}' })
   closedOnChannels: Opt<string[]> = [];
