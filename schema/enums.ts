@@ -21,6 +21,10 @@ const plain = [
   'NoticeStep',
   'NoticeProvider',
   'NoticeStatus',
+  'RefundKind',
+  'RefundStatus',
+  'RefundReasonClass',
+  'RefundResponsible',
 ] as const;
 for (const name of plain) registerEnumType(common[name], { name });
 registerEnumType(common.OrderLevel, {
