@@ -10,6 +10,7 @@ import {
 } from '../../common/enums.js';
 import { PayloadMappingError } from '../../common/errors.js';
 import { refundFixture } from '../support/refunds.js';
+import { mutate, paths } from '../support/payload-mutations.js';
 
 // As for orders (robustness.test.ts): whatever a refund record holds, toRefund answers with a well-formed
 // canonical refund or a PayloadMappingError naming a field; never a TypeError, a malformed amount or a bad date.
@@ -36,23 +37,6 @@ const replacements: unknown[] = [
   ...['', ' ', 'x', '-1', '1e3'],
   ...[0, -1, 1.5, 2 ** 60, NaN, Infinity],
 ];
-
-function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
-  if (value === null || typeof value !== 'object') return [];
-  const entries = Array.isArray(value)
-    ? value.map((item, index) => [index, item] as const)
-    : Object.entries(value);
-  return entries.flatMap(([key, child]) => [[...prefix, key], ...paths(child, [...prefix, key])]);
-}
-
-function mutate(payload: unknown, path: (string | number)[], replacement: unknown): unknown {
-  const copy: any = structuredClone(payload);
-  const parent = path.slice(0, -1).reduce((node: any, key) => node[key], copy);
-  const last = path[path.length - 1];
-  if (replacement === undefined && !Array.isArray(parent)) delete parent[last];
-  else parent[last] = replacement;
-  return copy;
-}
 
 const optionalText = (value: unknown) => value === null || (typeof value === 'string' && /\S/.test(value));
 

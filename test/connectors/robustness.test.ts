@@ -4,6 +4,7 @@ import type { CanonicalOrder } from '../../connectors/canonical.js';
 import { connectorFor } from '../../connectors/index.js';
 import { OrderStatus, Platform } from '../../common/enums.js';
 import { PayloadMappingError } from '../../common/errors.js';
+import { mutate, paths } from '../support/payload-mutations.js';
 
 // Whatever a payload holds, a connector answers with a well-formed canonical order or a PayloadMappingError:
 // never a TypeError, never a malformed amount or an invalid date. Each sample is mutated at every path in turn.
@@ -42,25 +43,6 @@ const replacements: unknown[] = [
   ...['', ' ', 'x', '-1', '1e3', '$x$1$'],
   ...[0, -1, 1.5, 2 ** 52, Number.MAX_SAFE_INTEGER, 2 ** 60, NaN, Infinity, -Infinity],
 ];
-
-/** Every path in a JSON value, as lists of keys and indexes. */
-function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
-  if (value === null || typeof value !== 'object') return [];
-  const entries = Array.isArray(value)
-    ? value.map((item, index) => [index, item] as const)
-    : Object.entries(value);
-  return entries.flatMap(([key, child]) => [[...prefix, key], ...paths(child, [...prefix, key])]);
-}
-
-/** `payload` with the value at `path` replaced by `replacement` (deleted when undefined). */
-function mutate(payload: unknown, path: (string | number)[], replacement: unknown): unknown {
-  const copy: any = structuredClone(payload);
-  const parent = path.slice(0, -1).reduce((node: any, key) => node[key], copy);
-  const last = path[path.length - 1];
-  if (replacement === undefined && !Array.isArray(parent)) delete parent[last];
-  else parent[last] = replacement;
-  return copy;
-}
 
 const MONEY = /^\d+\.\d{2}$/;
 
