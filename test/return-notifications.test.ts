@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Platform, RefundStatus } from '../common/enums.js';
+import { OrderStatus, Platform, RefundStatus } from '../common/enums.js';
 import type { Channel } from '../entities/index.js';
 import { seedChannel, seedOrder } from './support/fixtures.js';
 import { errorCodes, startTestHub, wsExecute, type TestHub } from './support/hub.js';
@@ -21,6 +21,7 @@ const ORDER_EVENTS = `subscription ($orderId: ID, $after: ID) {
   orderStatusChanged(orderId: $orderId, after: $after) { seq type fromStatus toStatus }
 }`;
 const PACKED = `mutation ($id: ID!) { markPacked(orderId: $id) { id } }`;
+const SHIP = `mutation ($id: ID!, $t: String!) { shipOrder(orderId: $id, carrier: "SF", trackingNumber: $t) { id } }`;
 const CREATE_ENDPOINT = `mutation ($input: WebhookEndpointInput!) {
   createWebhookEndpoint(input: $input) { secret endpoint { id events } }
 }`;
@@ -296,5 +297,27 @@ describe('returnUpdated and the return.updated webhook', () => {
       [id],
     );
     expect(count).toBe('3');
+  });
+
+  it('tells the customer nothing: the entry of a case is no step of the order, whatever status it shows', async () => {
+    // Seeded before the template exists, so its own history (a move to SHIPPED) tells no one.
+    const returned = (
+      await seedOrder(hub.orm, { channel: shop, externalId: `RN-${++n}`, status: OrderStatus.SHIPPED })
+    ).id;
+    await sql(
+      `insert into notice_template (channel_id, step, provider, template_code, params)
+       select id, 'SHIPPED', 'SMS', 'SMS_SHOP_SHIPPED', '{}' from channel where code = 'shop'`,
+    );
+    const notices = async (orderId: string) =>
+      (await sql<{ step: string }>(`select step from notice where order_id = ?`, [orderId])).map(
+        (r) => r.step,
+      );
+    const shipped = await order(shop);
+    for (const move of [PACKED, SHIP])
+      expect((await hub.gql(move, { id: shipped, t: `SF-${n}` })).errors).toBeUndefined();
+    expect(await notices(shipped)).toEqual(['SHIPPED']); // the template is in place: a real step is told
+
+    await openCase(hub.orm, { orderId: returned, refundId: refundId() }); // an entry showing SHIPPED to SHIPPED
+    expect(await notices(returned)).toEqual([]);
   });
 });
