@@ -166,6 +166,8 @@ export enum OutboundEventType {
   SHIPMENT_UPDATED = 'shipment.updated',
   STOCK_ALERT = 'stock.alert',
   STOCK_SYNC_FAILED = 'stock.sync_failed',
+  /** An after-sale case of an order was stored or moved (its RETURN_UPDATED timeline entry). */
+  RETURN_UPDATED = 'return.updated',
 }
 
 export enum WebhookDeliveryStatus {

@@ -1,10 +1,17 @@
-import { Arg, Authorized, ID, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Authorized, Ctx, ID, Resolver, Root, Subscription } from 'type-graphql';
+import type { Return } from '../entities/index.js';
 import { OrderEventType, ShipmentType } from '../schema/order.js';
+import { ReturnType } from '../schema/returns.js';
 import { InventoryItemType, StockAlertType } from '../schema/stock.js';
 import { ChannelStockType } from '../schema/stock-sync.js';
 import { channelStockSubscription, type ChannelStockView } from '../services/channel-stock.js';
 import type { RequestContext } from '../services/context.js';
-import { orderEventSubscription, shipmentSubscription } from '../services/order-subscriptions.js';
+import {
+  orderEventSubscription,
+  returnUpdateSubscription,
+  shipmentSubscription,
+  updatedReturn,
+} from '../services/order-subscriptions.js';
 import { SubscriberFellBehindError } from '../common/errors.js';
 import type { Delivery, InventoryEvent, StockAlertEvent } from '../subscriptions/bus.js';
 import type { OrderEventMessage, ShipmentMessage } from '../subscriptions/order-events.js';
@@ -59,6 +66,27 @@ export class SubscriptionResolver {
     @Arg('after', () => ID, { nullable: true }) _after: string | null,
   ): OrderEventType {
     return delivered(event);
+  }
+
+  @Authorized(READ_ORDERS)
+  @Subscription(() => ReturnType, {
+    description:
+      "Each change of the matching orders' after-sale cases, in seq order: the case as it stands when sent. " +
+      "`after`: the seq of an order event (a RETURN_UPDATED entry of orderStatusChanged or an order's timeline); replays first.",
+    subscribe: ({ args, context }: Subscribing<{ orderId?: string; channelCode?: string; after?: string }>) =>
+      checkedStream(async () => {
+        const { filter, after } = await returnUpdateSubscription(context, args);
+        return streamsOf(context).orderEvents(filter, after);
+      }),
+  })
+  returnUpdated(
+    @Root() event: Delivery<OrderEventMessage>,
+    @Ctx() context: RequestContext,
+    @Arg('orderId', () => ID, { nullable: true }) _orderId: string | null,
+    @Arg('channelCode', () => String, { nullable: true }) _channelCode: string | null,
+    @Arg('after', () => ID, { nullable: true }) _after: string | null,
+  ): Promise<Return> {
+    return updatedReturn(context, delivered(event));
   }
 
   @Authorized(READ_ORDERS)

@@ -1,6 +1,10 @@
 import { assertChannelAccess, channelScope, requirePrincipal } from './access.js';
 import type { RequestContext } from './context.js';
 import { BadUserInputError, NotFoundError } from '../common/errors.js';
+import { OrderEventType } from '../common/enums.js';
+import { detailOf } from '../common/order-event-details.js';
+import { Return } from '../entities/index.js';
+import type { OrderEventMessage } from '../subscriptions/order-events.js';
 import { findOrder } from './orders.js';
 
 /**
@@ -10,7 +14,7 @@ import { findOrder } from './orders.js';
  */
 
 export interface OrderEventSubscription {
-  filter: { orderId: string | null; channelCode: string | null };
+  filter: { orderId: string | null; channelCode: string | null; types?: readonly OrderEventType[] };
   after: bigint | null;
 }
 
@@ -36,6 +40,26 @@ export async function orderEventSubscription(
   const channelCode = watchedChannel(ctx, args.channelCode);
   const orderId = await watchedOrder(ctx, args.orderId);
   return { filter: { orderId, channelCode }, after: args.after == null ? null : BigInt(args.after) };
+}
+
+/** returnUpdated: the RETURN_UPDATED entries of the watched orders, under orderStatusChanged's rules (and `after`). */
+export async function returnUpdateSubscription(
+  ctx: RequestContext,
+  args: { orderId?: string | null; channelCode?: string | null; after?: string | null },
+): Promise<OrderEventSubscription> {
+  const { filter, after } = await orderEventSubscription(ctx, args);
+  return { filter: { ...filter, types: [OrderEventType.RETURN_UPDATED] }, after };
+}
+
+/**
+ * The case a RETURN_UPDATED entry names, as it stands when sent. Read through a fork of its own: a
+ * subscription's context lives as long as the subscription, and its identity map would keep the first state.
+ */
+export async function updatedReturn(ctx: RequestContext, event: OrderEventMessage): Promise<Return> {
+  const returnId = detailOf(event, OrderEventType.RETURN_UPDATED)?.returnId;
+  const found = returnId ? await ctx.em.fork().findOne(Return, returnId) : null;
+  if (!found) throw new NotFoundError('Return', returnId ?? `of order event ${event.seq}`);
+  return found;
 }
 
 export async function shipmentSubscription(

@@ -1,5 +1,6 @@
 import { execute, parse, type GraphQLSchema } from 'graphql';
-import { Role } from '../../common/enums.js';
+import { OrderEventType, Role } from '../../common/enums.js';
+import { detailOf, type ReturnUpdateDetail } from '../../common/order-event-details.js';
 import type { RequestContext } from '../context.js';
 import type { RenderPayloads, TakenDelivery } from './deliverer.js';
 
@@ -33,6 +34,16 @@ interface EventRow {
   at: Date | string;
   source: string;
   detail: Record<string, unknown> | null;
+  /** A RETURN_UPDATED event's case, as stored now (json: times as text); null for other events. */
+  return_row: ReturnRow | null;
+}
+
+interface ReturnRow {
+  reasonClass: string;
+  responsible: string;
+  returnTrackingNumber: string | null;
+  requestedAt: string;
+  refundedAt: string | null;
 }
 
 interface AlertRow {
@@ -72,7 +83,13 @@ export function graphqlPayloads(deps: {
     const [events, alerts, orders] = await Promise.all([
       seqs.length
         ? ctx.em.execute<EventRow[]>(
-            `select seq::text, type, from_status, to_status, at, source, detail from order_event where seq in (?)`,
+            `select e.seq::text, e.type, e.from_status, e.to_status, e.at, e.source, e.detail,
+                    (select json_build_object('reasonClass', r.reason_class, 'responsible', r.responsible,
+                              'returnTrackingNumber', r.return_tracking_number, 'requestedAt', r.requested_at,
+                              'refundedAt', r.refunded_at)
+                       from order_return r
+                      where e.type = 'RETURN_UPDATED' and r.id = (e.detail->>'returnId')::uuid) as return_row
+               from order_event e where e.seq in (?)`,
             [seqs],
           )
         : Promise.resolve([]),
@@ -131,9 +148,36 @@ export function graphqlPayloads(deps: {
         const shipments = (order.shipments ?? []) as { trackingNumber: string }[];
         payload.shipment = shipments.find((s) => s.trackingNumber === trackingNumber) ?? null;
       }
+      const change = detailOf(event, OrderEventType.RETURN_UPDATED);
+      if (change) {
+        // A case is removed only with its order: one missing is left unrendered, as an order that is.
+        if (!event.return_row) continue;
+        payload.return = returnData(change, event.return_row);
+      }
       data.set(delivery.id, payload);
     }
     return data;
+  };
+}
+
+/**
+ * The case as the change left it (status, amount: the event's detail) with what the event does not carry
+ * (reason, responsibility, return parcel, times) from its row, named as the API's `Return` names them.
+ */
+function returnData(change: ReturnUpdateDetail, row: ReturnRow) {
+  return {
+    id: change.returnId,
+    refundId: change.refundId,
+    kind: change.kind,
+    status: change.status,
+    fromStatus: change.fromStatus,
+    platformStatus: change.platformStatus,
+    refundAmount: { amount: change.refundAmount, currencyCode: change.currencyCode },
+    reasonClass: row.reasonClass,
+    responsible: row.responsible,
+    returnTrackingNumber: row.returnTrackingNumber,
+    requestedAt: new Date(row.requestedAt).toISOString(),
+    refundedAt: row.refundedAt === null ? null : new Date(row.refundedAt).toISOString(),
   };
 }
 
