@@ -1,0 +1,224 @@
+import DataLoader from 'dataloader';
+import { PayloadMappingError } from '../common/errors.js';
+import {
+  trackingQuery,
+  trackingReply,
+  type CarrierEvent,
+  type TrackingApi,
+} from '../connectors/kuaidi100.js';
+import { ShipmentEvent, type Shipment } from '../entities/index.js';
+import type { RequestContext } from './context.js';
+import { fetchJson, PlatformClients, PlatformRequestError, type BreakerState } from './platform-client.js';
+import { recordCarrierEvents } from './shipping.js';
+
+/**
+ * Shipment.liveTracking: a parcel's tracking asked of the carrier tracking API at query time. The shipments of
+ * one request are asked together (a DataLoader per request), an answer is reused for a minute by this hub
+ * process, and every request goes through the platform client's deadline and circuit breaker. Events the
+ * carrier reports that the hub had not stored are recorded through shipping.ts's carrier-event path, so the
+ * shipment, its order and the subscribers catch up even when the carrier's webhook never came. When the carrier
+ * cannot be asked (not configured, down, slow, breaker open) the stored events are answered, marked stale.
+ */
+
+/** How long one carrier answer is reused, per hub process (the brief's "one minute"). */
+const ANSWER_TTL_MS = 60_000;
+/** Kuaidi100 answers one parcel per request: a batch sends its requests this many at a time. */
+const CONCURRENT_REQUESTS = 4;
+/** Answers kept at most; the oldest go first. */
+const MAX_ANSWERS = 10_000;
+/** One tracking API for every carrier: one failure record. */
+const BREAKER_KEY = 'carrier-tracking';
+
+export interface LiveTrackingSettings extends TrackingApi {
+  timeoutMs: number;
+  breakerResetMs: number;
+}
+
+/** Wall-clock milliseconds (Date by default): when an answer was fetched, and whether it is still fresh. */
+export interface WallClock {
+  now(): number;
+}
+
+/** A shipment as the resolver has it: an entity, or a subscription's message. */
+export interface TrackedShipment {
+  id: string;
+  carrier: string;
+  trackingNumber: string;
+  orderId: string;
+}
+
+export interface LiveTrackingView {
+  /** Every event the hub holds for the parcel, oldest first, those the carrier just reported included. */
+  events: ShipmentEvent[];
+  /** The carrier could not be asked: the events are those stored. */
+  stale: boolean;
+  /** When the carrier gave the answer shown; null when stale. */
+  fetchedAt: Date | null;
+}
+
+interface Answer {
+  events: CarrierEvent[];
+  fetchedAt: number;
+}
+
+/** One per hub (`ctx.hub.liveTracking`): the carrier client, its breaker and the answers of the last minute. */
+export class LiveTracking {
+  private readonly api: { settings: LiveTrackingSettings; clients: PlatformClients } | null;
+  private readonly answers = new Map<string, Answer>();
+  private readonly loaders = new WeakMap<
+    RequestContext,
+    DataLoader<TrackedShipment, LiveTrackingView, string>
+  >();
+
+  constructor(
+    settings: LiveTrackingSettings | null,
+    private readonly clock: WallClock = Date,
+  ) {
+    // No retries: a reader is waiting, and the next query (or the carrier's webhook) brings the news anyway.
+    this.api = settings && {
+      settings,
+      clients: new PlatformClients({
+        timeoutMs: settings.timeoutMs,
+        retries: 0,
+        breaker: { resetTimeoutMs: settings.breakerResetMs },
+      }),
+    };
+  }
+
+  /** The parcel's live tracking, batched with the other shipments of the same request. */
+  load(ctx: RequestContext, shipment: TrackedShipment): Promise<LiveTrackingView> {
+    let loader = this.loaders.get(ctx);
+    if (!loader) {
+      loader = new DataLoader((shipments) => this.batch(ctx, shipments), { cacheKeyFn: (s) => s.id });
+      this.loaders.set(ctx, loader);
+    }
+    return loader.load(shipment);
+  }
+
+  /** The breaker in front of the tracking API (CLOSED when it is not configured). */
+  breakerState(): BreakerState {
+    return this.api?.clients.breakerState(BREAKER_KEY) ?? 'CLOSED';
+  }
+
+  close(): void {
+    this.api?.clients.close();
+  }
+
+  private async batch(
+    ctx: RequestContext,
+    shipments: readonly TrackedShipment[],
+  ): Promise<LiveTrackingView[]> {
+    const stored = await Promise.all(shipments.map((s) => ctx.loaders.shipmentEventsByShipmentId.load(s.id)));
+    const { api } = this;
+    const failures: PlatformRequestError[] = [];
+    const answers = api
+      ? await inTurns(shipments, CONCURRENT_REQUESTS, (shipment) =>
+          this.answer(ctx, api, shipment).catch((err: unknown) => {
+            if (!(err instanceof PlatformRequestError)) throw err;
+            failures.push(err);
+            return null;
+          }),
+        )
+      : shipments.map(() => null);
+    if (failures.length > 0) {
+      ctx.logger.warn(
+        { err: failures[0], failed: failures.length, of: shipments.length },
+        'live tracking: the carrier tracking API gave no answer; the stored events are answered',
+      );
+    }
+    const reports = shipments.map((shipment, i) => ({
+      shipmentId: shipment.id,
+      events: (answers[i]?.events ?? []).filter((e) => !isStored(stored[i], e)),
+    }));
+    let events = stored;
+    if ((await recordCarrierEvents(ctx, reports)) > 0) {
+      const rows = await ctx.em.find(
+        ShipmentEvent,
+        { shipment: { $in: shipments.map((s) => s.id) } },
+        { orderBy: { occurredAt: 'asc', id: 'asc' }, refresh: true },
+      );
+      events = shipments.map((s) => rows.filter((row) => row.shipment.id === s.id));
+    }
+    return shipments.map((_, i) => ({
+      events: events[i],
+      stale: answers[i] === null,
+      fetchedAt: answers[i] ? new Date(answers[i].fetchedAt) : null,
+    }));
+  }
+
+  /** The carrier's events for the parcel: from the last minute's answer, or asked now. */
+  private async answer(
+    ctx: RequestContext,
+    api: NonNullable<LiveTracking['api']>,
+    shipment: TrackedShipment,
+  ): Promise<Answer> {
+    const key = `${shipment.carrier.toLowerCase()}\n${shipment.trackingNumber}`;
+    const cached = this.answers.get(key);
+    if (cached && this.clock.now() - cached.fetchedAt < ANSWER_TTL_MS) return cached;
+    const order = await ctx.loaders.orderById.load(shipment.orderId);
+    const request = trackingQuery(
+      api.settings,
+      shipment.carrier,
+      shipment.trackingNumber,
+      order?.shippingAddress.phone ?? null,
+    );
+    const { value: reply } = await api.clients.call(BREAKER_KEY, async (signal) => {
+      try {
+        const reply = trackingReply(await fetchJson(request, signal));
+        if (reply.kind === 'unavailable') throw new PlatformRequestError('http', reply.message, 502);
+        // A 4xx-like refusal: not retried, and no sign that the carrier is down (the breaker ignores it).
+        if (reply.kind === 'refused') throw new PlatformRequestError('http', reply.message, 400);
+        return reply;
+      } catch (err) {
+        if (err instanceof PayloadMappingError) throw new PlatformRequestError('protocol', err.message);
+        throw err;
+      }
+    });
+    if (reply.unmapped.length > 0) {
+      ctx.logger.warn(
+        { carrier: shipment.carrier, trackingNumber: shipment.trackingNumber, states: reply.unmapped },
+        'live tracking: events in states the hub does not know were left out',
+      );
+    }
+    const answer = { events: reply.events, fetchedAt: this.clock.now() };
+    this.answers.delete(key);
+    this.answers.set(key, answer);
+    if (this.answers.size > MAX_ANSWERS) this.answers.delete(this.answers.keys().next().value!);
+    return answer;
+  }
+}
+
+/** Shipment.liveTracking, for an entity or a subscription's message. */
+export function liveTracking(
+  ctx: RequestContext,
+  shipment: Shipment | TrackedShipment,
+): Promise<LiveTrackingView> {
+  const { id, carrier, trackingNumber } = shipment;
+  const orderId = 'orderId' in shipment ? shipment.orderId : shipment.order.id;
+  return ctx.hub.liveTracking.load(ctx, { id, carrier, trackingNumber, orderId });
+}
+
+/** The same event is stored once per (status, time): the unique key shipment_event_once. */
+function isStored(stored: readonly ShipmentEvent[], event: CarrierEvent): boolean {
+  return stored.some(
+    (s) => s.status === event.status && s.occurredAt.getTime() === event.occurredAt.getTime(),
+  );
+}
+
+/** `work` on every item, at most `limit` at once; the results in the items' order. */
+async function inTurns<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
