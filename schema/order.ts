@@ -57,7 +57,7 @@ export class ShipmentType {
 @ObjectType('LiveTracking', {
   simpleResolvers: true,
   description:
-    "A parcel's tracking as its carrier reports it now (docs/live-tracking.md); the stored events when it cannot be asked.",
+    "A parcel's tracking as its carrier reports it now; the stored events when it cannot be asked.",
 })
 export class LiveTrackingType {
   @Field(() => [ShipmentEventType], {
