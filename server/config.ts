@@ -362,7 +362,7 @@ const schema = z.object({
     .regex(/^\S{8,128}$/, 'CARRIER_TRACKING_KEY must be 8 to 128 characters, without spaces')
     .optional(),
   CARRIER_TRACKING_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
-  CARRIER_TRACKING_BREAKER_RESET_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  CARRIER_TRACKING_RESET_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   WEBHOOK_MAX_PENDING: z.coerce.number().int().min(1).max(1_000_000).default(5000),
   WEBHOOK_MAX_PENDING_BYTES: z.coerce
     .number()
@@ -595,7 +595,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
             customer: e.CARRIER_TRACKING_CUSTOMER,
             key: e.CARRIER_TRACKING_KEY,
             timeoutMs: e.CARRIER_TRACKING_TIMEOUT_MS,
-            breakerResetMs: e.CARRIER_TRACKING_BREAKER_RESET_MS,
+            breakerResetMs: e.CARRIER_TRACKING_RESET_MS,
           }
         : null,
     webhookMaxPending: e.WEBHOOK_MAX_PENDING,

@@ -75,7 +75,7 @@ describe('Shipment.liveTracking through the carrier tracking API', () => {
         CARRIER_TRACKING_CUSTOMER: carrier.customer,
         CARRIER_TRACKING_KEY: carrier.key,
         CARRIER_TRACKING_TIMEOUT_MS: '500',
-        CARRIER_TRACKING_BREAKER_RESET_MS: '3000',
+        CARRIER_TRACKING_RESET_MS: '3000',
       },
     });
     const channel = await seedChannel(hub.orm, 'live');
