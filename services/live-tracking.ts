@@ -89,7 +89,8 @@ export class LiveTracking {
   load(ctx: RequestContext, shipment: TrackedShipment): Promise<LiveTrackingView> {
     let loader = this.loaders.get(ctx);
     if (!loader) {
-      loader = new DataLoader((shipments) => this.batch(ctx, shipments), { cacheKeyFn: (s) => s.id });
+      // Batched, not cached: a subscription's context lives long, and each of its events should ask again.
+      loader = new DataLoader((shipments) => this.batch(ctx, shipments), { cache: false });
       this.loaders.set(ctx, loader);
     }
     return loader.load(shipment);
@@ -106,44 +107,42 @@ export class LiveTracking {
 
   private async batch(
     ctx: RequestContext,
-    shipments: readonly TrackedShipment[],
+    requested: readonly TrackedShipment[],
   ): Promise<LiveTrackingView[]> {
-    const stored = await Promise.all(shipments.map((s) => ctx.loaders.shipmentEventsByShipmentId.load(s.id)));
+    // The same shipment twice in a request (aliases, an order read twice) is asked once.
+    const shipments = [...new Map(requested.map((s) => [s.id, s])).values()];
     const { api } = this;
-    const failures: PlatformRequestError[] = [];
     const answers = api
       ? await inTurns(shipments, CONCURRENT_REQUESTS, (shipment) =>
           this.answer(ctx, api, shipment).catch((err: unknown) => {
             if (!(err instanceof PlatformRequestError)) throw err;
-            failures.push(err);
+            // While the breaker is open every query fails fast: the failures that opened it were logged.
+            ctx.logger[err.kind === 'breaker-open' ? 'debug' : 'warn'](
+              { err, carrier: shipment.carrier, trackingNumber: shipment.trackingNumber },
+              'live tracking: the carrier tracking API gave no answer; the stored events are answered',
+            );
             return null;
           }),
         )
       : shipments.map(() => null);
-    if (failures.length > 0) {
-      ctx.logger.warn(
-        { err: failures[0], failed: failures.length, of: shipments.length },
-        'live tracking: the carrier tracking API gave no answer; the stored events are answered',
-      );
-    }
+    const ids = shipments.map((s) => s.id);
+    let stored = await storedEvents(ctx, ids);
     const reports = shipments.map((shipment, i) => ({
       shipmentId: shipment.id,
-      events: (answers[i]?.events ?? []).filter((e) => !isStored(stored[i], e)),
+      events: (answers[i]?.events ?? []).filter((e) => !isStored(stored.get(shipment.id) ?? [], e)),
     }));
-    let events = stored;
-    if ((await recordCarrierEvents(ctx, reports)) > 0) {
-      const rows = await ctx.em.find(
-        ShipmentEvent,
-        { shipment: { $in: shipments.map((s) => s.id) } },
-        { orderBy: { occurredAt: 'asc', id: 'asc' }, refresh: true },
-      );
-      events = shipments.map((s) => rows.filter((row) => row.shipment.id === s.id));
-    }
-    return shipments.map((_, i) => ({
-      events: events[i],
-      stale: answers[i] === null,
-      fetchedAt: answers[i] ? new Date(answers[i].fetchedAt) : null,
-    }));
+    if ((await recordCarrierEvents(ctx, reports)) > 0) stored = await storedEvents(ctx, ids);
+    const views = new Map(
+      shipments.map((shipment, i) => [
+        shipment.id,
+        {
+          events: stored.get(shipment.id) ?? [],
+          stale: answers[i] === null,
+          fetchedAt: answers[i] ? new Date(answers[i].fetchedAt) : null,
+        },
+      ]),
+    );
+    return requested.map((s) => views.get(s.id)!);
   }
 
   /** The carrier's events for the parcel: from the last minute's answer, or asked now. */
@@ -196,6 +195,24 @@ export function liveTracking(
   const { id, carrier, trackingNumber } = shipment;
   const orderId = 'orderId' in shipment ? shipment.orderId : shipment.order.id;
   return ctx.hub.liveTracking.load(ctx, { id, carrier, trackingNumber, orderId });
+}
+
+/**
+ * The shipments' events as stored now, oldest first: read afresh (not through the request's loader), since a
+ * subscription's context outlives what it loaded.
+ */
+async function storedEvents(
+  ctx: RequestContext,
+  ids: readonly string[],
+): Promise<Map<string, ShipmentEvent[]>> {
+  const rows = await ctx.em.find(
+    ShipmentEvent,
+    { shipment: { $in: [...ids] } },
+    { orderBy: { occurredAt: 'asc', id: 'asc' }, refresh: true },
+  );
+  const byShipment = new Map<string, ShipmentEvent[]>(ids.map((id) => [id, []]));
+  for (const row of rows) byShipment.get(row.shipment.id)?.push(row);
+  return byShipment;
 }
 
 /** The same event is stored once per (status, time): the unique key shipment_event_once. */

@@ -105,6 +105,8 @@ describe('Shipment.liveTracking through the carrier tracking API', () => {
       { time: shanghaiTime(ago(3 * HOUR)), status: '派件', context: '快递员正在派件' },
       { time: shanghaiTime(delivered), status: '签收', context: '已签收，本人签收' },
     ]);
+    // SF Express answers only with the recipient's phone: the hub sends the order's.
+    await sql('update "order" set ship_phone = ? where id = ?', ['13800138000', order.id]);
     const before = await counts();
     const read = await one(order);
     const live = read.shipments[0].liveTracking;
@@ -123,7 +125,12 @@ describe('Shipment.liveTracking through the carrier tracking API', () => {
       description: '已签收，本人签收',
       occurredAt: delivered.toISOString(),
     });
-    expect(carrier.calls.at(-1)).toMatchObject({ com: 'shunfeng', num: tracking(order), answer: 'ok' });
+    expect(carrier.calls.at(-1)).toEqual({
+      com: 'shunfeng',
+      num: tracking(order),
+      phone: '13800138000',
+      answer: 'ok',
+    });
     // Recorded through the carrier-event path: three events, three SHIPMENT_UPDATED entries and the move.
     expect(await counts()).toEqual({ tracking: before.tracking + 3, timeline: before.timeline + 4 });
     const [shipment] = await sql<{ status: string }>('select status from shipment where order_id = ?', [
@@ -180,6 +187,16 @@ describe('Shipment.liveTracking through the carrier tracking API', () => {
     expect(carrier.calls.length).toBe(calls + 6);
     expect(again.every((l) => !l.stale && l.fetchedAt === new Date(now).toISOString())).toBe(true);
     expect(await counts()).toEqual(counted);
+
+    // The same shipment twice in one request is asked once.
+    now += 61_000;
+    const twice = await hub.gql<Record<'a' | 'b' | 'c', Shipments>>(THREE, {
+      a: orders[1].id,
+      b: orders[1].id,
+      c: orders[1].id,
+    });
+    expect(twice.errors).toBeUndefined();
+    expect(carrier.calls.length).toBe(calls + 7);
   });
 
   it('answers the stored events, stale, when the carrier fails or hangs, and opens the breaker', async () => {
