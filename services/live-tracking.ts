@@ -65,10 +65,7 @@ interface Answer {
 export class LiveTracking {
   private readonly api: { settings: LiveTrackingSettings; clients: PlatformClients } | null;
   private readonly answers = new Map<string, Answer>();
-  private readonly loaders = new WeakMap<
-    RequestContext,
-    DataLoader<TrackedShipment, LiveTrackingView, string>
-  >();
+  private readonly loaders = new WeakMap<RequestContext, DataLoader<TrackedShipment, LiveTrackingView>>();
 
   constructor(
     settings: LiveTrackingSettings | null,
@@ -198,8 +195,8 @@ export function liveTracking(
 }
 
 /**
- * The shipments' events as stored now, oldest first: read afresh (not through the request's loader), since a
- * subscription's context outlives what it loaded.
+ * The shipments' events as stored now, oldest first: read afresh (not through the request's loader: a
+ * subscription's context outlives what it loaded), from the primary that just recorded them (a replica may lag).
  */
 async function storedEvents(
   ctx: RequestContext,
@@ -208,7 +205,7 @@ async function storedEvents(
   const rows = await ctx.em.find(
     ShipmentEvent,
     { shipment: { $in: [...ids] } },
-    { orderBy: { occurredAt: 'asc', id: 'asc' }, refresh: true },
+    { orderBy: { occurredAt: 'asc', id: 'asc' }, refresh: true, connectionType: 'write' },
   );
   const byShipment = new Map<string, ShipmentEvent[]>(ids.map((id) => [id, []]));
   for (const row of rows) byShipment.get(row.shipment.id)?.push(row);
