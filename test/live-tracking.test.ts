@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderStatus, Role } from '../common/enums.js';
 import type { Order } from '../entities/index.js';
+import { PayloadMappingError } from '../common/errors.js';
+import { companyCode, trackingReply } from '../connectors/kuaidi100.js';
 import { ConfigError, loadConfig } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
 import { RequestContext } from '../services/context.js';
@@ -263,7 +265,8 @@ describe('Shipment.liveTracking through the carrier tracking API', () => {
     expect(await response.json()).toEqual({ result: false, returnCode: '503', message: '验证签名失败' });
   });
 
-  it('without a configured tracking API answers the stored events, stale, and asks nobody', async () => {
+  /** Live tracking of orders[3] through a LiveTracking of its own, on the test hub's services. */
+  async function trackWith(tracker: LiveTracking) {
     const order = orders[3];
     const [shipment] = await sql<{ id: string; carrier: string; tracking_number: string }>(
       'select id, carrier, tracking_number from shipment where order_id = ?',
@@ -272,21 +275,43 @@ describe('Shipment.liveTracking through the carrier tracking API', () => {
     const ctx = new RequestContext({
       em: hub.orm.em.fork(),
       principal: { keyId: 'test', role: Role.OPS, channelCode: null, label: 'test' },
-      requestId: 'unconfigured',
+      requestId: 'own-tracker',
       logger: createLogger('silent'),
-      hub: { ...hub.hub.services, liveTracking: new LiveTracking(null) },
+      hub: { ...hub.hub.services, liveTracking: tracker },
     });
-    const calls = carrier.calls.length;
-    const live = await liveTracking(ctx, {
+    return liveTracking(ctx, {
       id: shipment.id,
       carrier: shipment.carrier,
       trackingNumber: shipment.tracking_number,
       orderId: order.id,
     });
+  }
+
+  it('without a configured tracking API answers the stored events, stale, and asks nobody', async () => {
+    const calls = carrier.calls.length;
+    const live = await trackWith(new LiveTracking(null));
     expect(live.stale).toBe(true);
     expect(live.fetchedAt).toBeNull();
     expect(live.events.length).toBe(4);
     expect(carrier.calls.length).toBe(calls);
+  });
+
+  it('signed with the wrong key: refused, stale, and no sign of the carrier being down to the breaker', async () => {
+    const tracker = new LiveTracking({
+      url: carrier.url,
+      customer: carrier.customer,
+      key: 'not-the-right-key',
+      timeoutMs: 5000,
+      breakerResetMs: 600_000,
+    });
+    try {
+      const calls = carrier.calls.length;
+      for (let i = 0; i < 6; i++) expect((await trackWith(tracker)).stale).toBe(true);
+      expect(carrier.calls.slice(calls).map((c) => c.answer)).toEqual(Array(6).fill('503'));
+      expect(tracker.breakerState()).toBe('CLOSED');
+    } finally {
+      tracker.close();
+    }
   });
 
   it('takes the tracking API settings all together or not at all', () => {
@@ -301,5 +326,48 @@ describe('Shipment.liveTracking through the carrier tracking API', () => {
         CARRIER_TRACKING_KEY: 'k'.repeat(8),
       }),
     ).toThrow(/CARRIER_TRACKING_URL/);
+  });
+});
+
+describe('the Kuaidi100 query and reply', () => {
+  it('maps each event state, leaves out unknown ones, and tells nothing found from a failure and a refusal', () => {
+    expect(trackingReply({ result: false, returnCode: '500', message: '查询无结果' })).toEqual({
+      kind: 'events',
+      events: [],
+      unmapped: [],
+    });
+    expect(trackingReply({ result: false, returnCode: '502', message: '服务器繁忙' }).kind).toBe(
+      'unavailable',
+    );
+    expect(trackingReply({ result: false, returnCode: '601', message: 'key已过期' }).kind).toBe('refused');
+    const reply = trackingReply({
+      message: 'ok',
+      state: '2',
+      data: [
+        { time: '2026-12-01 08:00:00', status: '揽收', context: '已揽收' },
+        { time: '2026-12-01 09:00:00', status: '新状态', context: '?' },
+        { time: '2026-12-01 10:00:00', status: '疑难', context: '地址不详' },
+      ],
+    });
+    expect(reply).toEqual({
+      kind: 'events',
+      events: [
+        { status: 'PICKED_UP', description: '已揽收', occurredAt: new Date('2026-12-01T00:00:00Z') },
+        { status: 'EXCEPTION', description: '地址不详', occurredAt: new Date('2026-12-01T02:00:00Z') },
+      ],
+      unmapped: ['新状态'],
+    });
+    expect(() =>
+      trackingReply({ message: 'ok', data: [{ time: 'yesterday', status: '在途', context: 'x' }] }),
+    ).toThrow(PayloadMappingError);
+  });
+
+  it("sends Kuaidi100's company code: the hub's short names translated, any other lower-cased", () => {
+    expect(['SF', 'jd', 'ZTO', 'youzhengguonei'].map(companyCode)).toEqual([
+      'shunfeng',
+      'jd',
+      'zhongtong',
+      'youzhengguonei',
+    ]);
   });
 });
