@@ -82,6 +82,8 @@ export interface HubConfig {
     timeoutMs: number;
     /** How long the open breaker answers the stored events without asking, before it lets one request through. */
     breakerResetMs: number;
+    /** Carrier requests one GraphQL request may cause (answers of the last minute aside); more shipments: stale. */
+    maxPerRequest: number;
   } | null;
   /** Most channel webhook payloads held at once (waiting or being stored); more are answered 503. */
   webhookMaxPending: number;
@@ -363,6 +365,7 @@ const schema = z.object({
     .optional(),
   CARRIER_TRACKING_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
   CARRIER_TRACKING_RESET_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  CARRIER_TRACKING_MAX_PER_REQUEST: z.coerce.number().int().min(1).max(10_000).default(50),
   WEBHOOK_MAX_PENDING: z.coerce.number().int().min(1).max(1_000_000).default(5000),
   WEBHOOK_MAX_PENDING_BYTES: z.coerce
     .number()
@@ -596,6 +599,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
             key: e.CARRIER_TRACKING_KEY,
             timeoutMs: e.CARRIER_TRACKING_TIMEOUT_MS,
             breakerResetMs: e.CARRIER_TRACKING_RESET_MS,
+            maxPerRequest: e.CARRIER_TRACKING_MAX_PER_REQUEST,
           }
         : null,
     webhookMaxPending: e.WEBHOOK_MAX_PENDING,

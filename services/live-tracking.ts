@@ -32,6 +32,8 @@ const BREAKER_KEY = 'carrier-tracking';
 export interface LiveTrackingSettings extends TrackingApi {
   timeoutMs: number;
   breakerResetMs: number;
+  /** Carrier requests one GraphQL request (one context) may cause; further shipments are answered stale. */
+  maxPerRequest: number;
 }
 
 /** Wall-clock milliseconds (Date by default): when an answer was fetched, and whether it is still fresh. */
@@ -65,7 +67,10 @@ interface Answer {
 export class LiveTracking {
   private readonly api: { settings: LiveTrackingSettings; clients: PlatformClients } | null;
   private readonly answers = new Map<string, Answer>();
-  private readonly loaders = new WeakMap<RequestContext, DataLoader<TrackedShipment, LiveTrackingView>>();
+  private readonly perRequest = new WeakMap<
+    RequestContext,
+    { loader: DataLoader<TrackedShipment, LiveTrackingView>; requests: number }
+  >();
 
   constructor(
     settings: LiveTrackingSettings | null,
@@ -84,13 +89,16 @@ export class LiveTracking {
 
   /** The parcel's live tracking, batched with the other shipments of the same request. */
   load(ctx: RequestContext, shipment: TrackedShipment): Promise<LiveTrackingView> {
-    let loader = this.loaders.get(ctx);
-    if (!loader) {
+    let state = this.perRequest.get(ctx);
+    if (!state) {
       // Batched, not cached: a subscription's context lives long, and each of its events should ask again.
-      loader = new DataLoader((shipments) => this.batch(ctx, shipments), { cache: false });
-      this.loaders.set(ctx, loader);
+      state = {
+        loader: new DataLoader((shipments) => this.batch(ctx, shipments), { cache: false }),
+        requests: 0,
+      };
+      this.perRequest.set(ctx, state);
     }
-    return loader.load(shipment);
+    return state.loader.load(shipment);
   }
 
   /** The breaker in front of the tracking API (CLOSED when it is not configured). */
@@ -142,15 +150,19 @@ export class LiveTracking {
     return requested.map((s) => views.get(s.id)!);
   }
 
-  /** The carrier's events for the parcel: from the last minute's answer, or asked now. */
+  /** The carrier's events for the parcel: from the last minute's answer, or asked now; null over the request's share. */
   private async answer(
     ctx: RequestContext,
     api: NonNullable<LiveTracking['api']>,
     shipment: TrackedShipment,
-  ): Promise<Answer> {
+  ): Promise<Answer | null> {
     const key = `${shipment.carrier.toLowerCase()}\n${shipment.trackingNumber}`;
     const cached = this.answers.get(key);
     if (cached && this.clock.now() - cached.fetchedAt < ANSWER_TTL_MS) return cached;
+    // Kuaidi100 asks that its real-time query not be used in bulk: a page of a thousand parcels asks for some.
+    const state = this.perRequest.get(ctx)!;
+    if (state.requests >= api.settings.maxPerRequest) return null;
+    state.requests++;
     const order = await ctx.loaders.orderById.load(shipment.orderId);
     const request = trackingQuery(
       api.settings,

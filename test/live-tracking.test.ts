@@ -265,12 +265,11 @@ describe('Shipment.liveTracking through the carrier tracking API', () => {
     expect(await response.json()).toEqual({ result: false, returnCode: '503', message: '验证签名失败' });
   });
 
-  /** Live tracking of orders[3] through a LiveTracking of its own, on the test hub's services. */
-  async function trackWith(tracker: LiveTracking) {
-    const order = orders[3];
-    const [shipment] = await sql<{ id: string; carrier: string; tracking_number: string }>(
-      'select id, carrier, tracking_number from shipment where order_id = ?',
-      [order.id],
+  /** Live tracking of the orders' shipments (orders[3]'s by default) in one context, through a LiveTracking of its own. */
+  async function trackWith(tracker: LiveTracking, of: Order[] = [orders[3]]) {
+    const shipments = await sql<{ id: string; order_id: string; carrier: string; tracking_number: string }>(
+      `select id, order_id, carrier, tracking_number from shipment where order_id in (${of.map(() => '?').join(', ')})`,
+      of.map((o) => o.id),
     );
     const ctx = new RequestContext({
       em: hub.orm.em.fork(),
@@ -279,17 +278,30 @@ describe('Shipment.liveTracking through the carrier tracking API', () => {
       logger: createLogger('silent'),
       hub: { ...hub.hub.services, liveTracking: tracker },
     });
-    return liveTracking(ctx, {
-      id: shipment.id,
-      carrier: shipment.carrier,
-      trackingNumber: shipment.tracking_number,
-      orderId: order.id,
-    });
+    return Promise.all(
+      shipments.map((s) =>
+        liveTracking(ctx, {
+          id: s.id,
+          carrier: s.carrier,
+          trackingNumber: s.tracking_number,
+          orderId: s.order_id,
+        }),
+      ),
+    );
   }
+  /** The fake's API, as the hub's config gives it. */
+  const settings = () => ({
+    url: carrier.url,
+    customer: carrier.customer,
+    key: carrier.key,
+    timeoutMs: 5000,
+    breakerResetMs: 600_000,
+    maxPerRequest: 50,
+  });
 
   it('without a configured tracking API answers the stored events, stale, and asks nobody', async () => {
     const calls = carrier.calls.length;
-    const live = await trackWith(new LiveTracking(null));
+    const [live] = await trackWith(new LiveTracking(null));
     expect(live.stale).toBe(true);
     expect(live.fetchedAt).toBeNull();
     expect(live.events.length).toBe(4);
@@ -297,18 +309,24 @@ describe('Shipment.liveTracking through the carrier tracking API', () => {
   });
 
   it('signed with the wrong key: refused, stale, and no sign of the carrier being down to the breaker', async () => {
-    const tracker = new LiveTracking({
-      url: carrier.url,
-      customer: carrier.customer,
-      key: 'not-the-right-key',
-      timeoutMs: 5000,
-      breakerResetMs: 600_000,
-    });
+    const tracker = new LiveTracking({ ...settings(), key: 'not-the-right-key' });
     try {
       const calls = carrier.calls.length;
-      for (let i = 0; i < 6; i++) expect((await trackWith(tracker)).stale).toBe(true);
+      for (let i = 0; i < 6; i++) expect((await trackWith(tracker))[0].stale).toBe(true);
       expect(carrier.calls.slice(calls).map((c) => c.answer)).toEqual(Array(6).fill('503'));
       expect(tracker.breakerState()).toBe('CLOSED');
+    } finally {
+      tracker.close();
+    }
+  });
+
+  it('asks the carrier for at most its share of shipments per request; the others are answered stale', async () => {
+    const tracker = new LiveTracking({ ...settings(), maxPerRequest: 2 });
+    try {
+      const calls = carrier.calls.length;
+      const views = await trackWith(tracker, orders.slice(1));
+      expect(views.map((v) => v.stale).sort()).toEqual([false, false, true]);
+      expect(carrier.calls.length).toBe(calls + 2);
     } finally {
       tracker.close();
     }
