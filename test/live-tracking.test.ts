@@ -257,6 +257,35 @@ describe('Shipment.liveTracking through the carrier tracking API', () => {
     expect(other.data?.order ?? null).toBeNull();
   });
 
+  it('a shipmentUpdated subscriber may select liveTracking', async () => {
+    const order = orders[2];
+    const client = hub.wsClient();
+    const updates = feed<{ status: string; liveTracking: Live }>(
+      client,
+      `subscription($t: String!) { shipmentUpdated(trackingNumber: $t) {
+        status liveTracking { stale events { status description } } } }`,
+      'shipmentUpdated',
+      { t: tracking(order) },
+    );
+    try {
+      await waitFor(() => hub.hub.events.listenerCount('shipmentUpdated') > 0, 'the subscription');
+      const recorded = await hub.gql(
+        `mutation($t: String!) { recordShipmentEvent(trackingNumber: $t, status: OUT_FOR_DELIVERY, description: "派送中") { id } }`,
+        { t: tracking(order) },
+      );
+      expect(recorded.errors).toBeUndefined();
+      const [update] = await updates.take(1);
+      expect(update.status).toBe('OUT_FOR_DELIVERY');
+      expect(update.liveTracking.stale).toBe(false);
+      expect(update.liveTracking.events).toContainEqual({
+        status: 'OUT_FOR_DELIVERY',
+        description: '派送中',
+      });
+    } finally {
+      updates.stop();
+    }
+  });
+
   it('the fake refuses a request with a wrong signature, as Kuaidi100 does', async () => {
     const param = JSON.stringify({ com: 'shunfeng', num: tracking(orders[0]) });
     const response = await fetch(carrier.url, {
