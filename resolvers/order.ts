@@ -4,6 +4,7 @@ import type { Order, OrderLine, Reservation, Shipment } from '../entities/index.
 import type { ShipmentMessage } from '../subscriptions/order-events.js';
 import { OrderFilterInput, OrderSortInput } from '../schema/inputs.js';
 import {
+  LiveTrackingType,
   MoneyType,
   OrderConnectionType,
   OrderEventType,
@@ -28,6 +29,7 @@ import {
   type OrderPage,
 } from '../services/orders.js';
 import { firstItems, type NestedListBound } from '../services/ids.js';
+import { liveTracking } from '../services/live-tracking.js';
 import { whenLoaded } from '../services/loaders.js';
 import { OrderStatus } from '../common/enums.js';
 import { DateTimeScalar } from '../schema/scalars.js';
@@ -232,6 +234,15 @@ export class ShipmentResolver {
     const events =
       'events' in shipment ? shipment.events : await ctx.loaders.shipmentEventsByShipmentId.load(shipment.id);
     return firstItems(events, first, NESTED.events);
+  }
+
+  @Authorized(READ_ORDERS)
+  @FieldResolver(() => LiveTrackingType, {
+    description:
+      "The parcel's tracking asked of its carrier now (batched, reused for a minute); new events are recorded.",
+  })
+  liveTracking(@Root() shipment: Shipment | ShipmentMessage, @Ctx() ctx: RequestContext) {
+    return liveTracking(ctx, shipment);
   }
 }
 

@@ -54,6 +54,30 @@ export class ShipmentType {
   @Field(() => DateTimeScalar) updatedAt!: Date;
 }
 
+@ObjectType('LiveTracking', {
+  simpleResolvers: true,
+  description:
+    "A parcel's tracking as its carrier reports it now; the stored events when it cannot be asked.",
+})
+export class LiveTrackingType {
+  @Field(() => [ShipmentEventType], {
+    description:
+      'Every event the hub holds for the parcel, oldest first, those the carrier just reported included.',
+  })
+  events!: ShipmentEventType[];
+  @Field(() => Boolean, {
+    description:
+      'True when the carrier could not be asked (no tracking API configured, down, too slow, or failing often): the events are those stored.',
+  })
+  stale!: boolean;
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description:
+      'When the carrier gave the answer shown (an answer is reused for a minute); null when stale.',
+  })
+  fetchedAt!: Date | null;
+}
+
 @ObjectType('OrderEvent', { simpleResolvers: true })
 export class OrderEventType {
   @Field(() => ID, { description: 'Global, strictly increasing: the replay cursor.' }) seq!: string;

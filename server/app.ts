@@ -28,6 +28,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { authenticate, ENV_ADMIN_KEY_ID } from '../services/api-keys.js';
 import { RequestContext, type DomainSettings, type HubServices } from '../services/context.js';
 import { PlatformClients } from '../services/platform-client.js';
+import { LiveTracking, type WallClock } from '../services/live-tracking.js';
 import type { Sealer } from '../services/secret-box.js';
 import { ReserveCombiner } from '../services/reserve-combiner.js';
 import { HubMetrics, pgPoolFigures, tarnPoolFigures } from '../services/metrics.js';
@@ -96,6 +97,8 @@ type HubDeps = {
   databaseUrl?: string;
   /** Seals platform credentials (server/secret-key.ts); none: setChannelApi says there is no key. */
   secretBox?: Sealer | null;
+  /** The time live tracking's answers are fresh by; Date when absent (tests move it on). */
+  clock?: WallClock;
 };
 
 /** The figures of a MikroORM's pool (knex's tarn pool); zeros until it has one. */
@@ -246,7 +249,7 @@ export function domainSettings(config: HubConfig): DomainSettings {
 
 /**
  * One hub's long-lived services, from its configuration; `streams` where it serves
- * websockets. Its owner closes `platformClients` when it is done.
+ * websockets. Its owner closes `platformClients` and `liveTracking` when it is done.
  */
 export function hubServices(
   config: HubConfig,
@@ -254,6 +257,7 @@ export function hubServices(
   streams: HubStreams | null = null,
   secretBox: Sealer | null = null,
   metrics: HubMetrics = new HubMetrics(),
+  clock?: WallClock,
 ): HubServices {
   const settings = domainSettings(config);
   return {
@@ -261,6 +265,7 @@ export function hubServices(
     settings,
     reserveCombiner: new ReserveCombiner(orm.em.fork(), settings, undefined, metrics),
     platformClients: new PlatformClients({ timeoutMs: config.pollTimeoutMs, retries: config.pollRetries }),
+    liveTracking: new LiveTracking(config.carrierTracking, clock),
     streams,
     lastOrderNoted: new Map(),
     secretBox,
@@ -357,6 +362,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
       new HubStreams(events, orderFeed, replaySql, REPLAY_POOL_SIZE, config.replayEventsPerSecond),
       deps.secretBox ?? null,
       metrics,
+      deps.clock,
     ),
     // Reports (readQuery) read from a replica whoever asks: the analyst pool's read connection.
     reads: analyst
@@ -503,6 +509,7 @@ export async function createHub(deps: HubDeps): Promise<Hub> {
         exportPool.end(),
       ]);
       services.platformClients.close();
+      services.liveTracking.close();
     },
   };
 }

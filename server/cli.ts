@@ -44,6 +44,7 @@ export async function runCli(
     console.error(err instanceof Error ? err.message : err);
   } finally {
     hub.platformClients.close();
+    hub.liveTracking.close();
     await orm.close();
     await embedded?.stop();
   }

@@ -70,6 +70,21 @@ export interface HubConfig {
   reconcileCountsFile: string | undefined;
   /** Carrier code (lower case) -> the secret its tracking webhook signs with; empty: the door is shut. */
   carrierWebhookSecrets: ReadonlyMap<string, string>;
+  /**
+   * The carrier tracking API Shipment.liveTracking asks (Kuaidi100's real-time query, docs/live-tracking.md);
+   * null when CARRIER_TRACKING_URL, _CUSTOMER and _KEY are not set: liveTracking answers the stored events, stale.
+   */
+  carrierTracking: {
+    url: string;
+    customer: string;
+    key: string;
+    /** One request may take this long; then the stored events are answered. */
+    timeoutMs: number;
+    /** How long the open breaker answers the stored events without asking, before it lets one request through. */
+    breakerResetMs: number;
+    /** Carrier requests one GraphQL request may cause (answers of the last minute aside); more shipments: stale. */
+    maxPerRequest: number;
+  } | null;
   /** Most channel webhook payloads held at once (waiting or being stored); more are answered 503. */
   webhookMaxPending: number;
   /** Most bytes of channel webhook payloads held at once; more are answered 503. */
@@ -337,6 +352,20 @@ const schema = z.object({
         return z.NEVER;
       }
     }),
+  CARRIER_TRACKING_URL: z
+    .url({ protocol: /^https?$/, error: 'CARRIER_TRACKING_URL must be an http(s) URL' })
+    .optional(),
+  CARRIER_TRACKING_CUSTOMER: z
+    .string()
+    .regex(/^\S{1,64}$/, 'CARRIER_TRACKING_CUSTOMER must be 1 to 64 characters, without spaces')
+    .optional(),
+  CARRIER_TRACKING_KEY: z
+    .string()
+    .regex(/^\S{8,128}$/, 'CARRIER_TRACKING_KEY must be 8 to 128 characters, without spaces')
+    .optional(),
+  CARRIER_TRACKING_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+  CARRIER_TRACKING_RESET_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  CARRIER_TRACKING_MAX_PER_REQUEST: z.coerce.number().int().min(1).max(10_000).default(50),
   WEBHOOK_MAX_PENDING: z.coerce.number().int().min(1).max(1_000_000).default(5000),
   WEBHOOK_MAX_PENDING_BYTES: z.coerce
     .number()
@@ -525,6 +554,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
       "Invalid configuration:\n  RESERVATION_TTL_SECONDS: must not be above HOLD_MAX_TTL_SECONDS (a storefront's default hold would be refused)",
     );
   }
+  const tracking = [e.CARRIER_TRACKING_URL, e.CARRIER_TRACKING_CUSTOMER, e.CARRIER_TRACKING_KEY];
+  if (tracking.some(Boolean) && !tracking.every(Boolean)) {
+    throw new ConfigError(
+      'Invalid configuration:\n  CARRIER_TRACKING_URL, CARRIER_TRACKING_CUSTOMER, CARRIER_TRACKING_KEY: set all three or none',
+    );
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -556,6 +591,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     reconcileTimeZone: e.RECONCILE_TIME_ZONE,
     reconcileCountsFile: e.RECONCILE_COUNTS_FILE,
     carrierWebhookSecrets: e.CARRIER_WEBHOOK_SECRETS,
+    carrierTracking:
+      e.CARRIER_TRACKING_URL && e.CARRIER_TRACKING_CUSTOMER && e.CARRIER_TRACKING_KEY
+        ? {
+            url: e.CARRIER_TRACKING_URL,
+            customer: e.CARRIER_TRACKING_CUSTOMER,
+            key: e.CARRIER_TRACKING_KEY,
+            timeoutMs: e.CARRIER_TRACKING_TIMEOUT_MS,
+            breakerResetMs: e.CARRIER_TRACKING_RESET_MS,
+            maxPerRequest: e.CARRIER_TRACKING_MAX_PER_REQUEST,
+          }
+        : null,
     webhookMaxPending: e.WEBHOOK_MAX_PENDING,
     webhookMaxPendingBytes: e.WEBHOOK_MAX_PENDING_BYTES,
     pubsub: e.PUBSUB,

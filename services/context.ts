@@ -5,6 +5,7 @@ import type { Connection } from '../subscriptions/fanout.js';
 import type { HubStreams } from '../subscriptions/streams.js';
 import type { KeyLimitOverrides, RateLimitSettings } from './key-limits.js';
 import { createLoaders, type Loaders } from './loaders.js';
+import type { LiveTracking } from './live-tracking.js';
 import type { HubMetrics } from './metrics.js';
 import type { PlatformClients } from './platform-client.js';
 import type { ReadDatabase } from './read-db.js';
@@ -74,6 +75,8 @@ export interface HubServices {
   readonly reserveCombiner: ReserveCombiner;
   /** The platform order APIs' clients (a breaker per channel), shared by the scheduler and pollChannel. */
   readonly platformClients: PlatformClients;
+  /** Shipment.liveTracking: the carrier tracking API's client, its breaker and the last minute's answers. */
+  readonly liveTracking: LiveTracking;
   /** The event streams subscriptions read; null in a process that serves no websockets (a CLI tool). */
   readonly streams: HubStreams | null;
   /** When this hub last wrote each channel's lastOrderAt (ms, by channel id), so it moves at most once a second. */

@@ -175,65 +175,136 @@ export async function recordShipmentEvent(
   const text = description?.trim() || null;
   if (text && text.length > MAX_DESCRIPTION)
     throw new BadUserInputError(`description must be at most ${MAX_DESCRIPTION} characters.`, 'description');
-  const at = occurredAt ?? new Date();
-  if (Number.isNaN(at.getTime()))
+  if (occurredAt && Number.isNaN(occurredAt.getTime()))
     throw new BadUserInputError('occurredAt is not a valid time.', 'occurredAt');
-  if (at.getTime() > Date.now() + MAX_CLOCK_SKEW_MS)
+  if (occurredAt && tooFarAhead(occurredAt))
     throw new BadUserInputError('occurredAt must not be in the future.', 'occurredAt');
   const shipmentId = await inTransaction(ctx, async (tx) => {
-    const [shipment] = await tx.execute<{ id: string; order_id: string; carrier: string }[]>(
-      'select id, order_id, carrier from shipment where tracking_number = ?',
+    const [shipment] = await tx.execute<TrackedShipmentRow[]>(
+      'select id, order_id, carrier, tracking_number from shipment where tracking_number = ?',
       [tracking],
     );
     if (!shipment || (options.carrier && shipment.carrier.toLowerCase() !== options.carrier.toLowerCase()))
       throw new NotFoundError('Shipment', tracking);
-    // The order row is the lock for everything about the order, its shipments included.
-    const order = await lockOrder(ctx, tx, shipment.order_id);
-    const known = await tx.execute<{ status: ShipmentStatus; occurred_at: Date }[]>(
-      'select status, occurred_at from shipment_event where shipment_id = ? order by id',
-      [shipment.id],
-    );
-    // Without the carrier's time, the arrival time would make every delivery of it new.
-    const contentKey = occurredAt
-      ? null
-      : createHash('sha256')
-          .update(JSON.stringify([shipment.carrier.toLowerCase(), tracking, status, text]))
-          .digest('hex');
-    const [stored] = await tx.execute<{ id: string }[]>(
-      `insert into shipment_event (shipment_id, status, description, occurred_at, content_key)
-       values (?, ?, ?, ?, ?)
-       on conflict do nothing returning id`,
-      [shipment.id, status, text, at, contentKey],
-    );
-    if (!stored) return shipment.id; // delivered before: applied once already
-    const before = known.reduce(
-      (state, e) =>
-        applyTrackingEvent(state, { status: e.status, occurredAt: new Date(e.occurred_at) }).state,
-      NO_TRACKING,
-    );
-    const { applied } = applyTrackingEvent(before, { status, occurredAt: at });
-    if (applied)
-      await tx.execute('update shipment set status = ?, updated_at = now() where id = ?', [
-        status,
-        shipment.id,
-      ]);
-    await shipmentUpdated(tx, order, {
-      shipmentId: shipment.id,
-      trackingNumber: tracking,
+    await storeTrackingEvent(ctx, tx, shipment, {
       status,
       description: text,
-      occurredAt: at.toISOString(),
-      newest: applied,
+      occurredAt: occurredAt ?? null,
     });
-    if (applied && status === ShipmentStatus.DELIVERED && order.status === OrderStatus.SHIPPED) {
-      await transitionOrders(tx, [order], OrderStatus.DELIVERED, {
-        source: 'logistics',
-        detail: { trackingNumber: tracking },
-        at,
-      });
-      if (order.parent) await followChildren(tx, order.parent);
-    }
     return shipment.id;
   });
   return ctx.em.findOneOrFail(Shipment, { id: shipmentId }, { refresh: true });
+}
+
+/** A tracking event as a carrier's tracking API reports it (services/live-tracking.ts). */
+export interface CarrierTrackingEvent {
+  status: ShipmentStatus;
+  description: string | null;
+  occurredAt: Date;
+}
+
+/**
+ * Events a carrier's tracking API reported for several shipments, recorded in one transaction as
+ * `recordShipmentEvent` records each: stored once, the shipment's status by `applyTrackingEvent`, the
+ * timeline entry, DELIVERED moving the order. The API's text is cut to the longest description kept and an
+ * event dated in the future is left out, rather than refusing the rest. Orders are locked in id order, so two
+ * such batches never wait on each other crosswise. Answers how many events were new.
+ */
+export async function recordCarrierEvents(
+  ctx: RequestContext,
+  reports: readonly { shipmentId: string; events: readonly CarrierTrackingEvent[] }[],
+): Promise<number> {
+  requirePrincipal(ctx);
+  const wanted = reports
+    .map((r) => ({ ...r, events: r.events.filter((e) => !tooFarAhead(e.occurredAt)) }))
+    .filter((r) => r.events.length > 0);
+  if (wanted.length === 0) return 0;
+  return inTransaction(ctx, async (tx) => {
+    const shipments = await tx.execute<TrackedShipmentRow[]>(
+      `select id, order_id, carrier, tracking_number from shipment where id in (${wanted.map(() => '?').join(', ')})
+       order by order_id, id`,
+      wanted.map((r) => r.shipmentId),
+    );
+    let stored = 0;
+    for (const shipment of shipments) {
+      const { events } = wanted.find((r) => r.shipmentId === shipment.id)!;
+      for (const event of [...events].sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime())) {
+        const description = event.description?.trim().slice(0, MAX_DESCRIPTION) || null;
+        if (await storeTrackingEvent(ctx, tx, shipment, { ...event, description })) stored++;
+      }
+    }
+    return stored;
+  });
+}
+
+interface TrackedShipmentRow {
+  id: string;
+  order_id: string;
+  carrier: string;
+  tracking_number: string;
+}
+
+/** Refused: a time this far ahead would pin the shipment's status. */
+function tooFarAhead(at: Date): boolean {
+  return at.getTime() > Date.now() + MAX_CLOCK_SKEW_MS;
+}
+
+/**
+ * One tracking event of a shipment, in the caller's transaction; false when it was stored before (applied once
+ * already). The order row is the lock for everything about the order, its shipments included.
+ */
+async function storeTrackingEvent(
+  ctx: RequestContext,
+  tx: EntityManager,
+  shipment: TrackedShipmentRow,
+  event: { status: ShipmentStatus; description: string | null; occurredAt: Date | null },
+): Promise<boolean> {
+  const { status, description: text, occurredAt } = event;
+  const tracking = shipment.tracking_number;
+  const at = occurredAt ?? new Date();
+  const order = await lockOrder(ctx, tx, shipment.order_id);
+  const known = await tx.execute<{ status: ShipmentStatus; occurred_at: Date }[]>(
+    'select status, occurred_at from shipment_event where shipment_id = ? order by id',
+    [shipment.id],
+  );
+  // Without the carrier's time, the arrival time would make every delivery of it new.
+  const contentKey = occurredAt
+    ? null
+    : createHash('sha256')
+        .update(JSON.stringify([shipment.carrier.toLowerCase(), tracking, status, text]))
+        .digest('hex');
+  const [stored] = await tx.execute<{ id: string }[]>(
+    `insert into shipment_event (shipment_id, status, description, occurred_at, content_key)
+     values (?, ?, ?, ?, ?)
+     on conflict do nothing returning id`,
+    [shipment.id, status, text, at, contentKey],
+  );
+  if (!stored) return false;
+  const before = known.reduce(
+    (state, e) => applyTrackingEvent(state, { status: e.status, occurredAt: new Date(e.occurred_at) }).state,
+    NO_TRACKING,
+  );
+  const { applied } = applyTrackingEvent(before, { status, occurredAt: at });
+  if (applied)
+    await tx.execute('update shipment set status = ?, updated_at = now() where id = ?', [
+      status,
+      shipment.id,
+    ]);
+  await shipmentUpdated(tx, order, {
+    shipmentId: shipment.id,
+    trackingNumber: tracking,
+    status,
+    description: text,
+    occurredAt: at.toISOString(),
+    newest: applied,
+  });
+  if (applied && status === ShipmentStatus.DELIVERED && order.status === OrderStatus.SHIPPED) {
+    await transitionOrders(tx, [order], OrderStatus.DELIVERED, {
+      source: 'logistics',
+      detail: { trackingNumber: tracking },
+      at,
+    });
+    if (order.parent) await followChildren(tx, order.parent);
+  }
+  return true;
 }

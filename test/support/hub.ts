@@ -13,6 +13,7 @@ import { startHubStockSync } from '../../server/stock-sync.js';
 import { startHubWebhooks } from '../../server/outbound.js';
 import { startHubNotices } from '../../server/notices.js';
 import type { NoticeSender, NoticeSenderSettings } from '../../services/notices/sender.js';
+import type { WallClock } from '../../services/live-tracking.js';
 import type { DelivererSettings, WebhookDeliverer } from '../../services/outbound/deliverer.js';
 import type { StockSync, StockSyncSettings } from '../../services/stock-sync/worker.js';
 import { migrate, openOrm, type OrmOptions } from '../../server/orm.js';
@@ -77,6 +78,8 @@ export async function startTestHub(
     webhooks?: Partial<DelivererSettings>;
     /** Sends customer notices from this hub too, with these settings over the config's. */
     notices?: Partial<NoticeSenderSettings>;
+    /** The time live tracking's answers are fresh by (Date when absent). */
+    clock?: WallClock;
   } = {},
 ): Promise<TestHub> {
   const db = options.database ?? (await createTestDatabase(label));
@@ -98,7 +101,7 @@ export async function startTestHub(
   const orm = await openOrm(connectUrl, logger, { pool: { min: 0, max: 5 }, ...options.ormOverrides });
   await migrate(orm);
   const secretBox = await secretBoxFor(config, logger);
-  const hub = await createHub({ config, logger, orm, secretBox });
+  const hub = await createHub({ config, logger, orm, secretBox, clock: options.clock });
   await hub.app.listen({ port: 0, host: '127.0.0.1' });
   const stockSync = options.stockSync
     ? await startHubStockSync({
