@@ -118,7 +118,7 @@ async function salesFromHours(run: Run, range: Range, groupBy: SalesGroupBy, tim
           : sql`to_char(s.at at time zone ${timeZone}, 'YYYY-MM-DD')`;
   // A refund is placed on the day its money went back.
   const refundKey =
-    groupBy === SalesGroupBy.DAY ? sql`to_char(r.refunded_at at time zone ${timeZone}, 'YYYY-MM-DD')` : key;
+    groupBy === SalesGroupBy.DAY ? sql`to_char(s.refunded_at at time zone ${timeZone}, 'YYYY-MM-DD')` : key;
   const counted = groupBy === SalesGroupBy.STATUS ? 'true' : `s.status not in (${NOT_SOLD})`;
   const sold = rawSql(groupBy === SalesGroupBy.STATUS ? '' : `where s.status not in (${NO_MONEY})`);
   const order =
@@ -144,8 +144,8 @@ async function salesFromHours(run: Run, range: Range, groupBy: SalesGroupBy, tim
          or sum(s.revenue) filter (where s.status not in (${rawSql(NO_MONEY)})) <> 0
      ),
      refunded as (
-       select ${refundKey} as key, r.currency_code, min(s.status) as status, sum(r.refund_amount) as refunds
-       from (${refundedCases(range)}) r join "order" s on s.id = r.sale_id join channel c on c.id = s.channel_id
+       select ${refundKey} as key, s.currency_code, min(s.status) as status, sum(s.refund_amount) as refunds
+       from (${refundedCases(range)}) s join channel c on c.id = s.channel_id
        group by 1, 2
      )
      select coalesce(a.key, b.key) as key, coalesce(a.currency_code, b.currency_code) as currency_code,
@@ -159,18 +159,18 @@ async function salesFromHours(run: Run, range: Range, groupBy: SalesGroupBy, tim
 }
 
 /**
- * The cases whose money went back in the range, as (id, order_id, sale_id, refund_amount, currency_code,
- * refunded_at): only those attached to an order, and not of a cancelled sale (its money is in neither gross nor
- * refunds). A case on a sub-order counts for its sale.
+ * The cases whose money went back in the range, as (id, order_id, refund_amount, currency_code, refunded_at,
+ * channel_id, status: the sale's): only those attached to an order, and not of a cancelled sale (its money is
+ * in neither gross nor refunds). A case on a sub-order counts for its sale.
  */
 function refundedCases(range: Range): SqlFragment {
-  return sql`select r.id, r.order_id, coalesce(o.parent_id, o.id) as sale_id, r.refund_amount, r.currency_code,
-      r.refunded_at
+  return sql`select r.id, r.order_id, r.refund_amount, r.currency_code, r.refunded_at, r.channel_id,
+      coalesce(sale.status, o.status) as status
     from order_return r
     join "order" o on o.id = r.order_id
-    join "order" sale on sale.id = coalesce(o.parent_id, o.id)
+    left join "order" sale on sale.id = o.parent_id
     where r.refunded_at >= ${range.from} and r.refunded_at < ${range.to}
-      and sale.status not in ${rawSql(`(${NO_MONEY})`)}`;
+      and coalesce(sale.status, o.status) not in ${rawSql(`(${NO_MONEY})`)}`;
 }
 
 /**
