@@ -7,6 +7,7 @@ import {
   RefundResponsible,
   RefundStatus,
 } from '../common/enums.js';
+import type { Channel } from '../entities/index.js';
 import { seedChannel } from './support/fixtures.js';
 import { errorCodes, startTestHub, type TestHub } from './support/hub.js';
 import { insertReturn, type ReturnRow } from './support/return-rows.js';
@@ -86,11 +87,12 @@ const returns = (
 describe('refunds and returns in the reports', () => {
   let hub: TestHub;
   let analyst: string;
+  let tmall: Channel;
 
   beforeAll(async () => {
     hub = await startTestHub('returns-report', { env: { RATE_LIMIT_ANALYST: 'requestsPerSecond=none' } });
     analyst = await hub.apiKey('ANALYST');
-    const tmall = await seedChannel(hub.orm, 'tmall', Platform.TAOBAO);
+    tmall = await seedChannel(hub.orm, 'tmall', Platform.TAOBAO);
     const shopify = await seedChannel(hub.orm, 'shopify', Platform.SHOPIFY);
     const sale = (
       channel: typeof tmall,
@@ -334,6 +336,50 @@ describe('refunds and returns in the reports', () => {
         await salesReport('CHANNEL', { from: '2026-06-01T09:00:00Z', to: '2026-06-01T10:00:00Z' }),
       ).toEqual([sales('tmall', 0, 0, ['0.00', '0.00', '40.00', '-40.00'])]);
     });
+  });
+
+  it('counts a case on a parcel of a split sale for the sale: its channel, its status, its units sold', async () => {
+    // 1 July in Shanghai. Sale S SHIPPED (A 2 × 20.00), parcels a (SHIPPED) and b (DELIVERED) with one A each;
+    // the case is on parcel b, names no line: its one line, 1 unit, 20.00.
+    const july = { from: '2026-06-30T16:00:00Z', to: '2026-07-01T16:00:00Z' };
+    const placedAt = '2026-07-01T02:00:00Z';
+    const saleId = await insertSale(hub.orm, {
+      channel: tmall,
+      externalId: 'S',
+      status: OrderStatus.SHIPPED,
+      placedAt,
+      lines: [['A', 2, '20.00']],
+    });
+    const parcels: Record<string, string> = {};
+    for (const [label, status] of [
+      ['a', OrderStatus.SHIPPED],
+      ['b', OrderStatus.DELIVERED],
+    ] as const) {
+      parcels[label] = await insertSale(hub.orm, {
+        channel: tmall,
+        externalId: `S#${label}`,
+        status,
+        placedAt,
+        lines: [['A', 1, '20.00']],
+        parentId: saleId,
+      });
+    }
+    await insertReturn(hub.orm.em.fork(), {
+      orderId: parcels.b,
+      refundId: 'RS',
+      kind: RefundKind.RETURN_AND_REFUND,
+      status: RefundStatus.REFUNDED,
+      goodsReturned: true,
+      refundAmount: '20.00',
+      reasonClass: RefundReasonClass.QUALITY,
+      responsible: RefundResponsible.MERCHANT,
+      requestedAt: '2026-07-01T03:00:00Z',
+      refundedAt: '2026-07-01T05:00:00Z',
+    });
+    expect(await salesReport('STATUS', july)).toEqual([
+      sales('SHIPPED', 1, 2, ['40.00', '40.00', '20.00', '20.00']),
+    ]);
+    expect(await returnsReport('PRODUCT', july)).toEqual([returns('A', 1, 1, 2, 0.5, [money('20.00')])]);
   });
 
   describe('returnsReport', () => {
