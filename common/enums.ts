@@ -105,6 +105,14 @@ export enum SalesGroupBy {
   STATUS = 'STATUS',
 }
 
+/** How returnsReport groups the after-sale cases. */
+export enum ReturnsGroupBy {
+  CHANNEL = 'CHANNEL',
+  PRODUCT = 'PRODUCT',
+  REASON_CLASS = 'REASON_CLASS',
+  RESPONSIBLE = 'RESPONSIBLE',
+}
+
 export enum Role {
   ADMIN = 'ADMIN',
   OPS = 'OPS',

@@ -1,6 +1,12 @@
 import { Arg, Authorized, Ctx, Float, Int, Query, Resolver } from 'type-graphql';
-import { SalesGroupBy } from '../common/enums.js';
-import { OrderFlowBucketType, SalesRowType, StageDurationType, VolumeAnomalyType } from '../schema/report.js';
+import { ReturnsGroupBy, SalesGroupBy } from '../common/enums.js';
+import {
+  OrderFlowBucketType,
+  ReturnsRowType,
+  SalesRowType,
+  StageDurationType,
+  VolumeAnomalyType,
+} from '../schema/report.js';
 import { DateTimeScalar } from '../schema/scalars.js';
 import type { RequestContext } from '../services/context.js';
 import {
@@ -9,6 +15,7 @@ import {
   DEFAULT_TOLERANCE_PERCENT,
   fulfillmentReport,
   orderFlow,
+  returnsReport,
   salesReport,
   volumeAnomalies,
 } from '../services/reports.js';
@@ -21,8 +28,9 @@ export class ReportResolver {
     description:
       'Sales (a split sale counts once) placed in [from, to), per group and currency. CANCELLED and REFUNDED ' +
       "orders count only when grouped by STATUS. Revenue is the orders' totals, or the lines' totals by " +
-      'PRODUCT. DAY lists every day of the range in the time zone, oldest first; STATUS in lifecycle order; ' +
-      'the others by revenue, highest first.',
+      'PRODUCT. Refunds are those paid out in [from, to), whenever their sale was placed; netRevenue is ' +
+      'grossRevenue - refunds. DAY lists every day of the range in the time zone, oldest first; STATUS in ' +
+      'lifecycle order; the others by revenue, highest first.',
   })
   salesReport(
     @Ctx() ctx: RequestContext,
@@ -33,6 +41,23 @@ export class ReportResolver {
     timeZone: string,
   ) {
     return salesReport(ctx, { from, to, groupBy, timeZone });
+  }
+
+  @Authorized(READ_OPERATIONS)
+  @Query(() => [ReturnsRowType], {
+    description:
+      'After-sale cases asked for in [from, to) (by requestedAt; REJECTED and CANCELLED left out), per group: ' +
+      'cases, units returned, refund amounts per currency, and the return rate against the units sold in ' +
+      '[from, to). Most units first.',
+  })
+  returnsReport(
+    @Ctx() ctx: RequestContext,
+    @Arg('from', () => DateTimeScalar) from: Date,
+    @Arg('to', () => DateTimeScalar) to: Date,
+    @Arg('groupBy', () => ReturnsGroupBy) groupBy: ReturnsGroupBy,
+    @Arg('channelCode', () => String, { nullable: true }) channelCode: string | null,
+  ) {
+    return returnsReport(ctx, { from, to, groupBy, channelCode });
   }
 
   @Authorized(READ_OPERATIONS)

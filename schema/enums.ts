@@ -15,6 +15,7 @@ const plain = [
   'OrderSortField',
   'SortDirection',
   'SalesGroupBy',
+  'ReturnsGroupBy',
   'Role',
   'OutboundEventType',
   'WebhookDeliveryStatus',

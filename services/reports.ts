@@ -1,7 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Decimal } from 'decimal.js';
-import { SalesGroupBy, StockAlertKind } from '../common/enums.js';
+import { ReturnsGroupBy, SalesGroupBy, StockAlertKind } from '../common/enums.js';
 import { BadUserInputError, NotFoundError } from '../common/errors.js';
+import { assertChannelAccess, channelScope } from './access.js';
 import type { RequestContext } from './context.js';
 import { readQuery } from './read-db.js';
 import { joinSql, rawSql, sql, type SqlFragment } from './sql-fragment.js';
@@ -14,6 +15,9 @@ import { joinSql, rawSql, sql, type SqlFragment } from './sql-fragment.js';
  * not a whole number of hours the hourly sums do not fit its days and hours, so both read the orders instead.
  * fulfillmentReport reads the milestone times the status owner keeps on each order (paid, packed, shipped,
  * delivered), by their indexes.
+ *
+ * Refunds (salesReport's refunds, returnsReport) read the after-sale cases themselves, by their refundedAt or
+ * requestedAt index: they are a few per hundred sales, so there is no pre-aggregation for them.
  */
 
 export const DEFAULT_REPORT_TIME_ZONE = 'Asia/Shanghai';
@@ -26,11 +30,22 @@ const MAX_DAYS = 3660;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
+interface Money {
+  amount: string;
+  currencyCode: string;
+}
+
 export interface SalesRow {
   key: string;
   orders: number;
   units: number;
-  revenue: { amount: string; currencyCode: string };
+  revenue: Money;
+  /** Sales of every status but CANCELLED: revenue plus the sales since refunded in full. */
+  grossRevenue: Money;
+  /** Money that went back in the range (by refundedAt), for sales of the group. */
+  refunds: Money;
+  /** grossRevenue - refunds. */
+  netRevenue: Money;
 }
 
 export interface StageDuration {
@@ -60,7 +75,10 @@ interface Range {
   to: Date;
 }
 
-/** Orders, units and revenue per group over [from, to) by placedAt; one row per group and currency. */
+/**
+ * Orders, units and revenue per group over [from, to) by placedAt, and the refunds paid out in [from, to) by
+ * refundedAt; one row per group and currency.
+ */
 export async function salesReport(
   ctx: RequestContext,
   input: Range & { groupBy: SalesGroupBy; timeZone?: string | null },
@@ -82,7 +100,12 @@ interface SalesSqlRow {
   orders: string;
   units: string;
   revenue: string;
+  gross: string;
+  refunds: string;
 }
+
+/** A sale left out of gross, refunds and net in every grouping: it brought no money to give back. */
+const NO_MONEY = `'CANCELLED'`;
 
 async function salesFromHours(run: Run, range: Range, groupBy: SalesGroupBy, timeZone: string) {
   const key =
@@ -93,24 +116,106 @@ async function salesFromHours(run: Run, range: Range, groupBy: SalesGroupBy, tim
         : groupBy === SalesGroupBy.STATUS
           ? rawSql('s.status::text')
           : sql`to_char(s.at at time zone ${timeZone}, 'YYYY-MM-DD')`;
-  const sold = rawSql(groupBy === SalesGroupBy.STATUS ? '' : `where s.status not in (${NOT_SOLD})`);
+  // A refund is placed on the day its money went back.
+  const refundKey =
+    groupBy === SalesGroupBy.DAY ? sql`to_char(s.refunded_at at time zone ${timeZone}, 'YYYY-MM-DD')` : key;
+  const counted = groupBy === SalesGroupBy.STATUS ? 'true' : `s.status not in (${NOT_SOLD})`;
+  const sold = rawSql(groupBy === SalesGroupBy.STATUS ? '' : `where s.status not in (${NO_MONEY})`);
   const order =
     groupBy === SalesGroupBy.STATUS
-      ? 'min(s.status), 2'
+      ? 'coalesce(a.status, b.status), 2'
       : groupBy === SalesGroupBy.DAY
         ? '1, 2'
-        : 'sum(s.revenue) desc, 1, 2';
+        : 'coalesce(a.revenue, 0) desc, 1, 2';
   const rows = await runSql<SalesSqlRow>(
     run,
-    sql`select ${key} as key, s.currency_code, sum(s.orders)::text as orders, sum(s.units)::text as units,
-            sum(s.revenue)::text as revenue
-     from (${saleSource(range, timeZone)}) s join channel c on c.id = s.channel_id
-     ${sold}
-     group by 1, 2
-     having sum(s.orders) <> 0 or sum(s.units) <> 0 or sum(s.revenue) <> 0
+    sql`with sold as (
+       select ${key} as key, s.currency_code, min(s.status) as status,
+              sum(s.orders) filter (where ${rawSql(counted)}) as orders,
+              sum(s.units) filter (where ${rawSql(counted)}) as units,
+              sum(s.revenue) filter (where ${rawSql(counted)}) as revenue,
+              sum(s.revenue) filter (where s.status not in (${rawSql(NO_MONEY)})) as gross
+       from (${saleSource(range, timeZone)}) s join channel c on c.id = s.channel_id
+       ${sold}
+       group by 1, 2
+       having sum(s.orders) filter (where ${rawSql(counted)}) <> 0
+         or sum(s.units) filter (where ${rawSql(counted)}) <> 0
+         or sum(s.revenue) filter (where ${rawSql(counted)}) <> 0
+         or sum(s.revenue) filter (where s.status not in (${rawSql(NO_MONEY)})) <> 0
+     ),
+     refunded as (
+       select ${refundKey} as key, s.currency_code, min(s.status) as status, sum(s.refund_amount) as refunds
+       from (${refundedCases(range)}) s join channel c on c.id = s.channel_id
+       group by 1, 2
+     )
+     select coalesce(a.key, b.key) as key, coalesce(a.currency_code, b.currency_code) as currency_code,
+            coalesce(a.orders, 0)::text as orders, coalesce(a.units, 0)::text as units,
+            coalesce(a.revenue, 0)::text as revenue, coalesce(a.gross, 0)::text as gross,
+            coalesce(b.refunds, 0)::text as refunds
+     from sold a full join refunded b on b.key = a.key and b.currency_code = a.currency_code
      order by ${rawSql(order)}`,
   );
   return rows.map(toSalesRow);
+}
+
+/**
+ * The cases whose money went back in the range, as (id, order_id, refund_amount, currency_code, refunded_at,
+ * channel_id, status: the sale's): only those attached to an order, and not of a cancelled sale (its money is
+ * in neither gross nor refunds). A case on a sub-order counts for its sale.
+ */
+function refundedCases(range: Range): SqlFragment {
+  return sql`select r.id, r.order_id, r.refund_amount, r.currency_code, r.refunded_at, r.channel_id,
+      coalesce(sale.status, o.status) as status
+    from order_return r
+    join "order" o on o.id = r.order_id
+    left join "order" sale on sale.id = o.parent_id
+    where r.refunded_at >= ${range.from} and r.refunded_at < ${range.to}
+      and coalesce(sale.status, o.status) not in ${rawSql(`(${NO_MONEY})`)}`;
+}
+
+/**
+ * The common table expressions `k` (the cases: id, order_id, refund_amount, currency_code and whatever else the
+ * caller selects), `covered` (the products and units each case covers) and `shares` (each case's refund amount
+ * apportioned to them), to start a `with`.
+ *
+ * A case covers its lines (a line's units: its quantity, or the whole order line's when null), or when it has
+ * none, every line of its order. A line not matched to an order line counts with its own product code, or not at
+ * all without one. The amount goes to the covered lines in proportion to their value (unit price × units; a case
+ * naming one line gives it all), in whole cents: each line gets its share rounded down, and the cents left over go
+ * one each to the largest remainders, the earlier line first on a tie. Lines of no value at all share equally.
+ */
+function caseLines(cases: SqlFragment): SqlFragment {
+  return sql`k as (${cases}),
+    covered as (
+      select k.id as return_id, coalesce(l.product_code, rl.product_code) as product_code, rl.line_no as n,
+             coalesce(rl.quantity, l.quantity, 0) as units,
+             coalesce(l.unit_price * coalesce(rl.quantity, l.quantity), 0) as value
+      from k join order_return_line rl on rl.return_id = k.id left join order_line l on l.id = rl.order_line_id
+      where coalesce(l.product_code, rl.product_code) is not null
+      union all
+      select k.id, l.product_code, l.line_no, l.quantity, l.line_total
+      from k join order_line l on l.order_id = k.order_id
+      where not exists (select 1 from order_return_line rl where rl.return_id = k.id)
+    ),
+    exact as (
+      select c.return_id, c.product_code, c.n, c.units, k.currency_code, round(k.refund_amount * 100) as case_cents,
+             k.refund_amount * 100 * case when sum(c.value) over w > 0 then c.value / sum(c.value) over w
+                                          else 1.0 / count(*) over w end as cents
+      from covered c join k on k.id = c.return_id
+      window w as (partition by c.return_id)
+    ),
+    ranked as (
+      select e.*, floor(e.cents) as whole,
+             e.case_cents - sum(floor(e.cents)) over (partition by e.return_id) as left_over,
+             row_number() over (partition by e.return_id order by e.cents - floor(e.cents) desc, e.n, e.product_code)
+               as place
+      from exact e
+    ),
+    shares as (
+      select return_id, product_code, units, currency_code,
+             (whole + case when place <= left_over then 1 else 0 end) / 100 as amount
+      from ranked
+    )`;
 }
 
 /**
@@ -157,23 +262,42 @@ function saleSource(range: Range, timeZone: string): SqlFragment {
 async function salesByProduct(run: Run, range: Range): Promise<SalesRow[]> {
   const rows = await runSql<SalesSqlRow>(
     run,
-    sql`select l.product_code as key, o.currency_code, count(distinct o.id)::text as orders,
-            sum(l.quantity)::text as units, sum(l.line_total)::text as revenue
-     from "order" o join order_line l on l.order_id = o.id
-     where o.parent_id is null and o.placed_at >= ${range.from} and o.placed_at < ${range.to}
-       and o.status not in ${rawSql(`(${NOT_SOLD})`)}
-     group by 1, 2
-     order by sum(l.line_total) desc, 1, 2`,
+    sql`with ${caseLines(refundedCases(range))},
+     sold as (
+       select l.product_code as key, o.currency_code,
+              count(distinct o.id) filter (where o.status not in ${rawSql(`(${NOT_SOLD})`)}) as orders,
+              sum(l.quantity) filter (where o.status not in ${rawSql(`(${NOT_SOLD})`)}) as units,
+              sum(l.line_total) filter (where o.status not in ${rawSql(`(${NOT_SOLD})`)}) as revenue,
+              sum(l.line_total) as gross
+       from "order" o join order_line l on l.order_id = o.id
+       where o.parent_id is null and o.placed_at >= ${range.from} and o.placed_at < ${range.to}
+         and o.status not in ${rawSql(`(${NO_MONEY})`)}
+       group by 1, 2
+     ),
+     refunded as (select product_code as key, currency_code, sum(amount) as refunds from shares group by 1, 2)
+     select coalesce(a.key, b.key) as key, coalesce(a.currency_code, b.currency_code) as currency_code,
+            coalesce(a.orders, 0)::text as orders, coalesce(a.units, 0)::text as units,
+            coalesce(a.revenue, 0)::text as revenue, coalesce(a.gross, 0)::text as gross,
+            coalesce(b.refunds, 0)::text as refunds
+     from sold a full join refunded b on b.key = a.key and b.currency_code = a.currency_code
+     order by coalesce(a.revenue, 0) desc, 1, 2`,
   );
   return rows.map(toSalesRow);
 }
 
 function toSalesRow(row: SalesSqlRow): SalesRow {
+  const money = (amount: Decimal.Value) => ({
+    amount: new Decimal(amount).toFixed(2),
+    currencyCode: row.currency_code,
+  });
   return {
     key: row.key,
     orders: Number(row.orders),
     units: Number(row.units),
-    revenue: { amount: new Decimal(row.revenue).toFixed(2), currencyCode: row.currency_code },
+    revenue: money(row.revenue),
+    grossRevenue: money(row.gross),
+    refunds: money(row.refunds),
+    netRevenue: money(new Decimal(row.gross).minus(row.refunds)),
   };
 }
 
@@ -190,6 +314,9 @@ function withEveryDay(rows: SalesRow[], days: string[]): SalesRow[] {
           orders: 0,
           units: 0,
           revenue: { amount: '0.00', currencyCode },
+          grossRevenue: { amount: '0.00', currencyCode },
+          refunds: { amount: '0.00', currencyCode },
+          netRevenue: { amount: '0.00', currencyCode },
         },
     ),
   );
@@ -214,6 +341,108 @@ function localDays(range: Range, timeZone: string): string[] {
       throw new BadUserInputError(`A DAY report covers at most ${MAX_DAYS} days; narrow from and to.`, 'to');
     }
   }
+}
+
+export interface ReturnsRow {
+  key: string;
+  cases: number;
+  units: number;
+  unitsSold: number;
+  /** units / unitsSold to 4 decimal places; null when nothing was sold. */
+  returnRate: number | null;
+  /** One per currency, by currency code. */
+  refundAmounts: Money[];
+}
+
+/** Statuses of a case that brought nothing back. */
+const NOT_RETURNED = `'REJECTED', 'CANCELLED'`;
+
+/**
+ * The after-sale cases asked for in [from, to) (by requestedAt; REJECTED and CANCELLED ones left out) per group:
+ * how many, the units they return (none for a case whose goods stay with the buyer), the amounts they refund,
+ * and the return rate against the units of the sales placed in [from, to) (every status but CANCELLED) of the
+ * same channel or product, or of all of them for a reason class or who is responsible. Most units first.
+ */
+export async function returnsReport(
+  ctx: RequestContext,
+  input: Range & { groupBy: ReturnsGroupBy; channelCode?: string | null },
+): Promise<ReturnsRow[]> {
+  if (input.channelCode) assertChannelAccess(ctx, input.channelCode);
+  const channelCode = input.channelCode ?? channelScope(ctx);
+  if (!checkRange(input)) return [];
+  const run: Run = (text, params) => readQuery(ctx, text, params);
+  const channelId = channelCode ? await channelIdOf(run, channelCode) : null;
+  const channel = (column: string) => (channelId ? sql`and ${rawSql(column)} = ${channelId}` : rawSql(''));
+  // Goods come back unless the case says they stay, or, when it does not say, it asks for money only.
+  const cases = sql`select r.id, r.order_id, r.refund_amount, r.currency_code, r.channel_id, r.reason_class,
+      r.responsible, coalesce(r.goods_returned, r.kind <> 'REFUND_ONLY') as goods_back
+    from order_return r
+    where r.requested_at >= ${input.from} and r.requested_at < ${input.to}
+      and r.status not in ${rawSql(`(${NOT_RETURNED})`)} ${channel('r.channel_id')}`;
+  const byProduct = input.groupBy === ReturnsGroupBy.PRODUCT;
+  const key =
+    input.groupBy === ReturnsGroupBy.CHANNEL
+      ? 'c.code'
+      : input.groupBy === ReturnsGroupBy.REASON_CLASS
+        ? 'k.reason_class'
+        : 'k.responsible';
+  const returned = byProduct
+    ? sql`select s.product_code as key, s.currency_code, count(distinct s.return_id) as cases,
+          sum(case when k.goods_back then s.units else 0 end) as units, sum(s.amount) as amount
+        from shares s join k on k.id = s.return_id
+        group by 1, 2`
+    : sql`select ${rawSql(key)} as key, k.currency_code, count(*) as cases,
+          sum(case when k.goods_back then coalesce(u.units, 0) else 0 end) as units, sum(k.refund_amount) as amount
+        from k join channel c on c.id = k.channel_id
+        left join (select return_id, sum(units) as units from covered group by 1) u on u.return_id = k.id
+        group by 1, 2`;
+  const sold = byProduct
+    ? sql`select l.product_code as key, sum(l.quantity) as units
+        from "order" o join order_line l on l.order_id = o.id
+        where o.parent_id is null and o.placed_at >= ${input.from} and o.placed_at < ${input.to}
+          and o.status not in ${rawSql(`(${NO_MONEY})`)} ${channel('o.channel_id')}
+          and l.product_code in (select product_code from shares)
+        group by 1`
+    : sql`select ${rawSql(input.groupBy === ReturnsGroupBy.CHANNEL ? 'c.code' : `''`)} as key, sum(s.units) as units
+        from (${saleSource(input, 'UTC')}) s join channel c on c.id = s.channel_id
+        where s.status not in ${rawSql(`(${NO_MONEY})`)} ${channel('s.channel_id')}
+        group by 1`;
+  const soldKey = input.groupBy === ReturnsGroupBy.CHANNEL || byProduct ? 'r.key' : `''`;
+  const rows = await runSql<{
+    key: string;
+    currency_code: string;
+    cases: string;
+    units: string;
+    amount: string;
+    sold: string;
+  }>(
+    run,
+    sql`with ${caseLines(cases)}, returned as (${returned}), sold as (${sold})
+      select r.key, r.currency_code, r.cases::text as cases, r.units::text as units, r.amount::text as amount,
+             coalesce(sold.units, 0)::text as sold
+      from returned r left join sold on sold.key = ${rawSql(soldKey)}
+      order by r.key, r.currency_code`,
+  );
+  const groups = new Map<string, ReturnsRow>();
+  for (const row of rows) {
+    let group = groups.get(row.key);
+    if (!group) {
+      const unitsSold = Number(row.sold);
+      group = { key: row.key, cases: 0, units: 0, unitsSold, returnRate: null, refundAmounts: [] };
+      groups.set(row.key, group);
+    }
+    group.cases += Number(row.cases);
+    group.units += Number(row.units);
+    group.refundAmounts.push({
+      amount: new Decimal(row.amount).toFixed(2),
+      currencyCode: row.currency_code,
+    });
+  }
+  const list = [...groups.values()];
+  for (const group of list) {
+    if (group.unitsSold > 0) group.returnRate = round(group.units / group.unitsSold, 4);
+  }
+  return list.sort((a, b) => b.units - a.units || b.cases - a.cases || (a.key < b.key ? -1 : 1));
 }
 
 /**
