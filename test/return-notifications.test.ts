@@ -232,11 +232,11 @@ describe('returnUpdated and the return.updated webhook', () => {
       platformStatus: 'SUCCESS',
       refundedAt,
     });
-    // The status endpoint's line for this order: its move arrives after any earlier delivery of that line.
-    expect((await hub.gql(PACKED, { id })).errors).toBeUndefined();
-
     const ofOrder = (r: WebhookReceiver) => r.accepted().filter((m) => m.payload.data.order?.id === id);
     await waitFor(() => ofOrder(returns).length >= 3, 'three return.updated deliveries');
+    // Moved only now, so every case's delivery rendered the order as PAID. The status endpoint's line for this
+    // order: its move arrives after any earlier delivery of that line.
+    expect((await hub.gql(PACKED, { id })).errors).toBeUndefined();
     await waitFor(
       () => ofOrder(statuses).some((m) => m.payload.data.event.toStatus === 'PACKED'),
       'the move to PACKED',
