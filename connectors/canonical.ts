@@ -26,6 +26,8 @@ export interface CanonicalLine {
   productCode: string | null;
   /** The platform's own SKU id, as a string. */
   platformSkuId: string | null;
+  /** The platform's own id of the line, where it has one a refund names (see CanonicalRefundLine). */
+  platformLineId?: string | null;
   quantity: number;
   /** Exact decimal strings with two places, e.g. "129.90". */
   unitPrice: string;
@@ -90,6 +92,9 @@ export interface CanonicalRefund {
   updatedAt: Date;
 }
 
+/** A push's HTTP headers, lower-case names as Node gives them. */
+export type PushHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
 /** How a connector pulls orders changed since a cursor from its platform's order API. */
 export interface PullProtocol {
   /** The request for one page of orders changed since `cursor` (null: from the beginning). */
@@ -104,5 +109,10 @@ export interface Connector {
   toOrder(payload: unknown): CanonicalOrder;
   /** Maps one after-sale record (connectors/refunds.ts); throws PayloadMappingError like `toOrder`. */
   toRefund(payload: unknown): CanonicalRefund;
+  /**
+   * Whether a pushed body is an after-sale record rather than an order: by a header the platform names the
+   * topic with (Shopify), else by the record's own fields (docs/after-sale.md).
+   */
+  isRefund(payload: unknown, headers?: PushHeaders): boolean;
   pull: PullProtocol;
 }

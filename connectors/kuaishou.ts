@@ -11,7 +11,7 @@ import {
   requiredText,
   type StatusTable,
 } from './payload.js';
-import { kuaishouRefund } from './refunds.js';
+import { kuaishouRefund, refundByFields } from './refunds.js';
 
 // Kuaishou: one order of `open.order.detail` / `open.order.cursor.list`: `orderBaseInfo`, `orderAddress` and a
 // single `orderItemInfo` (Kuaishou splits an order per item). Money in fen, times in unix milliseconds (a payTime
@@ -91,6 +91,7 @@ export const kuaishou: Connector = {
   platform: Platform.KUAISHOU,
   toOrder,
   toRefund: kuaishouRefund,
+  isRefund: refundByFields('refundId'),
   pull: {
     /** `GET {base}/open/order/cursor/list?pcursor=<cursor>` (no parameter from the beginning), as `open.order.cursor.list`. */
     request: (baseUrl, cursor) => getPage(baseUrl, '/open/order/cursor/list', { pcursor: cursor }),
