@@ -5,6 +5,7 @@ import { requireChannelByCode } from './channels.js';
 import type { RequestContext } from './context.js';
 import { logFailed } from './ingest-log.js';
 import { ingestCanonical, ingestRaw } from './order-gateway.js';
+import { ingestRefundRaw, isRefundBody } from './returns.js';
 
 /** Re-runs stored payloads that failed or were never finished; returns how each went. */
 export async function replayIngestLog(
@@ -34,6 +35,8 @@ export async function replayIngestLog(
           raw: row.rawBody,
           historical,
         });
+      } else if (isRefundBody(channel, row.rawBody)) {
+        await ingestRefundRaw(ctx, channel, row.source, row.rawBody, row.id);
       } else {
         await ingestRaw(ctx, channel, row.source, row.rawBody, row.id);
       }
