@@ -174,11 +174,13 @@ interface CaseOrder extends LockedOrder {
  * for the other, so a case stored while its order is being stored is seen by one of the two.
  */
 async function lockOrderKeys(tx: EntityManager, channelId: string, externalIds: string[]) {
-  const keys = [...new Set(externalIds)].map((e) => `${channelId}/${e}`).sort();
+  const keys = [...new Set(externalIds)].map((e) => `${channelId}/${e}`);
   if (keys.length === 0) return;
+  // Taken in one order by every transaction, so two batches sharing keys wait rather than deadlock.
   await tx.execute(
-    `select pg_advisory_xact_lock(hashtextextended(k, 17)) from unnest(?::text[]) with ordinality as t(k, n) order by n`,
-    [keys],
+    `select pg_advisory_xact_lock(h) from (select hashtextextended(k, 17) as h
+       from (values ${keys.map(() => '(?)').join(', ')}) as t(k) order by h) as s`,
+    keys,
   );
 }
 
@@ -273,12 +275,14 @@ async function storeRefund(
     [channel.id, refund.refundId],
   );
   const to = refund.status ?? current.status;
-  const older = refund.updatedAt < current.platform_updated_at;
+  // Raw rows carry timestamps as the driver gives them (text): compared as instants.
+  const storedAt = new Date(current.platform_updated_at).getTime();
+  const older = refund.updatedAt.getTime() < storedAt;
   const backward = to !== current.status && !canMoveCase(current.status, to);
   const same =
     to === current.status &&
     refund.platformStatus === current.platform_status &&
-    refund.updatedAt.getTime() === current.platform_updated_at.getTime() &&
+    refund.updatedAt.getTime() === storedAt &&
     new Decimal(refund.refundAmount).eq(current.refund_amount);
   if (older || backward || same) return { returnId: current.id, outcome: IngestOutcome.DUPLICATE };
 
