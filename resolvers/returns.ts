@@ -1,5 +1,8 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { RefundStatus } from '../common/enums.js';
+import { BadUserInputError } from '../common/errors.js';
+import { ImportReportType } from '../schema/ingestion.js';
+import { MAX_CSV_BYTES } from './csv-import.js';
 import type { Order, Product, Return, ReturnLine } from '../entities/index.js';
 import { ChannelType } from '../schema/channel.js';
 import { MoneyType, OrderLineType, OrderType } from '../schema/order.js';
@@ -12,6 +15,7 @@ import type { OrderRow, ProductRow } from '../services/read-model.js';
 import {
   acceptReturnedStock,
   findReturn,
+  importRefundsCsv,
   ingestChannelRefund,
   listReturns,
   setInspectReturns,
@@ -50,6 +54,24 @@ export class ReturnResolver {
     @Arg('payload', () => JSONScalar) payload: unknown,
   ) {
     return ingestChannelRefund(ctx, channelCode, payload);
+  }
+
+  @Authorized(INGEST)
+  @Mutation(() => ImportReportType, {
+    description:
+      "Backfill of after-sale records in the hub's refund columns (docs/refunds-csv.md); idempotent on (channel, refundId).",
+  })
+  importRefundsCsv(
+    @Ctx() ctx: RequestContext,
+    @Arg('channelCode', () => String) channelCode: string,
+    @Arg('csv', () => String) csv: string,
+  ) {
+    if (Buffer.byteLength(csv) > MAX_CSV_BYTES)
+      throw new BadUserInputError(
+        `The CSV is larger than ${MAX_CSV_BYTES / 1024 / 1024} MB: split it.`,
+        'csv',
+      );
+    return importRefundsCsv(ctx, channelCode, csv);
   }
 
   @Authorized(WRITE_STOCK)

@@ -3,16 +3,19 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Decimal } from 'decimal.js';
 import { connectorFor, type CanonicalRefund } from '../connectors/index.js';
 import type { PushHeaders } from '../connectors/canonical.js';
-import { parseRefundBody } from '../connectors/refunds.js';
+import { parseRefundBody, storefrontRefund } from '../connectors/refunds.js';
 import {
   IngestOutcome,
   IngestSource,
   OrderEventType,
   OrderStatus,
+  Platform,
   RefundKind,
   RefundStatus,
 } from '../common/enums.js';
-import { BadUserInputError, NotEnoughQuarantinedError, NotFoundError } from '../common/errors.js';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { refundCsvColumns, refundRecordFromRows } from '../connectors/csv-refunds.js';
+import { BadUserInputError, HubError, NotEnoughQuarantinedError, NotFoundError } from '../common/errors.js';
 import type { ReturnUpdateDetail } from '../common/order-event-details.js';
 import { Product, Return, type Channel } from '../entities/index.js';
 import { assertChannelAccess, channelScope, requirePrincipal } from './access.js';
@@ -93,7 +96,9 @@ export async function ingestRefundRaw(
   }
   let refund: CanonicalRefund;
   try {
-    refund = connectorFor(channel.platform).toRefund(parseRefundBody(rawBody));
+    // A CSV backfill's refund is the storefront's canonical record, whatever the channel's platform.
+    const toRefund = source === IngestSource.CSV ? storefrontRefund : connectorFor(channel.platform).toRefund;
+    refund = toRefund(parseRefundBody(rawBody));
     validateRefund(refund);
   } catch (err) {
     await logFailed(ctx.em, logged.logId, err);
@@ -125,6 +130,73 @@ export function isRefundBody(channel: Channel, rawBody: string, headers?: PushHe
     return false;
   }
   return connectorFor(channel.platform).isRefund(payload, headers);
+}
+
+/**
+ * A refund CSV backfill (docs/refunds-csv.md): each refund's rows, next to each other, go through
+ * ingestRefundRaw as one record (source CSV), in file order. Reported like an order import.
+ */
+export async function importRefundsCsv(
+  ctx: RequestContext,
+  channelCode: string,
+  csv: string,
+): Promise<{
+  channelCode: string;
+  rows: number;
+  created: number;
+  duplicates: number;
+  failed: number;
+  errors: { row: number; message: string }[];
+}> {
+  assertChannelAccess(ctx, channelCode);
+  const channel = await requireChannelByCode(ctx.em, channelCode);
+  let records: string[][];
+  try {
+    records = parseCsv(csv, { bom: true, relax_column_count: true, skip_empty_lines: true }) as string[][];
+  } catch (err) {
+    throw new BadUserInputError(`The file cannot be read: ${(err as Error).message}`);
+  }
+  if (records.length === 0) throw new BadUserInputError('The file has no header row.');
+  const columns = refundCsvColumns(records[0]);
+  const report = {
+    channelCode,
+    rows: records.length - 1,
+    created: 0,
+    duplicates: 0,
+    failed: 0,
+    errors: [] as { row: number; message: string }[],
+  };
+  const idAt = columns.get('refund_id')!;
+  const seen = new Set<string>();
+  // Spreadsheet rows: the header is row 1.
+  for (let start = 1; start < records.length;) {
+    const key = records[start][idAt]?.trim() ?? '';
+    let end = start + 1;
+    while (end < records.length && key !== '' && (records[end][idAt]?.trim() ?? '') === key) end++;
+    const row = start + 1;
+    try {
+      if (seen.has(key))
+        throw new BadUserInputError(
+          `The rows of refund "${key}" are not together (sort the file by refund_id).`,
+        );
+      seen.add(key);
+      const body = JSON.stringify(refundRecordFromRows(columns, records.slice(start, end)));
+      const { outcome } = await ingestRefundRaw(ctx, channel, IngestSource.CSV, body);
+      if (outcome === IngestOutcome.CREATED) report.created++;
+      else report.duplicates++;
+    } catch (err) {
+      if (!(err instanceof HubError)) throw err;
+      report.failed++;
+      report.errors.push({ row, message: err.message });
+    }
+    start = end;
+  }
+  return report;
+}
+
+/** A CSV-logged body that is a refund record (importRefundsCsv), not a logged CSV order. */
+export function isCsvRefund(rawBody: string): boolean {
+  return connectorFor(Platform.STOREFRONT).isRefund(JSON.parse(rawBody));
 }
 
 /** `ingestChannelRefund`: the API door. */
