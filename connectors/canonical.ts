@@ -99,7 +99,7 @@ export type PushHeaders = Readonly<Record<string, string | string[] | undefined>
 export interface PullProtocol {
   /** The request for one page of orders changed since `cursor` (null: from the beginning). */
   request(baseUrl: string, cursor: string | null): HttpRequest;
-  /** One page of the reply: the raw order payloads and the cursor to ask from next (null: no more now). */
+  /** One page of the reply: the raw payloads (orders, or refunds for `refundPull`) and the cursor to ask from next (null: no more now). */
   parse(body: unknown): { orders: unknown[]; nextCursor: string | null };
 }
 
@@ -115,4 +115,6 @@ export interface Connector {
    */
   isRefund(payload: unknown, headers?: PushHeaders): boolean;
   pull: PullProtocol;
+  /** How after-sale records changed since a cursor are pulled, where the hub speaks the platform's refund list. */
+  refundPull?: PullProtocol;
 }

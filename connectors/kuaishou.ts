@@ -102,4 +102,18 @@ export const kuaishou: Connector = {
       return { orders: rawOrders(data.get('orderList')), nextCursor: cursor === NO_MORE ? null : cursor };
     },
   },
+  refundPull: {
+    /** `GET {base}/open/seller/order/refund/pcursor/list?pcursor=<cursor>`, as `open.seller.order.refund.pcursor.list`. */
+    request: (baseUrl, cursor) =>
+      getPage(baseUrl, '/open/seller/order/refund/pcursor/list', { pcursor: cursor }),
+    /** `{"result": 1, "data": {"refundOrderInfoList": [...], "pcursor": "..."}}`, paged like the order list. */
+    parse(body) {
+      const data = Field.root(body).get('data');
+      const cursor = nextCursor(data.get('pcursor'));
+      return {
+        orders: rawOrders(data.get('refundOrderInfoList')),
+        nextCursor: cursor === NO_MORE ? null : cursor,
+      };
+    },
+  },
 };

@@ -1,3 +1,4 @@
+import { Migration20261204140249_refund_poll_cursor } from './Migration20261204140249_refund_poll_cursor.js';
 import { Migration20261204133347_returns_lines_and_log } from './Migration20261204133347_returns_lines_and_log.js';
 import { Migration20261204132637_returns } from './Migration20261204132637_returns.js';
 import { Migration20261204010000_reports } from './Migration20261204010000_reports.js';
@@ -81,4 +82,5 @@ export const migrationsList = [
     name: 'Migration20261204133347_returns_lines_and_log',
     class: Migration20261204133347_returns_lines_and_log,
   },
+  { name: 'Migration20261204140249_refund_poll_cursor', class: Migration20261204140249_refund_poll_cursor },
 ];
