@@ -114,9 +114,15 @@ export async function ingestRefundRaw(
     ctx.hub.metrics.refundIngested(channel.code, source, 'failed');
     throw err;
   });
-  ctx.hub.metrics.refundIngested(channel.code, source, result.outcome.toLowerCase() as 'created');
+  ctx.hub.metrics.refundIngested(channel.code, source, OUTCOME_LABEL[result.outcome]);
   return result;
 }
+
+const OUTCOME_LABEL = {
+  [IngestOutcome.CREATED]: 'created',
+  [IngestOutcome.UPDATED]: 'updated',
+  [IngestOutcome.DUPLICATE]: 'duplicate',
+} as const;
 
 /**
  * Whether a body a channel pushed is an after-sale record (connectors' isRefund: a header, else its shape). A body
@@ -175,7 +181,7 @@ export async function importRefundsCsv(
     while (end < records.length && key !== '' && (records[end][idAt]?.trim() ?? '') === key) end++;
     const row = start + 1;
     try {
-      if (seen.has(key))
+      if (key && seen.has(key))
         throw new BadUserInputError(
           `The rows of refund "${key}" are not together (sort the file by refund_id).`,
         );

@@ -429,6 +429,39 @@ describe('returns: effects on stock and orders', () => {
     expect(events).toEqual([{ n: 1 }]);
   });
 
+  it('finishes on replay a refund body the hub logged but never stored (a crash), with its effects', async () => {
+    const externalId = next('SF');
+    const order = await send(
+      storefrontOrder(externalId, [{ productCode: 'MILK-1L', quantity: 1, unitPrice: '50.00' }]),
+    );
+    const body = JSON.stringify(
+      storefrontRefund(next('R'), externalId, {
+        status: 'RETURN_RECEIVED',
+        lines: [{ productCode: 'MILK-1L', quantity: 1 }],
+        amount: '50.00',
+      }),
+    );
+    // What a hub killed between logging the body and storing its case leaves behind.
+    await sql(`insert into ingest_log (channel_code, source, raw_body) values ('shop', 'WEBHOOK', ?)`, [
+      body,
+    ]);
+    const replay = await hub.gql<{ replayIngestLog: any }>(
+      `mutation { replayIngestLog(failedOnly: false, channelCode: "shop") { replayed succeeded failed } }`,
+    );
+    expect(replay.data!.replayIngestLog).toEqual({ replayed: 1, succeeded: 1, failed: 0 });
+    const [logged] = await sql(`select outcome, return_id from ingest_log where raw_body = ?`, [body]);
+    expect(logged.outcome).toBe('CREATED');
+    expect(await returnOf(logged.return_id)).toMatchObject({
+      status: 'RETURN_RECEIVED',
+      order: { id: order.body.orderId },
+      lines: [{ restocked: 1 }],
+    });
+    expect(await returnMovements(order.body.orderId)).toEqual([{ delta: 1, reason: 'returned by customer' }]);
+    // The platform's retry of that body is now answered with the case, and moves nothing.
+    expect((await send(body)).body.returnId).toBe(logged.return_id);
+    expect(await returnMovements(order.body.orderId)).toHaveLength(1);
+  });
+
   it('stores a refund sent through ingestChannelRefund, pages returns, and keeps a channel key to its channel', async () => {
     const externalId = next('SF');
     await send(storefrontOrder(externalId, [{ productCode: 'MILK-1L', quantity: 1, unitPrice: '50.00' }]));
