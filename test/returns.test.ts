@@ -133,6 +133,28 @@ describe('returns: each platform’s refund sample after its order sample', () =
       });
     });
   }
+
+  it('keeps the status of a case for a platform step outside the common set, and records the step', async () => {
+    await seedChannel(hub.orm, 'kuaishou-exchange', Platform.KUAISHOU, { webhookSecret: SECRET });
+    const send = webhookDoor(hub, 'kuaishou-exchange', SECRET);
+    await send(sample('kuaishou'));
+    const requested = JSON.parse(refundSampleText('kuaishou'));
+    const first = await send(requested);
+    // 45: an exchange under way (docs/after-sale.md), an hour later.
+    await send({ ...requested, status: 45, updateTime: requested.updateTime + 3_600_000 });
+    const { data } = await hub.gql<{ return: any }>(
+      `query($id: ID!) { return(id: $id) { status platformStatus timeline { fromStatus toStatus platformStatus } } }`,
+      { id: first.body.returnId },
+    );
+    expect(data!.return).toEqual({
+      status: 'REQUESTED',
+      platformStatus: '45',
+      timeline: [
+        { fromStatus: null, toStatus: 'REQUESTED', platformStatus: '10' },
+        { fromStatus: 'REQUESTED', toStatus: 'REQUESTED', platformStatus: '45' },
+      ],
+    });
+  });
 });
 
 describe('returns: effects on stock and orders', () => {
