@@ -497,6 +497,16 @@ async function applyEffects(
       !goodsReceived(c.status, c.goods_returned) &&
       (c.kind === RefundKind.REFUND_ONLY || c.goods_returned === false);
     if (goodsReceived(c.status, c.goods_returned) && due.length) {
+      // Goods back from an order the hub never saw ship: they are no longer the order's reserved units, so a later
+      // cancellation does not put them back a second time.
+      if (!shipped)
+        await giveBackUnshipped(
+          tx,
+          order.id,
+          due.map((l) => ({ productId: l.product_id!, quantity: l.units })),
+          source,
+          { onHand: false },
+        );
       touched.push(
         ...(await receiveReturnedUnits(
           tx,

@@ -211,14 +211,16 @@ export async function acceptQuarantined(
 
 /**
  * Refunded units of an order that has not shipped, as a cancellation gives them back but line by line: a
- * committed unit goes back on hand (a movement), a held one is released. Returns the units given back per
- * product (at most what the order still reserves for it).
+ * committed unit goes back on hand (a movement), a held one is released. With `onHand: false` committed units
+ * only leave the order's reservation (the caller puts them back itself: returned goods). Returns the units given
+ * back per product (at most what the order still reserves for it).
  */
 export async function giveBackUnshipped(
   tx: EntityManager,
   orderId: string,
   lines: { productId: string; quantity: number }[],
   actor: string,
+  options: { onHand: boolean } = { onHand: true },
 ): Promise<Map<string, number>> {
   const given = new Map<string, number>();
   for (const line of [...lines].sort((a, b) => (a.productId < b.productId ? -1 : 1))) {
@@ -244,7 +246,7 @@ export async function giveBackUnshipped(
           `update inventory_item set reserved = reserved - ?, updated_at = now() where product_id = ?`,
           [q, line.productId],
         );
-      } else {
+      } else if (options.onHand) {
         const rows = await tx.execute<{ on_hand: number }[]>(
           `update inventory_item set on_hand = on_hand + ?, updated_at = now() where product_id = ? returning on_hand`,
           [q, line.productId],

@@ -238,6 +238,10 @@ describe('returns: effects on stock and orders', () => {
 
     expect(await stockOf('MILK-1L')).toMatchObject({ on_hand: 9 });
     expect(await returnMovements(order.body.orderId)).toEqual([{ delta: 1, reason: 'returned by customer' }]);
+    // The unit is no longer the order's: cancelling the order later would put back only the other one.
+    expect(
+      await sql(`select status, quantity from reservation where order_id = ?`, [order.body.orderId]),
+    ).toEqual([{ status: 'COMMITTED', quantity: 1 }]);
     const found = await returnOf(first.body.returnId);
     expect(found).toMatchObject({
       status: 'REFUNDED',
@@ -254,6 +258,15 @@ describe('returns: effects on stock and orders', () => {
       lines: [{ productCode: 'MILK-1L', quantity: 2, refundedQuantity: 1 }],
       returns: [{ refundId, status: 'REFUNDED' }],
     });
+    // Cancelled after all, the order puts back the unit it still holds, not the returned one a second time.
+    const cancelled = await hub.gql(
+      `mutation($id: ID!) { cancelOrder(orderId: $id, reason: "buyer gone") { status } }`,
+      {
+        id: order.body.orderId,
+      },
+    );
+    expect(cancelled.errors).toBeUndefined();
+    expect(await stockOf('MILK-1L')).toMatchObject({ on_hand: 10, reserved: 0 });
   });
 
   it('holds the returns of an inspected product in quarantine until accepted, and refuses to accept more', async () => {
