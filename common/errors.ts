@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
  * Every error a client sees carries one of these in `extensions.code`: the contract's codes, and those
  * the hub adds (RATE_LIMITED, QUERY_TIMEOUT, NOT_AVAILABLE, SUBSCRIBER_FELL_BEHIND, INGEST_BUSY,
  * HOLD_LIMIT_EXCEEDED, SECRET_KEY_MISSING, STOCK_SYNC_DISABLED, CHANNEL_API_MISSING, URL_NOT_ALLOWED,
- * NOTICES_NOT_FOR_CHANNEL). None but INTERNAL_SERVER_ERROR is
+ * NOTICES_NOT_FOR_CHANNEL, NOT_ENOUGH_QUARANTINED). None but INTERNAL_SERVER_ERROR is
  * logged as unexpected.
  */
 export type ErrorCode =
@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'CHANNEL_API_MISSING'
   | 'URL_NOT_ALLOWED'
   | 'NOTICES_NOT_FOR_CHANNEL'
+  | 'NOT_ENOUGH_QUARANTINED'
   | 'INTERNAL_SERVER_ERROR';
 
 /**
@@ -261,6 +262,18 @@ export class NoticesNotForChannelError extends HubError {
       409,
       `Channel "${channelCode}" is a ${platform} channel: marketplaces mask their buyers' phones and tell them themselves, so the hub sends them no notices.`,
       { channelCode },
+    );
+  }
+}
+
+/** acceptReturnedStock asked to release more returned units than a case holds in quarantine. */
+export class NotEnoughQuarantinedError extends HubError {
+  constructor(returnId: string, requested: number, quarantined: number) {
+    super(
+      'NOT_ENOUGH_QUARANTINED',
+      409,
+      `Return ${returnId} has ${quarantined} unit(s) in quarantine; ${requested} cannot be accepted into stock.`,
+      { returnId, requested, quarantined },
     );
   }
 }

@@ -90,7 +90,7 @@ export function detailOf<T extends OrderEventType>(
 export interface OrderNote<T extends Exclude<OrderEventType, OrderEventType.STATUS_CHANGED>> {
   orderId: string;
   channelCode: string;
-  /** The order's status when it happened: a CREATED entry's first status; not stored for SHIPMENT_UPDATED. */
+  /** The order's status when it happened: a CREATED entry's first status; not stored for SHIPMENT_UPDATED or RETURN_UPDATED. */
   status: OrderStatus;
   source: string;
   detail: OrderEventDetails[T] | null;

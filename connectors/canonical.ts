@@ -26,6 +26,8 @@ export interface CanonicalLine {
   productCode: string | null;
   /** The platform's own SKU id, as a string. */
   platformSkuId: string | null;
+  /** The platform's own id of the line, where it has one a refund names (see CanonicalRefundLine). */
+  platformLineId?: string | null;
   quantity: number;
   /** Exact decimal strings with two places, e.g. "129.90". */
   unitPrice: string;
@@ -90,11 +92,14 @@ export interface CanonicalRefund {
   updatedAt: Date;
 }
 
+/** A push's HTTP headers, lower-case names as Node gives them. */
+export type PushHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
 /** How a connector pulls orders changed since a cursor from its platform's order API. */
 export interface PullProtocol {
   /** The request for one page of orders changed since `cursor` (null: from the beginning). */
   request(baseUrl: string, cursor: string | null): HttpRequest;
-  /** One page of the reply: the raw order payloads and the cursor to ask from next (null: no more now). */
+  /** One page of the reply: the raw payloads (orders, or refunds for `refundPull`) and the cursor to ask from next (null: no more now). */
   parse(body: unknown): { orders: unknown[]; nextCursor: string | null };
 }
 
@@ -104,5 +109,12 @@ export interface Connector {
   toOrder(payload: unknown): CanonicalOrder;
   /** Maps one after-sale record (connectors/refunds.ts); throws PayloadMappingError like `toOrder`. */
   toRefund(payload: unknown): CanonicalRefund;
+  /**
+   * Whether a pushed body is an after-sale record rather than an order: by a header the platform names the
+   * topic with (Shopify), else by the record's own fields (docs/after-sale.md).
+   */
+  isRefund(payload: unknown, headers?: PushHeaders): boolean;
   pull: PullProtocol;
+  /** How after-sale records changed since a cursor are pulled, where the hub speaks the platform's refund list. */
+  refundPull?: PullProtocol;
 }

@@ -11,7 +11,7 @@ import {
   requiredText,
   type StatusTable,
 } from './payload.js';
-import { douyinRefund } from './refunds.js';
+import { douyinRefund, refundByFields } from './refunds.js';
 
 // Douyin (Doudian): the `data.shop_order_detail` object of `order.orderDetail`. Money in fen, times in unix
 // seconds (a pay_time of 0: not paid). Receiver data may come only as `mask_*` or `encrypt_*` copies.
@@ -34,13 +34,17 @@ function toOrder(payload: unknown): CanonicalOrder {
   const lines = order.get('sku_order_list').lines((sku) => {
     const quantity = sku.get('item_num').positiveInt();
     const unitPrice = sku.get('origin_amount').fen();
-    return line(
-      sku.get('code').optionalText(),
-      sku.get('sku_id').optionalId(),
-      quantity,
-      unitPrice,
-      sku.get('sum_amount').optional()?.fen(),
-    );
+    return {
+      ...line(
+        sku.get('code').optionalText(),
+        sku.get('sku_id').optionalId(),
+        quantity,
+        unitPrice,
+        sku.get('sum_amount').optional()?.fen(),
+      ),
+      // The sku order's own id: an after-sale record's related_id.
+      platformLineId: sku.get('order_id').optionalId(),
+    };
   });
 
   const receiver = requiredText(
@@ -78,6 +82,7 @@ export const douyin: Connector = {
   platform: Platform.DOUYIN,
   toOrder,
   toRefund: douyinRefund,
+  isRefund: refundByFields('aftersale_info', 'aftersale_id'),
   pull: {
     /** `GET {base}/order/searchList?cursor=<cursor>` (no parameter from the beginning), orders by update time. */
     request: (baseUrl, cursor) => getPage(baseUrl, '/order/searchList', { cursor }),

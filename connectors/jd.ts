@@ -10,7 +10,7 @@ import {
   rawOrders,
   type StatusTable,
 } from './payload.js';
-import { jdRefund } from './refunds.js';
+import { jdRefund, refundByFields } from './refunds.js';
 
 // JD (Jingdong POP): one order of `jingdong.pop.order.search` / `.get`. JD pushes paid orders only; quantities
 // come as strings ("2"); times are Asia/Shanghai local; amounts are yuan strings.
@@ -71,6 +71,7 @@ export const jd: Connector = {
   platform: Platform.JD,
   toOrder,
   toRefund: jdRefund,
+  isRefund: refundByFields('serviceId'),
   pull: {
     /** `GET {base}/pop/order/search?updated_after=<cursor>` (no parameter from the beginning). */
     request: (baseUrl, cursor) => getPage(baseUrl, '/pop/order/search', { updated_after: cursor }),

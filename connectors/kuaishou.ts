@@ -11,7 +11,7 @@ import {
   requiredText,
   type StatusTable,
 } from './payload.js';
-import { kuaishouRefund } from './refunds.js';
+import { kuaishouRefund, refundByFields } from './refunds.js';
 
 // Kuaishou: one order of `open.order.detail` / `open.order.cursor.list`: `orderBaseInfo`, `orderAddress` and a
 // single `orderItemInfo` (Kuaishou splits an order per item). Money in fen, times in unix milliseconds (a payTime
@@ -91,6 +91,7 @@ export const kuaishou: Connector = {
   platform: Platform.KUAISHOU,
   toOrder,
   toRefund: kuaishouRefund,
+  isRefund: refundByFields('refundId'),
   pull: {
     /** `GET {base}/open/order/cursor/list?pcursor=<cursor>` (no parameter from the beginning), as `open.order.cursor.list`. */
     request: (baseUrl, cursor) => getPage(baseUrl, '/open/order/cursor/list', { pcursor: cursor }),
@@ -99,6 +100,20 @@ export const kuaishou: Connector = {
       const data = Field.root(body).get('data');
       const cursor = nextCursor(data.get('pcursor'));
       return { orders: rawOrders(data.get('orderList')), nextCursor: cursor === NO_MORE ? null : cursor };
+    },
+  },
+  refundPull: {
+    /** `GET {base}/open/seller/order/refund/pcursor/list?pcursor=<cursor>`, as `open.seller.order.refund.pcursor.list`. */
+    request: (baseUrl, cursor) =>
+      getPage(baseUrl, '/open/seller/order/refund/pcursor/list', { pcursor: cursor }),
+    /** `{"result": 1, "data": {"refundOrderInfoList": [...], "pcursor": "..."}}`, paged like the order list. */
+    parse(body) {
+      const data = Field.root(body).get('data');
+      const cursor = nextCursor(data.get('pcursor'));
+      return {
+        orders: rawOrders(data.get('refundOrderInfoList')),
+        nextCursor: cursor === NO_MORE ? null : cursor,
+      };
     },
   },
 };

@@ -11,7 +11,7 @@ import {
   requiredText,
   type StatusTable,
 } from './payload.js';
-import { pinduoduoRefund } from './refunds.js';
+import { pinduoduoRefund, refundByFields } from './refunds.js';
 
 // Pinduoduo: the order of `pdd.order.information.get` (`order_info_get_response.order_info` taken off). Only
 // paid orders come through; money is yuan as a JSON double (45.9); times are Asia/Shanghai local. Receiver data
@@ -93,6 +93,7 @@ export const pinduoduo: Connector = {
   platform: Platform.PINDUODUO,
   toOrder,
   toRefund: pinduoduoRefund,
+  isRefund: refundByFields('after_sales_status', 'after_sales_type'),
   pull: {
     /** `GET {base}/order/increment?updated_after=<cursor>` (no parameter from the beginning), as `pdd.order.number.list.increment.get`. */
     request: (baseUrl, cursor) => getPage(baseUrl, '/order/increment', { updated_after: cursor }),

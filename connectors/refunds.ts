@@ -1,5 +1,6 @@
 import { Decimal } from 'decimal.js';
 import { Platform, RefundKind, RefundStatus } from '../common/enums.js';
+import { BadUserInputError } from '../common/errors.js';
 import type { CanonicalRefund, CanonicalRefundLine } from './canonical.js';
 import { Field, isoCode, money, type Money } from './payload.js';
 import { classifyReason } from './refund-reasons.js';
@@ -10,6 +11,32 @@ import { classifyReason } from './refund-reasons.js';
 // the table does not list) maps to null with the platform's code kept; a kind that cannot be told is an error.
 // Ids beyond 2^53 (Taobao tid/oid, Shopify order_id) must reach the mapper as strings: a JSON number that
 // big was already changed by JSON.parse, and Field.id refuses it rather than link the refund to another order.
+
+/**
+ * A refund body as the mappers must read it: an integer beyond 2^53 (Taobao tid/oid, Shopify order_id) kept as
+ * its source text, which plain JSON.parse would change (and the mappers then refuse).
+ */
+export function parseRefundBody(text: string): unknown {
+  try {
+    return JSON.parse(text, (_key, value: unknown, context?: { source?: string }) =>
+      typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)
+        ? context?.source
+        : value,
+    );
+  } catch {
+    // Not the parser's message: it quotes the body around the mistake.
+    throw new BadUserInputError('The body is not valid JSON.');
+  }
+}
+
+/** A refund told by its shape: a top-level field the platform's order record never has. */
+export function refundByFields(...fields: string[]): (payload: unknown) => boolean {
+  return (payload) =>
+    typeof payload === 'object' &&
+    payload !== null &&
+    !Array.isArray(payload) &&
+    fields.some((field) => Object.hasOwn(payload, field));
+}
 
 const { REQUESTED, APPROVED, RETURN_IN_TRANSIT, RETURN_RECEIVED, REFUNDED, REJECTED, CANCELLED } =
   RefundStatus;

@@ -10,7 +10,7 @@ import {
   rawOrders,
   type StatusTable,
 } from './payload.js';
-import { shopifyRefund } from './refunds.js';
+import { refundByFields, shopifyRefund } from './refunds.js';
 
 // Shopify: the Order resource of the Admin REST API (and of the orders/* webhooks). `id` is above 2^53, so the
 // id is the number at the end of `admin_graphql_api_id`. Amounts are decimal strings in the order's `currency`;
@@ -86,16 +86,15 @@ function toOrder(payload: unknown): CanonicalOrder {
   const shipping = order.get('shipping_address');
   shipping.record();
 
-  const lines = order
-    .get('line_items')
-    .lines((item) =>
-      line(
-        item.get('sku').optionalText(),
-        item.get('variant_id').optionalId(),
-        item.get('quantity').positiveInt(),
-        item.get('price').decimalText(),
-      ),
-    );
+  const lines = order.get('line_items').lines((item) => ({
+    ...line(
+      item.get('sku').optionalText(),
+      item.get('variant_id').optionalId(),
+      item.get('quantity').positiveInt(),
+      item.get('price').decimalText(),
+    ),
+    platformLineId: item.get('id').optionalId(),
+  }));
 
   const addressName = shipping.get('name').optionalText() ?? fullName(shipping);
   const shippingPhone = shipping.get('phone').optionalText();
@@ -133,6 +132,13 @@ export const shopify: Connector = {
   platform: Platform.SHOPIFY,
   toOrder,
   toRefund: shopifyRefund,
+  // The webhook names its topic (refunds/create, orders/updated, ...); without it, a refund's own list tells.
+  isRefund: (payload, headers) => {
+    const topic = headers?.['x-shopify-topic'];
+    return typeof topic === 'string'
+      ? topic.startsWith('refunds/')
+      : refundByFields('refund_line_items')(payload);
+  },
   pull: {
     /**
      * `GET {base}/admin/api/2025-01/orders.json?status=any&order=updated_at asc&limit=250&updated_at_min=<cursor>`

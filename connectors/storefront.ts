@@ -10,7 +10,7 @@ import {
   rawOrders,
   type StatusTable,
 } from './payload.js';
-import { storefrontRefund } from './refunds.js';
+import { storefrontRefund, refundByFields } from './refunds.js';
 
 /*
  * The merchant's own storefront sends the hub's canonical order as JSON:
@@ -85,6 +85,7 @@ export const storefront: Connector = {
   platform: Platform.STOREFRONT,
   toOrder,
   toRefund: storefrontRefund,
+  isRefund: refundByFields('refundId'),
   pull: {
     /** `GET {base}/orders/changes?cursor=<cursor>` (no parameter from the beginning). */
     request: (baseUrl, cursor) => getPage(baseUrl, '/orders/changes', { cursor }),

@@ -11,7 +11,7 @@ import {
   requiredText,
   type StatusTable,
 } from './payload.js';
-import { taobaoRefund } from './refunds.js';
+import { taobaoRefund, refundByFields } from './refunds.js';
 
 // Taobao / Tmall: the `trade` object of `taobao.trade.fullinfo.get` (envelope taken off). `tid` is above 2^53,
 // so the id is `tid_str`; times are Asia/Shanghai local; amounts are yuan strings.
@@ -47,12 +47,11 @@ function toOrder(payload: unknown): CanonicalOrder {
       const productCode =
         order.get('outer_sku_id').optionalText() ??
         (platformSkuId === null ? order.get('outer_iid').optionalText() : null);
-      return line(
-        productCode,
-        platformSkuId,
-        order.get('num').positiveInt(),
-        order.get('price').decimalText(),
-      );
+      return {
+        ...line(productCode, platformSkuId, order.get('num').positiveInt(), order.get('price').decimalText()),
+        // oid exceeds 2^53: only its text form is exact; a refund names the line by it.
+        platformLineId: order.get('oid_str').optionalText(),
+      };
     });
 
   const receiverName = trade.get('receiver_name');
@@ -82,6 +81,7 @@ export const taobao: Connector = {
   platform: Platform.TAOBAO,
   toOrder,
   toRefund: taobaoRefund,
+  isRefund: refundByFields('refund_get_response', 'refund_id'),
   pull: {
     /** `GET {base}/trades?modified_after=<cursor>` (no parameter from the beginning), as `taobao.trades.sold.increment.get`. */
     request: (baseUrl, cursor) => getPage(baseUrl, '/trades', { modified_after: cursor }),

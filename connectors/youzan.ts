@@ -11,7 +11,7 @@ import {
   requiredText,
   type StatusTable,
 } from './payload.js';
-import { youzanRefund } from './refunds.js';
+import { youzanRefund, refundByFields } from './refunds.js';
 
 // Youzan: `{"full_order_info": {...}}` as `youzan.trade.get` returns it: `order_info`, `buyer_info`,
 // `address_info` (the consignee), `pay_info`, `orders`. Times are Asia/Shanghai local; amounts are yuan strings.
@@ -32,16 +32,15 @@ function toOrder(payload: unknown): CanonicalOrder {
   const info = full.get('order_info');
   const address = full.get('address_info');
 
-  const lines = full
-    .get('orders')
-    .lines((item) =>
-      line(
-        item.get('outer_sku_id').optionalText(),
-        item.get('sku_id').optionalId(),
-        item.get('num').positiveInt(),
-        item.get('price').decimalText(),
-      ),
-    );
+  const lines = full.get('orders').lines((item) => ({
+    ...line(
+      item.get('outer_sku_id').optionalText(),
+      item.get('sku_id').optionalId(),
+      item.get('num').positiveInt(),
+      item.get('price').decimalText(),
+    ),
+    platformLineId: item.get('oid').optionalId(),
+  }));
 
   const paidAt = info.get('pay_time').optional()?.shanghaiTime() ?? null;
   const { status, platformStatus } = info.get('status').status(STATUS);
@@ -79,6 +78,7 @@ export const youzan: Connector = {
   platform: Platform.YOUZAN,
   toOrder,
   toRefund: youzanRefund,
+  isRefund: refundByFields('refund_id'),
   pull: {
     /** `GET {base}/trades/sold?update_time_start=<cursor>` (no parameter from the beginning), as `youzan.trades.sold.get`. */
     request: (baseUrl, cursor) => getPage(baseUrl, '/trades/sold', { update_time_start: cursor }),

@@ -55,4 +55,8 @@ export class Channel extends BaseEntity {
   /** The platform's own cursor of the last poll. */
   @Property({ type: 'string', nullable: true })
   pollCursor: string | null = null;
+
+  /** The platform's cursor of the last pull of after-sale records (platforms with a refund pull). */
+  @Property({ type: 'string', nullable: true })
+  refundPollCursor: string | null = null;
 }

@@ -39,6 +39,10 @@ export class IngestLog {
   @Property({ type: 'uuid', nullable: true })
   orderId: string | null = null;
 
+  /** The after-sale case a refund body came to (services/returns.ts); refunds leave `orderId` null. */
+  @Property({ type: 'uuid', nullable: true })
+  returnId: string | null = null;
+
   @Property({ type: 'timestamptz', nullable: true })
   processedAt: Date | null = null;
 }

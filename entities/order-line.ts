@@ -25,6 +25,10 @@ export class OrderLine extends BaseEntity {
   @Property({ type: 'string', length: 128, nullable: true })
   platformSkuId: string | null = null;
 
+  /** The platform's id of this line (Taobao/Youzan oid, Douyin sku order id, Shopify line item id): refunds name it. */
+  @Property({ type: 'string', length: 128, nullable: true })
+  platformLineId: string | null = null;
+
   @Property({ type: 'integer' })
   quantity!: number;
 

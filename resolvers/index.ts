@@ -26,6 +26,12 @@ import { StockReservationResolver } from './reservations.js';
 import { SubscriptionResolver } from './subscriptions.js';
 import { ReportResolver } from './reports.js';
 import { ReconciliationResolver } from './reconciliation.js';
+import {
+  OrderReturnsResolver,
+  ProductReturnsResolver,
+  ReturnLineResolver,
+  ReturnResolver,
+} from './returns.js';
 import { WebhookDeliveryResolver, WebhookEndpointResolver } from './outbound.js';
 
 export const resolvers = [
@@ -42,11 +48,15 @@ export const resolvers = [
   OrderLineResolver,
   OrderNoticesResolver,
   OrderResolver,
+  OrderReturnsResolver,
   PollingResolver,
   ProductResolver,
+  ProductReturnsResolver,
   ReconciliationResolver,
   ReportResolver,
   ReservationResolver,
+  ReturnLineResolver,
+  ReturnResolver,
   ShipmentResolver,
   SplittingResolver,
   StockLevelResolver,

@@ -34,6 +34,10 @@ export class OrderLineType {
   @Field(() => Int) quantity!: number;
   @Field(() => MoneyType) unitPrice!: MoneyType;
   @Field(() => MoneyType) lineTotal!: MoneyType;
+  @Field(() => Int, {
+    description: "Units refunded by the order's after-sale cases (REFUNDED), at most quantity.",
+  })
+  refundedQuantity!: number;
 }
 
 @ObjectType('ShipmentEvent', { simpleResolvers: true })

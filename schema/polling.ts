@@ -14,6 +14,12 @@ export class PollReportType {
   failed!: number;
   @Field(() => String, { nullable: true, description: 'The cursor the next poll asks from.' })
   cursor!: string | null;
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      "After-sale records received (failures counted in `failed`); null where the hub does not pull the platform's refund list.",
+  })
+  refunds!: number | null;
   @Field(() => ConnectorHealth) health!: ConnectorHealth;
   @Field(() => String, {
     nullable: true,

@@ -1,7 +1,7 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { RefundKind, RefundReasonClass, RefundResponsible, RefundStatus } from '../common/enums.js';
 import { ChannelType } from './channel.js';
-import { MoneyType, OrderLineType, OrderType } from './order.js';
+import { MoneyType, OrderLineType, OrderType, PageInfoType } from './order.js';
 import { DateTimeScalar } from './scalars.js';
 
 // The after-sale API: one `Return` per platform case (a refund, a return or an exchange).
@@ -69,4 +69,16 @@ export class ReturnType {
   @Field(() => DateTimeScalar) updatedAt!: Date;
   @Field(() => [ReturnEventType], { description: 'Every status the case moved through, oldest first.' })
   timeline!: ReturnEventType[];
+}
+
+@ObjectType('ReturnEdge', { simpleResolvers: true })
+export class ReturnEdgeType {
+  @Field(() => String) cursor!: string;
+  @Field(() => ReturnType) node!: ReturnType;
+}
+
+@ObjectType('ReturnConnection', { simpleResolvers: true })
+export class ReturnConnectionType {
+  @Field(() => [ReturnEdgeType]) edges!: ReturnEdgeType[];
+  @Field(() => PageInfoType) pageInfo!: PageInfoType;
 }

@@ -22,6 +22,10 @@ export class ProductType {
   @Field(() => String, { description: 'The canonical SKU every channel maps to.' }) productCode!: string;
   @Field(() => String) name!: string;
   @Field(() => Boolean) coldChain!: boolean;
+  @Field(() => Boolean, {
+    description: 'Returned units wait in quarantine for inspection (setInspectReturns).',
+  })
+  inspectReturns!: boolean;
   @Field(() => InventoryItemType) inventory!: InventoryItemType;
   @Field(() => [String], { description: 'Channel codes where safety stock has closed this product.' })
   closedOnChannels!: string[];

@@ -6,7 +6,9 @@ import type { HubServices } from '../services/context.js';
 import { BadUserInputError, HubError, IngestBusyError } from '../common/errors.js';
 import { ChannelCache } from '../services/channel-cache.js';
 import { IngestBatcher } from '../services/ingest-batcher.js';
+import { RequestContext } from '../services/context.js';
 import { deliveredBefore } from '../services/ingest-log.js';
+import { ingestRefundRaw, isRefundBody } from '../services/returns.js';
 import type { HubConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { decodeBody } from './webhook-body.js';
@@ -33,7 +35,7 @@ type Deps = {
 };
 
 /**
- * `POST /webhooks/:channelCode`: the hub's one door for pushed orders. The
+ * `POST /webhooks/:channelCode`: the hub's one door for pushed orders and after-sale records. The
  * signature is checked over the raw bytes, the body is logged before it is
  * processed, and 200 is sent only after the order is committed. A delivery
  * seen before is answered with its order and no work.
@@ -105,6 +107,12 @@ async function handle(
       }
     }
     const body = decodeBody(rawBody, request.headers['content-type']);
+    if (isRefundBody(channel, body, request.headers)) {
+      // After-sale records are few beside orders: each in its own transaction, beside the batcher.
+      const ctx = RequestContext.system(deps.orm.em.fork(), logger, deps.hub, 'webhook-refund');
+      const { returnId } = await ingestRefundRaw(ctx, channel, IngestSource.WEBHOOK, body);
+      return reply.code(200).send({ returnId });
+    }
     const { orderId } = await deps.batcher.submit(channel, IngestSource.WEBHOOK, body, deliveryId);
     return reply.code(200).send({ orderId });
   } catch (err) {

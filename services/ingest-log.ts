@@ -16,6 +16,8 @@ export interface LoggedBody {
   logId: string;
   /** The same bytes were stored before and came to an order: answer it, do no work. */
   orderId: string | null;
+  /** The same, for a refund body: the after-sale case it came to. */
+  returnId: string | null;
 }
 
 /** Outcomes after which a body needs no more work. */
@@ -47,16 +49,20 @@ export async function logReceivedMany(
     [...unique].flatMap(([hash, body]) => [channelCode, source, body, hash]),
   );
   const logged = new Map<string, LoggedBody>(
-    inserted.map((r) => [r.body_sha256, { logId: String(r.id), orderId: null }]),
+    inserted.map((r) => [r.body_sha256, { logId: String(r.id), orderId: null, returnId: null }]),
   );
   const seen = [...unique.keys()].filter((hash) => !logged.has(hash));
   if (seen.length > 0) {
-    const rows = await em.execute<{ id: string; body_sha256: string; order_id: string | null }[]>(
-      `select id, body_sha256, case when outcome in ${FINISHED} then order_id end as order_id
+    const rows = await em.execute<
+      { id: string; body_sha256: string; order_id: string | null; return_id: string | null }[]
+    >(
+      `select id, body_sha256, case when outcome in ${FINISHED} then order_id end as order_id,
+         case when outcome in ${FINISHED} then return_id end as return_id
        from ingest_log where channel_code = ? and body_sha256 in (${seen.map(() => '?').join(', ')})`,
       [channelCode, ...seen],
     );
-    for (const r of rows) logged.set(r.body_sha256, { logId: String(r.id), orderId: r.order_id });
+    for (const r of rows)
+      logged.set(r.body_sha256, { logId: String(r.id), orderId: r.order_id, returnId: r.return_id });
   }
   return hashes.map((hash) => logged.get(hash)!);
 }
@@ -93,6 +99,18 @@ export async function logOutcomes(
      from (values ${logged.map(() => '(?::bigint, ?, ?, ?)').join(', ')}) as v(id, outcome, external_id, order_id)
      where l.id = v.id and l.outcome not in ${FINISHED}`,
     logged.flatMap((l) => [l.logId, l.outcome, l.externalId, l.orderId]),
+  );
+}
+
+/** Records how a refund body went on its log row, in the transaction that stored its case (as logOutcomes). */
+export async function logRefundOutcome(
+  tx: EntityManager,
+  logged: { logId: string; outcome: IngestOutcome; externalId: string; returnId: string },
+): Promise<void> {
+  await tx.execute(
+    `update ingest_log set outcome = ?, external_id = ?, return_id = ?, error = null, processed_at = now()
+     where id = ? and outcome not in ${FINISHED}`,
+    [logged.outcome, logged.externalId, logged.returnId, logged.logId],
   );
 }
 

@@ -10,6 +10,9 @@ import {
   OrderLine,
   Product,
   Reservation,
+  Return,
+  ReturnEvent,
+  ReturnLine,
   Shipment,
   ShipmentEvent,
 } from '../entities/index.js';
@@ -153,6 +156,10 @@ export function createLoaders(em: EntityManager) {
       const byId = new Map(rows.map((r) => [r.id, r.raw]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
+    returnsByOrderId: many(Return, 'order', (r) => r.order!.id, { requestedAt: 'asc', id: 'asc' }),
+    returnLinesByReturnId: many(ReturnLine, 'return', (l) => l.return.id, { lineNo: 'asc' }),
+    returnEventsByReturnId: many(ReturnEvent, 'return', (e) => e.return.id, { id: 'asc' }),
+    orderLineById: one(OrderLine, 'id', (l) => l.id),
     noticesByOrderId: many(Notice, 'order', (n) => n.order.id, { id: 'asc' }),
     reservationsByOrderId: many(Reservation, 'order', (r) => r.order!.id, { createdAt: 'asc', id: 'asc' }),
     // Live figures: batched but not cached, so a long-lived context (a subscription's) never shows old ones.

@@ -42,6 +42,12 @@ export class HubMetrics {
     labelNames: ['channel', 'source', 'outcome'] as const,
     registers: [this.registry],
   });
+  private readonly refundsIngested = new Counter({
+    name: 'hub_refunds_ingested_total',
+    help: 'After-sale records through services/returns.ts, by channel, door (webhook, poll, api, csv) and outcome (created, updated, duplicate, rejected, failed).',
+    labelNames: ['channel', 'source', 'outcome'] as const,
+    registers: [this.registry],
+  });
   private readonly webhookDuration = new Histogram({
     name: 'hub_webhook_request_duration_seconds',
     help: 'Time to answer POST /webhooks/:channelCode, by channel (unknown: no such channel, or refused before it was read) and status class.',
@@ -148,6 +154,10 @@ export class HubMetrics {
 
   ingested(channel: string, source: string, outcome: IngestOutcomeLabel, count = 1): void {
     if (count > 0) this.ordersIngested.inc({ channel, source: source.toLowerCase(), outcome }, count);
+  }
+
+  refundIngested(channel: string, source: string, outcome: IngestOutcomeLabel, count = 1): void {
+    if (count > 0) this.refundsIngested.inc({ channel, source: source.toLowerCase(), outcome }, count);
   }
 
   webhookAnswered(channel: string, statusCode: number, seconds: number): void {

@@ -20,6 +20,7 @@ import { logFailed, logOutcomes, logReceivedMany, recordDeliveries } from './ing
 import { insertLines, insertOrders, resolveLines, stockLines, type ResolvedLine } from './order-rows.js';
 import { recordOrderEvents, STOCK_TAKEN } from './order-transitions.js';
 import { applyPlatformUpdate, reportShortfall } from './platform-updates.js';
+import { attachWaitingReturns } from './returns.js';
 import { splitOrders } from './splitting.js';
 import { evaluateStockLevels } from './stock-levels.js';
 import { holdMany, raiseAlert, takeMany } from './stock.js';
@@ -89,7 +90,7 @@ export async function ingestRawMany(
 ): Promise<ItemResult[]> {
   if (rawBodies.length === 0) return [];
   const logged =
-    options.logIds?.map((logId) => ({ logId, orderId: null })) ??
+    options.logIds?.map((logId) => ({ logId, orderId: null, returnId: null })) ??
     (await logReceivedMany(ctx.em, channel.code, source, rawBodies));
   const connector = connectorFor(channel.platform);
   const results: ItemResult[] = new Array(rawBodies.length);
@@ -251,6 +252,15 @@ async function storeBatch(
     created.map((c) => ({ ...c, order: items[c.k].order, lines: lines[c.k] })),
     historical,
     holds,
+  );
+
+  // After-sale cases that came before their order: attached now, their effects after the order's own.
+  await attachWaitingReturns(
+    ctx,
+    tx,
+    channel,
+    created.map((c) => items[c.k].order.externalId),
+    historical,
   );
 
   const createdAt = new Set(created.map((c) => c.k));

@@ -17,6 +17,7 @@ export interface ResolvedLine {
   productCode: string;
   productId: string | null;
   platformSkuId: string | null;
+  platformLineId: string | null;
   quantity: number;
   unitPrice: string;
   lineTotal: string;
@@ -58,6 +59,7 @@ export async function resolveLines(
         productCode: line.productCode ?? mapped?.code ?? line.platformSkuId ?? `line-${i + 1}`,
         productId: line.productCode ? (byCode.get(line.productCode) ?? null) : (mapped?.id ?? null),
         platformSkuId: line.platformSkuId,
+        platformLineId: line.platformLineId ?? null,
         quantity: line.quantity,
         unitPrice: line.unitPrice,
         lineTotal: line.lineTotal,
@@ -124,14 +126,16 @@ export async function insertLines(tx: EntityManager, orders: { orderId: string; 
   const rows = orders.flatMap((o) => o.lines.map((line) => ({ orderId: o.orderId, line })));
   if (rows.length === 0) return;
   await tx.execute(
-    `insert into order_line (id, order_id, line_no, product_code, product_id, platform_sku_id, quantity, unit_price, line_total)
-     values ${rows.map(() => '(gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+    `insert into order_line (id, order_id, line_no, product_code, product_id, platform_sku_id, platform_line_id, quantity,
+       unit_price, line_total)
+     values ${rows.map(() => '(gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
     rows.flatMap(({ orderId, line: l }) => [
       orderId,
       l.lineNo,
       l.productCode,
       l.productId,
       l.platformSkuId,
+      l.platformLineId,
       l.quantity,
       l.unitPrice,
       l.lineTotal,
@@ -176,9 +180,10 @@ export async function copyLines(
 ): Promise<void> {
   if (copies.length === 0) return;
   await tx.execute(
-    `insert into order_line (id, order_id, line_no, product_code, product_id, platform_sku_id, quantity, unit_price, line_total)
-     select gen_random_uuid(), v.order_id, v.line_no, l.product_code, l.product_id, l.platform_sku_id, l.quantity,
-       l.unit_price, l.line_total
+    `insert into order_line (id, order_id, line_no, product_code, product_id, platform_sku_id, platform_line_id,
+       quantity, unit_price, line_total)
+     select gen_random_uuid(), v.order_id, v.line_no, l.product_code, l.product_id, l.platform_sku_id,
+       l.platform_line_id, l.quantity, l.unit_price, l.line_total
      from (values ${copies.map(() => '(?::uuid, ?::uuid, ?::int)').join(', ')}) as v(order_id, line_id, line_no)
      join order_line l on l.id = v.line_id`,
     copies.flatMap((c) => [c.orderId, c.lineId, c.lineNo]),

@@ -168,14 +168,20 @@ export async function recordOrderEvents<T extends Exclude<OrderEventType, OrderE
       orderId: n.orderId,
       channelCode: n.channelCode,
       type,
-      // A CREATED entry shows the first status as where it went; a parcel's news is not about the order's status.
-      from: type === OrderEventType.CREATED || type === OrderEventType.SHIPMENT_UPDATED ? null : n.status,
-      to: type === OrderEventType.SHIPMENT_UPDATED ? null : n.status,
+      // A CREATED entry shows the first status as where it went; a parcel's or an after-sale case's news is not
+      // about the order's status.
+      from: type === OrderEventType.CREATED || NOT_ABOUT_STATUS.has(type) ? null : n.status,
+      to: NOT_ABOUT_STATUS.has(type) ? null : n.status,
       source: n.source,
       detail: n.detail,
     })),
   );
 }
+
+const NOT_ABOUT_STATUS: ReadonlySet<OrderEventType> = new Set([
+  OrderEventType.SHIPMENT_UPDATED,
+  OrderEventType.RETURN_UPDATED,
+]);
 
 interface EventRow {
   orderId: string;

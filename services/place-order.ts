@@ -165,6 +165,7 @@ function canonicalFromInput(input: PlaceOrderInput): CanonicalOrder {
     return {
       productCode: line.productCode,
       platformSkuId: null,
+      platformLineId: null,
       quantity: line.quantity,
       unitPrice: unit.toFixed(2),
       lineTotal: unit.times(line.quantity).toFixed(2),

@@ -1,12 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { connectorFor } from '../connectors/index.js';
-import type { Connector } from '../connectors/canonical.js';
+import type { Connector, PullProtocol } from '../connectors/canonical.js';
 import type { Channel } from '../entities/index.js';
 import { ConnectorHealth, IngestionMode, IngestOutcome, IngestSource } from '../common/enums.js';
 import { RequestContext } from './context.js';
 import { BadUserInputError, ConflictError, HubError } from '../common/errors.js';
 import { requireChannelByCode } from './channels.js';
 import { ingestRawMany } from './order-gateway.js';
+import { ingestRefundRaw } from './returns.js';
 import {
   fetchJson,
   PlatformClients,
@@ -27,17 +28,22 @@ const MAX_PAGES_PER_POLL = 100;
 
 type PageOfOrders = ReturnType<Connector['pull']['parse']>;
 
-/** One page of orders from the platform, parsed by the connector: the attempt the client runs. */
-function fetchPage(connector: Connector, request: HttpRequest): Attempt<PageOfOrders> {
+/** One page of orders (or, with the refund pull, refunds) from the platform, parsed by the connector: the attempt the client runs. */
+function fetchPage(
+  connector: Connector,
+  request: HttpRequest,
+  pull: PullProtocol = connector.pull,
+): Attempt<PageOfOrders> {
   return async (signal) => {
     const body = await fetchJson(request, signal);
     try {
-      return connector.pull.parse(body);
+      return pull.parse(body);
     } catch (err) {
       const reason = err instanceof HubError ? err.message : 'it could not be read';
+      const what = pull === connector.pull ? 'order' : 'refund';
       throw new PlatformRequestError(
         'protocol',
-        `The platform's reply is not a ${connector.platform} order page: ${reason}`,
+        `The platform's reply is not a ${connector.platform} ${what} page: ${reason}`,
       );
     }
   };
@@ -119,6 +125,8 @@ export interface PollReport {
   created: number;
   /** Payloads that could not be mapped: FAILED in the ingest log, kept for replay. */
   failed: number;
+  /** After-sale records received, for a platform whose refund list is pulled (connector's `refundPull`). */
+  refunds?: number;
   /** The cursor the next poll asks from. */
   cursor: string | null;
   health: ConnectorHealth;
@@ -165,6 +173,8 @@ export async function pollChannel(
       await saveCursor(ctx.em, channel, cursor);
       report.cursor = cursor;
     }
+    if (connector.refundPull)
+      retried = (await pullRefunds(ctx, channel, clients, connector, report, signal)) || retried;
   } catch (err) {
     if (!(err instanceof PlatformRequestError)) throw err;
     report.error = err.message;
@@ -178,6 +188,53 @@ export async function pollChannel(
   await recordHealth(ctx, channel, health, { heartbeat: false, error: report.error });
   report.health = health;
   return report;
+}
+
+/**
+ * After-sale records changed since the channel's refund cursor, each stored by services/returns.ts (source POLL);
+ * the cursor moves as the order cursor does, only after its page is stored. Returns whether a page needed retries.
+ */
+async function pullRefunds(
+  ctx: RequestContext,
+  channel: Channel & { apiBaseUrl: string },
+  clients: PlatformClients,
+  connector: Connector,
+  report: PollReport,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  const pull = connector.refundPull!;
+  const [row] = await ctx.em.execute<{ refund_poll_cursor: string | null }[]>(
+    `select refund_poll_cursor from channel where id = ?`,
+    [channel.id],
+  );
+  let cursor = row?.refund_poll_cursor ?? null;
+  let retried = false;
+  report.refunds = 0;
+  for (let pages = 0; pages < MAX_PAGES_PER_POLL; pages++) {
+    const page = await clients.call(
+      channel.id,
+      fetchPage(connector, pull.request(channel.apiBaseUrl, cursor), pull),
+      signal,
+    );
+    if (page.attempts > 1) retried = true;
+    const pageCtx = RequestContext.system(ctx.em.fork(), ctx.logger, ctx.hub, ctx.requestId);
+    for (const record of page.value.orders) {
+      report.refunds++;
+      try {
+        await ingestRefundRaw(pageCtx, channel, IngestSource.POLL, JSON.stringify(record) ?? 'null');
+      } catch (err) {
+        if (!(err instanceof HubError)) throw err;
+        report.failed++;
+        ctx.logger.warn({ channel: channel.code, err: err.message }, 'a polled refund could not be ingested');
+      }
+    }
+    const next = page.value.nextCursor;
+    if (next === null || next === cursor) break;
+    cursor = next;
+    await ctx.em.execute(`update channel set refund_poll_cursor = ? where id = ?`, [cursor, channel.id]);
+    channel.refundPollCursor = cursor;
+  }
+  return retried;
 }
 
 /**

@@ -5,6 +5,7 @@ import { requireChannelByCode } from './channels.js';
 import type { RequestContext } from './context.js';
 import { logFailed } from './ingest-log.js';
 import { ingestCanonical, ingestRaw } from './order-gateway.js';
+import { ingestRefundRaw, isCsvRefund, isRefundBody } from './returns.js';
 
 /** Re-runs stored payloads that failed or were never finished; returns how each went. */
 export async function replayIngestLog(
@@ -25,7 +26,9 @@ export async function replayIngestLog(
   for (const row of rows) {
     try {
       const channel = await requireChannelByCode(ctx.em, row.channelCode);
-      if (row.source === IngestSource.CSV) {
+      if (row.source === IngestSource.CSV && isCsvRefund(row.rawBody)) {
+        await ingestRefundRaw(ctx, channel, row.source, row.rawBody, row.id);
+      } else if (row.source === IngestSource.CSV) {
         // A logged CSV order is its rows, mapped again the way the import mapped them.
         const { order, historical } = canonicalFromLoggedCsv(row.rawBody);
         await ingestCanonical(ctx, channel, order, {
@@ -34,6 +37,8 @@ export async function replayIngestLog(
           raw: row.rawBody,
           historical,
         });
+      } else if (isRefundBody(channel, row.rawBody)) {
+        await ingestRefundRaw(ctx, channel, row.source, row.rawBody, row.id);
       } else {
         await ingestRaw(ctx, channel, row.source, row.rawBody, row.id);
       }

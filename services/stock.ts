@@ -152,6 +152,114 @@ export async function restockCommitted(tx: EntityManager, orderId: string, actor
   return restocked;
 }
 
+/**
+ * Units a customer sent back: on hand again (a movement each), or, for a product whose returns are inspected,
+ * into quarantine (not on hand, not available; `acceptQuarantined` releases them). Returns the products touched.
+ */
+export async function receiveReturnedUnits(
+  tx: EntityManager,
+  units: { productId: string; quantity: number; quarantine: boolean }[],
+  actor: string,
+  orderId: string,
+): Promise<string[]> {
+  const touched: string[] = [];
+  for (const u of [...units].sort((a, b) => (a.productId < b.productId ? -1 : 1))) {
+    if (u.quantity <= 0) continue;
+    if (u.quarantine) {
+      await tx.execute(
+        `update inventory_item set quarantined = quarantined + ?, updated_at = now() where product_id = ?`,
+        [u.quantity, u.productId],
+      );
+    } else {
+      const rows = await tx.execute<{ on_hand: number }[]>(
+        `update inventory_item set on_hand = on_hand + ?, updated_at = now() where product_id = ? returning on_hand`,
+        [u.quantity, u.productId],
+      );
+      if (rows.length === 0) continue;
+      await movement(tx, u.productId, u.quantity, rows[0].on_hand, 'returned by customer', actor, orderId);
+    }
+    touched.push(u.productId);
+  }
+  return touched;
+}
+
+/** Inspected returned units go on hand; false (nothing changed) when fewer are in quarantine. */
+export async function acceptQuarantined(
+  tx: EntityManager,
+  productId: string,
+  quantity: number,
+  actor: string,
+  orderId: string | null,
+): Promise<boolean> {
+  const rows = await tx.execute<{ on_hand: number }[]>(
+    `update inventory_item set quarantined = quarantined - ?, on_hand = on_hand + ?, updated_at = now()
+     where product_id = ? and quarantined >= ? returning on_hand`,
+    [quantity, quantity, productId, quantity],
+  );
+  if (rows.length === 0) return false;
+  await movement(
+    tx,
+    productId,
+    quantity,
+    rows[0].on_hand,
+    'returned stock accepted after inspection',
+    actor,
+    orderId,
+  );
+  return true;
+}
+
+/**
+ * Refunded units of an order that has not shipped, as a cancellation gives them back but line by line: a
+ * committed unit goes back on hand (a movement), a held one is released. With `onHand: false` committed units
+ * only leave the order's reservation (the caller puts them back itself: returned goods). Returns the units given
+ * back per product (at most what the order still reserves for it).
+ */
+export async function giveBackUnshipped(
+  tx: EntityManager,
+  orderId: string,
+  lines: { productId: string; quantity: number }[],
+  actor: string,
+  options: { onHand: boolean } = { onHand: true },
+): Promise<Map<string, number>> {
+  const given = new Map<string, number>();
+  for (const line of [...lines].sort((a, b) => (a.productId < b.productId ? -1 : 1))) {
+    let left = line.quantity;
+    const reservations = await tx.execute<{ id: string; status: string; quantity: number }[]>(
+      `select id, status, quantity from reservation
+       where order_id = ? and product_id = ? and status in ('COMMITTED', 'HELD')
+       order by status, id for update`,
+      [orderId, line.productId],
+    );
+    for (const r of reservations) {
+      if (left === 0) break;
+      const q = Math.min(left, r.quantity);
+      left -= q;
+      await tx.execute(
+        q === r.quantity
+          ? `update reservation set status = 'RELEASED', updated_at = now() where id = ?`
+          : `update reservation set quantity = quantity - ?, updated_at = now() where id = ?`,
+        q === r.quantity ? [r.id] : [q, r.id],
+      );
+      if (r.status === 'HELD') {
+        await tx.execute(
+          `update inventory_item set reserved = reserved - ?, updated_at = now() where product_id = ?`,
+          [q, line.productId],
+        );
+      } else if (options.onHand) {
+        const rows = await tx.execute<{ on_hand: number }[]>(
+          `update inventory_item set on_hand = on_hand + ?, updated_at = now() where product_id = ? returning on_hand`,
+          [q, line.productId],
+        );
+        await movement(tx, line.productId, q, rows[0].on_hand, 'refunded before shipping', actor, orderId);
+      }
+    }
+    const back = line.quantity - left;
+    if (back > 0) given.set(line.productId, (given.get(line.productId) ?? 0) + back);
+  }
+  return given;
+}
+
 async function movement(
   tx: EntityManager,
   productId: string,

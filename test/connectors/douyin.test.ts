@@ -51,6 +51,7 @@ describe('Douyin connector', () => {
         {
           productCode: null,
           platformSkuId: '1739000000001',
+          platformLineId: '6925000000000000002',
           quantity: 2,
           unitPrice: '129.90',
           lineTotal: '259.80',
@@ -77,6 +78,7 @@ describe('Douyin connector', () => {
         {
           productCode: null,
           platformSkuId: '1739000000001',
+          platformLineId: '6925000000000000002',
           quantity: 2,
           unitPrice: '129.90',
           lineTotal: '259.80',
@@ -84,6 +86,7 @@ describe('Douyin connector', () => {
         {
           productCode: 'TEA-250G',
           platformSkuId: '1739000000009',
+          platformLineId: '1',
           quantity: 1,
           unitPrice: '99.00',
           lineTotal: '99.00',

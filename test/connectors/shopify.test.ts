@@ -48,6 +48,7 @@ describe('Shopify connector', () => {
         {
           productCode: 'MILK-1L',
           platformSkuId: null,
+          platformLineId: '466157049',
           quantity: 1,
           unitPrice: '199.00',
           lineTotal: '199.00',
@@ -119,6 +120,7 @@ describe('Shopify connector', () => {
         {
           productCode: 'MILK-1L',
           platformSkuId: null,
+          platformLineId: '466157049',
           quantity: 1,
           unitPrice: '199.00',
           lineTotal: '199.00',
@@ -126,6 +128,7 @@ describe('Shopify connector', () => {
         {
           productCode: 'TEA-250G',
           platformSkuId: '808950810',
+          platformLineId: '1',
           quantity: 2,
           unitPrice: '9.50',
           lineTotal: '19.00',

@@ -40,6 +40,7 @@ describe('Taobao connector', () => {
         {
           productCode: 'MILK-1L',
           platformSkuId: '5011223344',
+          platformLineId: '3487216655190412346',
           quantity: 2,
           unitPrice: '129.90',
           lineTotal: '259.80',
@@ -87,6 +88,7 @@ describe('Taobao connector', () => {
         {
           productCode: 'MILK-1L',
           platformSkuId: '5011223344',
+          platformLineId: '3487216655190412346',
           quantity: 2,
           unitPrice: '129.90',
           lineTotal: '259.80',
@@ -94,6 +96,7 @@ describe('Taobao connector', () => {
         {
           productCode: 'TEA-250G',
           platformSkuId: '5011223399',
+          platformLineId: '1',
           quantity: 3,
           unitPrice: '99.00',
           lineTotal: '297.00',

@@ -53,6 +53,7 @@ describe('Youzan connector', () => {
         {
           productCode: 'ICECREAM-BOX',
           platformSkuId: '3301',
+          platformLineId: '2861234',
           quantity: 1,
           unitPrice: '88.00',
           lineTotal: '88.00',
@@ -85,6 +86,7 @@ describe('Youzan connector', () => {
         {
           productCode: 'ICECREAM-BOX',
           platformSkuId: '3301',
+          platformLineId: '2861234',
           quantity: 1,
           unitPrice: '88.00',
           lineTotal: '88.00',
@@ -92,6 +94,7 @@ describe('Youzan connector', () => {
         {
           productCode: 'MILK-1L',
           platformSkuId: '3302',
+          platformLineId: '1',
           quantity: 2,
           unitPrice: '12.50',
           lineTotal: '25.00',
