@@ -103,7 +103,7 @@ export class RequestContext {
   readonly connection: Connection | null;
   /** Why a key that was sent was refused (unknown or revoked), to say so rather than "no key". */
   readonly authFailure: string | null;
-  readonly loaders: Loaders;
+  private batches: Loaders;
 
   constructor(init: {
     em: EntityManager;
@@ -121,7 +121,22 @@ export class RequestContext {
     this.hub = init.hub;
     this.connection = init.connection ?? null;
     this.authFailure = init.authFailure ?? null;
-    this.loaders = createLoaders(init.em);
+    this.batches = createLoaders(init.em);
+  }
+
+  /** The request's DataLoaders: each reads a key once per request (or per subscription message, see below). */
+  get loaders(): Loaders {
+    return this.batches;
+  }
+
+  /**
+   * A subscription's context lives as long as the subscription: before each message is resolved, what the last
+   * one read (loaders' caches, the identity map) is forgotten, so the message shows rows as they are now.
+   * Messages of one subscription are resolved one after another, so none is resolved half with old rows.
+   */
+  forgetReads(): void {
+    this.em.clear();
+    this.batches = createLoaders(this.em);
   }
 
   /** A context for work the hub does by itself (sweepers, pollers, CLI, start-up). */

@@ -52,12 +52,13 @@ export async function returnUpdateSubscription(
 }
 
 /**
- * The case a RETURN_UPDATED entry names, as it stands when sent. Read through a fork of its own: a
- * subscription's context lives as long as the subscription, and its identity map would keep the first state.
+ * The case a RETURN_UPDATED entry names, as it stands when sent, with its order and lines as they stand too:
+ * the subscription's context forgets what the last message read.
  */
 export async function updatedReturn(ctx: RequestContext, event: OrderEventMessage): Promise<Return> {
   const returnId = detailOf(event, OrderEventType.RETURN_UPDATED)?.returnId;
-  const found = returnId ? await ctx.em.fork().findOne(Return, returnId) : null;
+  ctx.forgetReads();
+  const found = returnId ? await ctx.em.findOne(Return, returnId) : null;
   if (!found) throw new NotFoundError('Return', returnId ?? `of order event ${event.seq}`);
   return found;
 }

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrderStatus, Platform, RefundStatus } from '../common/enums.js';
 import type { Channel } from '../entities/index.js';
-import { seedChannel, seedOrder } from './support/fixtures.js';
+import { seedChannel, seedOrder, seedProduct } from './support/fixtures.js';
 import { errorCodes, startTestHub, wsExecute, type TestHub } from './support/hub.js';
+import { RETURN_FIELDS, storefrontOrder, storefrontRefund } from './support/after-sale.js';
 import { changeCase, openCase } from './support/return-events.js';
 import { feed, type Feed } from './support/subscribe.js';
 import { waitFor } from './support/wait.js';
@@ -79,6 +80,7 @@ describe('returnUpdated and the return.updated webhook', () => {
     shop = await seedChannel(hub.orm, 'shop', Platform.STOREFRONT);
     keys.OPS = await hub.apiKey('OPS');
     keys.SHOP = await hub.apiKey('STOREFRONT', 'shop');
+    await seedProduct(hub.orm, 'RN-MUG', 10);
   });
   afterAll(async () => {
     await hub?.close();
@@ -162,6 +164,55 @@ describe('returnUpdated and the return.updated webhook', () => {
     expect(await events.take(1)).toEqual([
       expect.objectContaining({ type: 'RETURN_UPDATED', fromStatus: null, toStatus: null }),
     ]);
+  });
+
+  it('carries a case stored by the gateway whole: its channel, order, lines, money and timeline', async () => {
+    const externalId = `RN-GW-${++n}`;
+    const ingested = await hub.gql<{ ingestChannelOrder: { id: string } }>(
+      `mutation ($p: JSON!) { ingestChannelOrder(channelCode: "shop", payload: $p) { id } }`,
+      { p: storefrontOrder(externalId, [{ productCode: 'RN-MUG', quantity: 2, unitPrice: '30.00' }]) },
+    );
+    expect(ingested.errors).toBeUndefined();
+    const orderId = ingested.data!.ingestChannelOrder.id;
+    const listening = hub.hub.events.listenerCount('orderEvent');
+    const whole = feed<any>(
+      hub.wsClient(keys.OPS),
+      `subscription ($orderId: ID) { returnUpdated(orderId: $orderId) { ${RETURN_FIELDS} channel { code } } }`,
+      'returnUpdated',
+      { orderId },
+    );
+    await waitFor(() => hub.hub.events.listenerCount('orderEvent') > listening, 'the subscriber');
+    const refund = (status: string, minute: number) =>
+      hub.gql(`mutation ($p: JSON!) { ingestChannelRefund(channelCode: "shop", payload: $p) { id } }`, {
+        p: storefrontRefund(`RF-GW-${externalId}`, externalId, {
+          kind: 'REFUND_ONLY',
+          status,
+          lines: [{ productCode: 'RN-MUG', quantity: 1 }],
+          amount: '30.00',
+          minute,
+        }),
+      });
+    expect((await refund('REQUESTED', 1)).errors).toBeUndefined();
+    expect((await refund('REFUNDED', 2)).errors).toBeUndefined();
+    const [requested, refunded] = await whole.take(2);
+    expect(requested).toMatchObject({
+      channel: { code: 'shop' },
+      refundId: `RF-GW-${externalId}`,
+      order: { id: orderId, externalId },
+      lines: [{ quantity: 1, orderLine: { productCode: 'RN-MUG' } }],
+      refundAmount: { amount: '30.00', currencyCode: 'CNY' },
+    });
+    // The case as it stands when the message goes out: the second change may already show in the first.
+    expect(['REQUESTED', 'REFUNDED']).toContain(requested.status);
+    expect(refunded).toMatchObject({
+      status: 'REFUNDED',
+      order: { status: 'PAID', refundedAmount: { amount: '30.00' } },
+      lines: [{ orderLine: { refundedQuantity: 1 } }],
+      timeline: [
+        { fromStatus: null, toStatus: 'REQUESTED' },
+        { fromStatus: 'REQUESTED', toStatus: 'REFUNDED' },
+      ],
+    });
   });
 
   it("keeps a channel's key to its own channel: others' cases filtered out, asking for them FORBIDDEN", async () => {
