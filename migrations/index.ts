@@ -1,3 +1,4 @@
+import { Migration20261204133620_risk } from './Migration20261204133620_risk.js';
 import { Migration20261204132637_returns } from './Migration20261204132637_returns.js';
 import { Migration20261204010000_reports } from './Migration20261204010000_reports.js';
 import { Migration20261204100000_status_since } from './Migration20261204100000_status_since.js';
@@ -76,4 +77,5 @@ export const migrationsList = [
   { name: 'Migration20261204010000_reports', class: Migration20261204010000_reports },
   { name: 'Migration20261204100000_status_since', class: Migration20261204100000_status_since },
   { name: 'Migration20261204132637_returns', class: Migration20261204132637_returns },
+  { name: 'Migration20261204133620_risk', class: Migration20261204133620_risk },
 ];

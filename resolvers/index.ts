@@ -26,6 +26,7 @@ import { StockReservationResolver } from './reservations.js';
 import { SubscriptionResolver } from './subscriptions.js';
 import { ReportResolver } from './reports.js';
 import { ReconciliationResolver } from './reconciliation.js';
+import { OrderRiskResolver, RiskResolver } from './risk.js';
 import { WebhookDeliveryResolver, WebhookEndpointResolver } from './outbound.js';
 
 export const resolvers = [
@@ -42,11 +43,13 @@ export const resolvers = [
   OrderLineResolver,
   OrderNoticesResolver,
   OrderResolver,
+  OrderRiskResolver,
   PollingResolver,
   ProductResolver,
   ReconciliationResolver,
   ReportResolver,
   ReservationResolver,
+  RiskResolver,
   ShipmentResolver,
   SplittingResolver,
   StockLevelResolver,

@@ -10,6 +10,7 @@ import {
   OrderLine,
   Product,
   Reservation,
+  RiskFlag,
   Shipment,
   ShipmentEvent,
 } from '../entities/index.js';
@@ -153,6 +154,7 @@ export function createLoaders(em: EntityManager) {
       const byId = new Map(rows.map((r) => [r.id, r.raw]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
+    riskFlagsByOrderId: many(RiskFlag, 'order', (f) => f.order.id, { at: 'asc', id: 'asc' }),
     noticesByOrderId: many(Notice, 'order', (n) => n.order.id, { id: 'asc' }),
     reservationsByOrderId: many(Reservation, 'order', (r) => r.order!.id, { createdAt: 'asc', id: 'asc' }),
     // Live figures: batched but not cached, so a long-lived context (a subscription's) never shows old ones.

@@ -8,6 +8,7 @@ import { requirePrincipal } from './access.js';
 import type { RequestContext } from './context.js';
 import { parseId } from './ids.js';
 import { refuseSplitParent } from './order-actions.js';
+import { refuseHeld } from './order-holds.js';
 import {
   followChildren,
   lockOrder,
@@ -125,6 +126,7 @@ export async function shipOrder(
     );
     if (known && known.order_id === id) return; // the same scan again
     if (known) throw new ConflictError(`Tracking number "${tracking}" belongs to another order.`);
+    await refuseHeld(tx, order);
     await refuseSplitParent(tx, order, OrderStatus.SHIPPED, 'ship');
     if (order.status !== OrderStatus.PACKED && order.status !== OrderStatus.PAID)
       throw new InvalidTransitionError(id, order.status, OrderStatus.SHIPPED);
