@@ -98,17 +98,15 @@ type Rules = { [K in RiskKind]: { enabled: boolean; params: RiskParams[K] } };
 
 /** The rules as stored, each kind without a row on its defaults. */
 export async function loadRiskRules(em: EntityManager): Promise<Rules & { views: RiskRuleView[] }> {
-  const rows = await em
-    .getConnection()
-    .execute<
-      {
-        kind: RiskKind;
-        enabled: boolean;
-        params: Record<string, unknown>;
-        updated_at: Date;
-        updated_by: string;
-      }[]
-    >('select kind, enabled, params, updated_at, updated_by from risk_rule');
+  const rows = await em.getConnection().execute<
+    {
+      kind: RiskKind;
+      enabled: boolean;
+      params: Record<string, unknown>;
+      updated_at: Date;
+      updated_by: string;
+    }[]
+  >('select kind, enabled, params, updated_at, updated_by from risk_rule');
   const rules = structuredClone(DEFAULT_RISK_RULES) as Rules;
   const views: RiskRuleView[] = [];
   for (const kind of Object.values(RiskKind)) {
@@ -186,6 +184,11 @@ async function storeFindings(tx: EntityManager, kind: RiskKind, finding: Finding
   return rows.length;
 }
 
+/** Ids as one array parameter (`?::uuid[]`): the driver would spread a JavaScript array into a list. */
+function idArray(ids: string[]): string {
+  return `{${ids.join(',')}}`;
+}
+
 const ADDRESS_KEY = (o: string) =>
   `hub_risk_address(${o}.ship_province, ${o}.ship_city, ${o}.ship_district, ${o}.ship_line1)`;
 const PHONE_KEY = (o: string) => `hub_risk_phone(${o}.ship_phone)`;
@@ -196,7 +199,7 @@ const BUYER_KEY = (o: string) =>
  * Brushing: for each order, the orders (sales, not parcels) to its address or its unmasked phone placed in the
  * window up to it. When they are enough, each of them is flagged, the earlier ones too: they are the ring.
  */
-function brushing(orderIds: string[], p: RiskParams[RiskKind.BRUSHING]): Finding {
+function brushing(orderIds: string, p: RiskParams[RiskKind.BRUSHING]): Finding {
   const window = `o.placed_at > b.placed_at - make_interval(secs => ${p.windowHours * 3600})
     and o.placed_at <= b.placed_at and o.parent_id is null`;
   return {
@@ -245,7 +248,7 @@ function brushing(orderIds: string[], p: RiskParams[RiskKind.BRUSHING]): Finding
  * on their last orders; a case counts unless it was rejected or cancelled, whether on the sale or one of its
  * parcels. When the share is over the threshold, each of those orders is flagged.
  */
-function serialReturner(orderIds: string[], p: RiskParams[RiskKind.SERIAL_RETURNER]): Finding {
+function serialReturner(orderIds: string, p: RiskParams[RiskKind.SERIAL_RETURNER]): Finding {
   const live = `x.status not in ('REJECTED', 'CANCELLED')`;
   return {
     sql: `
@@ -281,24 +284,25 @@ function serialReturner(orderIds: string[], p: RiskParams[RiskKind.SERIAL_RETURN
  * one earlier spike does not hide the next). The baseline is counted only when the window reaches `minOrders`.
  * Counted from the orders and their lines (sales_hourly has no product).
  */
-function velocity(orderIds: string[], p: RiskParams[RiskKind.VELOCITY]): Finding {
+function velocity(orderIds: string, p: RiskParams[RiskKind.VELOCITY]): Finding {
+  // Per order of the channel's window, its lines by order id: a product's lines may be many more than a window's orders.
   const count = (from: string, to: string) => `(
-    select count(distinct o.id) from "order" o join order_line l on l.order_id = o.id
-    where o.channel_id = w.channel_id and o.parent_id is null and l.product_code = w.product_code
-      and o.placed_at > ${from} and o.placed_at <= ${to})`;
+    select count(*) from "order" o
+    where o.channel_id = w.channel_id and o.parent_id is null and o.placed_at > ${from} and o.placed_at <= ${to}
+      and exists (select 1 from order_line l where l.order_id = o.id and l.product_code = w.product_code))`;
   const width = `make_interval(mins => ${p.windowMinutes})`;
   return {
     sql: `
-      with w as (
+      with w as materialized (
         select l.product_code, o.channel_id, max(o.placed_at) as t
         from "order" o join order_line l on l.order_id = o.id
         where o.id = any(?::uuid[]) and o.parent_id is null
         group by l.product_code, o.channel_id
       ),
-      n as (
+      n as materialized (
         select w.*, ${count(`w.t - ${width}`, 'w.t')} as orders from w
       ),
-      z as (
+      z as materialized (
         select w.*, m.median, a.mad, (w.orders - m.median) / greatest(1.4826 * a.mad, 1) as score
         from (select * from n where orders >= ?) w
         cross join lateral (
@@ -330,7 +334,7 @@ function velocity(orderIds: string[], p: RiskParams[RiskKind.VELOCITY]): Finding
 }
 
 /** Mismatch: a line of a product with a list price, paid more than the allowed discount below it; the worst line says why. */
-function mismatch(orderIds: string[], p: RiskParams[RiskKind.MISMATCH]): Finding {
+function mismatch(orderIds: string, p: RiskParams[RiskKind.MISMATCH]): Finding {
   const paid = `l.line_total / (p.list_price * l.quantity)`;
   return {
     sql: `
@@ -348,7 +352,7 @@ function mismatch(orderIds: string[], p: RiskParams[RiskKind.MISMATCH]): Finding
   };
 }
 
-const RULES: { [K in RiskKind]: (orderIds: string[], params: RiskParams[K]) => Finding } = {
+const RULES: { [K in RiskKind]: (orderIds: string, params: RiskParams[K]) => Finding } = {
   [RiskKind.BRUSHING]: brushing,
   [RiskKind.SERIAL_RETURNER]: serialReturner,
   [RiskKind.VELOCITY]: velocity,
@@ -361,8 +365,8 @@ async function evaluate(tx: EntityManager, orderIds: string[], kinds: RiskKind[]
   let flagged = 0;
   for (const kind of kinds) {
     if (!rules[kind].enabled) continue;
-    const rule = RULES[kind] as (ids: string[], params: unknown) => Finding;
-    flagged += await storeFindings(tx, kind, rule(orderIds, rules[kind].params));
+    const rule = RULES[kind] as (ids: string, params: unknown) => Finding;
+    flagged += await storeFindings(tx, kind, rule(idArray(orderIds), rules[kind].params));
   }
   return flagged;
 }
