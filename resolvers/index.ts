@@ -26,7 +26,7 @@ import { StockReservationResolver } from './reservations.js';
 import { SubscriptionResolver } from './subscriptions.js';
 import { ReportResolver } from './reports.js';
 import { ReconciliationResolver } from './reconciliation.js';
-import { OrderRiskResolver, RiskResolver } from './risk.js';
+import { OrderRiskResolver, ProductRiskResolver, RiskResolver } from './risk.js';
 import { WebhookDeliveryResolver, WebhookEndpointResolver } from './outbound.js';
 
 export const resolvers = [
@@ -46,6 +46,7 @@ export const resolvers = [
   OrderRiskResolver,
   PollingResolver,
   ProductResolver,
+  ProductRiskResolver,
   ReconciliationResolver,
   ReportResolver,
   ReservationResolver,

@@ -1,12 +1,13 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { RiskKind } from '../common/enums.js';
-import type { Order, RiskFlag } from '../entities/index.js';
+import type { Order, Product, RiskFlag } from '../entities/index.js';
 import { OrderType } from '../schema/order.js';
 import { RiskFlagType, RiskRuleType } from '../schema/risk.js';
-import { JSONScalar } from '../schema/scalars.js';
+import { DecimalScalar, JSONScalar } from '../schema/scalars.js';
+import { ProductType } from '../schema/stock.js';
 import type { RequestContext } from '../services/context.js';
 import { holdOrder, releaseOrder } from '../services/order-holds.js';
-import type { OrderRow } from '../services/read-model.js';
+import type { OrderRow, ProductRow } from '../services/read-model.js';
 import { listRiskFlags, listRiskRules, resolveRiskFlag, setRiskRule } from '../services/risk.js';
 import { ADMIN_ONLY, READ_OPERATIONS, READ_ORDERS, SHIP_ORDERS } from './roles.js';
 
@@ -79,6 +80,14 @@ export class RiskResolver {
   @FieldResolver(() => Boolean)
   resolved(@Root() flag: RiskFlag) {
     return flag.resolvedAt !== null;
+  }
+}
+
+@Resolver(() => ProductType)
+export class ProductRiskResolver {
+  @FieldResolver(() => DecimalScalar, { nullable: true })
+  listPrice(@Root() product: Product | ProductRow, @Ctx() ctx: RequestContext) {
+    return ctx.loaders.listPriceByProductId.load(product.id);
   }
 }
 
