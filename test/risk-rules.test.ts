@@ -294,6 +294,26 @@ describe('risk rules flag risky orders as they arrive', () => {
         'LAMP: 29.99 paid for 1 at a list price of 100.00 (70.0% off; more than 70% is flagged)',
       );
     });
+
+    it('judges an order placed through placeOrder as it is placed', async () => {
+      await hub.gql(
+        `mutation { upsertProduct(input: { productCode: "TEA", name: "Tea", listPrice: "100.00" }) { id } }`,
+      );
+      const placed = await hub.gql<{ placeOrder: { id: string; riskFlags: { kind: string }[] } }>(
+        `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id riskFlags { kind } } }`,
+        {
+          input: {
+            channelCode: 'web',
+            externalId: `P-${++seq}`,
+            customerName: '郑十',
+            shippingAddress: { line1: '环城北路 8 号' },
+            lines: [{ productCode: 'TEA', quantity: 2, unitPrice: '20.00' }],
+          },
+        },
+      );
+      expect(errorCodes(placed)).toEqual([]);
+      expect(placed.data!.placeOrder.riskFlags).toEqual([{ kind: 'MISMATCH' }]);
+    });
   });
 
   describe('thresholds are data', () => {
