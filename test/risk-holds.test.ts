@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Platform } from '../common/enums.js';
-import { seedChannel, seedProduct } from './support/fixtures.js';
+import { Channel, Order } from '../entities/index.js';
+import { seedChannel, seedOrder, seedProduct } from './support/fixtures.js';
 import { errorCodes, startTestHub, type IssuedKey, type TestHub } from './support/hub.js';
 import { storefrontPayload, type BuyerAddress } from './support/risk-fixtures.js';
 
@@ -103,6 +104,24 @@ describe('holding risky orders from shipping, and resolving their flags', () => 
       ['STATUS_CHANGED', 'PAID', 'SHIPPED', 'logistics'],
       ['SHIPMENT_UPDATED', null, null, 'logistics'],
     ]);
+  });
+
+  it('refuses to ship a parcel of a held sale, naming the sale', async () => {
+    const sale = ring[4];
+    expect(errorCodes(await hub.gql(HOLD, { id: sale, reason: 'ring' }, ops.secret))).toEqual([]);
+    const [channel] = await hub.orm.em.fork().find(Channel, { code: 'web' });
+    const parcel = await seedOrder(hub.orm, {
+      channel,
+      externalId: 'H-PARCEL-1',
+      parent: await hub.orm.em.fork().findOneOrFail(Order, { id: sale }),
+    });
+    const refused = await hub.gql(SHIP, { id: parcel.id, tracking: 'SF-PARCEL-1' }, ops.secret);
+    expect(refused.errors?.[0].extensions).toMatchObject({
+      code: 'ORDER_HELD',
+      orderId: sale,
+      reason: 'ring',
+    });
+    expect(refused.errors?.[0].message).toContain(`belongs to order ${sale}`);
   });
 
   it('does not hold an order that has shipped, nor take an empty reason', async () => {
