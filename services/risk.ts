@@ -300,7 +300,12 @@ function velocity(orderIds: string, p: RiskParams[RiskKind.VELOCITY]): Finding {
         group by l.product_code, o.channel_id
       ),
       n as materialized (
-        select w.*, ${count(`w.t - ${width}`, 'w.t')} as orders from w
+        select w.product_code, w.channel_id, w.t, count(distinct o.id) filter (where o.id is not null) as orders
+        from w
+        left join "order" o on o.channel_id = w.channel_id and o.parent_id is null
+          and o.placed_at > w.t - ${width} and o.placed_at <= w.t
+          and exists (select 1 from order_line l where l.order_id = o.id and l.product_code = w.product_code)
+        group by w.product_code, w.channel_id, w.t
       ),
       z as materialized (
         select w.*, m.median, a.mad, (w.orders - m.median) / greatest(1.4826 * a.mad, 1) as score
