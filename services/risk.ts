@@ -285,7 +285,8 @@ function serialReturner(orderIds: string, p: RiskParams[RiskKind.SERIAL_RETURNER
  * Counted from the orders and their lines (sales_hourly has no product).
  */
 function velocity(orderIds: string, p: RiskParams[RiskKind.VELOCITY]): Finding {
-  // Per order of the channel's window, its lines by order id: a product's lines may be many more than a window's orders.
+  // The baseline's windows: per order of the channel's window, its lines by order id (a product's lines may be many
+  // more than a window's orders).
   const count = (from: string, to: string) => `(
     select count(*) from "order" o
     where o.channel_id = w.channel_id and o.parent_id is null and o.placed_at > ${from} and o.placed_at <= ${to}
@@ -300,7 +301,7 @@ function velocity(orderIds: string, p: RiskParams[RiskKind.VELOCITY]): Finding {
         group by l.product_code, o.channel_id
       ),
       n as materialized (
-        select w.product_code, w.channel_id, w.t, count(distinct o.id) filter (where o.id is not null) as orders
+        select w.product_code, w.channel_id, w.t, count(o.id) as orders
         from w
         left join "order" o on o.channel_id = w.channel_id and o.parent_id is null
           and o.placed_at > w.t - ${width} and o.placed_at <= w.t

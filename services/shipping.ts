@@ -106,7 +106,8 @@ function shipmentUpdated(tx: EntityManager, order: LockedOrder, detail: Shipment
  * left the dock; the carrier's own PICKED_UP scan confirms it has it) and moves the
  * order PACKED (or PAID, when packing is not recorded) -> SHIPPED. Scanning the same
  * order out again with the same tracking number answers the order unchanged; a
- * tracking number another order already carries is a CONFLICT.
+ * tracking number another order already carries is a CONFLICT; an order held from shipping (or a parcel of a held
+ * sale) is ORDER_HELD (services/order-holds.ts).
  */
 export async function shipOrder(
   ctx: RequestContext,
