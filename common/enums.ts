@@ -44,6 +44,8 @@ export enum StockAlertKind {
   STOCK_SYNC_FAILED = 'STOCK_SYNC_FAILED',
   /** A channel's orders in an hour strayed from its baseline (a channel's alert, with no product). */
   VOLUME_ANOMALY = 'VOLUME_ANOMALY',
+  /** A risk rule flagged an order (services/risk.ts); the alert names the order. */
+  RISK = 'RISK',
 }
 
 /** Where a listing's number on its platform stands, as operators see it. */
@@ -153,6 +155,10 @@ export enum OrderEventType {
   HOLD_EXPIRED = 'HOLD_EXPIRED',
   /** One of its after-sale cases was stored or moved (detail: returnId, status, ...); see services/returns. */
   RETURN_UPDATED = 'RETURN_UPDATED',
+  /** An operator held the order from shipping (`holdOrder`); the status stays. */
+  HELD = 'HELD',
+  /** The hold was lifted (`releaseOrder`): the order may ship again. */
+  RELEASED = 'RELEASED',
 }
 
 /** How an order entered the hub, set when it is stored. */
@@ -251,4 +257,16 @@ export enum RefundResponsible {
   CARRIER = 'CARRIER',
   BUYER = 'BUYER',
   UNKNOWN = 'UNKNOWN',
+}
+
+/** What a risk rule looks for (services/risk.ts); each kind has one rule, its thresholds in `risk_rule`. */
+export enum RiskKind {
+  /** 刷单: many orders to one address or phone in a window, tiny totals, one buyer across channels. */
+  BRUSHING = 'BRUSHING',
+  /** A buyer whose recent orders come back more often than the threshold. */
+  SERIAL_RETURNER = 'SERIAL_RETURNER',
+  /** One product's orders on one channel far above the same window on the days before (robust z-score). */
+  VELOCITY = 'VELOCITY',
+  /** A line paid far below its product's list price. */
+  MISMATCH = 'MISMATCH',
 }

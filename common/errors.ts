@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
  * Every error a client sees carries one of these in `extensions.code`: the contract's codes, and those
  * the hub adds (RATE_LIMITED, QUERY_TIMEOUT, NOT_AVAILABLE, SUBSCRIBER_FELL_BEHIND, INGEST_BUSY,
  * HOLD_LIMIT_EXCEEDED, SECRET_KEY_MISSING, STOCK_SYNC_DISABLED, CHANNEL_API_MISSING, URL_NOT_ALLOWED,
- * NOTICES_NOT_FOR_CHANNEL, NOT_ENOUGH_QUARANTINED). None but INTERNAL_SERVER_ERROR is
+ * NOTICES_NOT_FOR_CHANNEL, NOT_ENOUGH_QUARANTINED, ORDER_HELD). None but INTERNAL_SERVER_ERROR is
  * logged as unexpected.
  */
 export type ErrorCode =
@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'URL_NOT_ALLOWED'
   | 'NOTICES_NOT_FOR_CHANNEL'
   | 'NOT_ENOUGH_QUARANTINED'
+  | 'ORDER_HELD'
   | 'INTERNAL_SERVER_ERROR';
 
 /**
@@ -274,6 +275,20 @@ export class NotEnoughQuarantinedError extends HubError {
       409,
       `Return ${returnId} has ${quarantined} unit(s) in quarantine; ${requested} cannot be accepted into stock.`,
       { returnId, requested, quarantined },
+    );
+  }
+}
+
+/** The order is held from shipping (`holdOrder`, usually after a risk flag): `releaseOrder` lets it ship. */
+export class OrderHeldError extends HubError {
+  constructor(orderId: string, reason: string, heldOrderId: string = orderId) {
+    super(
+      'ORDER_HELD',
+      409,
+      heldOrderId === orderId
+        ? `Order ${orderId} is held from shipping (${reason}): an operator releases it with releaseOrder.`
+        : `Order ${orderId} belongs to order ${heldOrderId}, which is held from shipping (${reason}): an operator releases it with releaseOrder.`,
+      { orderId: heldOrderId, reason },
     );
   }
 }

@@ -68,6 +68,18 @@ export interface ReturnUpdateDetail {
   currencyCode: string;
 }
 
+/** An operator held the order from shipping, or released it; `by` is the key's label or role. */
+export interface HoldDetail {
+  reason: string;
+  by: string;
+}
+
+export interface ReleaseDetail {
+  by: string;
+  /** The reason the order had been held for. */
+  heldFor: string;
+}
+
 export interface OrderEventDetails {
   [OrderEventType.CREATED]: CreatedDetail;
   [OrderEventType.STATUS_CHANGED]: StatusChangeDetail;
@@ -76,6 +88,8 @@ export interface OrderEventDetails {
   [OrderEventType.HELD_BY_PLATFORM]: HeldByPlatformDetail;
   [OrderEventType.HOLD_EXPIRED]: HoldExpiredDetail;
   [OrderEventType.RETURN_UPDATED]: ReturnUpdateDetail;
+  [OrderEventType.HELD]: HoldDetail;
+  [OrderEventType.RELEASED]: ReleaseDetail;
 }
 
 /** An event's detail as its kind's shape, or null when the event is of another kind (or has none). */

@@ -18,6 +18,7 @@ import { Product } from './product.js';
 import { ReconciliationLine, ReconciliationReport } from './reconciliation-report.js';
 import { Reservation } from './reservation.js';
 import { Return, ReturnEvent, ReturnLine } from './return.js';
+import { RiskFlag, RiskRule } from './risk.js';
 import { Shipment, ShipmentEvent } from './shipment.js';
 import { SalesHourly, SalesHourlyChange } from './sales-hourly.js';
 import { SplitRule } from './split-rule.js';
@@ -53,6 +54,8 @@ export {
   Return,
   ReturnEvent,
   ReturnLine,
+  RiskFlag,
+  RiskRule,
   SalesHourly,
   SalesHourlyChange,
   Shipment,
@@ -91,6 +94,8 @@ export const entities = [
   Return,
   ReturnEvent,
   ReturnLine,
+  RiskFlag,
+  RiskRule,
   SalesHourly,
   SalesHourlyChange,
   Shipment,

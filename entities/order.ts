@@ -78,6 +78,19 @@ export class Address {
   // Trigram index: the customerName filter matches any part of the name, case-insensitively.
   expression: `create index "order_customer_name_idx" on "order" using gin ("customer_name" gin_trgm_ops)`,
 })
+// The risk rules' look-ups (services/risk.ts): orders to one address, one unmasked phone, one buyer, in a window.
+@Index({
+  name: 'order_risk_address_idx',
+  expression: `create index "order_risk_address_idx" on "order" (hub_risk_address(ship_province, ship_city, ship_district, ship_line1), placed_at)`,
+})
+@Index({
+  name: 'order_risk_phone_idx',
+  expression: `create index "order_risk_phone_idx" on "order" (hub_risk_phone(ship_phone), placed_at)`,
+})
+@Index({
+  name: 'order_risk_buyer_idx',
+  expression: `create index "order_risk_buyer_idx" on "order" (hub_risk_buyer(ship_phone, coalesce(ship_name, customer_name), ship_province, ship_city, ship_district, ship_line1), placed_at)`,
+})
 export class Order extends BaseEntity {
   @ManyToOne({ entity: () => Channel, deleteRule: 'restrict' })
   channel!: Channel;
@@ -139,6 +152,17 @@ export class Order extends BaseEntity {
   /** When the customer asked for no more notices of this order (`optOutOfNotices`). */
   @Property({ type: 'timestamptz', nullable: true })
   noticesOptedOutAt: Date | null = null;
+
+  /** Held from shipping since then (`holdOrder`); null when it may ship. Not a status: the status stays. */
+  @Property({ type: 'timestamptz', nullable: true })
+  heldAt: Date | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  heldReason: string | null = null;
+
+  /** The key that held it. */
+  @Property({ type: 'string', length: 64, nullable: true })
+  heldBy: string | null = null;
 
   /** The payload as the channel sent it (null for orders placed through the API); read only when asked for. */
   @Property({ type: 'json', nullable: true, lazy: true })

@@ -1,6 +1,7 @@
 import { Migration20261204140249_refund_poll_cursor } from './Migration20261204140249_refund_poll_cursor.js';
 import { Migration20261204133607_return_webhooks } from './Migration20261204133607_return_webhooks.js';
 import { Migration20261204133347_returns_lines_and_log } from './Migration20261204133347_returns_lines_and_log.js';
+import { Migration20261204133620_risk } from './Migration20261204133620_risk.js';
 import { Migration20261204132637_returns } from './Migration20261204132637_returns.js';
 import { Migration20261204010000_reports } from './Migration20261204010000_reports.js';
 import { Migration20261204100000_status_since } from './Migration20261204100000_status_since.js';
@@ -84,5 +85,6 @@ export const migrationsList = [
     class: Migration20261204133347_returns_lines_and_log,
   },
   { name: 'Migration20261204133607_return_webhooks', class: Migration20261204133607_return_webhooks },
+  { name: 'Migration20261204133620_risk', class: Migration20261204133620_risk },
   { name: 'Migration20261204140249_refund_poll_cursor', class: Migration20261204140249_refund_poll_cursor },
 ];

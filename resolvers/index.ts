@@ -32,6 +32,7 @@ import {
   ReturnLineResolver,
   ReturnResolver,
 } from './returns.js';
+import { OrderRiskResolver, ProductRiskResolver, RiskResolver } from './risk.js';
 import { WebhookDeliveryResolver, WebhookEndpointResolver } from './outbound.js';
 
 export const resolvers = [
@@ -57,6 +58,14 @@ export const resolvers = [
   ReservationResolver,
   ReturnLineResolver,
   ReturnResolver,
+  OrderRiskResolver,
+  PollingResolver,
+  ProductResolver,
+  ProductRiskResolver,
+  ReconciliationResolver,
+  ReportResolver,
+  ReservationResolver,
+  RiskResolver,
   ShipmentResolver,
   SplittingResolver,
   StockLevelResolver,

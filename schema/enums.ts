@@ -26,6 +26,7 @@ const plain = [
   'RefundStatus',
   'RefundReasonClass',
   'RefundResponsible',
+  'RiskKind',
 ] as const;
 for (const name of plain) registerEnumType(common[name], { name });
 registerEnumType(common.OrderLevel, {

@@ -81,6 +81,11 @@ export class ProductInput {
   @Field(() => String) productCode!: string;
   @Field(() => String) name!: string;
   @Field(() => Boolean, { nullable: true, defaultValue: false }) coldChain?: boolean | null;
+  @Field(() => DecimalScalar, {
+    nullable: true,
+    description: 'The list price the MISMATCH risk rule compares lines with; left out keeps it.',
+  })
+  listPrice?: string | null;
 }
 
 @InputType('ChannelInput')

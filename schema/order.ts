@@ -126,6 +126,14 @@ export class OrderType {
   @Field(() => DateTimeScalar, { nullable: true }) deliveredAt!: Date | null;
   @Field(() => DateTimeScalar, { description: 'When it entered its current status.' })
   statusSince!: Date;
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: 'When it was held from shipping (holdOrder); null when it may ship. Not a status.',
+  })
+  heldAt!: Date | null;
+  @Field(() => String, { nullable: true, description: 'Why it is held.' }) heldReason!: string | null;
+  @Field(() => String, { nullable: true, description: 'The id of the key that held it.' }) heldBy!:
+    string | null;
   @Field(() => [ReservationType]) reservations!: ReservationType[];
   @Field(() => [ShipmentType]) shipments!: ShipmentType[];
   @Field(() => [OrderEventType]) timeline!: OrderEventType[];

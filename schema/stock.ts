@@ -1,6 +1,6 @@
 import { Directive, Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { StockAlertKind } from '../common/enums.js';
-import { DateTimeScalar } from './scalars.js';
+import { DateTimeScalar, DecimalScalar } from './scalars.js';
 
 // simpleResolvers, on the types a page of orders shows: their plain fields have no middleware and no per-field
 // auth, so graphql-js reads them itself rather than through a type-graphql wrapper per field of every row.
@@ -26,6 +26,11 @@ export class ProductType {
     description: 'Returned units wait in quarantine for inspection (setInspectReturns).',
   })
   inspectReturns!: boolean;
+  @Field(() => DecimalScalar, {
+    nullable: true,
+    description: 'What the MISMATCH risk rule compares lines with.',
+  })
+  listPrice!: string | null;
   @Field(() => InventoryItemType) inventory!: InventoryItemType;
   @Field(() => [String], { description: 'Channel codes where safety stock has closed this product.' })
   closedOnChannels!: string[];
@@ -56,6 +61,8 @@ export class StockAlertType {
   expectedOrders!: number | null;
   @Field(() => Int, { nullable: true, description: 'VOLUME_ANOMALY: the orders placed in the hour.' })
   actualOrders!: number | null;
+  @Field(() => ID, { nullable: true, description: 'RISK (and an oversold or unknown line): the order.' })
+  orderId!: string | null;
   @Field(() => DateTimeScalar) createdAt!: Date;
 }
 

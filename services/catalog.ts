@@ -10,6 +10,7 @@ export interface ProductInput {
   productCode: string;
   name: string;
   coldChain?: boolean | null;
+  listPrice?: string | null;
 }
 
 const PRODUCT_CODE = /^[\w.\-/]{1,128}$/;
@@ -51,6 +52,11 @@ export async function upsertProduct(ctx: RequestContext, input: ProductInput): P
   }
   const name = input.name.trim();
   if (!name) throw new BadUserInputError('name must not be empty.', 'name');
+  if (input.listPrice != null && !/^\d{1,12}(\.\d{1,2})?$/.test(input.listPrice))
+    throw new BadUserInputError(
+      'listPrice must be an amount of at most two decimals, 0 or more.',
+      'listPrice',
+    );
   return ctx.em.transactional(async (tx) => {
     const product = await tx.upsert(
       Product,
@@ -58,6 +64,7 @@ export async function upsertProduct(ctx: RequestContext, input: ProductInput): P
         productCode: input.productCode,
         name,
         ...(input.coldChain != null ? { coldChain: input.coldChain } : {}),
+        ...(input.listPrice != null ? { listPrice: input.listPrice } : {}),
       },
       { onConflictFields: ['productCode'], onConflictExcludeFields: ['id', 'createdAt', 'closedOnChannels'] },
     );

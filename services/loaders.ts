@@ -13,6 +13,7 @@ import {
   Return,
   ReturnEvent,
   ReturnLine,
+  RiskFlag,
   Shipment,
   ShipmentEvent,
 } from '../entities/index.js';
@@ -160,6 +161,18 @@ export function createLoaders(em: EntityManager) {
     returnLinesByReturnId: many(ReturnLine, 'return', (l) => l.return.id, { lineNo: 'asc' }),
     returnEventsByReturnId: many(ReturnEvent, 'return', (e) => e.return.id, { id: 'asc' }),
     orderLineById: one(OrderLine, 'id', (l) => l.id),
+    riskFlagsByOrderId: many(RiskFlag, 'order', (f) => f.order.id, { at: 'asc', id: 'asc' }),
+    // A lazy column: read only for the products whose listPrice is asked for.
+    listPriceByProductId: new DataLoader<string, string | null>(async (ids) => {
+      const rows = await em
+        .getConnection()
+        .execute<{ id: string; list_price: string | null }[]>(
+          `select id, list_price::text as list_price from product where id in (${ids.map(() => '?').join(', ')})`,
+          [...ids],
+        );
+      const byId = new Map(rows.map((r) => [r.id, r.list_price]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
     noticesByOrderId: many(Notice, 'order', (n) => n.order.id, { id: 'asc' }),
     reservationsByOrderId: many(Reservation, 'order', (r) => r.order!.id, { createdAt: 'asc', id: 'asc' }),
     // Live figures: batched but not cached, so a long-lived context (a subscription's) never shows old ones.

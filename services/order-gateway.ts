@@ -22,6 +22,7 @@ import { recordOrderEvents, STOCK_TAKEN } from './order-transitions.js';
 import { applyPlatformUpdate, reportShortfall } from './platform-updates.js';
 import { attachWaitingReturns } from './returns.js';
 import { splitOrders } from './splitting.js';
+import { evaluateOrderRisk } from './risk.js';
 import { evaluateStockLevels } from './stock-levels.js';
 import { holdMany, raiseAlert, takeMany } from './stock.js';
 import { inTransaction } from './transactions.js';
@@ -385,6 +386,10 @@ async function onCreated(
     }
   }
   if (historical) return;
+  await evaluateOrderRisk(
+    tx,
+    created.map((c) => c.id),
+  );
   const linesOf = (wanted: (status: OrderStatus) => boolean) =>
     created
       .filter((c) => wanted(c.status))

@@ -15,6 +15,7 @@ import type { RequestContext } from './context.js';
 import { validateCanonical } from './order-gateway.js';
 import { insertLines, insertOrders, resolveLines, stockLines } from './order-rows.js';
 import { recordOrderEvents } from './order-transitions.js';
+import { evaluateOrderRisk } from './risk.js';
 import { splitOrders } from './splitting.js';
 import { evaluateStockLevels } from './stock-levels.js';
 import { holdMany } from './stock.js';
@@ -105,6 +106,7 @@ export async function placeOrder(ctx: RequestContext, input: PlaceOrderInput): P
         ],
         'system',
       );
+      await evaluateOrderRisk(tx, [created.id]);
       const wanted = stockLines(lines).map((l) => ({ ...l, orderId: created.id }));
       const short = await holdMany(tx, channel.code, wanted, ctx.hub.settings.reservationTtlSeconds);
       if (short.length)

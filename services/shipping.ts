@@ -8,6 +8,7 @@ import { requirePrincipal } from './access.js';
 import type { RequestContext } from './context.js';
 import { parseId } from './ids.js';
 import { refuseSplitParent } from './order-actions.js';
+import { refuseHeld } from './order-holds.js';
 import {
   followChildren,
   lockOrder,
@@ -105,7 +106,8 @@ function shipmentUpdated(tx: EntityManager, order: LockedOrder, detail: Shipment
  * left the dock; the carrier's own PICKED_UP scan confirms it has it) and moves the
  * order PACKED (or PAID, when packing is not recorded) -> SHIPPED. Scanning the same
  * order out again with the same tracking number answers the order unchanged; a
- * tracking number another order already carries is a CONFLICT.
+ * tracking number another order already carries is a CONFLICT; an order held from shipping (or a parcel of a held
+ * sale) is ORDER_HELD (services/order-holds.ts).
  */
 export async function shipOrder(
   ctx: RequestContext,
@@ -125,6 +127,7 @@ export async function shipOrder(
     );
     if (known && known.order_id === id) return; // the same scan again
     if (known) throw new ConflictError(`Tracking number "${tracking}" belongs to another order.`);
+    await refuseHeld(tx, order);
     await refuseSplitParent(tx, order, OrderStatus.SHIPPED, 'ship');
     if (order.status !== OrderStatus.PACKED && order.status !== OrderStatus.PAID)
       throw new InvalidTransitionError(id, order.status, OrderStatus.SHIPPED);

@@ -17,6 +17,8 @@ export interface StockAlertEvent {
   bucketStart: Date | null;
   expectedOrders: number | null;
   actualOrders: number | null;
+  /** The order it is about (RISK, an oversold or unknown line). */
+  orderId: string | null;
   createdAt: Date;
 }
 

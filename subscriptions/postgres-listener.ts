@@ -25,7 +25,7 @@ const CATCH_UP_MARGIN_MS = 5 * 60 * 1000;
 const REMEMBERED = 10_000;
 
 const ALERT_COLUMNS = `id::text as id, kind, product_code, available, threshold, message,
-  channels_closed, channels_reopened, channel_code, bucket_start, expected_orders, actual_orders, created_at`;
+  channels_closed, channels_reopened, channel_code, bucket_start, expected_orders, actual_orders, order_id, created_at`;
 const INVENTORY_COLUMNS = `product_code, on_hand, reserved, safety_stock, updated_at`;
 
 interface AlertRow {
@@ -41,6 +41,7 @@ interface AlertRow {
   bucket_start: Date | null;
   expected_orders: number | null;
   actual_orders: number | null;
+  order_id: string | null;
   created_at: Date;
 }
 interface InventoryRow {
@@ -309,6 +310,7 @@ function toAlert(row: AlertRow): StockAlertEvent {
     bucketStart: row.bucket_start,
     expectedOrders: row.expected_orders,
     actualOrders: row.actual_orders,
+    orderId: row.order_id,
     createdAt: row.created_at,
   };
 }

@@ -197,6 +197,7 @@ describe('stockAlert and inventoryChanged over websockets, published after commi
       bucketStart: null,
       expectedOrders: null,
       actualOrders: null,
+      orderId: null,
       createdAt: new Date(),
     });
     // Published in one go: the subscription's queue overflows before its reader takes the second.

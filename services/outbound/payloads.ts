@@ -59,6 +59,7 @@ interface AlertRow {
   bucket_start: Date | string | null;
   expected_orders: number | null;
   actual_orders: number | null;
+  order_id: string | null;
   created_at: Date | string;
 }
 
@@ -96,7 +97,8 @@ export function graphqlPayloads(deps: {
       alertIds.length
         ? ctx.em.execute<AlertRow[]>(
             `select id::text, kind, product_code, available, threshold, message, channels_closed,
-                    channels_reopened, channel_code, bucket_start, expected_orders, actual_orders, created_at
+                    channels_reopened, channel_code, bucket_start, expected_orders, actual_orders, order_id,
+                    created_at
                from stock_alert where id in (?)`,
             [alertIds],
           )
@@ -196,6 +198,7 @@ function alertData(alert: AlertRow) {
     bucketStart: alert.bucket_start === null ? null : new Date(alert.bucket_start).toISOString(),
     expectedOrders: alert.expected_orders,
     actualOrders: alert.actual_orders,
+    orderId: alert.order_id,
     createdAt: new Date(alert.created_at).toISOString(),
   };
 }
