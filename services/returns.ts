@@ -33,6 +33,7 @@ import {
 } from './order-transitions.js';
 import { actorOf, evaluateStockLevels } from './stock-levels.js';
 import { acceptQuarantined, giveBackUnshipped, receiveReturnedUnits } from './stock.js';
+import { evaluateRefundRisk } from './risk.js';
 import { inTransaction } from './transactions.js';
 
 /**
@@ -344,7 +345,10 @@ async function storeRefund(
         ]),
       );
     await recordCaseChange(tx, created, null, channel.code, order);
-    if (order) await applyEffects(ctx, tx, created.id, order, channel.code, false);
+    if (order) {
+      await applyEffects(ctx, tx, created.id, order, channel.code, false);
+      await evaluateRefundRisk(tx, [order.id]);
+    }
     return { returnId: created.id, outcome: IngestOutcome.CREATED };
   }
 
@@ -398,7 +402,11 @@ async function storeRefund(
   if (caseOrder && current.order_id === null)
     await tx.execute(`update order_return set order_id = ? where id = ?`, [caseOrder.id, current.id]);
   await recordCaseChange(tx, updated, current.status, channel.code, caseOrder);
-  if (caseOrder) await applyEffects(ctx, tx, current.id, caseOrder, channel.code, false);
+  if (caseOrder) {
+    await applyEffects(ctx, tx, current.id, caseOrder, channel.code, false);
+    // A case rejected or cancelled stops counting against its buyer; one attached now starts to.
+    await evaluateRefundRisk(tx, [caseOrder.id]);
+  }
   return { returnId: current.id, outcome: IngestOutcome.UPDATED };
 }
 
@@ -601,9 +609,11 @@ export async function attachWaitingReturns(
      order by id for update`,
     [channel.id, ...externalIds],
   );
+  const attachedTo = new Set<string>();
   for (const c of waiting) {
     const order = await lockOrderByKey(tx, channel, c.external_id);
     if (!order) continue;
+    attachedTo.add(order.id);
     await tx.execute(`update order_return set order_id = ?, updated_at = now() where id = ?`, [
       order.id,
       c.id,
@@ -611,6 +621,8 @@ export async function attachWaitingReturns(
     await recordCaseChange(tx, c, c.status, 'system', order, { attachedTo: order.id });
     await applyEffects(ctx, tx, c.id, order, channel.code, historical);
   }
+  // The gateway judged these orders before their cases were attached; history is not judged.
+  if (!historical) await evaluateRefundRisk(tx, [...attachedTo]);
 }
 
 /**
