@@ -386,8 +386,8 @@ export function evaluateOrderRisk(tx: EntityManager, orderIds: string[]): Promis
 }
 
 /**
- * The serial-returner rule for orders an after-sale case was stored or moved for: for the returns service to
- * call in its transaction when a refund arrives.
+ * The serial-returner rule for orders an after-sale case was stored, moved or attached for (services/returns.ts
+ * calls it in that transaction).
  */
 export function evaluateRefundRisk(tx: EntityManager, orderIds: string[]): Promise<number> {
   return evaluate(tx, orderIds, [RiskKind.SERIAL_RETURNER]);
