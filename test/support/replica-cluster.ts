@@ -177,7 +177,12 @@ export async function startReplicaCluster(bin: string): Promise<ReplicaCluster> 
     primaryUrl: (database) => url(primaryPort, database),
     replicaUrl: (database) => url(replicaPort, database),
     async caughtUp() {
-      const [{ lsn }] = await sql<{ lsn: string }>(primaryPort, 'select pg_current_wal_lsn()::text as lsn');
+      // The insert position, not the write position: with synchronous_commit off a commit just made may not be
+      // written yet, and waiting for the write position would miss it.
+      const [{ lsn }] = await sql<{ lsn: string }>(
+        primaryPort,
+        'select pg_current_wal_insert_lsn()::text as lsn',
+      );
       await waitFor(
         async () =>
           (
