@@ -46,7 +46,8 @@ export interface IngestFigures {
 
 /**
  * `connections` senders for `seconds` (or until `amount` orders); order numbers `<prefix>1`, `<prefix>2`… so
- * runs on one database need different prefixes.
+ * runs on one database need different prefixes. `shape`, when given, changes each payload (the nth) before it
+ * is signed: another buyer or time (bench/risk-ingest.ts).
  */
 export async function ingestRun(
   hub: HubProcess,
@@ -55,7 +56,14 @@ export async function ingestRun(
     connections,
     prefix,
     amount,
-  }: { seconds: number; connections: number; prefix: string; amount?: number },
+    shape,
+  }: {
+    seconds: number;
+    connections: number;
+    prefix: string;
+    amount?: number;
+    shape?: (payload: typeof sample, n: number) => void;
+  },
 ): Promise<IngestFigures> {
   let n = 0;
   const result = await autocannon({
@@ -70,6 +78,7 @@ export async function ingestRun(
           const payload = structuredClone(sample);
           payload.orderId = `${prefix}${++n}`;
           payload.itemInfoList[0].outerSkuId = `SKU-${n % INGEST_PRODUCTS}`;
+          shape?.(payload, n);
           const body = JSON.stringify(payload);
           const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
           return {
