@@ -35,9 +35,16 @@ describe('a hub killed with SIGKILL in the middle of a burst of refund webhooks'
       await direct.query(`update inventory_item set on_hand = 1000 where product_code = 'MILK-1L'`);
       const send = (body: unknown) => deliver(base, 'shop', body, { secret: SECRET });
       for (let n = 0; n < TOTAL; n++) {
-        const reply = await send(
-          storefrontOrder(externalId(n), [{ productCode: 'MILK-1L', quantity: 1, unitPrice: '50.00' }]),
-        );
+        // Each its own buyer: one buyer's 200 refunds would make the serial-returner rule flag the same orders
+        // from every transaction (deadlocks, retried; that is not what this test is about).
+        const order = storefrontOrder(externalId(n), [
+          { productCode: 'MILK-1L', quantity: 1, unitPrice: '50.00' },
+        ]);
+        const reply = await send({
+          ...order,
+          customerName: `Buyer ${n}`,
+          shippingAddress: { ...order.shippingAddress, name: `Buyer ${n}`, line1: `${n} Navy Way` },
+        });
         expect(reply.status).toBe(200);
       }
 
