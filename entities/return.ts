@@ -105,6 +105,10 @@ export class Return extends BaseEntity {
   /** The payload as last received, for replay; read only when asked for. */
   @Property({ type: 'json', nullable: true, lazy: true })
   raw: unknown = null;
+
+  /** Not stored: in a returnUpdated message, the seq of the order event that sent it. */
+  @Property({ persist: false })
+  deliveredSeq?: string;
 }
 
 /** The order lines and units a case covers, and where its returned units went. */

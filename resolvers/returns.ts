@@ -119,6 +119,11 @@ export class ReturnResolver {
     return ctx.loaders.returnEventsByReturnId.load(r.id);
   }
 
+  @FieldResolver(() => ID, { nullable: true })
+  updateSeq(@Root() r: Return, @Ctx() ctx: RequestContext) {
+    return r.deliveredSeq ?? ctx.loaders.returnUpdateSeqByReturnId.load(r.id);
+  }
+
   @FieldResolver(() => MoneyType)
   refundAmount(@Root() r: Return): MoneyType {
     return { amount: r.refundAmount, currencyCode: r.currencyCode };

@@ -67,6 +67,13 @@ export class ReturnType {
   @Field(() => DateTimeScalar, { nullable: true }) receivedAt!: Date | null;
   @Field(() => DateTimeScalar, { nullable: true }) refundedAt!: Date | null;
   @Field(() => DateTimeScalar) updatedAt!: Date;
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      "The seq of the case's latest RETURN_UPDATED entry on its order's timeline (in a returnUpdated message, " +
+      "of the entry that sent it): returnUpdated's `after` to resume from. Null while the case waits for its order.",
+  })
+  updateSeq!: string | null;
   @Field(() => [ReturnEventType], { description: 'Every status the case moved through, oldest first.' })
   timeline!: ReturnEventType[];
 }

@@ -160,6 +160,26 @@ export function createLoaders(em: EntityManager) {
     returnsByOrderId: many(Return, 'order', (r) => r.order!.id, { requestedAt: 'asc', id: 'asc' }),
     returnLinesByReturnId: many(ReturnLine, 'return', (l) => l.return.id, { lineNo: 'asc' }),
     returnEventsByReturnId: many(ReturnEvent, 'return', (e) => e.return.id, { id: 'asc' }),
+    returnUpdateSeqByReturnId: new DataLoader<string, string | null>(async (ids) => {
+      const read = () =>
+        em.getConnection('write').execute<{ id: string; seq: string | null; unnumbered: boolean }[]>(
+          `select r.id, max(e.seq)::text as seq, bool_or(e.id is not null and e.seq is null) as unnumbered
+             from order_return r
+             left join order_event e on e.order_id = r.order_id and e.type = 'RETURN_UPDATED'
+                                    and e.detail->>'returnId' = r.id::text
+            where r.id in (${ids.map(() => '?').join(', ')})
+            group by r.id`,
+          [...ids],
+        );
+      let rows = await read();
+      // As the timeline: an entry committed a moment ago may not have its public seq yet.
+      if (rows.some((r) => r.unnumbered)) {
+        await em.getConnection().execute('select 1 from hub_number_order_events()');
+        rows = await read();
+      }
+      const byId = new Map(rows.map((r) => [r.id, r.seq]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
     orderLineById: one(OrderLine, 'id', (l) => l.id),
     riskFlagsByOrderId: many(RiskFlag, 'order', (f) => f.order.id, { at: 'asc', id: 'asc' }),
     // A lazy column: read only for the products whose listPrice is asked for.

@@ -60,6 +60,7 @@ export async function updatedReturn(ctx: RequestContext, event: OrderEventMessag
   ctx.forgetReads();
   const found = returnId ? await ctx.em.findOne(Return, returnId) : null;
   if (!found) throw new NotFoundError('Return', returnId ?? `of order event ${event.seq}`);
+  found.deliveredSeq = String(event.seq);
   return found;
 }
 

@@ -152,6 +152,39 @@ describe('returnUpdated and the return.updated webhook', () => {
     expect(replayed.events).toHaveLength(3);
   });
 
+  it("resumes from a message's updateSeq: the changes after it, each once; a read of the case gives the same seq", async () => {
+    const id = await order(tmall);
+    const caseId = await openCase(hub.orm, { orderId: id, refundId: refundId() });
+    const withSeq = RETURN_UPDATED.replace('requestedAt', 'requestedAt updateSeq');
+    const first = feed<Case & { updateSeq: string }>(hub.wsClient(keys.OPS), withSeq, 'returnUpdated', {
+      orderId: id,
+      after: '0',
+    });
+    const [opened] = await first.take(1);
+    await changeCase(hub.orm, caseId, { status: RefundStatus.APPROVED });
+    const [approved] = (await first.take(2)).slice(1);
+    // Each message names the entry that sent it, even when replayed after later changes.
+    expect(BigInt(approved.updateSeq)).toBeGreaterThan(BigInt(opened.updateSeq));
+
+    await changeCase(hub.orm, caseId, { status: RefundStatus.REFUNDED, platformStatus: 'SUCCESS' });
+    const resumed = feed<Case & { updateSeq: string }>(hub.wsClient(keys.OPS), withSeq, 'returnUpdated', {
+      orderId: id,
+      after: approved.updateSeq,
+    });
+    const [refunded] = await resumed.take(1);
+    expect(refunded.status).toBe('REFUNDED');
+    const read = await hub.gql<{ return: { updateSeq: string } }>(
+      `query ($id: ID!) { return(id: $id) { updateSeq } }`,
+      { id: caseId },
+    );
+    expect(read.data?.return.updateSeq).toBe(refunded.updateSeq);
+    // Then live: the next change only, nothing from before the seq resumed from.
+    await changeCase(hub.orm, caseId, { status: RefundStatus.REFUNDED, refundAmount: '10.00' });
+    const [, corrected] = await resumed.take(2);
+    expect(BigInt(corrected.updateSeq)).toBeGreaterThan(BigInt(refunded.updateSeq));
+    expect(resumed.events).toHaveLength(2);
+  });
+
   it("shows orderStatusChanged subscribers a case's change as an entry about no status, like a parcel's news", async () => {
     const id = await order(tmall);
     const events = feed<{ type: string; fromStatus: string | null; toStatus: string | null }>(
