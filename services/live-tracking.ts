@@ -117,10 +117,12 @@ export class LiveTracking {
     // The same shipment twice in a request (aliases, an order read twice) is asked once.
     const shipments = [...new Map(requested.map((s) => [s.id, s])).values()];
     const { api } = this;
+    const { metrics } = ctx.hub;
     const answers = api
       ? await inTurns(shipments, CONCURRENT_REQUESTS, (shipment) =>
           this.answer(ctx, api, shipment).catch((err: unknown) => {
             if (!(err instanceof PlatformRequestError)) throw err;
+            metrics.trackingLookedUp(err.kind === 'breaker-open' ? 'breaker_open' : 'failed');
             // While the breaker is open every query fails fast: the failures that opened it were logged.
             ctx.logger[err.kind === 'breaker-open' ? 'debug' : 'warn'](
               { err, carrier: shipment.carrier, trackingNumber: shipment.trackingNumber },
@@ -130,6 +132,7 @@ export class LiveTracking {
           }),
         )
       : shipments.map(() => null);
+    if (!api) metrics.trackingLookedUp('not_configured', shipments.length);
     const ids = shipments.map((s) => s.id);
     let stored = await storedEvents(ctx, ids);
     const reports = shipments.map((shipment, i) => ({
@@ -158,10 +161,17 @@ export class LiveTracking {
   ): Promise<Answer | null> {
     const key = `${shipment.carrier.toLowerCase()}\n${shipment.trackingNumber}`;
     const cached = this.answers.get(key);
-    if (cached && this.clock.now() - cached.fetchedAt < ANSWER_TTL_MS) return cached;
+    const { metrics } = ctx.hub;
+    if (cached && this.clock.now() - cached.fetchedAt < ANSWER_TTL_MS) {
+      metrics.trackingLookedUp('cached');
+      return cached;
+    }
     // Kuaidi100 asks that its real-time query not be used in bulk: a page of a thousand parcels asks for some.
     const state = this.perRequest.get(ctx)!;
-    if (state.requests >= api.settings.maxPerRequest) return null;
+    if (state.requests >= api.settings.maxPerRequest) {
+      metrics.trackingLookedUp('over_limit');
+      return null;
+    }
     state.requests++;
     const order = await ctx.loaders.orderById.load(shipment.orderId);
     const request = trackingQuery(
@@ -188,6 +198,7 @@ export class LiveTracking {
         'live tracking: events in states the hub does not know were left out',
       );
     }
+    metrics.trackingLookedUp('fetched');
     const answer = { events: reply.events, fetchedAt: this.clock.now() };
     this.answers.delete(key);
     this.answers.set(key, answer);

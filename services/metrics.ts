@@ -13,6 +13,13 @@ export type HoldOutcome = 'taken' | 'refused' | 'expired';
 export type PushOutcomeLabel = 'set' | 'failed' | 'throttled' | 'error';
 export type DeliveryOutcome = 'delivered' | 'retrying' | 'failed';
 export type EventTopic = 'orderEvent' | 'stockAlert';
+/**
+ * A parcel's live tracking: answered from the last minute's answer (cached), asked of the carrier API
+ * (fetched), or the stored events because the API failed, its breaker was open, the request had used its
+ * share of calls, or no API is configured.
+ */
+export type TrackingLookupOutcome =
+  'cached' | 'fetched' | 'failed' | 'breaker_open' | 'over_limit' | 'not_configured';
 
 /** A connection pool's figures at scrape time. */
 export interface PoolFigures {
@@ -82,6 +89,12 @@ export class HubMetrics {
   private readonly deliveries = new Counter({
     name: 'hub_outbound_webhook_attempts_total',
     help: 'Outbound webhook attempts recorded by this process: delivered, retrying (failed, tried again later) or failed (given up).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly trackingLookups = new Counter({
+    name: 'hub_live_tracking_lookups_total',
+    help: 'Shipment.liveTracking lookups by outcome: cached, fetched (a carrier API call), or the stored events answered stale (failed, breaker_open, over_limit, not_configured).',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
@@ -180,6 +193,10 @@ export class HubMetrics {
 
   delivered(outcome: DeliveryOutcome, count = 1): void {
     if (count > 0) this.deliveries.inc({ outcome }, count);
+  }
+
+  trackingLookedUp(outcome: TrackingLookupOutcome, count = 1): void {
+    if (count > 0) this.trackingLookups.inc({ outcome }, count);
   }
 
   /** An event whose time is `at` handed to the subscribers now. */

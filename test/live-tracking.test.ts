@@ -160,9 +160,23 @@ describe('Shipment.liveTracking through the carrier tracking API', () => {
     }
   });
 
+  /** hub_live_tracking_lookups_total, by outcome, as this hub's registry holds it now. */
+  const lookups = async (): Promise<Record<string, number>> => {
+    const metric = hub.hub.services.metrics.registry.getSingleMetric('hub_live_tracking_lookups_total');
+    const { values } = await metric!.get();
+    return Object.fromEntries(values.map((v) => [String(v.labels.outcome), v.value]));
+  };
+  const more = (after: Record<string, number>, before: Record<string, number>) =>
+    Object.fromEntries(
+      Object.entries(after)
+        .map(([outcome, n]) => [outcome, n - (before[outcome] ?? 0)])
+        .filter(([, n]) => n !== 0),
+    );
+
   it('asks for the shipments of one request together, once each, and reuses an answer for a minute', async () => {
     const calls = carrier.calls.length;
     const before = await counts();
+    const looked = await lookups();
     // The fake answers none of the three until all three are in flight: sent one after another, they would time out.
     carrier.holdUntil(3);
     const first = await three();
@@ -183,6 +197,7 @@ describe('Shipment.liveTracking through the carrier tracking API', () => {
     const cached = await three();
     expect(carrier.calls.length).toBe(calls + 3);
     expect(cached.map((l) => l.fetchedAt)).toEqual(first.map((l) => l.fetchedAt));
+    expect(more(await lookups(), looked)).toEqual({ fetched: 3, cached: 3 });
 
     // A minute on: asked again; the same events store nothing.
     now += 2_000;
@@ -207,6 +222,7 @@ describe('Shipment.liveTracking through the carrier tracking API', () => {
     const order = orders[1];
     const stored = (await one(order)).shipments[0].liveTracking.events;
     const counted = await counts();
+    const looked = await lookups();
 
     now += 61_000;
     carrier.fail('error500');
@@ -231,6 +247,9 @@ describe('Shipment.liveTracking through the carrier tracking API', () => {
     expect((await one(order)).shipments[0].liveTracking.stale).toBe(true);
     expect(carrier.calls.length).toBe(whileOpen);
     expect(await counts()).toEqual(counted);
+    const failedLookups = more(await lookups(), looked);
+    expect(failedLookups).toEqual({ failed: expect.any(Number), breaker_open: 4 });
+    expect(failedLookups.failed).toBe(whileOpen - calls);
 
     // The carrier is back: after its reset time the breaker lets one request through, which closes it.
     carrier.fail(null);
