@@ -95,4 +95,13 @@ export const douyin: Connector = {
       };
     },
   },
+  refundPull: {
+    /** `GET {base}/afterSale/List?cursor=<cursor>`, as `afterSale/List` by update time: its items are what `toRefund` maps. */
+    request: (baseUrl, cursor) => getPage(baseUrl, '/afterSale/List', { cursor }),
+    /** `{"code": 10000, "data": {"items": [{"aftersale_info": …, "order_info": …, "text_part": …}], "next_cursor": "..."}}`. */
+    parse(body) {
+      const data = Field.root(body).get('data');
+      return { orders: rawOrders(data.get('items')), nextCursor: nextCursor(data.get('next_cursor')) };
+    },
+  },
 };

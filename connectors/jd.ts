@@ -87,4 +87,17 @@ export const jd: Connector = {
       };
     },
   },
+  refundPull: {
+    /**
+     * `GET {base}/asc/service/list?updated_after=<cursor>`, as `jingdong.asc.query.list`. JD's list gives
+     * summaries and `jingdong.asc.query.view` the service order; the hub's gateway answers each item as the
+     * view's record (what `toRefund` maps), one call per page rather than one per service order.
+     */
+    request: (baseUrl, cursor) => getPage(baseUrl, '/asc/service/list', { updated_after: cursor }),
+    /** `{"jingdong_asc_query_list_responce": {"pageResult": {"data": [...], "nextCursor": "..."}}}`, paged like the orders. */
+    parse(body) {
+      const result = Field.root(body).get('jingdong_asc_query_list_responce').get('pageResult');
+      return { orders: rawOrders(result.get('data')), nextCursor: nextCursor(result.get('nextCursor')) };
+    },
+  },
 };

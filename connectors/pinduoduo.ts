@@ -106,4 +106,16 @@ export const pinduoduo: Connector = {
       };
     },
   },
+  refundPull: {
+    /** `GET {base}/refund/increment?updated_after=<cursor>`, as `pdd.refund.list.increment.get`: its items are what `toRefund` maps. */
+    request: (baseUrl, cursor) => getPage(baseUrl, '/refund/increment', { updated_after: cursor }),
+    /** `{"refund_increment_get_response": {"refund_list": [...], "next_cursor": "..."}}`; null or absent: no more now. */
+    parse(body) {
+      const response = Field.root(body).get('refund_increment_get_response');
+      return {
+        orders: rawOrders(response.get('refund_list')),
+        nextCursor: nextCursor(response.get('next_cursor')),
+      };
+    },
+  },
 };

@@ -1,6 +1,7 @@
 import { Decimal } from 'decimal.js';
 import { Platform, RefundKind, RefundStatus } from '../common/enums.js';
 import { BadUserInputError } from '../common/errors.js';
+import { parseJsonKeepingBigIds } from '../common/json.js';
 import type { CanonicalRefund, CanonicalRefundLine } from './canonical.js';
 import { Field, isoCode, money, type Money } from './payload.js';
 import { classifyReason } from './refund-reasons.js';
@@ -18,11 +19,7 @@ import { classifyReason } from './refund-reasons.js';
  */
 export function parseRefundBody(text: string): unknown {
   try {
-    return JSON.parse(text, (_key, value: unknown, context?: { source?: string }) =>
-      typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)
-        ? context?.source
-        : value,
-    );
+    return parseJsonKeepingBigIds(text);
   } catch {
     // Not the parser's message: it quotes the body around the mistake.
     throw new BadUserInputError('The body is not valid JSON.');

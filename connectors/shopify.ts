@@ -144,13 +144,7 @@ export const shopify: Connector = {
      * `GET {base}/admin/api/2025-01/orders.json?status=any&order=updated_at asc&limit=250&updated_at_min=<cursor>`
      * (no updated_at_min from the beginning).
      */
-    request: (baseUrl, cursor) =>
-      getPage(baseUrl, '/admin/api/2025-01/orders.json', {
-        status: 'any',
-        order: 'updated_at asc',
-        limit: String(SHOPIFY_PAGE_SIZE),
-        updated_at_min: cursor,
-      }),
+    request: (baseUrl, cursor) => ordersPage(baseUrl, cursor, {}),
     /**
      * `{"orders": [...]}`. Shopify puts its page links in a header the body does not carry, so the cursor is the
      * last order's `updated_at` when the page is full (more may follow); a shorter page: no more now. The poller
@@ -159,10 +153,49 @@ export const shopify: Connector = {
     parse(body) {
       const list = Field.root(body).get('orders');
       const orders = rawOrders(list);
-      if (orders.length < SHOPIFY_PAGE_SIZE) return { orders, nextCursor: null };
-      const updatedAt = list.items()[orders.length - 1].get('updated_at');
-      updatedAt.isoTime(); // a cursor Shopify would refuse is an error now, not on the next request
-      return { orders, nextCursor: updatedAt.text() };
+      return { orders, nextCursor: updatedAtCursor(list, orders.length) };
+    },
+  },
+  refundPull: {
+    /**
+     * The same orders list narrowed to each order's refunds (`&fields=id,updated_at,refunds`): a refund moves its
+     * order's updated_at and the Order resource embeds its Refunds, so one call per page of orders finds them all,
+     * where `GET /orders/{id}/refunds.json` would be one call per order.
+     */
+    request: (baseUrl, cursor) => ordersPage(baseUrl, cursor, { fields: 'id,updated_at,refunds' }),
+    /**
+     * `{"orders": [{"id": …, "updated_at": "…", "refunds": [...]}]}`: the page's refunds, each kept raw, in order;
+     * the cursor as the order pull's. An order that is no object, or whose refunds are no list, is passed on as it
+     * is, to fail on its own.
+     */
+    parse(body) {
+      const list = Field.root(body).get('orders');
+      const orders = rawOrders(list);
+      const refunds = orders.flatMap((order) => {
+        if (typeof order !== 'object' || order === null || Array.isArray(order)) return [order];
+        const embedded = (order as Record<string, unknown>).refunds;
+        if (embedded === undefined || embedded === null) return [];
+        return Array.isArray(embedded) ? (embedded as unknown[]) : [embedded];
+      });
+      return { orders: refunds, nextCursor: updatedAtCursor(list, orders.length) };
     },
   },
 };
+
+function ordersPage(baseUrl: string, cursor: string | null, extra: Record<string, string>) {
+  return getPage(baseUrl, '/admin/api/2025-01/orders.json', {
+    status: 'any',
+    order: 'updated_at asc',
+    limit: String(SHOPIFY_PAGE_SIZE),
+    ...extra,
+    updated_at_min: cursor,
+  });
+}
+
+/** A full page's last `updated_at` (more may follow); null after a shorter page (no more now). */
+function updatedAtCursor(list: Field, count: number): string | null {
+  if (count < SHOPIFY_PAGE_SIZE) return null;
+  const updatedAt = list.items()[count - 1].get('updated_at');
+  updatedAt.isoTime(); // a cursor Shopify would refuse is an error now, not on the next request
+  return updatedAt.text();
+}

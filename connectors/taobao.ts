@@ -98,4 +98,23 @@ export const taobao: Connector = {
       };
     },
   },
+  refundPull: {
+    /**
+     * `GET {base}/refunds/receive?modified_after=<cursor>`, as `taobao.refunds.receive.get` asked for the fields
+     * of `taobao.refund.get`: each item is the `refund` record `toRefund` maps, so no detail call per refund.
+     */
+    request: (baseUrl, cursor) => getPage(baseUrl, '/refunds/receive', { modified_after: cursor }),
+    /**
+     * `{"refunds_receive_get_response": {"refunds": {"refund": [...]}, "next_cursor": "..."}}`, `refunds` left out
+     * when there are none, as in the order list. tid, oid and refund_id may be numbers beyond 2^53.
+     */
+    parse(body) {
+      const response = Field.root(body).get('refunds_receive_get_response');
+      const refunds = response.get('refunds');
+      return {
+        orders: refunds.isAbsent ? [] : rawOrders(refunds.get('refund')),
+        nextCursor: nextCursor(response.get('next_cursor')),
+      };
+    },
+  },
 };

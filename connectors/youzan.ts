@@ -94,4 +94,16 @@ export const youzan: Connector = {
       };
     },
   },
+  refundPull: {
+    /**
+     * `GET {base}/trade/refund/search?update_time_start=<cursor>`, as `youzan.trade.refund.search`; the hub's
+     * gateway answers each item as `youzan.trade.refund.get`'s record (what `toRefund` maps), one call per page.
+     */
+    request: (baseUrl, cursor) => getPage(baseUrl, '/trade/refund/search', { update_time_start: cursor }),
+    /** `{"success": true, "data": {"refunds": [...], "next_cursor": "..."}}`; null or absent: no more now. */
+    parse(body) {
+      const data = Field.root(body).get('data');
+      return { orders: rawOrders(data.get('refunds')), nextCursor: nextCursor(data.get('next_cursor')) };
+    },
+  },
 };

@@ -1,5 +1,6 @@
 import CircuitBreaker from 'opossum';
 import { request as undiciRequest } from 'undici';
+import { parseJsonKeepingBigIds } from '../common/json.js';
 
 /**
  * The hub's HTTP client for the platforms' APIs (order polling, and any other call the hub makes to a platform):
@@ -298,11 +299,14 @@ export async function fetchText(request: HttpRequest, signal: AbortSignal): Prom
   return text;
 }
 
-/** One HTTP request whose reply must be a 2xx with a JSON body: an attempt for `call`, which gives it the signal. */
+/**
+ * One HTTP request whose reply must be a 2xx with a JSON body: an attempt for `call`, which gives it the signal.
+ * An integer beyond 2^53 comes back as its digits (a string): the platforms' ids are that big.
+ */
 export async function fetchJson(request: HttpRequest, signal: AbortSignal): Promise<unknown> {
   const text = await fetchText(request, signal);
   try {
-    return JSON.parse(text);
+    return parseJsonKeepingBigIds(text);
   } catch {
     throw new PlatformRequestError('protocol', 'The platform answered with a body that is not JSON.');
   }

@@ -263,6 +263,7 @@ describe('fetchJson', () => {
       });
       const status = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('status') ?? 200);
       if (req.url?.startsWith('/text')) return res.end('<html>busy</html>');
+      if (req.url?.startsWith('/big')) return res.end('{"tid": 3487216655190412345, "num": 2, "fee": 1.5}');
       // Headers, then a body that never comes.
       if (req.url?.startsWith('/stall')) return res.writeHead(200).write('{"orders": [');
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status }));
@@ -280,6 +281,10 @@ describe('fetchJson', () => {
 
   it('answers the JSON body of a 2xx reply', async () => {
     expect(await get('/?status=200')).toEqual({ status: 200 });
+  });
+
+  it('keeps an integer beyond 2^53 as its digits, which JSON.parse would change', async () => {
+    expect(await get('/big')).toEqual({ tid: '3487216655190412345', num: 2, fee: 1.5 });
   });
 
   it('turns an HTTP status, a body that is not JSON and an unreachable host into request errors', async () => {

@@ -68,10 +68,18 @@ async function platformServer(respond: PlatformServer['respond']): Promise<Platf
 
 type Feedable = Platform.TAOBAO | Platform.JD | Platform.PINDUODUO;
 
-/** Each platform's pull API as its connector speaks it: path, cursor parameter and reply envelope. */
+/**
+ * Each platform's pull API as its connector speaks it: path, cursor parameter and reply envelope; and its
+ * after-sale list (the connector's `refundPull`, tested in test/refund-polling.test.ts), empty here.
+ */
 const FORMATS: Record<
   Feedable,
-  { path: string; param: string; page(orders: unknown[], next: string | null): unknown }
+  {
+    path: string;
+    param: string;
+    page(orders: unknown[], next: string | null): unknown;
+    refunds: { path: string; none: unknown };
+  }
 > = {
   [Platform.TAOBAO]: {
     path: '/trades',
@@ -84,6 +92,7 @@ const FORMATS: Record<
         total_results: orders.length,
       },
     }),
+    refunds: { path: '/refunds/receive', none: { refunds_receive_get_response: { total_results: 0 } } },
   },
   [Platform.JD]: {
     path: '/pop/order/search',
@@ -93,6 +102,10 @@ const FORMATS: Record<
         searchorderinfo_result: { orderInfoList: orders, nextCursor: next },
       },
     }),
+    refunds: {
+      path: '/asc/service/list',
+      none: { jingdong_asc_query_list_responce: { pageResult: { data: [], nextCursor: null } } },
+    },
   },
   [Platform.PINDUODUO]: {
     path: '/order/increment',
@@ -100,16 +113,21 @@ const FORMATS: Record<
     page: (orders, next) => ({
       order_sn_increment_get_response: { order_sn_list: orders, next_cursor: next },
     }),
+    refunds: {
+      path: '/refund/increment',
+      none: { refund_increment_get_response: { refund_list: [], next_cursor: null } },
+    },
   },
 };
 
 /**
  * An increment API over a list of orders: the cursor is how many were handed out; a page answers with the
- * cursor after it, and an empty page with none ("no more now").
+ * cursor after it, and an empty page with none ("no more now"). The after-sale list has nothing.
  */
 function feed(platform: Feedable, orders: unknown[], pageSize = 2) {
   const format = FORMATS[platform];
   return (url: URL): Answer => {
+    if (url.pathname === `/api${format.refunds.path}`) return { body: format.refunds.none };
     if (url.pathname !== `/api${format.path}`) return { status: 404, body: { error: 'no such path' } };
     const after = Number(url.searchParams.get(format.param) ?? '0');
     const page = orders.slice(after, after + pageSize);
@@ -310,12 +328,18 @@ describe('pollChannel', () => {
         orders: 3,
         created: 3,
         failed: 0,
+        refunds: 0,
         cursor: '3',
         health: ConnectorHealth.UP,
         error: null,
       });
-      // Two pages of orders, then the empty page that says "no more now".
-      expect(server.requests).toEqual([path, `${path}?${param}=2`, `${path}?${param}=3`]);
+      // Two pages of orders, then the empty page that says "no more now"; then the (empty) after-sale list.
+      expect(server.requests).toEqual([
+        path,
+        `${path}?${param}=2`,
+        `${path}?${param}=3`,
+        FORMATS[platform].refunds.path,
+      ]);
       expect(await orderCount(code)).toBe(3);
       expect((await channelRow(code)).poll_cursor).toBe('3');
 
@@ -354,8 +378,14 @@ describe('pollChannel', () => {
     const report = await pollChannel(ctx(), channel, testClients());
     expect(report).toMatchObject({ orders: 2, created: 2, failed: 0, error: null, cursor: '2' });
     expect(report.health).toBe(ConnectorHealth.DEGRADED);
-    // Three tries of the first page, then the empty last page.
-    expect(server.requests).toEqual(['/trades', '/trades', '/trades', '/trades?modified_after=2']);
+    // Three tries of the first page, then the empty last page, then the after-sale list.
+    expect(server.requests).toEqual([
+      '/trades',
+      '/trades',
+      '/trades',
+      '/trades?modified_after=2',
+      '/refunds/receive',
+    ]);
     expect(await orderCount('taobao-flaky')).toBe(2);
   });
 

@@ -408,4 +408,38 @@ describe('Shopify connector', () => {
       expect(thrown(() => shopify.pull.parse(body)).fieldPath).toBe(path);
     });
   });
+
+  describe('refundPull', () => {
+    it('asks the same orders list for each order’s id, updated_at and refunds only', () => {
+      expect(shopify.refundPull!.request('https://shop.example.com', '2026-11-11T20:15:32+08:00').url).toBe(
+        'https://shop.example.com/admin/api/2025-01/orders.json?status=any&order=updated_at%20asc&limit=250' +
+          '&fields=id%2Cupdated_at%2Crefunds&updated_at_min=2026-11-11T20%3A15%3A32%2B08%3A00',
+      );
+    });
+
+    it('gives the refunds of the page in order, each raw; an order that is no object, or whose refunds are no list, is passed on to fail alone', () => {
+      const a = { id: 1 };
+      const b = { id: 2 };
+      const orders = [
+        { id: 10, refunds: [a, b] },
+        { id: 11, refunds: [] },
+        { id: 12 },
+        'junk',
+        { id: 13, refunds: 7 },
+      ];
+      expect(shopify.refundPull!.parse({ orders })).toEqual({ orders: [a, b, 'junk', 7], nextCursor: null });
+    });
+
+    it("continues a full page of orders from its last order's updated_at, refunds or not", () => {
+      const orders = Array.from({ length: SHOPIFY_PAGE_SIZE }, (_, i) => ({
+        id: i,
+        updated_at: `2026-11-11T20:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}+08:00`,
+        refunds: [],
+      }));
+      expect(shopify.refundPull!.parse({ orders })).toEqual({
+        orders: [],
+        nextCursor: '2026-11-11T20:04:09+08:00',
+      });
+    });
+  });
 });
