@@ -42,6 +42,12 @@ const UNPAGED_LIST_SIZE = 100;
 const MAX_QUERY_NODES = 10_000;
 /** A JSON value is a stored platform payload, about a kilobyte: the size of some twenty plain fields. */
 const JSON_VALUE_COST = 20;
+/**
+ * Fields that call out of the hub, by schema coordinate: a carrier's tracking API costs a reader's wait and
+ * the merchant's quota, fifty plain fields' worth. (By name, not a resolver's `complexity`: the served schema
+ * is rebuilt from its SDL for federation, which keeps no field extensions.)
+ */
+const CALL_OUT_COSTS: Readonly<Record<string, number>> = { 'Shipment.liveTracking': 50 };
 
 /** Makes a rule's rejections carry the contract's QUERY_TOO_COMPLEX code. */
 function tooComplex(rule: ValidationRule): ValidationRule {
@@ -97,6 +103,8 @@ const pageCost: ComplexityEstimator = ({ type, field, args, childComplexity }) =
   if (field.name === '_entities' && Array.isArray(args.representations))
     return args.representations.length * each;
   if (getNamedType(field.type).name === 'JSON') return JSON_VALUE_COST;
+  const callOut = CALL_OUT_COSTS[`${type.name}.${field.name}`];
+  if (callOut !== undefined) return callOut + childComplexity;
   if (!isListType(getNullableType(field.type))) return each;
   if (isLeafType(getNamedType(field.type))) return 1;
   if (field.name === 'edges' && type.name.endsWith('Connection')) return each;

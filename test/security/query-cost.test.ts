@@ -1,4 +1,7 @@
+import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hubSchema } from '../../server/graphql-schema.js';
+import { queryCost } from '../../server/query-limits.js';
 import { seedChannel, seedOrder } from '../support/fixtures.js';
 import { errorCodes, startTestHub, wsExecute, type GraphQLResponse, type TestHub } from '../support/hub.js';
 
@@ -117,5 +120,23 @@ describe('queries cannot be made expensive by moving numbers into variables', ()
       `{ orders(first: 1) { edges { node { lines(first: 201) { productCode } } } } }`,
     );
     expect(errorCodes(tooMany.body)).toEqual(['BAD_USER_INPUT']);
+  });
+});
+
+describe("a call out to a carrier's API is priced in the query cost", () => {
+  const cost = async (shipmentFields: string) =>
+    queryCost(await hubSchema(), {
+      document: parse(
+        `{ orders(first: 100) { edges { node { shipments(first: 50) { ${shipmentFields} } } } } }`,
+      ),
+    });
+
+  it('liveTracking costs 50 per shipment it may be asked for, beyond what it selects', async () => {
+    const plain = await cost('trackingNumber');
+    const live = await cost('trackingNumber liveTracking { stale }');
+    // 100 orders × 50 shipments, each 50 for the call plus 1 for `stale`.
+    expect(live - plain).toBe(100 * 50 * (50 + 1));
+    // So a page of 100 orders asking live tracking of every parcel is refused before any carrier is asked.
+    expect(live).toBeGreaterThan(100_000);
   });
 });
