@@ -15,7 +15,13 @@ import {
 } from '../common/enums.js';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { refundCsvColumns, refundRecordFromRows } from '../connectors/csv-refunds.js';
-import { BadUserInputError, HubError, NotEnoughQuarantinedError, NotFoundError } from '../common/errors.js';
+import {
+  BadUserInputError,
+  HubError,
+  NotEnoughQuarantinedError,
+  NotFoundError,
+  RefundCurrencyMismatchError,
+} from '../common/errors.js';
 import type { ReturnUpdateDetail } from '../common/order-event-details.js';
 import { Product, Return, type Channel } from '../entities/index.js';
 import { assertChannelAccess, channelScope, requirePrincipal } from './access.js';
@@ -50,6 +56,8 @@ import { inTransaction } from './transactions.js';
  *   order's total and the lines' quantities; refunded in full, a paid order moves to REFUNDED;
  * - every change is a row of the case's timeline and, once the case has its order, a RETURN_UPDATED entry of the
  *   order's timeline (order-transitions.ts).
+ * - a case's money is in its order's currency: a record in another is refused (REFUND_CURRENCY_MISMATCH, kept in
+ *   the ingest log as FAILED); a waiting case in another currency is not attached when its order arrives.
  *
  * A case whose order the hub has not seen waits with order null; the order's arrival attaches it
  * (attachWaitingReturns, called by the order gateway in the order's transaction). An advisory lock on
@@ -111,7 +119,8 @@ export async function ingestRefundRaw(
     await logRefundOutcome(tx, { logId: logged.logId, externalId: refund.externalId, ...stored });
     return stored;
   }).catch(async (err: unknown) => {
-    if (isRefusedData(err)) await logFailed(ctx.em, logged.logId, err);
+    // Refused by the database or by a rule of ours (a currency not the order's): kept in the log, as a mapping failure.
+    if (isRefusedData(err) || err instanceof HubError) await logFailed(ctx.em, logged.logId, err);
     ctx.hub.metrics.refundIngested(channel.code, source, 'failed');
     throw err;
   });
@@ -246,6 +255,7 @@ function validateRefund(refund: CanonicalRefund) {
 /** An order as a case's effects need it, locked. */
 interface CaseOrder extends LockedOrder {
   shipped_at: Date | null;
+  currency_code: string;
 }
 
 /**
@@ -265,7 +275,7 @@ async function lockOrderKeys(tx: EntityManager, channelId: string, externalIds: 
 
 async function lockOrderByKey(tx: EntityManager, channel: Channel, externalId: string) {
   const [order] = await tx.execute<CaseOrder[]>(
-    `select o.id, o.status, o.parent_id, o.shipped_at, ? as channel_code from "order" o
+    `select o.id, o.status, o.parent_id, o.shipped_at, o.currency_code, ? as channel_code from "order" o
      where o.channel_id = ? and o.external_id = ? for update`,
     [channel.code, channel.id, externalId],
   );
@@ -298,6 +308,8 @@ async function storeRefund(
 ): Promise<RefundResult> {
   await lockOrderKeys(tx, channel.id, [refund.externalId]);
   const order = await lockOrderByKey(tx, channel, refund.externalId);
+  if (order && order.currency_code !== refund.currencyCode)
+    throw new RefundCurrencyMismatchError(refund.refundId, refund.currencyCode, order.currency_code);
   // A first record outside the common statuses (an exchange's step) opens the case as asked for.
   const status = refund.status ?? REQUESTED;
   const [created] = await tx.execute<CaseRow[]>(
@@ -613,6 +625,21 @@ export async function attachWaitingReturns(
   for (const c of waiting) {
     const order = await lockOrderByKey(tx, channel, c.external_id);
     if (!order) continue;
+    if (order.currency_code !== c.currency_code) {
+      // The order cannot be refused for its case: the case stays waiting, unapplied, and says why (its later
+      // records are refused at the door, as a first record in the wrong currency is).
+      const refused = new RefundCurrencyMismatchError(c.refund_id, c.currency_code, order.currency_code);
+      await recordCaseChange(tx, c, c.status, 'system', null, {
+        notAttachedTo: order.id,
+        code: refused.code,
+        reason: refused.message,
+      });
+      ctx.logger.warn(
+        { channel: channel.code, returnId: c.id, orderId: order.id },
+        'an after-sale case was not attached to its order: not in the order’s currency',
+      );
+      continue;
+    }
     attachedTo.add(order.id);
     await tx.execute(`update order_return set order_id = ?, updated_at = now() where id = ?`, [
       order.id,
