@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Decimal } from 'decimal.js';
 import { connectorFor, type CanonicalRefund } from '../connectors/index.js';
 import type { PushHeaders } from '../connectors/canonical.js';
-import { parseRefundBody, storefrontRefund } from '../connectors/refunds.js';
+import { NO_CURRENCY, parseRefundBody, storefrontRefund } from '../connectors/refunds.js';
 import {
   IngestOutcome,
   IngestSource,
@@ -308,7 +308,7 @@ async function storeRefund(
 ): Promise<RefundResult> {
   await lockOrderKeys(tx, channel.id, [refund.externalId]);
   const order = await lockOrderByKey(tx, channel, refund.externalId);
-  if (order && order.currency_code !== refund.currencyCode)
+  if (order && refund.currencyCode !== NO_CURRENCY && order.currency_code !== refund.currencyCode)
     throw new RefundCurrencyMismatchError(refund.refundId, refund.currencyCode, order.currency_code);
   // A first record outside the common statuses (an exchange's step) opens the case as asked for.
   const status = refund.status ?? REQUESTED;
@@ -328,7 +328,7 @@ async function storeRefund(
       refund.platformStatus,
       refund.goodsReturned,
       refund.refundAmount,
-      refund.currencyCode,
+      refund.currencyCode === NO_CURRENCY ? (order?.currency_code ?? NO_CURRENCY) : refund.currencyCode,
       refund.reasonText,
       refund.reasonCode,
       refund.reasonClass,
@@ -369,6 +369,12 @@ async function storeRefund(
     [channel.id, refund.refundId],
   );
   const to = refund.status ?? current.status;
+  // A record naming no money keeps the case's currency (or takes its order's); the case's must be its order's.
+  const currency = [refund.currencyCode, current.currency_code, order?.currency_code ?? NO_CURRENCY].find(
+    (code) => code !== NO_CURRENCY,
+  );
+  if (order && current.order_id === null && currency && currency !== order.currency_code)
+    throw new RefundCurrencyMismatchError(refund.refundId, currency, order.currency_code);
   // Raw rows carry timestamps as the driver gives them (text): compared as instants.
   const storedAt = new Date(current.platform_updated_at).getTime();
   const older = refund.updatedAt.getTime() < storedAt;
@@ -394,7 +400,7 @@ async function storeRefund(
       refund.platformStatus,
       refund.goodsReturned,
       refund.refundAmount,
-      refund.currencyCode,
+      currency ?? NO_CURRENCY,
       refund.reasonText,
       refund.reasonCode,
       refund.returnTrackingNumber,
@@ -625,7 +631,7 @@ export async function attachWaitingReturns(
   for (const c of waiting) {
     const order = await lockOrderByKey(tx, channel, c.external_id);
     if (!order) continue;
-    if (order.currency_code !== c.currency_code) {
+    if (c.currency_code !== NO_CURRENCY && order.currency_code !== c.currency_code) {
       // The order cannot be refused for its case: the case stays waiting, unapplied, and says why (its later
       // records are refused at the door, as a first record in the wrong currency is).
       const refused = new RefundCurrencyMismatchError(c.refund_id, c.currency_code, order.currency_code);
@@ -641,10 +647,12 @@ export async function attachWaitingReturns(
       continue;
     }
     attachedTo.add(order.id);
-    await tx.execute(`update order_return set order_id = ?, updated_at = now() where id = ?`, [
-      order.id,
-      c.id,
-    ]);
+    // A case that named no money yet (a Shopify return) takes its order's currency.
+    c.currency_code = order.currency_code;
+    await tx.execute(
+      `update order_return set order_id = ?, currency_code = ?, updated_at = now() where id = ?`,
+      [order.id, order.currency_code, c.id],
+    );
     await recordCaseChange(tx, c, c.status, 'system', order, { attachedTo: order.id });
     await applyEffects(ctx, tx, c.id, order, channel.code, historical);
   }

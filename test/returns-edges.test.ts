@@ -1,10 +1,19 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Platform } from '../common/enums.js';
-import { sqlOf, storefrontOrder, storefrontRefund, webhookDoor } from './support/after-sale.js';
+import {
+  refundSampleText,
+  RETURN_FIELDS,
+  sqlOf,
+  storefrontOrder,
+  storefrontRefund,
+  webhookDoor,
+} from './support/after-sale.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { errorCodes, startTestHub, type TestHub } from './support/hub.js';
 
 const SECRET = 'returns-edges-secret-0123456789abcd';
+const SHOPIFY_SECRET = 'returns-edges-shopify-0123456789abcd';
 
 describe('returns: edge cases', () => {
   let hub: TestHub;
@@ -57,6 +66,7 @@ describe('returns: edge cases', () => {
     sql = sqlOf(hub);
     await seedChannel(hub.orm, 'shop', Platform.STOREFRONT, { webhookSecret: SECRET });
     send = webhookDoor(hub, 'shop', SECRET);
+    await seedChannel(hub.orm, 'shopify-shop', Platform.SHOPIFY, { webhookSecret: SHOPIFY_SECRET });
   });
   afterAll(() => hub?.close());
 
@@ -217,6 +227,98 @@ describe('returns: edge cases', () => {
       );
       expect(back.status).toBe(200);
       expect(await stockOf('MILK-1L')).toEqual({ on_hand: 9, reserved: 0 });
+    });
+  });
+  describe('a Shopify return through the returns/* webhooks', () => {
+    const shopify = (topic: string, body: string) =>
+      webhookDoor(
+        hub,
+        'shopify-shop',
+        SHOPIFY_SECRET,
+      )(body, {
+        shopify: true,
+        headers: { 'x-shopify-topic': topic },
+      });
+    const returnRecord = refundSampleText('shopify-return');
+    /** The sample return at another status, as a later topic sends it (bytes kept: the order id is above 2^53). */
+    const at = (status: string, day: number) =>
+      returnRecord
+        .replace('"status": "requested"', `"status": "${status}"`)
+        .replace(/"updated_at": "[^"]+"/, `"updated_at": "2026-11-${day}T10:00:00+08:00"`);
+    // The refund sample was processed on 2026-11-16 at 12:36 (+08:00): the return was closed that morning.
+    const caseOf = async (id: string) =>
+      (await hub.gql<{ return: any }>(`query($id: ID!) { return(id: $id) { ${RETURN_FIELDS} } }`, { id }))
+        .data!.return;
+
+    it('moves one case from requested through open and closed to the refund that names it, receiving the goods once', async () => {
+      const order = await shopify(
+        'orders/create',
+        readFileSync(new URL('./fixtures/channels/shopify.json', import.meta.url), 'utf8'),
+      );
+      expect(order.status).toBe(200);
+      expect(await stockOf('MILK-1L')).toMatchObject({ on_hand: 9 });
+
+      const requested = await shopify('returns/request', returnRecord);
+      expect(requested.status).toBe(200);
+      const returnId = requested.body.returnId as string;
+      expect(await caseOf(returnId)).toMatchObject({
+        refundId: 'gid://shopify/Return/6701112345',
+        kind: 'RETURN_AND_REFUND',
+        status: 'REQUESTED',
+        reasonClass: 'BUYER_REMORSE',
+        refundAmount: { amount: '0.00', currencyCode: 'USD' },
+        order: { id: order.body.orderId },
+        lines: [{ quantity: 1, restocked: 0, orderLine: { productCode: 'MILK-1L' } }],
+      });
+
+      expect((await shopify('returns/approve', at('open', 15))).body.returnId).toBe(returnId);
+      expect((await caseOf(returnId)).status).toBe('APPROVED');
+      expect(await stockOf('MILK-1L')).toMatchObject({ on_hand: 9 });
+
+      expect((await shopify('returns/close', at('closed', 16))).body.returnId).toBe(returnId);
+      expect(await caseOf(returnId)).toMatchObject({ status: 'RETURN_RECEIVED', lines: [{ restocked: 1 }] });
+      expect(await stockOf('MILK-1L')).toMatchObject({ on_hand: 10 });
+
+      // Shopify's refund for the return (restock_type return) ends the same case: the goods are not received twice.
+      const refunded = await shopify('refunds/create', refundSampleText('shopify'));
+      expect(refunded.body.returnId).toBe(returnId);
+      expect(await caseOf(returnId)).toMatchObject({
+        status: 'REFUNDED',
+        refundAmount: { amount: '199.00', currencyCode: 'USD' },
+        order: { status: 'REFUNDED', refundedAmount: { amount: '199.00' } },
+        lines: [{ restocked: 1 }],
+        timeline: [
+          { fromStatus: null, toStatus: 'REQUESTED', platformStatus: 'requested', source: 'shopify-shop' },
+          { fromStatus: 'REQUESTED', toStatus: 'APPROVED', platformStatus: 'open', source: 'shopify-shop' },
+          {
+            fromStatus: 'APPROVED',
+            toStatus: 'RETURN_RECEIVED',
+            platformStatus: 'closed',
+            source: 'shopify-shop',
+          },
+          {
+            fromStatus: 'RETURN_RECEIVED',
+            toStatus: 'REFUNDED',
+            platformStatus: 'success',
+            source: 'shopify-shop',
+          },
+        ],
+      });
+      expect(await stockOf('MILK-1L')).toMatchObject({ on_hand: 10 });
+
+      // Reopened after the refund: a final case does not move back.
+      expect((await shopify('returns/reopen', at('open', 19))).status).toBe(200);
+      expect((await caseOf(returnId)).status).toBe('REFUNDED');
+    });
+
+    it('takes a declined or cancelled return to REJECTED or CANCELLED', async () => {
+      const other = (id: string, status: string, day: number) => at(status, day).replaceAll('6701112345', id);
+      const declined = await shopify('returns/request', other('6701119001', 'requested', 15));
+      expect((await shopify('returns/decline', other('6701119001', 'declined', 16))).status).toBe(200);
+      expect((await caseOf(declined.body.returnId)).status).toBe('REJECTED');
+      const cancelled = await shopify('returns/request', other('6701119002', 'requested', 15));
+      expect((await shopify('returns/cancel', other('6701119002', 'canceled', 16))).status).toBe(200);
+      expect((await caseOf(cancelled.body.returnId)).status).toBe('CANCELLED');
     });
   });
 });
