@@ -57,7 +57,8 @@ import { inTransaction } from './transactions.js';
  * - every change is a row of the case's timeline and, once the case has its order, a RETURN_UPDATED entry of the
  *   order's timeline (order-transitions.ts).
  * - a case's money is in its order's currency: a record in another is refused (REFUND_CURRENCY_MISMATCH, kept in
- *   the ingest log as FAILED); a waiting case in another currency is not attached when its order arrives.
+ *   the ingest log as FAILED); a waiting case in another currency is not attached when its order arrives; a record
+ *   naming no money (NO_CURRENCY, a Shopify return) takes its case's or its order's.
  *
  * A case whose order the hub has not seen waits with order null; the order's arrival attaches it
  * (attachWaitingReturns, called by the order gateway in the order's transaction). An advisory lock on
