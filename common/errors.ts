@@ -4,8 +4,8 @@ import { GraphQLError } from 'graphql';
  * Every error a client sees carries one of these in `extensions.code`: the contract's codes, and those
  * the hub adds (RATE_LIMITED, QUERY_TIMEOUT, NOT_AVAILABLE, SUBSCRIBER_FELL_BEHIND, INGEST_BUSY,
  * HOLD_LIMIT_EXCEEDED, SECRET_KEY_MISSING, STOCK_SYNC_DISABLED, CHANNEL_API_MISSING, URL_NOT_ALLOWED,
- * NOTICES_NOT_FOR_CHANNEL, NOT_ENOUGH_QUARANTINED, ORDER_HELD). None but INTERNAL_SERVER_ERROR is
- * logged as unexpected.
+ * NOTICES_NOT_FOR_CHANNEL, NOT_ENOUGH_QUARANTINED, ORDER_HELD, REFUND_CURRENCY_MISMATCH). None but
+ * INTERNAL_SERVER_ERROR is logged as unexpected.
  */
 export type ErrorCode =
   | 'UNAUTHENTICATED'
@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'NOTICES_NOT_FOR_CHANNEL'
   | 'NOT_ENOUGH_QUARANTINED'
   | 'ORDER_HELD'
+  | 'REFUND_CURRENCY_MISMATCH'
   | 'INTERNAL_SERVER_ERROR';
 
 /**
@@ -289,6 +290,21 @@ export class OrderHeldError extends HubError {
         ? `Order ${orderId} is held from shipping (${reason}): an operator releases it with releaseOrder.`
         : `Order ${orderId} belongs to order ${heldOrderId}, which is held from shipping (${reason}): an operator releases it with releaseOrder.`,
       { orderId: heldOrderId, reason },
+    );
+  }
+}
+
+/**
+ * An after-sale record whose money is not in its order's currency: the hub sums a case's refund into the order's
+ * refundedAmount, which has one currency, so such a record is refused rather than added up as if it were.
+ */
+export class RefundCurrencyMismatchError extends HubError {
+  constructor(refundId: string, refundCurrency: string, orderCurrency: string) {
+    super(
+      'REFUND_CURRENCY_MISMATCH',
+      400,
+      `Refund "${refundId}" is in ${refundCurrency} but its order is in ${orderCurrency}: a refund must be in its order's currency.`,
+      { refundId, refundCurrency, orderCurrency },
     );
   }
 }

@@ -430,8 +430,11 @@ export function shopifyRefund(payload: unknown): CanonicalRefund {
     (sum, transaction) => sum.plus(transaction.get('amount').decimalText()),
     new Decimal(0),
   );
+  // A refund processed for a return is that return's last step: the same case (shopifyReturn), so its goods are
+  // received once.
+  const forReturn = refund.optionalGet('return').optional();
   return {
-    refundId: refund.get('id').id('admin_graphql_api_id'),
+    refundId: forReturn ? shopifyReturnId(forReturn) : refund.get('id').id('admin_graphql_api_id'),
     externalId: refund.get('order_id').id(),
     kind: goodsReturned === true ? RETURN_AND_REFUND : REFUND_ONLY,
     status: statusIn(SHOPIFY_TRANSACTION_STATUS, platformStatus),
@@ -455,6 +458,83 @@ export function shopifyRefund(payload: unknown): CanonicalRefund {
     requestedAt: refund.get('created_at').isoTime(),
     updatedAt: (refund.get('processed_at').optional() ?? refund.get('created_at')).isoTime(),
   };
+}
+
+// ---- Shopify: the Return of the returns/* webhooks ----
+
+/**
+ * ISO 4217's code for "no currency": a record that names no money (a Shopify return before its refund). Its case
+ * takes its order's currency (services/returns.ts).
+ */
+export const NO_CURRENCY = 'XXX';
+
+/** A Return's status (REST payloads lower-case, the GraphQL enum upper-case), per docs/after-sale.md. */
+const SHOPIFY_RETURN_STATUS: RefundStatusTable = {
+  requested: REQUESTED,
+  open: APPROVED,
+  closed: RETURN_RECEIVED,
+  declined: REJECTED,
+  canceled: CANCELLED,
+};
+
+const RETURN_GID = /^gid:\/\/shopify\/Return\/\d+$/;
+
+/** The case id of a Shopify return: its GraphQL id, which a refund processed for it names too. */
+function shopifyReturnId(ret: Field): string {
+  const gid = ret.get('admin_graphql_api_id');
+  const text = gid.text();
+  return RETURN_GID.test(text)
+    ? text
+    : gid.fail(`must be "gid://shopify/Return/<number>", got ${JSON.stringify(text)}`);
+}
+
+/**
+ * A returns/request, /approve, /decline, /close, /cancel or /reopen body. The record names no money (its refund
+ * does, refunds/create, which names the return and so moves the same case to REFUNDED). The lines, when the topic
+ * carries them, are the order's line items (fulfillment_line_item.line_item.id) and their quantities; the reason
+ * is the first line's return_reason, in Shopify's ReturnReason names.
+ */
+export function shopifyReturn(payload: unknown): CanonicalRefund {
+  const ret = Field.root(payload);
+  const platformStatus = ret.get('status').code().toLowerCase();
+  const order = ret.optionalGet('order');
+  const items = ret.optionalGet('return_line_items').optional()?.items() ?? [];
+  const requestedAt = ret.get('created_at').isoTime();
+  return {
+    refundId: shopifyReturnId(ret),
+    externalId: order.isAbsent ? ret.get('order_id').id() : order.get('id').id('admin_graphql_api_id'),
+    kind: RETURN_AND_REFUND,
+    status: statusIn(SHOPIFY_RETURN_STATUS, platformStatus),
+    platformStatus,
+    goodsReturned: true,
+    lines: items.map((item) => {
+      const lineItem = item.optionalGet('fulfillment_line_item').optionalGet('line_item');
+      return refundLine(
+        lineItem.optionalGet('sku').optionalText(),
+        lineItem.optionalGet('variant_id').optionalId(),
+        lineItem.get('id').id(),
+        item.get('quantity').positiveInt(),
+      );
+    }),
+    refundAmount: money(new Decimal(0)),
+    currencyCode: NO_CURRENCY,
+    ...reason(
+      Platform.SHOPIFY,
+      items[0]?.get('return_reason').optionalText()?.toUpperCase() ?? null,
+      items[0]?.get('return_reason_note').optionalText() ?? null,
+    ),
+    returnTrackingNumber: null,
+    returnCarrier: null,
+    requestedAt,
+    updatedAt: ret.get('updated_at').optional()?.isoTime() ?? requestedAt,
+  };
+}
+
+/** A Shopify after-sale body: a Refund carries its refund lines or transactions; anything else is a Return. */
+export function shopifyAfterSale(payload: unknown): CanonicalRefund {
+  return refundByFields('refund_line_items', 'transactions')(payload)
+    ? shopifyRefund(payload)
+    : shopifyReturn(payload);
 }
 
 // ---- Storefront: the merchant's own shop sends the hub's canonical refund ----

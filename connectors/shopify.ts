@@ -10,7 +10,7 @@ import {
   rawOrders,
   type StatusTable,
 } from './payload.js';
-import { refundByFields, shopifyRefund } from './refunds.js';
+import { refundByFields, shopifyAfterSale } from './refunds.js';
 
 // Shopify: the Order resource of the Admin REST API (and of the orders/* webhooks). `id` is above 2^53, so the
 // id is the number at the end of `admin_graphql_api_id`. Amounts are decimal strings in the order's `currency`;
@@ -131,13 +131,14 @@ function toOrder(payload: unknown): CanonicalOrder {
 export const shopify: Connector = {
   platform: Platform.SHOPIFY,
   toOrder,
-  toRefund: shopifyRefund,
-  // The webhook names its topic (refunds/create, orders/updated, ...); without it, a refund's own list tells.
+  toRefund: shopifyAfterSale,
+  // The webhook names its topic (refunds/create, returns/approve, orders/updated, ...); without it, a refund's or
+  // a return's own list of lines tells.
   isRefund: (payload, headers) => {
     const topic = headers?.['x-shopify-topic'];
     return typeof topic === 'string'
-      ? topic.startsWith('refunds/')
-      : refundByFields('refund_line_items')(payload);
+      ? topic.startsWith('refunds/') || topic.startsWith('returns/')
+      : refundByFields('refund_line_items', 'return_line_items')(payload);
   },
   pull: {
     /**

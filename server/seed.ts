@@ -78,8 +78,9 @@ const PLACE_ROWS = JSON.stringify(
   })),
 );
 
-const SURNAMES = ['王', '李', '张', '刘', '陈', '杨', '黄', '赵', '吴', '周', '徐', '孙', '马', '朱', '胡'];
-const GIVEN_NAMES = [
+/** Buyers' surnames and given names, common ones (the risk fixture's buyers are named from the same lists). */
+export const SURNAMES = '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹'.split('');
+export const GIVEN_NAMES = [
   '伟',
   '芳',
   '娜',
@@ -96,6 +97,14 @@ const GIVEN_NAMES = [
   '娟',
   '涛',
   '明',
+  '超',
+  '秀英',
+  '霞',
+  '平',
+  '刚',
+  '桂英',
+  '建华',
+  '晓燕',
 ];
 const CARRIERS: [name: string, prefix: string][] = [
   ['SF Express', 'SF'],

@@ -108,9 +108,12 @@ async function handle(
     }
     const body = decodeBody(rawBody, request.headers['content-type']);
     if (isRefundBody(channel, body, request.headers)) {
-      // After-sale records are few beside orders: each in its own transaction, beside the batcher.
+      // After-sale records are few beside orders: each in its own transaction, beside the batches but held
+      // under the door's limits with them.
       const ctx = RequestContext.system(deps.orm.em.fork(), logger, deps.hub, 'webhook-refund');
-      const { returnId } = await ingestRefundRaw(ctx, channel, IngestSource.WEBHOOK, body);
+      const { returnId } = await deps.batcher.alongside(body, () =>
+        ingestRefundRaw(ctx, channel, IngestSource.WEBHOOK, body),
+      );
       return reply.code(200).send({ returnId });
     }
     const { orderId } = await deps.batcher.submit(channel, IngestSource.WEBHOOK, body, deliveryId);

@@ -58,6 +58,29 @@ export class IngestBatcher {
     rawBody: string,
     deliveryId: string | null = null,
   ): Promise<IngestResult> {
+    return this.held(
+      rawBody,
+      () =>
+        new Promise<IngestResult>((resolve, reject) => {
+          const key = `${channel.id}:${source}`;
+          const queue = this.queues.get(key) ?? { channel, source, items: [] };
+          queue.items.push({ rawBody, deliveryId, resolve, reject });
+          this.queues.set(key, queue);
+          this.schedule();
+        }),
+    );
+  }
+
+  /**
+   * A delivery stored beside the batches (an after-sale record, in its own transaction), held under the same
+   * limits as the orders: a flood of refunds is refused as a flood of orders is.
+   */
+  alongside<T>(rawBody: string, store: () => Promise<T>): Promise<T> {
+    return this.held(rawBody, store);
+  }
+
+  /** Counts a payload as held from now until `work` settles, or refuses it with IngestBusyError when full. */
+  private held<T>(rawBody: string, work: () => Promise<T>): Promise<T> {
     const bytes = Buffer.byteLength(rawBody);
     if (this.pending >= this.deps.maxPending || this.pendingBytes + bytes > this.deps.maxPendingBytes) {
       this.refusals.warn({ pending: this.pending, pendingBytes: this.pendingBytes });
@@ -65,13 +88,7 @@ export class IngestBatcher {
     }
     this.pending++;
     this.pendingBytes += bytes;
-    const answered = new Promise<IngestResult>((resolve, reject) => {
-      const key = `${channel.id}:${source}`;
-      const queue = this.queues.get(key) ?? { channel, source, items: [] };
-      queue.items.push({ rawBody, deliveryId, resolve, reject });
-      this.queues.set(key, queue);
-      this.schedule();
-    });
+    const answered = work();
     const release = () => {
       this.pending--;
       this.pendingBytes -= bytes;

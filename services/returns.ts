@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Decimal } from 'decimal.js';
 import { connectorFor, type CanonicalRefund } from '../connectors/index.js';
 import type { PushHeaders } from '../connectors/canonical.js';
-import { parseRefundBody, storefrontRefund } from '../connectors/refunds.js';
+import { NO_CURRENCY, parseRefundBody, storefrontRefund } from '../connectors/refunds.js';
 import {
   IngestOutcome,
   IngestSource,
@@ -15,7 +15,13 @@ import {
 } from '../common/enums.js';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { refundCsvColumns, refundRecordFromRows } from '../connectors/csv-refunds.js';
-import { BadUserInputError, HubError, NotEnoughQuarantinedError, NotFoundError } from '../common/errors.js';
+import {
+  BadUserInputError,
+  HubError,
+  NotEnoughQuarantinedError,
+  NotFoundError,
+  RefundCurrencyMismatchError,
+} from '../common/errors.js';
 import type { ReturnUpdateDetail } from '../common/order-event-details.js';
 import { Product, Return, type Channel } from '../entities/index.js';
 import { assertChannelAccess, channelScope, requirePrincipal } from './access.js';
@@ -50,6 +56,9 @@ import { inTransaction } from './transactions.js';
  *   order's total and the lines' quantities; refunded in full, a paid order moves to REFUNDED;
  * - every change is a row of the case's timeline and, once the case has its order, a RETURN_UPDATED entry of the
  *   order's timeline (order-transitions.ts).
+ * - a case's money is in its order's currency: a record in another is refused (REFUND_CURRENCY_MISMATCH, kept in
+ *   the ingest log as FAILED); a waiting case in another currency is not attached when its order arrives; a record
+ *   naming no money (NO_CURRENCY, a Shopify return) takes its case's or its order's.
  *
  * A case whose order the hub has not seen waits with order null; the order's arrival attaches it
  * (attachWaitingReturns, called by the order gateway in the order's transaction). An advisory lock on
@@ -111,7 +120,8 @@ export async function ingestRefundRaw(
     await logRefundOutcome(tx, { logId: logged.logId, externalId: refund.externalId, ...stored });
     return stored;
   }).catch(async (err: unknown) => {
-    if (isRefusedData(err)) await logFailed(ctx.em, logged.logId, err);
+    // Refused by the database or by a rule of ours (a currency not the order's): kept in the log, as a mapping failure.
+    if (isRefusedData(err) || err instanceof HubError) await logFailed(ctx.em, logged.logId, err);
     ctx.hub.metrics.refundIngested(channel.code, source, 'failed');
     throw err;
   });
@@ -246,6 +256,7 @@ function validateRefund(refund: CanonicalRefund) {
 /** An order as a case's effects need it, locked. */
 interface CaseOrder extends LockedOrder {
   shipped_at: Date | null;
+  currency_code: string;
 }
 
 /**
@@ -265,7 +276,7 @@ async function lockOrderKeys(tx: EntityManager, channelId: string, externalIds: 
 
 async function lockOrderByKey(tx: EntityManager, channel: Channel, externalId: string) {
   const [order] = await tx.execute<CaseOrder[]>(
-    `select o.id, o.status, o.parent_id, o.shipped_at, ? as channel_code from "order" o
+    `select o.id, o.status, o.parent_id, o.shipped_at, o.currency_code, ? as channel_code from "order" o
      where o.channel_id = ? and o.external_id = ? for update`,
     [channel.code, channel.id, externalId],
   );
@@ -298,6 +309,8 @@ async function storeRefund(
 ): Promise<RefundResult> {
   await lockOrderKeys(tx, channel.id, [refund.externalId]);
   const order = await lockOrderByKey(tx, channel, refund.externalId);
+  if (order && refund.currencyCode !== NO_CURRENCY && order.currency_code !== refund.currencyCode)
+    throw new RefundCurrencyMismatchError(refund.refundId, refund.currencyCode, order.currency_code);
   // A first record outside the common statuses (an exchange's step) opens the case as asked for.
   const status = refund.status ?? REQUESTED;
   const [created] = await tx.execute<CaseRow[]>(
@@ -316,7 +329,7 @@ async function storeRefund(
       refund.platformStatus,
       refund.goodsReturned,
       refund.refundAmount,
-      refund.currencyCode,
+      refund.currencyCode === NO_CURRENCY ? (order?.currency_code ?? NO_CURRENCY) : refund.currencyCode,
       refund.reasonText,
       refund.reasonCode,
       refund.reasonClass,
@@ -357,6 +370,12 @@ async function storeRefund(
     [channel.id, refund.refundId],
   );
   const to = refund.status ?? current.status;
+  // A record naming no money keeps the case's currency (or takes its order's); the case's must be its order's.
+  const currency = [refund.currencyCode, current.currency_code, order?.currency_code ?? NO_CURRENCY].find(
+    (code) => code !== NO_CURRENCY,
+  );
+  if (order && current.order_id === null && currency && currency !== order.currency_code)
+    throw new RefundCurrencyMismatchError(refund.refundId, currency, order.currency_code);
   // Raw rows carry timestamps as the driver gives them (text): compared as instants.
   const storedAt = new Date(current.platform_updated_at).getTime();
   const older = refund.updatedAt.getTime() < storedAt;
@@ -382,7 +401,7 @@ async function storeRefund(
       refund.platformStatus,
       refund.goodsReturned,
       refund.refundAmount,
-      refund.currencyCode,
+      currency ?? NO_CURRENCY,
       refund.reasonText,
       refund.reasonCode,
       refund.returnTrackingNumber,
@@ -613,11 +632,28 @@ export async function attachWaitingReturns(
   for (const c of waiting) {
     const order = await lockOrderByKey(tx, channel, c.external_id);
     if (!order) continue;
+    if (c.currency_code !== NO_CURRENCY && order.currency_code !== c.currency_code) {
+      // The order cannot be refused for its case: the case stays waiting, unapplied, and says why (its later
+      // records are refused at the door, as a first record in the wrong currency is).
+      const refused = new RefundCurrencyMismatchError(c.refund_id, c.currency_code, order.currency_code);
+      await recordCaseChange(tx, c, c.status, 'system', null, {
+        notAttachedTo: order.id,
+        code: refused.code,
+        reason: refused.message,
+      });
+      ctx.logger.warn(
+        { channel: channel.code, returnId: c.id, orderId: order.id },
+        'an after-sale case was not attached to its order: not in the order’s currency',
+      );
+      continue;
+    }
     attachedTo.add(order.id);
-    await tx.execute(`update order_return set order_id = ?, updated_at = now() where id = ?`, [
-      order.id,
-      c.id,
-    ]);
+    // A case that named no money yet (a Shopify return) takes its order's currency.
+    c.currency_code = order.currency_code;
+    await tx.execute(
+      `update order_return set order_id = ?, currency_code = ?, updated_at = now() where id = ?`,
+      [order.id, order.currency_code, c.id],
+    );
     await recordCaseChange(tx, c, c.status, 'system', order, { attachedTo: order.id });
     await applyEffects(ctx, tx, c.id, order, channel.code, historical);
   }

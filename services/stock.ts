@@ -211,9 +211,11 @@ export async function acceptQuarantined(
 
 /**
  * Refunded units of an order that has not shipped, as a cancellation gives them back but line by line: a
- * committed unit goes back on hand (a movement), a held one is released. With `onHand: false` committed units
- * only leave the order's reservation (the caller puts them back itself: returned goods). Returns the units given
- * back per product (at most what the order still reserves for it).
+ * committed unit goes back on hand (a movement), a held one is released, and, as restockCommitted keeps them, the
+ * units of a split order's shipped parcels stay sold (they come back only as a received return). With
+ * `onHand: false` committed units only leave the order's reservation (the caller puts them back itself: returned
+ * goods). Returns the units given back per product (at most what the order still reserves for it, less its
+ * shipped parcels' units when on hand).
  */
 export async function giveBackUnshipped(
   tx: EntityManager,
@@ -223,14 +225,17 @@ export async function giveBackUnshipped(
   options: { onHand: boolean } = { onHand: true },
 ): Promise<Map<string, number>> {
   const given = new Map<string, number>();
+  const shipped = options.onHand ? await shippedParcelUnits(tx, orderId) : new Map<string, number>();
   for (const line of [...lines].sort((a, b) => (a.productId < b.productId ? -1 : 1))) {
-    let left = line.quantity;
     const reservations = await tx.execute<{ id: string; status: string; quantity: number }[]>(
       `select id, status, quantity from reservation
        where order_id = ? and product_id = ? and status in ('COMMITTED', 'HELD')
        order by status, id for update`,
       [orderId, line.productId],
     );
+    const reserved = reservations.reduce((sum, r) => sum + r.quantity, 0);
+    const asked = Math.min(line.quantity, Math.max(0, reserved - (shipped.get(line.productId) ?? 0)));
+    let left = asked;
     for (const r of reservations) {
       if (left === 0) break;
       const q = Math.min(left, r.quantity);
@@ -254,10 +259,22 @@ export async function giveBackUnshipped(
         await movement(tx, line.productId, q, rows[0].on_hand, 'refunded before shipping', actor, orderId);
       }
     }
-    const back = line.quantity - left;
+    const back = asked - left;
     if (back > 0) given.set(line.productId, (given.get(line.productId) ?? 0) + back);
   }
   return given;
+}
+
+/** Units per product of a split order's sub-orders that have shipped (none for an order that is not split). */
+async function shippedParcelUnits(tx: EntityManager, orderId: string): Promise<Map<string, number>> {
+  const rows = await tx.execute<{ product_id: string; quantity: number }[]>(
+    `select l.product_id, sum(l.quantity)::int as quantity
+     from order_line l join "order" c on c.id = l.order_id
+     where c.parent_id = ? and c.status in ('SHIPPED', 'DELIVERED') and l.product_id is not null
+     group by l.product_id`,
+    [orderId],
+  );
+  return new Map(rows.map((r) => [r.product_id, r.quantity]));
 }
 
 async function movement(

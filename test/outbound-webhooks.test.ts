@@ -4,6 +4,7 @@ import { startHubWebhooks } from '../server/outbound.js';
 import { loadConfig } from '../server/config.js';
 import { createLogger } from '../server/logger.js';
 import { secretBoxFor } from '../server/secret-key.js';
+import { storefrontOrder, storefrontRefund } from './support/after-sale.js';
 import { seedChannel, seedProduct } from './support/fixtures.js';
 import { TEST_SECRET_KEY } from './support/hub-process.js';
 import { errorCodes, startTestHub, type TestHub } from './support/hub.js';
@@ -299,6 +300,57 @@ describe('outbound webhooks', () => {
     expect(message.type).toBe('stock.alert');
     expect(message.id).toMatch(/^msg_alert_\d+$/);
     expect(message.payload.data.alert).toMatchObject({ productCode: 'CUP', kind: 'LOW_STOCK', available: 2 });
+  });
+
+  it('tells of a risk flag: its RISK alert reaches a subscribed endpoint, signed, naming the order', async () => {
+    const { receiver } = await endpoint(['STOCK_ALERT']);
+    // One buyer, four orders, two sent back: the serial-returner rule flags the order of the second refund.
+    const buyer = 'Risk Webhook Buyer';
+    const orderIds: string[] = [];
+    for (let i = 1; i <= 4; i++) {
+      const payload = storefrontOrder(`RISK-WH-${i}`, [
+        { productCode: 'TEA', quantity: 1, unitPrice: '12.50' },
+      ]);
+      const stored = await hub.gql<{ ingestChannelOrder: { id: string } }>(
+        `mutation($p: JSON!) { ingestChannelOrder(channelCode: "shop", payload: $p) { id } }`,
+        {
+          p: {
+            ...payload,
+            customerName: buyer,
+            shippingAddress: { ...payload.shippingAddress, name: buyer, line1: `${buyer} House` },
+          },
+        },
+      );
+      expect(stored.errors).toBeUndefined();
+      orderIds.push(stored.data!.ingestChannelOrder.id);
+    }
+    for (const i of [1, 2]) {
+      const refunded = await hub.gql(
+        `mutation($p: JSON!) { ingestChannelRefund(channelCode: "shop", payload: $p) { id } }`,
+        {
+          p: storefrontRefund(`RISK-WH-R-${i}`, `RISK-WH-${i}`, {
+            kind: 'REFUND_ONLY',
+            status: 'REQUESTED',
+            lines: [{ productCode: 'TEA', quantity: 1 }],
+            amount: '12.50',
+          }),
+        },
+      );
+      expect(refunded.errors).toBeUndefined();
+    }
+    const risk = () => receiver.accepted().find((r) => r.payload.data.alert?.kind === 'RISK');
+    await waitFor(() => risk() !== undefined, 'the RISK alert');
+    // accepted(): the receiver verified the Standard Webhooks signature with the endpoint's secret.
+    const message = risk()!;
+    expect(message.type).toBe('stock.alert');
+    expect(message.id).toMatch(/^msg_alert_\d+$/);
+    expect(message.signature).toMatch(/^v1,/);
+    expect(message.payload.data.alert).toMatchObject({
+      kind: 'RISK',
+      orderId: orderIds[1],
+      channelCode: 'shop',
+      message: expect.stringContaining('flagged SERIAL_RETURNER'),
+    });
   });
 
   it('sends each delivery once with two hub processes sending', async () => {

@@ -1,6 +1,11 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngestionMode, Platform } from '../common/enums.js';
 import { sqlOf } from './support/after-sale.js';
@@ -95,6 +100,98 @@ describe('returns: the refund CSV backfill', () => {
       { product_code: 'MILK-1L', on_hand: 10 },
       { product_code: 'TEA-250G', on_hand: 10 },
     ]);
+  });
+});
+
+describe('returns: the refund CSV backfill from the command line (npm run import:refunds)', () => {
+  const root = new URL('..', import.meta.url).pathname;
+  let hub: TestHub;
+  let dir: string;
+
+  /** The compiled tool as `npm run import:refunds` runs it, on the hub's database; killed if it outlives the timeout. */
+  const run = async (args: string[]) => {
+    try {
+      const { stdout, stderr } = await promisify(execFile)(
+        process.execPath,
+        ['dist/server/import-refunds.js', ...args],
+        {
+          cwd: root,
+          env: { ...process.env, DATABASE_URL: hub.database.url, LOG_LEVEL: 'warn' },
+          timeout: 30_000,
+        },
+      );
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'refund-import-cli-'));
+    hub = await startTestHub('returns-import-cli');
+    await seedChannel(hub.orm, 'tb-cli', Platform.TAOBAO);
+    await seedProduct(hub.orm, 'MILK-1L', 10);
+    await seedProduct(hub.orm, 'TEA-250G', 10);
+    const orders = await hub.gql<{ importOrdersCsv: any }>(
+      `mutation($csv: String!) { importOrdersCsv(channelCode: "tb-cli", csv: $csv) { created failed } }`,
+      { csv: ORDERS_CSV },
+    );
+    expect(orders.data!.importOrdersCsv).toEqual({ created: 2, failed: 0 });
+  });
+  afterAll(async () => {
+    await hub?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('stores the file’s refunds, prints the summary with each failed row, exits 1 for a failure, and creates nothing twice', async () => {
+    const file = join(dir, 'refunds.csv');
+    await writeFile(file, REFUNDS_CSV);
+    const first = await run(['--channel', 'tb-cli', '--file', file]);
+    expect(first.code).toBe(1);
+    const lines = first.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('Imported refunds.csv into channel "tb-cli".');
+    expect(lines.slice(1, 5)).toEqual([
+      '  rows        4',
+      '  created     2',
+      '  duplicates  0  (already known: not created twice)',
+      '  failed      1',
+    ]);
+    expect(lines.slice(-2)).toEqual([
+      'Failures (row numbers as a spreadsheet shows them: the header is row 1):',
+      expect.stringMatching(/^ {2}row 5: .*quantity/),
+    ]);
+    expect(
+      await sqlOf(hub)(
+        `select r.refund_id, r.status, o.external_id from order_return r join "order" o on o.id = r.order_id
+         order by r.refund_id`,
+      ),
+    ).toEqual([
+      { refund_id: 'CSV-R-1', status: 'RETURN_RECEIVED', external_id: 'CSV-O-1' },
+      { refund_id: 'CSV-R-2', status: 'REFUNDED', external_id: 'CSV-O-2' },
+    ]);
+
+    const again = await run(['--channel', 'tb-cli', '--file', file]);
+    expect(again.stdout).toContain('  created     0');
+    expect(again.stdout).toContain('  duplicates  2');
+    expect(await sqlOf(hub)(`select count(*)::int as n from order_return`)).toEqual([{ n: 2 }]);
+
+    await writeFile(file, REFUNDS_CSV.split('\n').slice(0, 3).join('\n'));
+    expect(await run(['--channel', 'tb-cli', '--file', file])).toMatchObject({ code: 0 });
+  });
+
+  it('says what is wrong: an unknown channel or file exits 1, a wrong command line 2 with the usage', async () => {
+    const file = join(dir, 'refunds.csv');
+    await writeFile(file, REFUNDS_CSV);
+    const unknown = await run(['--channel', 'nope', '--file', file]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('nope');
+    const missing = await run(['--channel', 'tb-cli', '--file', join(dir, 'missing.csv')]);
+    expect(missing).toMatchObject({ code: 1, stdout: expect.stringContaining('No such file') });
+    const usage = await run(['--channel', 'tb-cli']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--file is required.');
+    expect(usage.stderr).toContain('Usage: npm run import:refunds');
   });
 });
 

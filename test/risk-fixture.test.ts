@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Platform, RiskKind } from '../common/enums.js';
+import { GIVEN_NAMES as GIVEN, SURNAMES } from '../server/seed.js';
 import { evaluateOrderRisk, evaluateRefundRisk } from '../services/risk.js';
 import { seedChannel } from './support/fixtures.js';
 import { startTestHub, type TestHub } from './support/hub.js';
@@ -14,33 +15,6 @@ import {
 const DAY = 24 * 3600_000;
 const ORDINARY = 10_000;
 
-const SURNAMES = '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹'.split('');
-const GIVEN = [
-  '伟',
-  '芳',
-  '娜',
-  '敏',
-  '静',
-  '丽',
-  '强',
-  '磊',
-  '军',
-  '洋',
-  '勇',
-  '艳',
-  '杰',
-  '娟',
-  '涛',
-  '明',
-  '超',
-  '秀英',
-  '霞',
-  '平',
-  '刚',
-  '桂英',
-  '建华',
-  '晓燕',
-];
 const PLACES: [string, string, string[]][] = [
   ['广东省', '深圳市', ['南山区', '福田区', '宝安区', '龙岗区']],
   ['广东省', '广州市', ['天河区', '海珠区', '越秀区']],

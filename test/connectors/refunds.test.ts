@@ -167,7 +167,8 @@ describe('the seven platforms’ refund samples, every field', () => {
 
   it('Shopify: refunds/create with a successful transaction and goods returned, ISO times with offset', () => {
     expect(toRefund(Platform.SHOPIFY, variant(Platform.SHOPIFY)())).toEqual<CanonicalRefund>({
-      refundId: '981234567890',
+      // Processed for a return: the return's case (its last step).
+      refundId: 'gid://shopify/Return/6701112345',
       externalId: '820982911946154508',
       kind: RETURN_AND_REFUND,
       status: REFUNDED,
@@ -381,6 +382,14 @@ describe('compound and unmapped statuses', () => {
     });
   });
 
+  it('Shopify: a refund for no return is a case of its own', () => {
+    const shopify = toRefund(
+      Platform.SHOPIFY,
+      variant(Platform.SHOPIFY)((refund) => (refund.return = null)),
+    );
+    expect(shopify.refundId).toBe('981234567890');
+  });
+
   it('a record missing its money is a mapping error naming the field, never a TypeError', () => {
     const error = thrown(() =>
       toRefund(
@@ -483,5 +492,71 @@ describe('reason classifier', () => {
       variant(Platform.TAOBAO)((body) => (body.refund_get_response.refund.reason = '冰淇淋化了')),
     );
     expect(taobao).toMatchObject({ reasonText: '冰淇淋化了', reasonClass: RefundReasonClass.OTHER });
+  });
+});
+
+describe('Shopify returns: the returns/* webhooks', () => {
+  const returnSample = () => refundFixture('channels/refunds/shopify-return.json');
+
+  it('returns/request: a return and refund asked for, its line and reason, no money yet', () => {
+    expect(toRefund(Platform.SHOPIFY, returnSample())).toEqual<CanonicalRefund>({
+      refundId: 'gid://shopify/Return/6701112345',
+      externalId: '820982911946154508',
+      kind: RETURN_AND_REFUND,
+      status: REQUESTED,
+      platformStatus: 'requested',
+      goodsReturned: true,
+      lines: [{ productCode: null, platformSkuId: null, platformLineId: '466157049', quantity: 1 }],
+      refundAmount: '0.00',
+      currencyCode: 'XXX',
+      reasonText: null,
+      reasonCode: 'SIZE_TOO_SMALL',
+      reasonClass: RefundReasonClass.BUYER_REMORSE,
+      responsible: RefundResponsible.BUYER,
+      returnTrackingNumber: null,
+      returnCarrier: null,
+      requestedAt: new Date('2026-11-15T01:12:44Z'),
+      updatedAt: new Date('2026-11-15T01:12:44Z'),
+    });
+  });
+
+  it('maps each topic’s status to the common set (docs/after-sale.md), in either case', () => {
+    const statusOf = (status: string) => {
+      const payload = returnSample();
+      payload.status = status;
+      return toRefund(Platform.SHOPIFY, payload).status;
+    };
+    expect(['requested', 'open', 'closed', 'declined', 'canceled', 'OPEN', 'DECLINED'].map(statusOf)).toEqual(
+      [REQUESTED, APPROVED, RETURN_RECEIVED, REJECTED, CANCELLED, APPROVED, REJECTED],
+    );
+  });
+
+  it('reads a body without lines (returns/close, /cancel) by its order_id', () => {
+    const closed = {
+      id: 6701112345,
+      admin_graphql_api_id: 'gid://shopify/Return/6701112345',
+      order_id: '820982911946154508',
+      status: 'closed',
+      created_at: '2026-11-15T09:12:44+08:00',
+      updated_at: '2026-11-18T10:00:00+08:00',
+    };
+    expect(toRefund(Platform.SHOPIFY, closed)).toMatchObject({
+      refundId: 'gid://shopify/Return/6701112345',
+      externalId: '820982911946154508',
+      status: RETURN_RECEIVED,
+      lines: [],
+    });
+  });
+
+  it('is told from an order by the returns/ topic, else by its return_line_items', () => {
+    const shopify = connectorFor(Platform.SHOPIFY);
+    expect(shopify.isRefund({}, { 'x-shopify-topic': 'returns/approve' })).toBe(true);
+    expect(shopify.isRefund(returnSample())).toBe(true);
+  });
+
+  it('refuses an id that is not a Return’s', () => {
+    const payload = returnSample();
+    payload.admin_graphql_api_id = 'gid://shopify/Order/1';
+    expect(thrown(() => toRefund(Platform.SHOPIFY, payload)).message).toContain('admin_graphql_api_id');
   });
 });

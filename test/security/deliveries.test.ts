@@ -7,6 +7,7 @@ import { Platform } from '../../common/enums.js';
 import { ConfigError, loadConfig } from '../../server/config.js';
 import type { OrderEventMessage } from '../../subscriptions/order-events.js';
 import { seedChannel, seedProduct } from '../support/fixtures.js';
+import { refundFixture } from '../support/refunds.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { waitFor } from '../support/wait.js';
 import { deliver, sample } from '../support/webhooks.js';
@@ -30,6 +31,13 @@ function taobaoOrder(status = 'WAIT_SELLER_SEND_GOODS') {
   payload.tid = Number(tid);
   payload.status = status;
   return payload;
+}
+
+/** A Taobao refund record with a fresh refund_id, for an order the hub has not seen. */
+function taobaoRefund() {
+  const record = refundFixture('channels/refunds/taobao.json');
+  record.refund_get_response.refund.refund_id = `15876543210${String(++seq).padStart(7, '0')}`;
+  return record;
 }
 
 function shopifyOrder() {
@@ -277,6 +285,29 @@ describe('the webhook door holds a bounded number of payloads and bytes', () => 
     await lock.query('commit');
     expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200, 200]);
     expect((await deliver(base, 'taobao-main', extra, { secret: TAOBAO_SECRET })).status).toBe(200);
+  });
+
+  it('counts refund deliveries against the same limit: a flood of refunds is answered as a flood of orders', async () => {
+    // Cases wait behind this lock (the bodies are logged first), so the refunds stay held by the door.
+    locker = new pg.Client({ connectionString: hub.database.url });
+    await locker.connect();
+    await locker.query('begin');
+    await locker.query('lock table order_return in share mode');
+    const before = await logged();
+    const held = [taobaoRefund(), taobaoRefund(), taobaoRefund()].map((p) =>
+      deliver(base, 'taobao-main', p, { secret: TAOBAO_SECRET }),
+    );
+    await waitFor(async () => (await logged()) === before + 3, 'the three refunds logged and waiting');
+    const extraRefund = taobaoRefund();
+    const refused = await answerWhileHeld(extraRefund);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    // Orders and refunds share the door's room.
+    expect((await answerWhileHeld(taobaoOrder())).status).toBe(503);
+
+    await locker.query('commit');
+    expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200, 200]);
+    expect((await deliver(base, 'taobao-main', extraRefund, { secret: TAOBAO_SECRET })).status).toBe(200);
   });
 
   it('answers 503 over WEBHOOK_MAX_PENDING_BYTES', async () => {
