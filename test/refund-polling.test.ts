@@ -168,7 +168,8 @@ const CASES: {
   {
     // The cursor moves only past a full page (250 orders): the sample, then 249 others changed later.
     platform: 'SHOPIFY',
-    refundId: '981234567890',
+    // The sample refund names its return: the case is the return's (docs/after-sale.md).
+    refundId: 'gid://shopify/Return/6701112345',
     externalId: '820982911946154508',
     fill: (api) => {
       api.orders.push(
