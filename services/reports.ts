@@ -743,7 +743,10 @@ export async function raiseVolumeAlerts(
   return stored.length;
 }
 
-/** Folds the appended sales changes into `sales_hourly`; returns the hourly rows it touched (0: another process is at it). */
+/**
+ * Folds the appended sales and refund changes into `sales_hourly` and `refunds_hourly`; returns the hourly rows it
+ * touched (0: another process is at it).
+ */
 export async function foldSalesChanges(em: EntityManager): Promise<number> {
   const [row] = await em.execute<{ folded: string }[]>('select hub_sales_rollup()::text as folded');
   return Number(row.folded);
