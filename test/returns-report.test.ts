@@ -641,6 +641,43 @@ describe('refunds and returns in the reports', () => {
       ]);
     });
 
+    it("stores two refunds of one hour, channel and product side by side: neither waits on the other's row", async () => {
+      // Two more sales of A on 1 August; the second refund commits while the first's transaction is still open
+      // (were they to share a row, the inner transaction would wait for the outer, which waits for it).
+      const ids = await Promise.all(
+        ['P3', 'P4'].map((externalId) =>
+          insertSale(hub.orm, {
+            channel: tmall,
+            externalId,
+            status: OrderStatus.DELIVERED,
+            placedAt: '2026-08-01T08:00:00Z',
+            lines: [['A', 1, '30.00']],
+          }),
+        ),
+      );
+      const refund = (orderId: string, refundId: string) => ({
+        orderId,
+        refundId,
+        kind: RefundKind.REFUND_ONLY,
+        status: RefundStatus.REFUNDED,
+        goodsReturned: false,
+        refundAmount: '1.00',
+        reasonClass: RefundReasonClass.QUALITY,
+        responsible: RefundResponsible.MERCHANT,
+        requestedAt: '2026-08-01T08:30:00Z',
+        refundedAt: '2026-08-01T09:00:00Z',
+      });
+      await hub.orm.em.fork().transactional(async (outer) => {
+        await insertReturn(outer, refund(ids[0], 'X5'));
+        await hub.orm.em.fork().transactional((inner) => insertReturn(inner, refund(ids[1], 'X6')));
+      });
+      const [row] = await salesReport('PRODUCT', {
+        from: '2026-08-01T08:00:00Z',
+        to: '2026-08-01T10:00:00Z',
+      });
+      expect(row).toEqual(sales('A', 2, 2, ['60.00', '60.00', '2.00', '58.00']));
+    });
+
     it('give what the cases themselves give, for every grouping, zone and ragged range', async () => {
       const run = <T extends object>(text: string, params: unknown[]) =>
         hub.orm.em.fork().execute<T[]>(text, params);
