@@ -150,38 +150,46 @@ begin
   end if;
   return null;
 end $$;`);
+    // The orders' cases are found by the order_id index (an array, not a join to the transition table, which the
+    // planner may read against every case); most statements name no order with a paid-out case and stop there.
     this.addSql(`create or replace function hub_refunds_on_order_line_change() returns trigger language plpgsql as $$
+declare
+  orders uuid[];
 begin
   if tg_op = 'INSERT' then
-    perform hub_refund_recount(array(select r.id from order_return r
-      where r.order_id in (select order_id from new_rows) and r.refunded_at is not null));
+    orders := array(select distinct order_id from new_rows);
   elsif tg_op = 'DELETE' then
-    perform hub_refund_recount(array(select r.id from order_return r
-      where r.order_id in (select order_id from old_rows) and r.refunded_at is not null));
+    orders := array(select distinct order_id from old_rows);
   else
-    perform hub_refund_recount(array(select r.id from order_return r
-      where r.refunded_at is not null and r.order_id in (
-        select n.order_id from old_rows o join new_rows n on n.id = o.id
-        where (o.order_id, o.product_code, o.quantity, o.unit_price, o.line_total, o.line_no)
-          is distinct from (n.order_id, n.product_code, n.quantity, n.unit_price, n.line_total, n.line_no)
-        union all
-        select o.order_id from old_rows o join new_rows n on n.id = o.id where o.order_id <> n.order_id)));
+    orders := array(
+      select n.order_id from old_rows o join new_rows n on n.id = o.id
+      where (o.order_id, o.product_code, o.quantity, o.unit_price, o.line_total, o.line_no)
+        is distinct from (n.order_id, n.product_code, n.quantity, n.unit_price, n.line_total, n.line_no)
+      union
+      select o.order_id from old_rows o join new_rows n on n.id = o.id where o.order_id <> n.order_id);
+  end if;
+  if cardinality(orders) > 0 then
+    perform hub_refund_recount(array(
+      select r.id from order_return r where r.order_id = any(orders) and r.refunded_at is not null));
   end if;
   return null;
 end $$;`);
     // A sale's status (or becoming a parcel) changes which status its cases count under, or whether they count;
     // the cases on its parcels count with it.
     this.addSql(`create or replace function hub_refunds_on_order_update() returns trigger language plpgsql as $$
+declare
+  moved uuid[];
 begin
-  perform hub_refund_recount(array(
-    with moved as (
-      select n.id from old_rows o join new_rows n on n.id = o.id
-      where (o.status, o.parent_id) is distinct from (n.status, n.parent_id)
-    )
-    select r.id from order_return r
-    where r.refunded_at is not null
-      and (r.order_id in (select id from moved)
-        or r.order_id in (select c.id from "order" c where c.parent_id in (select id from moved)))));
+  moved := array(
+    select n.id from old_rows o join new_rows n on n.id = o.id
+    where (o.status, o.parent_id) is distinct from (n.status, n.parent_id));
+  if cardinality(moved) > 0 then
+    perform hub_refund_recount(array(
+      select r.id from order_return r where r.order_id = any(moved) and r.refunded_at is not null
+      union
+      select r.id from "order" c join order_return r on r.order_id = c.id
+      where c.parent_id = any(moved) and r.refunded_at is not null));
+  end if;
   return null;
 end $$;`);
     this.addSql(`create or replace function hub_sales_rollup() returns bigint language plpgsql as $$
