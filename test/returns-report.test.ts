@@ -641,7 +641,7 @@ describe('refunds and returns in the reports', () => {
       ]);
     });
 
-    it("stores two refunds of one hour, channel and product side by side: neither waits on the other's row", async () => {
+    it("stores two refunds of one hour, channel and product side by side (neither waits on the other's row); a deleted sale's leave", async () => {
       // Two more sales of A on 1 August; the second refund commits while the first's transaction is still open
       // (were they to share a row, the inner transaction would wait for the outer, which waits for it).
       const ids = await Promise.all(
@@ -671,11 +671,15 @@ describe('refunds and returns in the reports', () => {
         await insertReturn(outer, refund(ids[0], 'X5'));
         await hub.orm.em.fork().transactional((inner) => insertReturn(inner, refund(ids[1], 'X6')));
       });
-      const [row] = await salesReport('PRODUCT', {
-        from: '2026-08-01T08:00:00Z',
-        to: '2026-08-01T10:00:00Z',
-      });
-      expect(row).toEqual(sales('A', 2, 2, ['60.00', '60.00', '2.00', '58.00']));
+      const hours = { from: '2026-08-01T08:00:00Z', to: '2026-08-01T10:00:00Z' };
+      expect(await salesReport('PRODUCT', hours)).toEqual([
+        sales('A', 2, 2, ['60.00', '60.00', '2.00', '58.00']),
+      ]);
+      // A deleted sale takes its case, and the case's refund, with it.
+      await sql(`delete from "order" where id = ?`, [ids[0]]);
+      expect(await salesReport('PRODUCT', hours)).toEqual([
+        sales('A', 1, 1, ['30.00', '30.00', '1.00', '29.00']),
+      ]);
     });
 
     it('give what the cases themselves give, for every grouping, zone and ragged range', async () => {
