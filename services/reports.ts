@@ -70,7 +70,7 @@ export type FulfillmentStage =
   'PLACED_TO_PAID' | 'PAID_TO_PACKED' | 'PACKED_TO_SHIPPED' | 'SHIPPED_TO_DELIVERED';
 
 /** Runs one statement (`?` placeholders) and returns its rows. */
-type Run = <T extends object>(sql: string, params: unknown[]) => Promise<T[]>;
+export type Run = <T extends object>(sql: string, params: unknown[]) => Promise<T[]>;
 
 interface Range {
   from: Date;
