@@ -1,6 +1,7 @@
 // What the reports' bookkeeping costs the order path (issue 14): webhook ingestion into the hub (a separate
-// process) with the sales triggers on, then off (disabled in this scratch database only), --pairs times with
-// the order alternating, after one uncounted warm-up run. Prints on ÷ off per pair.
+// process) with the sales triggers (and, since issue 18, the refund roll-up's on orders and their lines) on, then
+// off (disabled in this scratch database only), --pairs times with the order alternating, after one uncounted
+// warm-up run. Prints on ÷ off per pair.
 //
 // Usage: npm run bench:report-triggers -- [--seconds 15] [--connections 32] [--pairs 3]
 import pg from 'pg';
@@ -19,6 +20,11 @@ const TRIGGERS: [table: string, trigger: string][] = [
   ['order_line', 'order_line_sales_insert'],
   ['order_line', 'order_line_sales_update'],
   ['order_line', 'order_line_sales_delete'],
+  // The refund roll-up's triggers on the order path (issue 18): a sale's status, its lines.
+  ['"order"', 'order_refunds_update'],
+  ['order_line', 'order_line_refunds_insert'],
+  ['order_line', 'order_line_refunds_update'],
+  ['order_line', 'order_line_refunds_delete'],
 ];
 
 const db = await scratchDatabase(serverUrl, 'bench_report_triggers');

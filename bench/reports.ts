@@ -4,17 +4,30 @@
 // hourly sums, no milestone indexes), run as often on the same database: the baseline. Before timing, the bench
 // checks the two give the same numbers.
 //
-// Usage: npm run bench:reports -- [--orders 100000 | --database-url <an already seeded database>] [--runs 10]
+// Then salesReport's refunds (issue 18): --refunds after-sale cases are written by SQL into the scratch database
+// (a tenth of the sales by default; the roll-up's triggers count them in the same statements), and salesReport by
+// day, channel and product over the year is called through the service on one connection, on its roll-up path
+// (the hourly sums of sales and refunds) and on its exact path (the orders and cases themselves), --runs times
+// each, interleaved (the first of each pair alternates), after checking both give the same rows. Prints the
+// medians and roll-up ÷ exact.
+//
+// Usage: npm run bench:reports -- [--orders 50000 [--refunds 5000] | --database-url <an already seeded database>]
+//   [--runs 10]
 import { isDeepStrictEqual } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
+import { createLogger } from '../server/logger.js';
+import { openOrm } from '../server/orm.js';
 import { seedOrders } from '../server/seed.js';
+import { SalesGroupBy } from '../common/enums.js';
+import { readSalesReport, type SalesInput } from '../services/reports.js';
 import { startHubProcess } from '../test/support/hub-process.js';
 import { scratchDatabase } from '../test/support/scratch-database.js';
 import { countOption, percentile, serverUrl, stringOption } from './support.js';
 
 const RUNS = countOption('runs', 10);
-const ORDERS = countOption('orders', 100_000);
+const ORDERS = countOption('orders', 50_000);
+const REFUNDS = countOption('refunds', Math.round(ORDERS / 10));
 const GIVEN_URL = stringOption('database-url');
 const TIME_ZONE = 'Asia/Shanghai';
 const DAY_MS = 86_400_000;
@@ -63,10 +76,13 @@ try {
     const started = performance.now();
     await seedOrders(database.url, { orders: ORDERS });
     console.log(`seeded ${ORDERS} orders in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    await seedRefunds(pool, REFUNDS);
   }
   // What the seed appended is folded in, as the hub's own job does every few seconds.
   await pool.query('select hub_sales_rollup()');
-  await pool.query('analyze "order", order_line, sales_hourly');
+  await pool.query(
+    'analyze "order", order_line, sales_hourly, order_return, order_return_line, refunds_hourly',
+  );
   const {
     rows: [facts],
   } = await pool.query<{ orders: string; newest: Date }>(
@@ -228,9 +244,95 @@ try {
       `| ${c.name} | ${c.range} | ${h.p50.toFixed(0)} ms | ${h.p90.toFixed(0)} ms | ${s.p50.toFixed(0)} ms | ${(h.p50 / s.p50).toFixed(2)} |`,
     );
   }
+  console.log('');
+  await compareRefundPaths(database.url, { ...year, timeZone: TIME_ZONE });
 } finally {
   await client.close();
   await pool.end();
   await hub.stop();
   await database.drop();
+}
+
+/**
+ * After-sale cases on `count` sales (not cancelled, not unpaid), spread by a hash: 9 in 10 refunded a few days
+ * after the request, a quarter to all of the sale's total; the returns (every other case) name their sale's first
+ * line, the money-only ones none (shared by value over the sale's lines).
+ */
+async function seedRefunds(db: pg.Pool, count: number): Promise<void> {
+  const started = performance.now();
+  await db.query(
+    `insert into order_return (channel_id, refund_id, external_id, order_id, kind, status, platform_status,
+       goods_returned, refund_amount, currency_code, reason_class, responsible, requested_at, platform_updated_at,
+       refunded_at)
+     select channel_id, 'bench-' || n, external_id, id,
+            case when n % 2 = 0 then 'REFUND_ONLY' else 'RETURN_AND_REFUND' end,
+            case when n % 10 = 0 then 'REQUESTED' else 'REFUNDED' end, 'bench', n % 2 = 1,
+            round(total_amount * (n % 4 + 1) / 4, 2), currency_code, 'QUALITY', 'MERCHANT',
+            placed_at + make_interval(days => (n % 10 + 1)::int), placed_at + make_interval(days => (n % 10 + 1)::int),
+            case when n % 10 <> 0 then placed_at + make_interval(days => (n % 10 + 2)::int, hours => (n % 24)::int) end
+     from (select o.*, row_number() over (order by md5(o.id::text)) as n from "order" o
+           where o.parent_id is null and o.status not in ('CANCELLED', 'PENDING_PAYMENT')) s
+     where n <= $1`,
+    [count],
+  );
+  await db.query(
+    `insert into order_return_line (return_id, line_no, order_line_id, product_code, quantity)
+     select r.id, 1, l.id, l.product_code, 1 from order_return r
+     join order_line l on l.order_id = r.order_id and l.line_no = 1
+     where r.kind = 'RETURN_AND_REFUND' and r.refund_id like 'bench-%'`,
+  );
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(
+    `wrote ${count} after-sale cases and their lines in ${seconds} s (the roll-up counted in the same statements)`,
+  );
+  await db.query('select hub_sales_rollup()');
+}
+
+/** salesReport's roll-up path against its exact path, through the service, interleaved. */
+async function compareRefundPaths(url: string, range: Omit<SalesInput, 'groupBy'>): Promise<void> {
+  const orm = await openOrm(url, createLogger('warn'));
+  try {
+    const run = <T extends object>(text: string, params: unknown[]) =>
+      orm.em.fork().execute<T[]>(text, params);
+    const {
+      rows: [counted],
+    } = await pool.query<{ cases: string }>(
+      'select count(*)::text as cases from order_return where refunded_at >= $1 and refunded_at < $2',
+      [range.from, range.to],
+    );
+    console.log(
+      `salesReport over the year in ${range.timeZone} (${counted.cases} cases refunded in it), the service on one ` +
+        `connection, ${RUNS} runs of each path interleaved, median:`,
+    );
+    console.log('');
+    console.log('| salesReport by | roll-up path p50 | exact path p50 | roll-up ÷ exact |');
+    console.log('| --- | --- | --- | --- |');
+    for (const groupBy of [SalesGroupBy.DAY, SalesGroupBy.CHANNEL, SalesGroupBy.PRODUCT]) {
+      const input = { ...range, groupBy };
+      const paths = [() => readSalesReport(run, input), () => readSalesReport(run, input, { exact: true })];
+      const [sums, exact] = await Promise.all(paths.map((p) => p()));
+      if (!isDeepStrictEqual(sums, exact)) {
+        throw new Error(
+          `salesReport by ${groupBy}: the roll-up and exact paths differ:\n${JSON.stringify(sums).slice(0, 800)}\n${JSON.stringify(exact).slice(0, 800)}`,
+        );
+      }
+      const times: [number[], number[]] = [[], []];
+      for (let i = 0; i < RUNS; i++) {
+        for (const which of i % 2 === 0 ? [0, 1] : [1, 0]) {
+          const started = performance.now();
+          await paths[which]();
+          times[which].push(performance.now() - started);
+        }
+      }
+      const [a, b] = times.map((t) =>
+        percentile(
+          [...t].sort((x, y) => x - y),
+          50,
+        ),
+      );
+      console.log(`| ${groupBy} | ${a.toFixed(0)} ms | ${b.toFixed(0)} ms | ${(a / b).toFixed(2)} |`);
+    }
+  } finally {
+    await orm.close();
+  }
 }

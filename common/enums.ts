@@ -113,6 +113,8 @@ export enum ReturnsGroupBy {
   PRODUCT = 'PRODUCT',
   REASON_CLASS = 'REASON_CLASS',
   RESPONSIBLE = 'RESPONSIBLE',
+  /** The day the case was asked for, in the report's time zone. */
+  DAY = 'DAY',
 }
 
 export enum Role {

@@ -16,6 +16,7 @@ import { OutboundAttempt } from './outbound-attempt.js';
 import { OutboundDelivery } from './outbound-delivery.js';
 import { Product } from './product.js';
 import { ReconciliationLine, ReconciliationReport } from './reconciliation-report.js';
+import { RefundHourly, RefundHourlyChange, RefundShare } from './refunds-hourly.js';
 import { Reservation } from './reservation.js';
 import { Return, ReturnEvent, ReturnLine } from './return.js';
 import { RiskFlag, RiskRule } from './risk.js';
@@ -50,6 +51,9 @@ export {
   Product,
   ReconciliationLine,
   ReconciliationReport,
+  RefundHourly,
+  RefundHourlyChange,
+  RefundShare,
   Reservation,
   Return,
   ReturnEvent,
@@ -90,6 +94,9 @@ export const entities = [
   Product,
   ReconciliationLine,
   ReconciliationReport,
+  RefundHourly,
+  RefundHourlyChange,
+  RefundShare,
   Reservation,
   Return,
   ReturnEvent,

@@ -48,7 +48,8 @@ export class ReportResolver {
     description:
       'After-sale cases asked for in [from, to) (by requestedAt; REJECTED and CANCELLED left out), per group: ' +
       'cases, units returned, refund amounts per currency, and the return rate against the units sold in ' +
-      '[from, to). Most units first.',
+      '[from, to), or on that day by DAY (days in the time zone). Most units first; DAY by day, oldest first, ' +
+      'the days with cases.',
   })
   returnsReport(
     @Ctx() ctx: RequestContext,
@@ -56,8 +57,10 @@ export class ReportResolver {
     @Arg('to', () => DateTimeScalar) to: Date,
     @Arg('groupBy', () => ReturnsGroupBy) groupBy: ReturnsGroupBy,
     @Arg('channelCode', () => String, { nullable: true }) channelCode: string | null,
+    @Arg('timeZone', () => String, { nullable: true, defaultValue: DEFAULT_REPORT_TIME_ZONE })
+    timeZone: string,
   ) {
-    return returnsReport(ctx, { from, to, groupBy, channelCode });
+    return returnsReport(ctx, { from, to, groupBy, channelCode, timeZone });
   }
 
   @Authorized(READ_OPERATIONS)

@@ -30,7 +30,8 @@ export class SalesRowType {
 @ObjectType('ReturnsRow', { simpleResolvers: true })
 export class ReturnsRowType {
   @Field(() => String, {
-    description: "The group's value: a channel code, a product code, a reason class or who is responsible.",
+    description:
+      "The group's value: a channel code, a product code, a reason class, who is responsible or a day (YYYY-MM-DD).",
   })
   key!: string;
   @Field(() => Int, { description: 'After-sale cases asked for in the range (not REJECTED or CANCELLED).' })

@@ -156,7 +156,7 @@ async function sweepHolds(options: SchedulerOptions): Promise<void> {
   }
 }
 
-/** Folds the sales changes appended since the last run into the hourly sums (one process at a time). */
+/** Folds the sales and refund changes appended since the last run into the hourly sums (one process at a time). */
 async function rollUpSales(options: SchedulerOptions): Promise<void> {
   try {
     await foldSalesChanges(options.orm.em.fork());

@@ -16,8 +16,10 @@ import { joinSql, rawSql, sql, type SqlFragment } from './sql-fragment.js';
  * fulfillmentReport reads the milestone times the status owner keeps on each order (paid, packed, shipped,
  * delivered), by their indexes.
  *
- * Refunds (salesReport's refunds, returnsReport) read the after-sale cases themselves, by their refundedAt or
- * requestedAt index: they are a few per hundred sales, so there is no pre-aggregation for them.
+ * salesReport's refunds sum `refunds_hourly` (kept by the database like `sales_hourly`, see the refunds roll-up
+ * migration) where the sales sum theirs, and for PRODUCT always (the grouping has no days); the cases themselves
+ * elsewhere. returnsReport reads the cases by their requestedAt index. Both split a case's amount over products by
+ * `hub_refund_lines`, the one rule the roll-up counts by too.
  */
 
 export const DEFAULT_REPORT_TIME_ZONE = 'Asia/Shanghai';
@@ -68,7 +70,7 @@ export type FulfillmentStage =
   'PLACED_TO_PAID' | 'PAID_TO_PACKED' | 'PACKED_TO_SHIPPED' | 'SHIPPED_TO_DELIVERED';
 
 /** Runs one statement (`?` placeholders) and returns its rows. */
-type Run = <T extends object>(sql: string, params: unknown[]) => Promise<T[]>;
+export type Run = <T extends object>(sql: string, params: unknown[]) => Promise<T[]>;
 
 interface Range {
   from: Date;
@@ -79,18 +81,30 @@ interface Range {
  * Orders, units and revenue per group over [from, to) by placedAt, and the refunds paid out in [from, to) by
  * refundedAt; one row per group and currency.
  */
-export async function salesReport(
-  ctx: RequestContext,
-  input: Range & { groupBy: SalesGroupBy; timeZone?: string | null },
+export async function salesReport(ctx: RequestContext, input: SalesInput): Promise<SalesRow[]> {
+  return readSalesReport((sql, params) => readQuery(ctx, sql, params), input);
+}
+
+export type SalesInput = Range & { groupBy: SalesGroupBy; timeZone?: string | null };
+
+/**
+ * salesReport on the caller's connection. `exact` reads the orders and cases themselves where the hourly sums
+ * would serve: the baseline the sums are checked and measured against (tests, bench/reports.ts).
+ */
+export async function readSalesReport(
+  run: Run,
+  input: SalesInput,
+  { exact = false }: { exact?: boolean } = {},
 ): Promise<SalesRow[]> {
   const timeZone = checkTimeZone(input.timeZone);
   if (!checkRange(input)) return [];
   const days = input.groupBy === SalesGroupBy.DAY ? localDays(input, timeZone) : [];
-  const run: Run = (sql, params) => readQuery(ctx, sql, params);
+  // Products have no days: their refunds' hours fit any time zone.
+  const hours = exact ? null : wholeHours(input, input.groupBy === SalesGroupBy.PRODUCT ? 'UTC' : timeZone);
   const rows =
     input.groupBy === SalesGroupBy.PRODUCT
-      ? await salesByProduct(run, input)
-      : await salesFromHours(run, input, input.groupBy, timeZone);
+      ? await salesByProduct(run, input, hours)
+      : await salesFromHours(run, input, hours, input.groupBy, timeZone);
   return input.groupBy === SalesGroupBy.DAY ? withEveryDay(rows, days) : rows;
 }
 
@@ -107,7 +121,13 @@ interface SalesSqlRow {
 /** A sale left out of gross, refunds and net in every grouping: it brought no money to give back. */
 const NO_MONEY = `'CANCELLED'`;
 
-async function salesFromHours(run: Run, range: Range, groupBy: SalesGroupBy, timeZone: string) {
+async function salesFromHours(
+  run: Run,
+  range: Range,
+  hours: Range | null,
+  groupBy: SalesGroupBy,
+  timeZone: string,
+) {
   const key =
     groupBy === SalesGroupBy.CHANNEL
       ? rawSql('c.code')
@@ -118,7 +138,7 @@ async function salesFromHours(run: Run, range: Range, groupBy: SalesGroupBy, tim
           : sql`to_char(s.at at time zone ${timeZone}, 'YYYY-MM-DD')`;
   // A refund is placed on the day its money went back.
   const refundKey =
-    groupBy === SalesGroupBy.DAY ? sql`to_char(s.refunded_at at time zone ${timeZone}, 'YYYY-MM-DD')` : key;
+    groupBy === SalesGroupBy.DAY ? sql`to_char(s.at at time zone ${timeZone}, 'YYYY-MM-DD')` : key;
   const counted = groupBy === SalesGroupBy.STATUS ? 'true' : `s.status not in (${NOT_SOLD})`;
   const sold = rawSql(groupBy === SalesGroupBy.STATUS ? '' : `where s.status not in (${NO_MONEY})`);
   const order =
@@ -135,7 +155,7 @@ async function salesFromHours(run: Run, range: Range, groupBy: SalesGroupBy, tim
               sum(s.units) filter (where ${rawSql(counted)}) as units,
               sum(s.revenue) filter (where ${rawSql(counted)}) as revenue,
               sum(s.revenue) filter (where s.status not in (${rawSql(NO_MONEY)})) as gross
-       from (${saleSource(range, timeZone)}) s join channel c on c.id = s.channel_id
+       from (${saleSource(range, hours)}) s join channel c on c.id = s.channel_id
        ${sold}
        group by 1, 2
        having sum(s.orders) filter (where ${rawSql(counted)}) <> 0
@@ -144,9 +164,10 @@ async function salesFromHours(run: Run, range: Range, groupBy: SalesGroupBy, tim
          or sum(s.revenue) filter (where s.status not in (${rawSql(NO_MONEY)})) <> 0
      ),
      refunded as (
-       select ${refundKey} as key, s.currency_code, min(s.status) as status, sum(s.refund_amount) as refunds
-       from (${refundedCases(range)}) s join channel c on c.id = s.channel_id
+       select ${refundKey} as key, s.currency_code, min(s.status) as status, sum(s.amount) as refunds
+       from (${refundSource(range, hours)}) s join channel c on c.id = s.channel_id
        group by 1, 2
+       having sum(s.cases) <> 0
      )
      select coalesce(a.key, b.key) as key, coalesce(a.currency_code, b.currency_code) as currency_code,
             coalesce(a.orders, 0)::text as orders, coalesce(a.units, 0)::text as units,
@@ -159,93 +180,112 @@ async function salesFromHours(run: Run, range: Range, groupBy: SalesGroupBy, tim
 }
 
 /**
- * The cases whose money went back in the range, as (id, order_id, refund_amount, currency_code, refunded_at,
+ * The cases whose money went back in the ranges, as (id, order_id, refund_amount, currency_code, refunded_at,
  * channel_id, status: the sale's): only those attached to an order, and not of a cancelled sale (its money is
- * in neither gross nor refunds). A case on a sub-order counts for its sale.
+ * in neither gross nor refunds). A case on a sub-order counts for its sale. `hub_refund_counted` (the roll-up)
+ * counts the same cases.
  */
-function refundedCases(range: Range): SqlFragment {
+function refundedCases(ranges: Range[]): SqlFragment {
+  const within = joinSql(
+    ranges.map((r) => sql`(r.refunded_at >= ${r.from} and r.refunded_at < ${r.to})`),
+    ' or ',
+  );
   return sql`select r.id, r.order_id, r.refund_amount, r.currency_code, r.refunded_at, r.channel_id,
       coalesce(sale.status, o.status) as status
     from order_return r
     join "order" o on o.id = r.order_id
     left join "order" sale on sale.id = o.parent_id
-    where r.refunded_at >= ${range.from} and r.refunded_at < ${range.to}
-      and coalesce(sale.status, o.status) not in ${rawSql(`(${NO_MONEY})`)}`;
+    where (${within}) and coalesce(sale.status, o.status) not in ${rawSql(`(${NO_MONEY})`)}`;
 }
 
 /**
- * The common table expressions `k` (the cases: id, order_id, refund_amount, currency_code and whatever else the
- * caller selects), `covered` (the products and units each case covers) and `shares` (each case's refund amount
- * apportioned to them), to start a `with`.
- *
- * A case covers its lines (a line's units: its quantity, or the whole order line's when null), or when it has
- * none, every line of its order. A line not matched to an order line counts with its own product code, or not at
- * all without one. The amount goes to the covered lines in proportion to their value (unit price × units; a case
- * naming one line gives it all), in whole cents: each line gets its share rounded down, and the cents left over go
- * one each to the largest remainders, the earlier line first on a tie. Lines of no value at all share equally.
+ * Refunds as (at, channel_id, status, currency_code, cases, amount): the hourly sums for the whole hours, the
+ * cases themselves for the rest. A group shows where some case counts (cases <> 0), even of no amount.
+ */
+function refundSource(range: Range, hours: Range | null): SqlFragment {
+  const parts = hourlyRefunds(hours, 'hour as at, channel_id, status, currency_code, cases, amount');
+  const rest = outsideHours(range, hours);
+  if (rest.length) {
+    parts.push(
+      sql`select refunded_at as at, channel_id, status, currency_code, 1::bigint as cases, refund_amount as amount
+        from (${refundedCases(rest)}) r`,
+    );
+  }
+  return joinSql(parts, ' union all ');
+}
+
+/** Refunds per product as (product_code, currency_code, cases, amount), from the same sources as refundSource. */
+function refundSharesSource(range: Range, hours: Range | null): SqlFragment {
+  const parts = hourlyRefunds(hours, 'product_code, currency_code, cases, amount', `and product_code <> ''`);
+  const rest = outsideHours(range, hours);
+  if (rest.length) {
+    parts.push(
+      sql`select * from (with ${caseLines(refundedCases(rest))}
+        select product_code, currency_code, 1::bigint as cases, amount from shares) e`,
+    );
+  }
+  return joinSql(parts, ' union all ');
+}
+
+function hourlyRefunds(hours: Range | null, columns: string, where = ''): SqlFragment[] {
+  if (!hours) return [];
+  return ['refunds_hourly', 'refunds_hourly_change'].map(
+    (table) =>
+      sql`select ${rawSql(columns)} from ${rawSql(table)}
+        where hour >= ${hours.from} and hour < ${hours.to} ${rawSql(where)}`,
+  );
+}
+
+/**
+ * The common table expressions `k` (the cases: id, currency_code and whatever else the caller selects) and
+ * `shares` (return_id, product_code, units, currency_code, amount: the lines each case covers and its refund
+ * amount apportioned to them, by `hub_refund_lines`, see the refunds roll-up migration), to start a `with`.
  */
 function caseLines(cases: SqlFragment): SqlFragment {
   return sql`k as (${cases}),
-    covered as (
-      select k.id as return_id, coalesce(l.product_code, rl.product_code) as product_code, rl.line_no as n,
-             coalesce(rl.quantity, l.quantity, 0) as units,
-             coalesce(l.unit_price * coalesce(rl.quantity, l.quantity), 0) as value
-      from k join order_return_line rl on rl.return_id = k.id left join order_line l on l.id = rl.order_line_id
-      where coalesce(l.product_code, rl.product_code) is not null
-      union all
-      select k.id, l.product_code, l.line_no, l.quantity, l.line_total
-      from k join order_line l on l.order_id = k.order_id
-      where not exists (select 1 from order_return_line rl where rl.return_id = k.id)
-    ),
-    exact as (
-      select c.return_id, c.product_code, c.n, c.units, k.currency_code, round(k.refund_amount * 100) as case_cents,
-             k.refund_amount * 100 * case when sum(c.value) over w > 0 then c.value / sum(c.value) over w
-                                          else 1.0 / count(*) over w end as cents
-      from covered c join k on k.id = c.return_id
-      window w as (partition by c.return_id)
-    ),
-    ranked as (
-      select e.*, floor(e.cents) as whole,
-             e.case_cents - sum(floor(e.cents)) over (partition by e.return_id) as left_over,
-             row_number() over (partition by e.return_id order by e.cents - floor(e.cents) desc, e.n, e.product_code)
-               as place
-      from exact e
-    ),
     shares as (
-      select return_id, product_code, units, currency_code,
-             (whole + case when place <= left_over then 1 else 0 end) / 100 as amount
-      from ranked
+      select l.return_id, l.product_code, l.units, k.currency_code, l.amount
+      from hub_refund_lines(array(select id from k)) l join k on k.id = l.return_id
     )`;
 }
 
 /**
- * Sales as (at, channel_id, status, currency_code, orders, units, revenue): hourly sums for the whole UTC
- * hours of the range, single orders for the rest.
+ * The whole UTC hours of the range, which the hourly sums carry, or null where they do not serve: no whole hour,
+ * or a time zone whose offset is not a whole number of hours (the sums' hours do not fit its days).
  */
-function saleSource(range: Range, timeZone: string): SqlFragment {
-  const first = new Date(Math.ceil(range.from.getTime() / HOUR_MS) * HOUR_MS);
-  const last = new Date(Math.floor(range.to.getTime() / HOUR_MS) * HOUR_MS);
-  const hourly = first < last && wholeHourOffsets(timeZone, range);
-  const edges: [Date, Date][] = hourly
-    ? (
-        [
-          [range.from, first],
-          [last, range.to],
-        ] as [Date, Date][]
-      ).filter(([a, b]) => a < b)
-    : [[range.from, range.to]];
+function wholeHours(range: Range, timeZone: string): Range | null {
+  const from = new Date(Math.ceil(range.from.getTime() / HOUR_MS) * HOUR_MS);
+  const to = new Date(Math.floor(range.to.getTime() / HOUR_MS) * HOUR_MS);
+  return from < to && wholeHourOffsets(timeZone, range) ? { from, to } : null;
+}
+
+/** The parts of the range outside its whole hours (all of it without them): read row by row. */
+function outsideHours(range: Range, hours: Range | null): Range[] {
+  if (!hours) return [range];
+  return [
+    { from: range.from, to: hours.from },
+    { from: hours.to, to: range.to },
+  ].filter((r) => r.from < r.to);
+}
+
+/**
+ * Sales as (at, channel_id, status, currency_code, orders, units, revenue): hourly sums for the whole hours,
+ * single orders for the rest.
+ */
+function saleSource(range: Range, hours: Range | null): SqlFragment {
   const parts: SqlFragment[] = [];
-  if (hourly) {
+  if (hours) {
     for (const table of ['sales_hourly', 'sales_hourly_change']) {
       parts.push(
         sql`select hour as at, channel_id, status, currency_code, orders, units, revenue from ${rawSql(table)}
-         where hour >= ${first} and hour < ${last}`,
+         where hour >= ${hours.from} and hour < ${hours.to}`,
       );
     }
   }
-  if (edges.length) {
+  const rest = outsideHours(range, hours);
+  if (rest.length) {
     const within = joinSql(
-      edges.map(([a, b]) => sql`(o.placed_at >= ${a} and o.placed_at < ${b})`),
+      rest.map(({ from, to }) => sql`(o.placed_at >= ${from} and o.placed_at < ${to})`),
       ' or ',
     );
     parts.push(
@@ -259,11 +299,10 @@ function saleSource(range: Range, timeZone: string): SqlFragment {
   return joinSql(parts, ' union all ');
 }
 
-async function salesByProduct(run: Run, range: Range): Promise<SalesRow[]> {
+async function salesByProduct(run: Run, range: Range, hours: Range | null): Promise<SalesRow[]> {
   const rows = await runSql<SalesSqlRow>(
     run,
-    sql`with ${caseLines(refundedCases(range))},
-     sold as (
+    sql`with sold as (
        select l.product_code as key, o.currency_code,
               count(distinct o.id) filter (where o.status not in ${rawSql(`(${NOT_SOLD})`)}) as orders,
               sum(l.quantity) filter (where o.status not in ${rawSql(`(${NOT_SOLD})`)}) as units,
@@ -274,7 +313,12 @@ async function salesByProduct(run: Run, range: Range): Promise<SalesRow[]> {
          and o.status not in ${rawSql(`(${NO_MONEY})`)}
        group by 1, 2
      ),
-     refunded as (select product_code as key, currency_code, sum(amount) as refunds from shares group by 1, 2)
+     refunded as (
+       select product_code as key, currency_code, sum(amount) as refunds
+       from (${refundSharesSource(range, hours)}) s
+       group by 1, 2
+       having sum(cases) <> 0
+     )
      select coalesce(a.key, b.key) as key, coalesce(a.currency_code, b.currency_code) as currency_code,
             coalesce(a.orders, 0)::text as orders, coalesce(a.units, 0)::text as units,
             coalesce(a.revenue, 0)::text as revenue, coalesce(a.gross, 0)::text as gross,
@@ -361,12 +405,14 @@ const NOT_RETURNED = `'REJECTED', 'CANCELLED'`;
  * The after-sale cases asked for in [from, to) (by requestedAt; REJECTED and CANCELLED ones left out) per group:
  * how many, the units they return (none for a case whose goods stay with the buyer), the amounts they refund,
  * and the return rate against the units of the sales placed in [from, to) (every status but CANCELLED) of the
- * same channel or product, or of all of them for a reason class or who is responsible. Most units first.
+ * same channel or product, or on the same day (in the time zone), or of all of them for a reason class or who is
+ * responsible. Most units first; by DAY the days with cases, oldest first.
  */
 export async function returnsReport(
   ctx: RequestContext,
-  input: Range & { groupBy: ReturnsGroupBy; channelCode?: string | null },
+  input: Range & { groupBy: ReturnsGroupBy; channelCode?: string | null; timeZone?: string | null },
 ): Promise<ReturnsRow[]> {
+  const timeZone = checkTimeZone(input.timeZone);
   if (input.channelCode) assertChannelAccess(ctx, input.channelCode);
   const channelCode = input.channelCode ?? channelScope(ctx);
   if (!checkRange(input)) return [];
@@ -375,27 +421,34 @@ export async function returnsReport(
   const channel = (column: string) => (channelId ? sql`and ${rawSql(column)} = ${channelId}` : rawSql(''));
   // Goods come back unless the case says they stay, or, when it does not say, it asks for money only.
   const cases = sql`select r.id, r.order_id, r.refund_amount, r.currency_code, r.channel_id, r.reason_class,
-      r.responsible, coalesce(r.goods_returned, r.kind <> 'REFUND_ONLY') as goods_back
+      r.responsible, r.requested_at, coalesce(r.goods_returned, r.kind <> 'REFUND_ONLY') as goods_back
     from order_return r
     where r.requested_at >= ${input.from} and r.requested_at < ${input.to}
       and r.status not in ${rawSql(`(${NOT_RETURNED})`)} ${channel('r.channel_id')}`;
   const byProduct = input.groupBy === ReturnsGroupBy.PRODUCT;
+  const byDay = input.groupBy === ReturnsGroupBy.DAY;
+  const day = (column: string) => sql`to_char(${rawSql(column)} at time zone ${timeZone}, 'YYYY-MM-DD')`;
   const key =
     input.groupBy === ReturnsGroupBy.CHANNEL
-      ? 'c.code'
+      ? rawSql('c.code')
       : input.groupBy === ReturnsGroupBy.REASON_CLASS
-        ? 'k.reason_class'
-        : 'k.responsible';
+        ? rawSql('k.reason_class')
+        : byDay
+          ? day('k.requested_at')
+          : rawSql('k.responsible');
   const returned = byProduct
     ? sql`select s.product_code as key, s.currency_code, count(distinct s.return_id) as cases,
           sum(case when k.goods_back then s.units else 0 end) as units, sum(s.amount) as amount
         from shares s join k on k.id = s.return_id
         group by 1, 2`
-    : sql`select ${rawSql(key)} as key, k.currency_code, count(*) as cases,
+    : sql`select ${key} as key, k.currency_code, count(*) as cases,
           sum(case when k.goods_back then coalesce(u.units, 0) else 0 end) as units, sum(k.refund_amount) as amount
         from k join channel c on c.id = k.channel_id
-        left join (select return_id, sum(units) as units from covered group by 1) u on u.return_id = k.id
+        left join (select return_id, sum(units) as units from shares group by 1) u on u.return_id = k.id
         group by 1, 2`;
+  // Units sold per channel, per day, or all of them (a reason class or who is responsible is no sale's).
+  const soldBy =
+    input.groupBy === ReturnsGroupBy.CHANNEL ? rawSql('c.code') : byDay ? day('s.at') : rawSql(`''`);
   const sold = byProduct
     ? sql`select l.product_code as key, sum(l.quantity) as units
         from "order" o join order_line l on l.order_id = o.id
@@ -403,11 +456,11 @@ export async function returnsReport(
           and o.status not in ${rawSql(`(${NO_MONEY})`)} ${channel('o.channel_id')}
           and l.product_code in (select product_code from shares)
         group by 1`
-    : sql`select ${rawSql(input.groupBy === ReturnsGroupBy.CHANNEL ? 'c.code' : `''`)} as key, sum(s.units) as units
-        from (${saleSource(input, 'UTC')}) s join channel c on c.id = s.channel_id
+    : sql`select ${soldBy} as key, sum(s.units) as units
+        from (${saleSource(input, wholeHours(input, byDay ? timeZone : 'UTC'))}) s join channel c on c.id = s.channel_id
         where s.status not in ${rawSql(`(${NO_MONEY})`)} ${channel('s.channel_id')}
         group by 1`;
-  const soldKey = input.groupBy === ReturnsGroupBy.CHANNEL || byProduct ? 'r.key' : `''`;
+  const soldKey = input.groupBy === ReturnsGroupBy.CHANNEL || byProduct || byDay ? 'r.key' : `''`;
   const rows = await runSql<{
     key: string;
     currency_code: string;
@@ -442,6 +495,7 @@ export async function returnsReport(
   for (const group of list) {
     if (group.unitsSold > 0) group.returnRate = round(group.units / group.unitsSold, 4);
   }
+  if (byDay) return list.sort((a, b) => (a.key < b.key ? -1 : 1));
   return list.sort((a, b) => b.units - a.units || b.cases - a.cases || (a.key < b.key ? -1 : 1));
 }
 
@@ -689,7 +743,10 @@ export async function raiseVolumeAlerts(
   return stored.length;
 }
 
-/** Folds the appended sales changes into `sales_hourly`; returns the hourly rows it touched (0: another process is at it). */
+/**
+ * Folds the appended sales and refund changes into `sales_hourly` and `refunds_hourly`; returns the hourly rows it
+ * touched (0: another process is at it).
+ */
 export async function foldSalesChanges(em: EntityManager): Promise<number> {
   const [row] = await em.execute<{ folded: string }[]>('select hub_sales_rollup()::text as folded');
   return Number(row.folded);

@@ -8,10 +8,12 @@ import {
   RefundStatus,
 } from '../common/enums.js';
 import type { Channel } from '../entities/index.js';
+import { foldSalesChanges, readSalesReport } from '../services/reports.js';
 import { seedChannel } from './support/fixtures.js';
 import { errorCodes, startTestHub, type TestHub } from './support/hub.js';
 import { insertReturn, type ReturnRow } from './support/return-rows.js';
 import { insertSale } from './support/sales.js';
+import { SalesGroupBy } from '../common/enums.js';
 
 /**
  * Refunds in salesReport and the returnsReport, against numbers worked out by hand from the fixture below.
@@ -50,8 +52,8 @@ const SALES = `query ($from: DateTime!, $to: DateTime!, $groupBy: SalesGroupBy!,
     refunds { amount currencyCode } netRevenue { amount currencyCode }
   }
 }`;
-const RETURNS = `query ($from: DateTime!, $to: DateTime!, $groupBy: ReturnsGroupBy!, $channel: String) {
-  returnsReport(from: $from, to: $to, groupBy: $groupBy, channelCode: $channel) {
+const RETURNS = `query ($from: DateTime!, $to: DateTime!, $groupBy: ReturnsGroupBy!, $channel: String, $tz: String) {
+  returnsReport(from: $from, to: $to, groupBy: $groupBy, channelCode: $channel, timeZone: $tz) {
     key cases units unitsSold returnRate refundAmounts { amount currencyCode }
   }
 }`;
@@ -433,6 +435,36 @@ describe('refunds and returns in the reports', () => {
       expect(await returnsReport('CHANNEL', { to: range.from })).toEqual([]);
     });
 
+    it('by day in Asia/Shanghai: the cases asked for each day against the units sold that day, oldest first', async () => {
+      // 1 June: R1, R2, R3, R6, R7, R8, units 1 + 1 + 2 + 1 of 7 sold (O1 3, O2 1, O5 3); 2 June: R5 (2 units)
+      // and R10 (23:59 in Shanghai) of O3's 3.
+      expect(await returnsReport('DAY')).toEqual([
+        returns('2026-06-01', 6, 5, 7, 0.7143, [money('169.99'), money('24.00', 'USD')]),
+        returns('2026-06-02', 2, 2, 3, 0.6667, [money('15.01')]),
+      ]);
+    });
+
+    it("by day: R11, asked for at 16:00 UTC on 2 June, is 3 June's in Shanghai and 2 June's in UTC", async () => {
+      const days = { from: '2026-06-01T00:00:00Z', to: '2026-06-03T00:00:00Z' };
+      expect(await returnsReport('DAY', days)).toEqual([
+        returns('2026-06-01', 6, 5, 7, 0.7143, [money('169.99'), money('24.00', 'USD')]),
+        returns('2026-06-02', 2, 2, 3, 0.6667, [money('15.01')]),
+        returns('2026-06-03', 1, 1, 0, null, [money('1.00')]),
+      ]);
+      expect(await returnsReport('DAY', { ...days, tz: 'UTC' })).toEqual([
+        returns('2026-06-01', 6, 5, 7, 0.7143, [money('169.99'), money('24.00', 'USD')]),
+        returns('2026-06-02', 3, 3, 3, 1, [money('16.01')]),
+      ]);
+    });
+
+    it('refuses a time zone that is not an IANA name, as salesReport does', async () => {
+      const res = await hub.gql(RETURNS, { ...range, groupBy: 'DAY', tz: 'Mars/Olympus' }, analyst);
+      expect(errorCodes(res)).toEqual(['BAD_USER_INPUT']);
+      expect(
+        errorCodes(await hub.gql(SALES, { ...range, groupBy: 'DAY', tz: 'Mars/Olympus' }, analyst)),
+      ).toEqual(['BAD_USER_INPUT']);
+    });
+
     it('refuses a range that runs backwards, an unknown channel and a key without access; OPS may ask', async () => {
       const backwards = await hub.gql(
         RETURNS,
@@ -451,6 +483,227 @@ describe('refunds and returns in the reports', () => {
       expect(await query(RETURNS, { ...range, groupBy: 'RESPONSIBLE', channel: 'shopify' }, ops)).toEqual({
         returnsReport: [returns('MERCHANT', 1, 2, 3, 0.6667, [money('24.00', 'USD')])],
       });
+    });
+  });
+  describe('the hourly refund sums', () => {
+    // 1 August in Shanghai (31 July 16:00 to 1 August 16:00 UTC), tmall:
+    //   P1 DELIVERED 02:00Z: A 2 × 30.00, B 1 × 40.00; P2 PAID 03:00Z: C 1 × 50.00
+    //   X1 P1 return of 1 A, 30.00, refunded 04:00Z; X2 P1 money only, 10.00, refunded 05:00Z (A 6.00, B 4.00);
+    //   X3 P1 asked for, then cancelled; X4 P2 money only, 50.00, refunded 06:00Z.
+    const august = { from: '2026-07-31T16:00:00Z', to: '2026-08-01T16:00:00Z' };
+    const sql = (text: string, params: unknown[] = []) => hub.orm.em.fork().execute(text, params);
+    let p2: string;
+
+    beforeAll(async () => {
+      const p1 = await insertSale(hub.orm, {
+        channel: tmall,
+        externalId: 'P1',
+        status: OrderStatus.DELIVERED,
+        placedAt: '2026-08-01T02:00:00Z',
+        lines: [
+          ['A', 2, '30.00'],
+          ['B', 1, '40.00'],
+        ],
+      });
+      p2 = await insertSale(hub.orm, {
+        channel: tmall,
+        externalId: 'P2',
+        status: OrderStatus.PAID,
+        placedAt: '2026-08-01T03:00:00Z',
+        lines: [['C', 1, '50.00']],
+      });
+      const base = {
+        reasonClass: RefundReasonClass.QUALITY,
+        responsible: RefundResponsible.MERCHANT,
+        requestedAt: '2026-08-01T03:30:00Z',
+      };
+      const refunded = { kind: RefundKind.REFUND_ONLY, status: RefundStatus.REFUNDED, goodsReturned: false };
+      for (const row of [
+        {
+          ...base,
+          ...refunded,
+          orderId: p1,
+          refundId: 'X1',
+          refundAmount: '30.00',
+          refundedAt: '2026-08-01T04:00:00Z',
+        },
+        {
+          ...base,
+          ...refunded,
+          orderId: p1,
+          refundId: 'X2',
+          refundAmount: '10.00',
+          refundedAt: '2026-08-01T05:00:00Z',
+        },
+        {
+          ...base,
+          orderId: p1,
+          refundId: 'X3',
+          kind: RefundKind.RETURN_AND_REFUND,
+          status: RefundStatus.REQUESTED,
+          refundAmount: '40.00',
+        },
+        {
+          ...base,
+          ...refunded,
+          orderId: p2,
+          refundId: 'X4',
+          refundAmount: '50.00',
+          refundedAt: '2026-08-01T06:00:00Z',
+        },
+      ]) {
+        await insertReturn(hub.orm.em.fork(), row);
+      }
+      await sql(
+        `insert into order_return_line (return_id, line_no, order_line_id, product_code, quantity)
+         select r.id, 1, l.id, l.product_code, 1 from order_return r join order_line l on l.order_id = r.order_id
+         where r.refund_id = 'X1' and l.line_no = 1`,
+      );
+    });
+
+    it('counts refunds as the cases do, folded or not', async () => {
+      expect(await salesReport('CHANNEL', august)).toEqual([
+        sales('tmall', 2, 4, ['150.00', '150.00', '90.00', '60.00']),
+      ]);
+      expect(await foldSalesChanges(hub.orm.em.fork())).toBeGreaterThan(0);
+      expect(await salesReport('CHANNEL', august)).toEqual([
+        sales('tmall', 2, 4, ['150.00', '150.00', '90.00', '60.00']),
+      ]);
+      expect(await salesReport('PRODUCT', august)).toEqual([
+        sales('A', 1, 2, ['60.00', '60.00', '36.00', '24.00']),
+        sales('C', 1, 1, ['50.00', '50.00', '50.00', '0.00']),
+        sales('B', 1, 1, ['40.00', '40.00', '4.00', '36.00']),
+      ]);
+    });
+
+    it('reads the sums for whole hours: what they hold is what the report shows', async () => {
+      const [kept] = await sql(
+        `select sum(cases)::int as cases, sum(amount)::text as amount from refunds_hourly
+         where hour >= ? and hour < ?`,
+        [august.from, august.to],
+      );
+      // X1 (A), X2 (A and B), X4 (C).
+      expect(kept).toEqual({ cases: 4, amount: '90.00' });
+      await sql(
+        `insert into refunds_hourly_change (hour, channel_id, status, currency_code, product_code, cases, amount)
+         values ('2026-08-01T07:00:00Z', ?, 'DELIVERED', 'CNY', '', 1, 1.00)`,
+        [tmall.id],
+      );
+      try {
+        expect(await salesReport('CHANNEL', august)).toEqual([
+          sales('tmall', 2, 4, ['150.00', '150.00', '91.00', '59.00']),
+        ]);
+      } finally {
+        await sql(`delete from refunds_hourly_change where hour = '2026-08-01T07:00:00Z'`);
+      }
+    });
+
+    it('follows an amount corrected after the fact, a cancelled case and a cancelled sale', async () => {
+      await sql(`update order_return set refund_amount = 25.00 where refund_id = 'X1'`);
+      await sql(`update order_return set status = 'CANCELLED' where refund_id = 'X3'`);
+      await sql(`update "order" set status = 'CANCELLED' where id = ?`, [p2]);
+      // P2's sale and its refund X4 leave; X1 is 25.00: refunds 25 + 10, of A 25 + 6.00 and B 4.00.
+      expect(await salesReport('CHANNEL', august)).toEqual([
+        sales('tmall', 1, 3, ['100.00', '100.00', '35.00', '65.00']),
+      ]);
+      expect(await salesReport('PRODUCT', august)).toEqual([
+        sales('A', 1, 2, ['60.00', '60.00', '31.00', '29.00']),
+        sales('B', 1, 1, ['40.00', '40.00', '4.00', '36.00']),
+      ]);
+      expect(await salesReport('STATUS', august)).toEqual([
+        sales('DELIVERED', 1, 3, ['100.00', '100.00', '35.00', '65.00']),
+        sales('CANCELLED', 1, 1, ['50.00', '0.00', '0.00', '0.00']),
+      ]);
+    });
+
+    it('follows a case that names its lines later, and an order line corrected', async () => {
+      // X2 now covers B only: A 25.00 (X1), B 10.00.
+      await sql(
+        `insert into order_return_line (return_id, line_no, order_line_id, product_code, quantity)
+         select r.id, 1, l.id, l.product_code, null from order_return r join order_line l on l.order_id = r.order_id
+         where r.refund_id = 'X2' and l.line_no = 2`,
+      );
+      expect(await salesReport('PRODUCT', august)).toEqual([
+        sales('A', 1, 2, ['60.00', '60.00', '25.00', '35.00']),
+        sales('B', 1, 1, ['40.00', '40.00', '10.00', '30.00']),
+      ]);
+      // X2's line removed again, and B's line corrected to 20.00: X2 by value over A 60.00 and B 20.00, 7.50 and 2.50.
+      await sql(
+        `delete from order_return_line where return_id = (select id from order_return where refund_id = 'X2')`,
+      );
+      await sql(
+        `update order_line set unit_price = 20.00, line_total = 20.00
+         where line_no = 2 and order_id = (select order_id from order_return where refund_id = 'X2')`,
+      );
+      expect(await salesReport('PRODUCT', august)).toEqual([
+        sales('A', 1, 2, ['60.00', '60.00', '32.50', '27.50']),
+        sales('B', 1, 1, ['20.00', '20.00', '2.50', '17.50']),
+      ]);
+    });
+
+    it("stores two refunds of one hour, channel and product side by side (neither waits on the other's row); a deleted sale's leave", async () => {
+      // Two more sales of A on 1 August; the second refund commits while the first's transaction is still open
+      // (were they to share a row, the inner transaction would wait for the outer, which waits for it).
+      const ids = await Promise.all(
+        ['P3', 'P4'].map((externalId) =>
+          insertSale(hub.orm, {
+            channel: tmall,
+            externalId,
+            status: OrderStatus.DELIVERED,
+            placedAt: '2026-08-01T08:00:00Z',
+            lines: [['A', 1, '30.00']],
+          }),
+        ),
+      );
+      const refund = (orderId: string, refundId: string) => ({
+        orderId,
+        refundId,
+        kind: RefundKind.REFUND_ONLY,
+        status: RefundStatus.REFUNDED,
+        goodsReturned: false,
+        refundAmount: '1.00',
+        reasonClass: RefundReasonClass.QUALITY,
+        responsible: RefundResponsible.MERCHANT,
+        requestedAt: '2026-08-01T08:30:00Z',
+        refundedAt: '2026-08-01T09:00:00Z',
+      });
+      await hub.orm.em.fork().transactional(async (outer) => {
+        await insertReturn(outer, refund(ids[0], 'X5'));
+        await hub.orm.em.fork().transactional((inner) => insertReturn(inner, refund(ids[1], 'X6')));
+      });
+      const hours = { from: '2026-08-01T08:00:00Z', to: '2026-08-01T10:00:00Z' };
+      expect(await salesReport('PRODUCT', hours)).toEqual([
+        sales('A', 2, 2, ['60.00', '60.00', '2.00', '58.00']),
+      ]);
+      // A deleted sale takes its case, and the case's refund, with it.
+      await sql(`delete from "order" where id = ?`, [ids[0]]);
+      expect(await salesReport('PRODUCT', hours)).toEqual([
+        sales('A', 1, 1, ['30.00', '30.00', '1.00', '29.00']),
+      ]);
+    });
+
+    it('give what the cases themselves give, for every grouping, zone and ragged range', async () => {
+      const run = <T extends object>(text: string, params: unknown[]) =>
+        hub.orm.em.fork().execute<T[]>(text, params);
+      const ranges = [
+        range,
+        august,
+        { from: '2026-05-31T16:30:00Z', to: '2026-06-02T15:30:00Z' },
+        { from: '2026-05-01T00:00:00Z', to: '2026-09-01T00:00:00Z' },
+        { from: '2026-06-01T15:59:59Z', to: '2026-06-01T16:00:01Z' },
+      ];
+      let compared = 0;
+      for (const { from, to } of ranges) {
+        for (const groupBy of Object.values(SalesGroupBy)) {
+          for (const timeZone of ['Asia/Shanghai', 'UTC', 'America/New_York']) {
+            const input = { from: new Date(from), to: new Date(to), groupBy, timeZone };
+            const exact = await readSalesReport(run, input, { exact: true });
+            expect(await readSalesReport(run, input), `${groupBy} ${timeZone} ${from}`).toEqual(exact);
+            compared += exact.filter((r) => r.refunds.amount !== '0.00').length;
+          }
+        }
+      }
+      expect(compared).toBeGreaterThan(100);
     });
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Platform } from '../common/enums.js';
+import { Platform, SalesGroupBy } from '../common/enums.js';
+import { readSalesReport } from '../services/reports.js';
 import {
   refundSampleText,
   RETURN_FIELDS,
@@ -544,5 +545,43 @@ describe('returns: effects on stock and orders', () => {
       analyst,
     );
     expect(act.errors![0].extensions!.code).toBe('FORBIDDEN');
+  });
+  it("keeps salesReport's refund sums equal to the cases through every flow of this file, and an amount corrected", async () => {
+    const externalId = next('SF');
+    await send(storefrontOrder(externalId, [{ productCode: 'TEA-250G', quantity: 2, unitPrice: '30.00' }]));
+    const refundId = next('R');
+    const refund = (amount: string, minute: number) =>
+      storefrontRefund(refundId, externalId, {
+        kind: 'REFUND_ONLY',
+        status: 'REFUNDED',
+        lines: [{ productCode: 'TEA-250G', quantity: 1 }],
+        amount,
+        minute,
+      });
+    const first = await send(refund('30.00', 5));
+    await send(refund('25.00', 6));
+    const [counted] = await sql<{ amount: string }>(
+      'select sum(amount)::text as amount from refund_share where return_id = ?',
+      [first.body.returnId],
+    );
+    expect(counted.amount).toBe('25.00');
+
+    const run = <T extends object>(text: string, params: unknown[]) =>
+      hub.orm.em.fork().execute<T[]>(text, params);
+    let refunded = 0;
+    for (const [from, to] of [
+      ['2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z'],
+      ['2026-11-21T02:03:00Z', '2026-11-21T02:59:30Z'],
+    ]) {
+      for (const groupBy of Object.values(SalesGroupBy)) {
+        for (const timeZone of ['Asia/Shanghai', 'UTC']) {
+          const input = { from: new Date(from), to: new Date(to), groupBy, timeZone };
+          const exact = await readSalesReport(run, input, { exact: true });
+          expect(await readSalesReport(run, input), `${groupBy} ${timeZone} ${from}`).toEqual(exact);
+          refunded += exact.filter((r) => r.refunds.amount !== '0.00').length;
+        }
+      }
+    }
+    expect(refunded).toBeGreaterThan(10);
   });
 });
