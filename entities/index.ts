@@ -18,7 +18,13 @@ import { Product } from './product.js';
 import { ReconciliationLine, ReconciliationReport } from './reconciliation-report.js';
 import { Reservation } from './reservation.js';
 import { Return, ReturnEvent, ReturnLine } from './return.js';
-import { RiskFlag, RiskRule } from './risk.js';
+import {
+  ProductOrdersHourly,
+  ProductOrdersHourRolled,
+  RiskFlag,
+  RiskRule,
+  VelocitySpike,
+} from './risk.js';
 import { Shipment, ShipmentEvent } from './shipment.js';
 import { SalesHourly, SalesHourlyChange } from './sales-hourly.js';
 import { SplitRule } from './split-rule.js';
@@ -48,6 +54,8 @@ export {
   OutboundAttempt,
   OutboundDelivery,
   Product,
+  ProductOrdersHourly,
+  ProductOrdersHourRolled,
   ReconciliationLine,
   ReconciliationReport,
   Reservation,
@@ -64,6 +72,7 @@ export {
   StockAlert,
   StockMovement,
   StockPush,
+  VelocitySpike,
   WebhookDelivery,
   WebhookEndpoint,
   WechatToken,
@@ -88,6 +97,8 @@ export const entities = [
   OutboundAttempt,
   OutboundDelivery,
   Product,
+  ProductOrdersHourly,
+  ProductOrdersHourRolled,
   ReconciliationLine,
   ReconciliationReport,
   Reservation,
@@ -104,6 +115,7 @@ export const entities = [
   StockAlert,
   StockMovement,
   StockPush,
+  VelocitySpike,
   WebhookDelivery,
   WebhookEndpoint,
   WechatToken,
