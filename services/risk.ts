@@ -385,7 +385,7 @@ export async function judgeVelocity(em: EntityManager, now = new Date()): Promis
   const closed = Math.floor((now.getTime() - SETTLE_MS) / HOUR_MS) * HOUR_MS;
   const from = closed - p.baselineDays * 24 * HOUR_MS - windowMs;
   return em.transactional(async (tx) => {
-    const rolled = await tx.execute<{ hour: Date }[]>(
+    const rolled = await tx.execute<{ at: number }[]>(
       `with h as (
          insert into product_orders_hour_rolled (hour)
          select generate_series(?::timestamptz, ?::timestamptz, interval '1 hour') order by 1
@@ -400,7 +400,7 @@ export async function judgeVelocity(em: EntityManager, now = new Date()): Promis
          join order_line l on l.order_id = o.id
          group by 1, 2, 3
        )
-       select hour from h`,
+       select extract(epoch from hour)::float8 * 1000 as at from h`,
       [new Date(from), new Date(closed - HOUR_MS)],
     );
     if (rolled.length === 0) return { hours: 0, windows: 0, spikes: 0, flagged: 0 };
@@ -408,7 +408,7 @@ export async function judgeVelocity(em: EntityManager, now = new Date()): Promis
     await tx.execute('delete from product_orders_hourly where hour < ?', [keep]);
     await tx.execute('delete from product_orders_hour_rolled where hour < ?', [keep]);
     const ends = rolled
-      .map((r) => new Date(r.hour).getTime() + HOUR_MS)
+      .map((r) => r.at + HOUR_MS)
       .filter((end) => end % windowMs === 0 && end > now.getTime() - CATCH_UP_MS)
       .sort((a, b) => a - b);
     if (ends.length === 0) return { hours: rolled.length, windows: 0, spikes: 0, flagged: 0 };
