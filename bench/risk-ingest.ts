@@ -8,8 +8,9 @@
 // list price, so mismatch has one to compare. Then --pairs pairs of --seconds runs with the four rules all off
 // (setRiskRule(enabled: false) as ADMIN) and all on (their defaults), each pair in the other order than the one
 // before, after one uncounted run of each (--warmup seconds). Velocity is not in the ingestion: the hub's velocity
-// job (every VELOCITY_CHECK_INTERVAL_SECONDS, 60) judges each closed window while the rule is on, and its first
-// run rolls up the 14 days of history; what it did in the bench is printed at the end.
+// job (every VELOCITY_CHECK_INTERVAL_SECONDS, 60) judges each closed window while the rule is on; its first run
+// after the seeding rolls up the 14 days of history, during whichever run is "on" then. What it did is printed at
+// the end.
 //
 // Usage: npm run bench:risk -- [--pairs 3] [--seconds 10] [--warmup 5] [--connections 32] [--history 30000]
 //   [--buyers 20000] [--only BRUSHING|SERIAL_RETURNER|VELOCITY|MISMATCH]
@@ -84,6 +85,8 @@ async function seedHistory(direct: pg.Client): Promise<void> {
      from o where substr(o.external_id, 3)::int % 12 = 0`,
     [HISTORY, BUYERS, INGEST_CHANNEL, HISTORY_DAYS, INGEST_PRODUCTS],
   );
+  // The hub's velocity job rolled the hours up when it started, before this history: it rolls them up again.
+  await direct.query(`truncate product_orders_hour_rolled, product_orders_hourly`);
   await direct.query(`vacuum analyze "order", order_line, order_return`);
 }
 
