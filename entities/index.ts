@@ -18,13 +18,7 @@ import { Product } from './product.js';
 import { ReconciliationLine, ReconciliationReport } from './reconciliation-report.js';
 import { Reservation } from './reservation.js';
 import { Return, ReturnEvent, ReturnLine } from './return.js';
-import {
-  ProductOrdersHourly,
-  ProductOrdersHourRolled,
-  RiskFlag,
-  RiskRule,
-  VelocitySpike,
-} from './risk.js';
+import { ProductOrdersHourly, ProductOrdersHourRolled, RiskFlag, RiskRule, VelocitySpike } from './risk.js';
 import { Shipment, ShipmentEvent } from './shipment.js';
 import { SalesHourly, SalesHourlyChange } from './sales-hourly.js';
 import { SplitRule } from './split-rule.js';
