@@ -452,7 +452,7 @@ function velocitySql(p: RiskParams[RiskKind.VELOCITY]): string {
     -- The days of the baseline (24 hours each, back from the window) on which the product sold on the channel.
     h as (
       select n.s, n.channel_id, n.product_code,
-        count(distinct floor(extract(epoch from n.s - p.hour) / 86400)) as days
+        count(distinct floor(extract(epoch from n.s - p.hour - interval '1 hour') / 86400)) as days
       from n join product_orders_hourly p on p.channel_id = n.channel_id and p.product_code = n.product_code
         and p.hour >= n.s - ${days} and p.hour < n.s
       group by 1, 2, 3

@@ -90,21 +90,23 @@ describe('the velocity rule, judged once per window outside the ingestion', () =
       ...history('CUP', usual, end),
       ...history('PEN', steady, end),
       ...history('BAG', [0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0], end),
-      // Sold on three of the fourteen days only: too little history to judge 30 orders by.
-      ...history('NEW', [1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0], end),
+      // Sold on six of the fourteen days: too little history to judge 30 orders by; on seven, enough.
+      ...history('NEW', [1, 0, 1, 0, 1, 0, 0, 1, 0, 1, 0, 1, 0, 0], end),
+      ...history('SEVEN', [1, 0, 1, 0, 1, 0, 0, 1, 0, 1, 0, 1, 0, 1], end),
       ...history('LAMP', usual, end2),
     ]);
     const window = [
       ...inWindow('PEN', 26, end),
       ...inWindow('BAG', 19, end),
       ...inWindow('NEW', 30, end),
+      ...inWindow('SEVEN', 30, end),
       ...inWindow('CUP', 1, end, 'web2'),
       // A minute before the window: not in it.
       { ...inWindow('CUP', 1, end)[0], externalId: 'V-CUP-before', placedAt: new Date(end - HOUR - 60_000) },
       ...inWindow('LAMP', 25, end2),
     ];
     const inserted = await insertFixtureOrders(hub.orm.em, window);
-    for (const code of ['PEN', 'BAG', 'NEW', 'LAMP'])
+    for (const code of ['PEN', 'BAG', 'NEW', 'SEVEN', 'LAMP'])
       ids[code] = inserted.filter((_, i) => window[i].lines[0].productCode === code);
     ids.CUP_ELSEWHERE = inserted.filter((_, i) => window[i].lines[0].productCode === 'CUP');
 
@@ -142,7 +144,7 @@ describe('the velocity rule, judged once per window outside the ingestion', () =
   it("flags each order of a product's window far above the same hour of the last two weeks, with one RISK alert", async () => {
     const judged = await judge(judgedAt);
     // The first run rolls up the window and 14 days before it; it judges the windows of the last 24 hours.
-    expect(judged).toEqual({ hours: 14 * 24 + 1, windows: 24, spikes: 1, flagged: 20 });
+    expect(judged).toEqual({ hours: 14 * 24 + 1, windows: 24, spikes: 2, flagged: 50 });
     expect(await kinds(ids.CUP)).toEqual(ids.CUP.map(() => [RiskKind.VELOCITY]));
     const [flag] = await sql<{ detail: any; score: number; reason: string }>(
       `select detail, score, reason from risk_flag where order_id = ? and kind = 'VELOCITY'`,
@@ -173,6 +175,8 @@ describe('the velocity rule, judged once per window outside the ingestion', () =
   it('leaves alone a product that always sells this much, one under the minimum, and one with little history', async () => {
     const calm = [...ids.PEN, ...ids.BAG, ...ids.NEW];
     expect(await kinds(calm)).toEqual(calm.map(() => []));
+    // Sold on minHistoryDays (7) of the 14: judged, (30 - 0.5) / max(1.4826 × 0.5, 1).
+    expect(await kinds(ids.SEVEN)).toEqual(ids.SEVEN.map(() => [RiskKind.VELOCITY]));
     for (const code of ['PEN', 'BAG', 'NEW']) expect(await velocityAlerts(code)).toEqual([]);
   });
 
@@ -187,7 +191,7 @@ describe('the velocity rule, judged once per window outside the ingestion', () =
     const [{ flags }] = await sql<{ flags: number }>(
       `select count(*)::int as flags from risk_flag where kind = 'VELOCITY'`,
     );
-    expect(flags).toBe(20);
+    expect(flags).toBe(50);
     expect(await velocityAlerts('CUP')).toHaveLength(1);
   });
 
@@ -199,6 +203,6 @@ describe('the velocity rule, judged once per window outside the ingestion', () =
     expect(await kinds(ids.LAMP)).toEqual(ids.LAMP.map(() => [RiskKind.VELOCITY]));
     expect(await velocityAlerts('LAMP')).toHaveLength(1);
     const [{ spikes }] = await sql<{ spikes: number }>(`select count(*)::int as spikes from velocity_spike`);
-    expect(spikes).toBe(2);
+    expect(spikes).toBe(3);
   });
 });
