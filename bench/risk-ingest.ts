@@ -7,7 +7,10 @@
 // after-sale case), so that velocity's baseline and the buyer indexes have rows to read; the products have a
 // list price, so mismatch has one to compare. Then --pairs pairs of --seconds runs with the four rules all off
 // (setRiskRule(enabled: false) as ADMIN) and all on (their defaults), each pair in the other order than the one
-// before, after one uncounted run of each (--warmup seconds).
+// before, after one uncounted run of each (--warmup seconds). Velocity is not in the ingestion: the hub's velocity
+// job (every VELOCITY_CHECK_INTERVAL_SECONDS, 60) judges each closed window while the rule is on; its first run
+// after the seeding rolls up the 14 days of history, during whichever run is "on" then. What it did is printed at
+// the end.
 //
 // Usage: npm run bench:risk -- [--pairs 3] [--seconds 10] [--warmup 5] [--connections 32] [--history 30000]
 //   [--buyers 20000] [--only BRUSHING|SERIAL_RETURNER|VELOCITY|MISMATCH]
@@ -82,6 +85,8 @@ async function seedHistory(direct: pg.Client): Promise<void> {
      from o where substr(o.external_id, 3)::int % 12 = 0`,
     [HISTORY, BUYERS, INGEST_CHANNEL, HISTORY_DAYS, INGEST_PRODUCTS],
   );
+  // The hub's velocity job rolled the hours up when it started, before this history: it rolls them up again.
+  await direct.query(`truncate product_orders_hour_rolled, product_orders_hourly`);
   await direct.query(`vacuum analyze "order", order_line, order_return`);
 }
 
@@ -179,8 +184,16 @@ try {
     ratios.push((rates.get(true)! / rates.get(false)!).toFixed(2));
   }
   const { rows } = await direct.query(`select count(*)::int as n from "order"`);
+  const { rows: velocity } = await direct.query(
+    `select (select count(*)::int from product_orders_hour_rolled) as hours,
+       (select count(*)::int from velocity_spike) as spikes,
+       (select count(*)::int from risk_flag where kind = 'VELOCITY') as flags`,
+  );
   console.log('');
   console.log(`on ÷ off, pair by pair: ${ratios.join(', ')}`);
+  console.log(
+    `velocity job: ${velocity[0].hours} hours rolled up, ${velocity[0].spikes} spikes, ${velocity[0].flags} VELOCITY flags`,
+  );
   console.log(
     `(${rows[0].n} orders in the database at the end; whole bench ${((Date.now() - started) / 1000).toFixed(1)} s)`,
   );

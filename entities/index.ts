@@ -19,7 +19,7 @@ import { ReconciliationLine, ReconciliationReport } from './reconciliation-repor
 import { RefundHourly, RefundHourlyChange, RefundShare } from './refunds-hourly.js';
 import { Reservation } from './reservation.js';
 import { Return, ReturnEvent, ReturnLine } from './return.js';
-import { RiskFlag, RiskRule } from './risk.js';
+import { ProductOrdersHourly, ProductOrdersHourRolled, RiskFlag, RiskRule, VelocitySpike } from './risk.js';
 import { Shipment, ShipmentEvent } from './shipment.js';
 import { SalesHourly, SalesHourlyChange } from './sales-hourly.js';
 import { SplitRule } from './split-rule.js';
@@ -49,6 +49,8 @@ export {
   OutboundAttempt,
   OutboundDelivery,
   Product,
+  ProductOrdersHourly,
+  ProductOrdersHourRolled,
   ReconciliationLine,
   ReconciliationReport,
   RefundHourly,
@@ -68,6 +70,7 @@ export {
   StockAlert,
   StockMovement,
   StockPush,
+  VelocitySpike,
   WebhookDelivery,
   WebhookEndpoint,
   WechatToken,
@@ -92,6 +95,8 @@ export const entities = [
   OutboundAttempt,
   OutboundDelivery,
   Product,
+  ProductOrdersHourly,
+  ProductOrdersHourRolled,
   ReconciliationLine,
   ReconciliationReport,
   RefundHourly,
@@ -111,6 +116,7 @@ export const entities = [
   StockAlert,
   StockMovement,
   StockPush,
+  VelocitySpike,
   WebhookDelivery,
   WebhookEndpoint,
   WechatToken,

@@ -1,3 +1,4 @@
+import { Migration20261204163736_velocity_rollup } from './Migration20261204163736_velocity_rollup.js';
 import { Migration20261204163530_refunds_rollup } from './Migration20261204163530_refunds_rollup.js';
 import { Migration20261204140249_refund_poll_cursor } from './Migration20261204140249_refund_poll_cursor.js';
 import { Migration20261204133607_return_webhooks } from './Migration20261204133607_return_webhooks.js';
@@ -89,4 +90,5 @@ export const migrationsList = [
   { name: 'Migration20261204133620_risk', class: Migration20261204133620_risk },
   { name: 'Migration20261204140249_refund_poll_cursor', class: Migration20261204140249_refund_poll_cursor },
   { name: 'Migration20261204163530_refunds_rollup', class: Migration20261204163530_refunds_rollup },
+  { name: 'Migration20261204163736_velocity_rollup', class: Migration20261204163736_velocity_rollup },
 ];

@@ -59,6 +59,8 @@ export interface HubConfig {
   volumeTolerancePercent: number;
   /** ... and the baseline is at least this many orders. */
   volumeMinBaseline: number;
+  /** Seconds between the hub's looks for closed windows to judge for the VELOCITY risk rule; 0 turns them off. */
+  velocityCheckIntervalSeconds: number;
   /** How long one request to a platform's order API may take. */
   pollTimeoutMs: number;
   /** Retries of a request to a platform after a timeout, a network error or a 5xx. */
@@ -273,6 +275,7 @@ const schema = z.object({
   VOLUME_CHECK_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
   VOLUME_ANOMALY_TOLERANCE_PERCENT: z.coerce.number().min(0).max(10_000).default(30),
   VOLUME_ANOMALY_MIN_BASELINE: z.coerce.number().min(0).max(1_000_000).default(5),
+  VELOCITY_CHECK_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   HEARTBEAT_INTERVAL_SECONDS: z.coerce
     .number()
     .int()
@@ -585,6 +588,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HubConfig {
     volumeCheckIntervalSeconds: e.VOLUME_CHECK_INTERVAL_SECONDS,
     volumeTolerancePercent: e.VOLUME_ANOMALY_TOLERANCE_PERCENT,
     volumeMinBaseline: e.VOLUME_ANOMALY_MIN_BASELINE,
+    velocityCheckIntervalSeconds: e.VELOCITY_CHECK_INTERVAL_SECONDS,
     pollTimeoutMs: e.POLL_TIMEOUT_MS,
     pollRetries: e.POLL_RETRIES,
     reconcileAt: e.RECONCILE_AT,

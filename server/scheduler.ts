@@ -4,6 +4,7 @@ import { ConnectorHealth } from '../common/enums.js';
 import { RequestContext, type HubServices } from '../services/context.js';
 import { expireHolds } from '../services/inventory.js';
 import { foldSalesChanges, raiseVolumeAlerts } from '../services/reports.js';
+import { judgeVelocity } from '../services/risk.js';
 import {
   heartbeat,
   type HeartbeatReport,
@@ -41,6 +42,8 @@ export interface SchedulerOptions {
   salesRollupIntervalMs?: number;
   /** How often the hub looks for channels whose order volume strays (VOLUME_ANOMALY alerts). */
   volumeCheck?: { intervalMs: number; tolerancePercent: number; minBaseline: number } | null;
+  /** How often the hub looks for windows to judge for the VELOCITY risk rule (one judgement per window). */
+  velocityCheckIntervalMs?: number;
   /** Delay before each job's first run; by default it runs at once, so health is known soon after a start. */
   firstRunDelayMs?: number;
   /** Channels one job works on at the same time; each holds a pool connection for its lock. */
@@ -68,6 +71,9 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
           ),
         ]
       : []),
+    startJob('velocity-check', options.velocityCheckIntervalMs ?? 0, options, signal, () =>
+      checkVelocity(options),
+    ),
     ...(options.reconcile ? [startDailyReconciliation({ ...options, ...options.reconcile }, signal)] : []),
   ];
   return {
@@ -99,6 +105,7 @@ export function startHubScheduler(deps: {
       tolerancePercent: config.volumeTolerancePercent,
       minBaseline: config.volumeMinBaseline,
     },
+    velocityCheckIntervalMs: config.velocityCheckIntervalSeconds * 1000,
     reconcile:
       config.reconcileAt && config.reconcileCountsFile
         ? {
@@ -180,6 +187,19 @@ async function checkVolume(
       logger.warn({ raised }, 'order volume strayed from its baseline: VOLUME_ANOMALY alerts raised');
   } catch (err) {
     logger.error({ err }, 'checking order volume failed; the next run tries again');
+  }
+}
+
+/** Judges the velocity rule's windows that closed since the last run (services/risk.ts judgeVelocity). */
+async function checkVelocity(options: SchedulerOptions): Promise<void> {
+  const logger = options.logger.child({ job: 'velocity-check' });
+  try {
+    const judged = await judgeVelocity(options.orm.em.fork());
+    if (judged.spikes > 0)
+      logger.warn({ judged }, 'products sold far above their usual rate: VELOCITY flags raised');
+    else if (judged.hours > 0) logger.debug({ judged }, 'velocity judged');
+  } catch (err) {
+    logger.error({ err }, 'judging velocity failed; the next run tries again');
   }
 }
 

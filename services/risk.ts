@@ -11,10 +11,11 @@ import { inTransaction } from './transactions.js';
 
 /**
  * Risky orders: four rules, their thresholds as data (`risk_rule`), their findings as flags on the order
- * (`risk_flag`, once per order and kind) and a RISK stock alert per new flag, in the caller's transaction.
- * Each rule is one set-based statement per batch, whatever its size. Buyers are compared by the keys of the
- * risk migration's SQL functions (hub_risk_address, hub_risk_phone, hub_risk_buyer), each indexed with the
- * order's time, so a look-up reads one buyer's orders in one window.
+ * (`risk_flag`, once per order and kind) and a RISK stock alert. Brushing, serial returner and mismatch judge each
+ * batch of orders as it arrives, in the caller's transaction, one set-based statement per rule whatever the
+ * batch's size, with a RISK alert per new flag. Buyers are compared by the keys of the risk migration's SQL
+ * functions (hub_risk_address, hub_risk_phone, hub_risk_buyer), each indexed with the order's time, so a look-up
+ * reads one buyer's orders in one window. Velocity is judged apart, once per window (judgeVelocity).
  */
 
 const decimalText = z.string().regex(/^\d{1,12}(\.\d{1,2})?$/, 'a decimal amount such as "5.00"');
@@ -42,20 +43,28 @@ const PARAMS = {
     /** ... and flagged when this share of them has an after-sale case (not rejected or cancelled). */
     returnRate: z.number().gt(0).max(1),
   }),
-  [RiskKind.VELOCITY]: z.strictObject({
-    /** One product's orders on one channel in the window of this many minutes up to the newest order ... */
-    windowMinutes: z
-      .number()
-      .int()
-      .min(1)
-      .max(24 * 60),
-    /** ... against the same window on each of this many days before ... */
-    baselineDays: z.number().int().min(3).max(90),
-    /** ... flagged at this robust z-score ((count - median) / (1.4826 × MAD), the MAD taken as at least 1) ... */
-    zScore: z.number().positive(),
-    /** ... and at least this many orders in the window. */
-    minOrders: z.number().int().min(1),
-  }),
+  [RiskKind.VELOCITY]: z
+    .strictObject({
+      /** One product's orders on one channel in a window of this many minutes (whole UTC hours: the roll-up's) ... */
+      windowMinutes: z
+        .number()
+        .int()
+        .min(60)
+        .max(24 * 60)
+        .refine((m) => m % 60 === 0, 'a whole number of hours in minutes (60, 120, ...)'),
+      /** ... against the same window on each of this many days before ... */
+      baselineDays: z.number().int().min(3).max(90),
+      /** ... flagged at this robust z-score ((count - median) / (1.4826 × MAD), the MAD taken as at least 1) ... */
+      zScore: z.number().positive(),
+      /** ... with at least this many orders in the window ... */
+      minOrders: z.number().int().min(1),
+      /** ... when the product sold on the channel on at least this many of those days (a launch is no spike). */
+      minHistoryDays: z.number().int().min(1).max(90),
+    })
+    .refine((p) => p.minHistoryDays <= p.baselineDays, {
+      message: 'at most baselineDays',
+      path: ['minHistoryDays'],
+    }),
   [RiskKind.MISMATCH]: z.strictObject({
     /** A line paid more than this percent below its product's list price × quantity is flagged. */
     maxDiscountPercent: z.number().min(0).max(100),
@@ -67,9 +76,8 @@ export type RiskParams = { [K in RiskKind]: z.infer<(typeof PARAMS)[K]> };
 /**
  * The defaults: a brushing ring (six orders to one address in three days, or four from two channels or at
  * 5 yuan or less), a buyer with half of four or more recent orders sent back, a product selling at a robust
- * z-score of 6 over its last two weeks' same hour (20 orders at least), a line at more than 70% off.
- * Velocity is off until switched on: its statement reads every order of the window and of the baseline's
- * windows for each product of a batch, which cut ingestion to 0.05–0.26× of its rate (BENCHMARKS.md, bench:risk).
+ * z-score of 6 over its last two weeks' same hour (20 orders at least, sold on 7 of those days), a line at more
+ * than 70% off.
  */
 export const DEFAULT_RISK_RULES: { [K in RiskKind]: { enabled: boolean; params: RiskParams[K] } } = {
   [RiskKind.BRUSHING]: {
@@ -81,8 +89,8 @@ export const DEFAULT_RISK_RULES: { [K in RiskKind]: { enabled: boolean; params: 
     params: { lastOrders: 10, minOrders: 4, returnRate: 0.5 },
   },
   [RiskKind.VELOCITY]: {
-    enabled: false,
-    params: { windowMinutes: 60, baselineDays: 14, zScore: 6, minOrders: 20 },
+    enabled: true,
+    params: { windowMinutes: 60, baselineDays: 14, zScore: 6, minOrders: 20, minHistoryDays: 7 },
   },
   [RiskKind.MISMATCH]: { enabled: true, params: { maxDiscountPercent: 70 } },
 };
@@ -282,67 +290,6 @@ function serialReturner(orderIds: string, p: RiskParams[RiskKind.SERIAL_RETURNER
   };
 }
 
-/**
- * Velocity: for each product and channel of the orders given, the orders with that product in the window up to
- * the newest of them, against the same window on each of the days before: a robust z-score (median and MAD, so
- * one earlier spike does not hide the next). The baseline is counted only when the window reaches `minOrders`.
- * Counted from the orders and their lines (sales_hourly has no product).
- */
-function velocity(orderIds: string, p: RiskParams[RiskKind.VELOCITY]): Finding {
-  // The baseline's windows: per order of the channel's window, its lines by order id (a product's lines may be many
-  // more than a window's orders).
-  const count = (from: string, to: string) => `(
-    select count(*) from "order" o
-    where o.channel_id = w.channel_id and o.parent_id is null and o.placed_at > ${from} and o.placed_at <= ${to}
-      and exists (select 1 from order_line l where l.order_id = o.id and l.product_code = w.product_code))`;
-  const width = `make_interval(mins => ${p.windowMinutes})`;
-  return {
-    sql: `
-      with w as materialized (
-        select l.product_code, o.channel_id, max(o.placed_at) as t
-        from "order" o join order_line l on l.order_id = o.id
-        where o.id = any(?::uuid[]) and o.parent_id is null
-        group by l.product_code, o.channel_id
-      ),
-      n as materialized (
-        select w.product_code, w.channel_id, w.t, count(o.id) as orders
-        from w
-        left join "order" o on o.channel_id = w.channel_id and o.parent_id is null
-          and o.placed_at > w.t - ${width} and o.placed_at <= w.t
-          and exists (select 1 from order_line l where l.order_id = o.id and l.product_code = w.product_code)
-        group by w.product_code, w.channel_id, w.t
-      ),
-      z as materialized (
-        select w.*, m.median, a.mad, (w.orders - m.median) / greatest(1.4826 * a.mad, 1) as score
-        from (select * from n where orders >= ?) w
-        cross join lateral (
-          select array_agg(${count(
-            `w.t - make_interval(days => d) - ${width}`,
-            'w.t - make_interval(days => d)',
-          )}) as counts
-          from generate_series(1, ${p.baselineDays}) d
-        ) b
-        cross join lateral (select percentile_cont(0.5) within group (order by c) as median from unnest(b.counts) c) m
-        cross join lateral (
-          select percentile_cont(0.5) within group (order by abs(c - m.median)) as mad from unnest(b.counts) c
-        ) a
-      )
-      select distinct on (o.id) o.id as order_id, z.score / ? as score,
-        z.product_code || ': ' || z.orders || ' orders in ' || ${p.windowMinutes} || ' min against a median of '
-          || z.median || ' in the same window on the ' || ${p.baselineDays} || ' days before (robust z-score '
-          || round(z.score::numeric, 1) || ')' as reason,
-        jsonb_build_object('productCode', z.product_code, 'orders', z.orders, 'median', z.median, 'mad', z.mad,
-          'zScore', round(z.score::numeric, 2)) as detail
-      from z
-      join "order" o on o.channel_id = z.channel_id and o.parent_id is null
-        and o.placed_at > z.t - ${width} and o.placed_at <= z.t
-        and exists (select 1 from order_line l where l.order_id = o.id and l.product_code = z.product_code)
-      where z.score >= ?
-      order by o.id, z.score desc`,
-    params: [orderIds, p.minOrders, p.zScore, p.zScore],
-  };
-}
-
 /** Mismatch: a line of a product with a list price, paid more than the allowed discount below it; the worst line says why. */
 function mismatch(orderIds: string, p: RiskParams[RiskKind.MISMATCH]): Finding {
   const paid = `l.line_total / (p.list_price * l.quantity)`;
@@ -362,14 +309,16 @@ function mismatch(orderIds: string, p: RiskParams[RiskKind.MISMATCH]): Finding {
   };
 }
 
-const RULES: { [K in RiskKind]: (orderIds: string, params: RiskParams[K]) => Finding } = {
+/** The rules judged per batch of orders; velocity is judged per window (judgeVelocity). */
+type BatchKind = Exclude<RiskKind, RiskKind.VELOCITY>;
+
+const RULES: { [K in BatchKind]: (orderIds: string, params: RiskParams[K]) => Finding } = {
   [RiskKind.BRUSHING]: brushing,
   [RiskKind.SERIAL_RETURNER]: serialReturner,
-  [RiskKind.VELOCITY]: velocity,
   [RiskKind.MISMATCH]: mismatch,
 };
 
-async function evaluate(tx: EntityManager, orderIds: string[], kinds: RiskKind[]): Promise<number> {
+async function evaluate(tx: EntityManager, orderIds: string[], kinds: BatchKind[]): Promise<number> {
   if (orderIds.length === 0) return 0;
   const rules = await loadRiskRules(tx);
   let flagged = 0;
@@ -382,11 +331,11 @@ async function evaluate(tx: EntityManager, orderIds: string[], kinds: RiskKind[]
 }
 
 /**
- * Every rule for orders that just arrived (the order gateway and placeOrder call it, in their transaction).
- * Answers how many flags are new.
+ * The per-batch rules for orders that just arrived (the order gateway and placeOrder call it, in their
+ * transaction). Answers how many flags are new.
  */
 export function evaluateOrderRisk(tx: EntityManager, orderIds: string[]): Promise<number> {
-  return evaluate(tx, orderIds, Object.values(RiskKind));
+  return evaluate(tx, orderIds, [RiskKind.BRUSHING, RiskKind.SERIAL_RETURNER, RiskKind.MISMATCH]);
 }
 
 /**
@@ -395,6 +344,170 @@ export function evaluateOrderRisk(tx: EntityManager, orderIds: string[]): Promis
  */
 export function evaluateRefundRisk(tx: EntityManager, orderIds: string[]): Promise<number> {
   return evaluate(tx, orderIds, [RiskKind.SERIAL_RETURNER]);
+}
+
+const HOUR_MS = 3_600_000;
+/** An hour is rolled up this long after it closes, so the orders a webhook's retries bring late are in it. */
+const SETTLE_MS = 5 * 60_000;
+/** The windows judged are those that closed within this long: after the hubs were down, the ones they missed. */
+const CATCH_UP_MS = 24 * HOUR_MS;
+/** History is kept for the longest baseline allowed (90 days) and its longest window, and a day to spare. */
+const KEEP_MS = 92 * 24 * HOUR_MS;
+
+export interface VelocityJudgement {
+  /** Hours rolled up into product_orders_hourly by this run. */
+  hours: number;
+  /** Windows judged (one ends with each whole window of hours rolled up). */
+  windows: number;
+  /** New spikes (velocity_spike rows), each with one RISK alert. */
+  spikes: number;
+  /** New VELOCITY flags. */
+  flagged: number;
+}
+
+/**
+ * Velocity, judged once per window, outside any ingestion (the scheduler's velocity job; every hub process may
+ * run it at once). In one transaction: the hours closed since the last run, within the baseline's reach, are
+ * rolled up from the orders into product_orders_hourly (orders per channel, product and UTC hour; each hour's
+ * row in product_orders_hour_rolled lets one process roll it once, a concurrent one waits for it and then finds
+ * it taken); then each window that ends with one of those hours (windows are `windowMinutes` since the Unix
+ * epoch) is judged from the roll-up alone: per channel and product with `minOrders` or more in it, the same
+ * window on each of the `baselineDays` days before, a robust z-score (median and MAD, so one earlier spike does
+ * not hide the next). A spike is stored once per (channel, product, window) by velocity_spike's key, flags each
+ * order of the window with the product (once per order and kind, as every rule) and raises one RISK alert.
+ * Nothing when the rule is off.
+ */
+export async function judgeVelocity(em: EntityManager, now = new Date()): Promise<VelocityJudgement> {
+  const rule = (await loadRiskRules(em))[RiskKind.VELOCITY];
+  if (!rule.enabled) return { hours: 0, windows: 0, spikes: 0, flagged: 0 };
+  const p = rule.params;
+  const windowMs = p.windowMinutes * 60_000;
+  const closed = Math.floor((now.getTime() - SETTLE_MS) / HOUR_MS) * HOUR_MS;
+  const from = closed - p.baselineDays * 24 * HOUR_MS - windowMs;
+  return em.transactional(async (tx) => {
+    const rolled = await tx.execute<{ at: number }[]>(
+      `with h as (
+         insert into product_orders_hour_rolled (hour)
+         select generate_series(?::timestamptz, ?::timestamptz, interval '1 hour') order by 1
+         on conflict (hour) do nothing
+         returning hour
+       ),
+       counted as (
+         insert into product_orders_hourly (channel_id, product_code, hour, orders)
+         select o.channel_id, l.product_code, h.hour, count(distinct o.id)
+         from h
+         join "order" o on o.placed_at >= h.hour and o.placed_at < h.hour + interval '1 hour' and o.parent_id is null
+         join order_line l on l.order_id = o.id
+         group by 1, 2, 3
+       )
+       select extract(epoch from hour)::float8 * 1000 as at from h`,
+      [new Date(from), new Date(closed - HOUR_MS)],
+    );
+    if (rolled.length === 0) return { hours: 0, windows: 0, spikes: 0, flagged: 0 };
+    const keep = new Date(now.getTime() - KEEP_MS);
+    await tx.execute('delete from product_orders_hourly where hour < ?', [keep]);
+    await tx.execute('delete from product_orders_hour_rolled where hour < ?', [keep]);
+    const ends = rolled
+      .map((r) => r.at + HOUR_MS)
+      .filter((end) => end % windowMs === 0 && end > now.getTime() - CATCH_UP_MS)
+      .sort((a, b) => a - b);
+    if (ends.length === 0) return { hours: rolled.length, windows: 0, spikes: 0, flagged: 0 };
+    const [judged] = await tx.execute<{ spikes: number; flagged: number }[]>(velocitySql(p), [
+      `{${ends.map((end) => new Date(end).toISOString()).join(',')}}`,
+      p.minOrders,
+      p.minHistoryDays,
+      p.zScore,
+      p.zScore,
+      RiskKind.VELOCITY,
+      StockAlertKind.RISK,
+    ]);
+    return { hours: rolled.length, windows: ends.length, ...judged };
+  });
+}
+
+/**
+ * The windows ending at the times given (`?::timestamptz[]`), judged, stored as spikes, flagged and alerted, in
+ * one statement; answers (spikes, flagged). Reads the roll-up, and the orders only of a spike's window.
+ */
+function velocitySql(p: RiskParams[RiskKind.VELOCITY]): string {
+  const width = `make_interval(mins => ${p.windowMinutes})`;
+  const days = `make_interval(days => ${p.baselineDays})`;
+  const same = (b: string, n: string) =>
+    `${b}.channel_id = ${n}.channel_id and ${b}.product_code = ${n}.product_code and ${b}.s = ${n}.s`;
+  return `
+    with w as (select e - ${width} as s, e from unnest(?::timestamptz[]) e),
+    n as materialized (
+      select w.s, w.e, p.channel_id, p.product_code, sum(p.orders)::int as orders
+      from w join product_orders_hourly p on p.hour >= w.s and p.hour < w.e
+      group by 1, 2, 3, 4 having sum(p.orders) >= ?
+    ),
+    -- The same window on each day before: its orders, 0 when none.
+    b as materialized (
+      select n.s, n.channel_id, n.product_code, coalesce(sum(p.orders), 0) as c
+      from n cross join generate_series(1, ${p.baselineDays}) d
+      left join product_orders_hourly p on p.channel_id = n.channel_id and p.product_code = n.product_code
+        and p.hour >= n.s - make_interval(days => d) and p.hour < n.e - make_interval(days => d)
+      group by n.s, n.channel_id, n.product_code, d
+    ),
+    -- The days of the baseline (24 hours each, back from the window) on which the product sold on the channel.
+    h as (
+      select n.s, n.channel_id, n.product_code,
+        count(distinct floor(extract(epoch from n.s - p.hour - interval '1 hour') / 86400)) as days
+      from n join product_orders_hourly p on p.channel_id = n.channel_id and p.product_code = n.product_code
+        and p.hour >= n.s - ${days} and p.hour < n.s
+      group by 1, 2, 3
+    ),
+    z as (
+      select n.*, m.median, a.mad, (n.orders - m.median) / greatest(1.4826 * a.mad, 1) as score
+      from n join h on ${same('h', 'n')}
+      cross join lateral (
+        select percentile_cont(0.5) within group (order by b.c) as median from b where ${same('b', 'n')}
+      ) m
+      cross join lateral (
+        select percentile_cont(0.5) within group (order by abs(b.c - m.median)) as mad from b where ${same('b', 'n')}
+      ) a
+      where h.days >= ?
+    ),
+    spike as (
+      insert into velocity_spike (channel_id, product_code, window_start, window_minutes, orders, median, mad, z_score)
+      select channel_id, product_code, s, ${p.windowMinutes}, orders, median, mad, score from z where score >= ?
+      order by channel_id, product_code, s
+      on conflict do nothing
+      returning *
+    ),
+    found as (
+      select distinct on (o.id) o.id as order_id, sp.z_score / ? as score,
+        sp.product_code || ': ' || sp.orders || ' orders in the ${p.windowMinutes} min from '
+          || to_char(sp.window_start at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI') || ' UTC against a median of '
+          || sp.median || ' in the same window on the ${p.baselineDays} days before (robust z-score '
+          || round(sp.z_score::numeric, 1) || ')' as reason,
+        jsonb_build_object('productCode', sp.product_code, 'orders', sp.orders, 'median', sp.median,
+          'mad', sp.mad, 'zScore', round(sp.z_score::numeric, 2), 'windowStart', sp.window_start) as detail
+      from spike sp
+      join "order" o on o.channel_id = sp.channel_id and o.parent_id is null
+        and o.placed_at >= sp.window_start and o.placed_at < sp.window_start + ${width}
+        and exists (select 1 from order_line l where l.order_id = o.id and l.product_code = sp.product_code)
+      order by o.id, sp.z_score desc
+    ),
+    flagged as (
+      insert into risk_flag (order_id, kind, score, reason, detail)
+      select order_id, ?, score, reason, detail from found order by order_id
+      on conflict (order_id, kind) do nothing
+      returning order_id
+    ),
+    alerted as (
+      insert into stock_alert (kind, product_id, product_code, available, message, channel_code, bucket_start,
+        expected_orders, actual_orders)
+      select ?, (select id from product where product_code = sp.product_code), sp.product_code, 0,
+        sp.product_code || ' on ' || c.code || ': ' || sp.orders || ' orders in the ${p.windowMinutes} min from '
+          || to_char(sp.window_start at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI') || ' UTC against a median of '
+          || sp.median || ' (robust z-score ' || round(sp.z_score::numeric, 1) || '): its orders flagged VELOCITY',
+        c.code, sp.window_start, sp.median, sp.orders
+      from spike sp join channel c on c.id = sp.channel_id
+      order by c.code, sp.product_code, sp.window_start
+      returning id
+    )
+    select (select count(*) from spike)::int as spikes, (select count(*) from flagged)::int as flagged`;
 }
 
 /** `resolveRiskFlag`: who looked into the flag and when, with their note; a resolved flag stays as it was resolved. */
